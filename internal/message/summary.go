@@ -1,0 +1,69 @@
+// Package message parses a raw RFC 5322 message (with MIME, RFC 2045-2049)
+// into the Summary the mailbox index keeps, so that listing a mailbox never
+// reads a body (invariant 5): envelope, body structure, size, dates and the
+// header block that SEARCH HEADER needs.
+package message
+
+import (
+	"time"
+)
+
+// Summary is what the index keeps of one message object. It describes the
+// object as stored (the edge's Received: line included); per-recipient prefix
+// lines are not part of it.
+type Summary struct {
+	Size   int64     `json:"s"`           // bytes of the object
+	Lines  int64     `json:"l"`           // lines of the object
+	Date   time.Time `json:"d,omitzero"`  // parsed Date: header; zero when missing or bad
+	Header []byte    `json:"h,omitempty"` // the raw header block incl. the blank line (capped at MaxHeader)
+	// HeaderSize is the real size of the header block; larger than
+	// len(Header) when it was capped.
+	HeaderSize int64    `json:"hs"`
+	Envelope   Envelope `json:"e"`
+	Body       Part     `json:"b"`
+}
+
+// MaxHeader caps Summary.Header.
+const MaxHeader = 64 << 10
+
+// Envelope is the IMAP ENVELOPE of a message (RFC 9051 section 7.5.2).
+type Envelope struct {
+	Date      string    `json:"date,omitempty"` // Date: header as sent
+	Subject   string    `json:"subject,omitempty"`
+	From      []Address `json:"from,omitempty"`
+	Sender    []Address `json:"sender,omitempty"`
+	ReplyTo   []Address `json:"replyTo,omitempty"`
+	To        []Address `json:"to,omitempty"`
+	Cc        []Address `json:"cc,omitempty"`
+	Bcc       []Address `json:"bcc,omitempty"`
+	InReplyTo string    `json:"inReplyTo,omitempty"`
+	MessageID string    `json:"messageId,omitempty"`
+}
+
+// Address is one mailbox of an address list.
+type Address struct {
+	Name    string `json:"name,omitempty"`
+	Mailbox string `json:"mailbox,omitempty"`
+	Host    string `json:"host,omitempty"`
+}
+
+// Part is one node of the MIME tree: the IMAP BODYSTRUCTURE with extension data.
+type Part struct {
+	Type        string            `json:"type"`    // lower-case, e.g. "text"
+	Subtype     string            `json:"subtype"` // lower-case, e.g. "plain"
+	Params      map[string]string `json:"params,omitempty"`
+	ID          string            `json:"id,omitempty"`
+	Description string            `json:"desc,omitempty"`
+	Encoding    string            `json:"enc,omitempty"`
+	Size        int64             `json:"size"`            // body bytes of this part
+	Lines       int64             `json:"lines,omitempty"` // text/* and message/rfc822
+	MD5         string            `json:"md5,omitempty"`
+	Disposition string            `json:"disp,omitempty"`
+	DispParams  map[string]string `json:"dispParams,omitempty"`
+	Language    []string          `json:"lang,omitempty"`
+	Location    string            `json:"loc,omitempty"`
+	// Children of multipart/*; for message/rfc822 the single child is the
+	// enclosed message's body, with its envelope in Envelope.
+	Parts    []Part    `json:"parts,omitempty"`
+	Envelope *Envelope `json:"env,omitempty"`
+}

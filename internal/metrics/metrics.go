@@ -1,0 +1,73 @@
+// Package metrics holds the Prometheus collectors every role reports to.
+// One *Metrics is made in main and passed down; there is no global registry.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the collectors of one process.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// SMTP transactions accepted (250 after DATA), by listener ("smtp", "submission").
+	Accepted *prometheus.CounterVec
+	// Messages or recipients refused, by reason ("unknown_user", "relay_denied",
+	// "too_many_recipients", "too_big", "storage", "auth_required", ...).
+	Rejected *prometheus.CounterVec
+	// Deliveries made by workers, by result ("delivered", "duplicate", "retry", "dead").
+	Deliveries *prometheus.CounterVec
+	// Jobs per queue and state ("pending", "in_flight", "delayed", "dead"); set on scrape.
+	QueueDepth *prometheus.GaugeVec
+	// Open sessions by protocol ("smtp", "submission", "imap", "pop3").
+	Sessions *prometheus.GaugeVec
+	// Failed authentications by protocol.
+	AuthFailures *prometheus.CounterVec
+	// Latency of storage calls in seconds, by backend ("blob", "store") and operation.
+	StorageLatency *prometheus.HistogramVec
+}
+
+// New makes the collectors and registers them, with the Go and process
+// collectors, on a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bucketmail_messages_accepted_total",
+			Help: "SMTP transactions answered 250 after DATA.",
+		}, []string{"listener"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bucketmail_messages_rejected_total",
+			Help: "Messages or recipients refused, by reason.",
+		}, []string{"reason"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bucketmail_deliveries_total",
+			Help: "Per-recipient delivery attempts by result.",
+		}, []string{"result"}),
+		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bucketmail_queue_jobs",
+			Help: "Jobs per queue and state.",
+		}, []string{"queue", "state"}),
+		Sessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bucketmail_sessions",
+			Help: "Open client sessions by protocol.",
+		}, []string{"protocol"}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bucketmail_auth_failures_total",
+			Help: "Failed authentications by protocol.",
+		}, []string{"protocol"}),
+		StorageLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bucketmail_storage_seconds",
+			Help:    "Latency of storage calls.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"backend", "op"}),
+	}
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Accepted, m.Rejected, m.Deliveries, m.QueueDepth, m.Sessions,
+		m.AuthFailures, m.StorageLatency,
+	)
+	return m
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Delimiter separates the levels of mailbox names.
+const Delimiter = '/'
+
+// Inbox is the name of every user's inbox (case-insensitive on input).
+const Inbox = "INBOX"
+
+// DefaultMailboxes are created for every new user, with their special-use
+// attribute (RFC 6154).
+var DefaultMailboxes = []struct{ Name, SpecialUse string }{
+	{Inbox, ""},
+	{"Sent", `\Sent`},
+	{"Drafts", `\Drafts`},
+	{"Trash", `\Trash`},
+	{"Junk", `\Junk`},
+	{"Archive", `\Archive`},
+}
+
+// Standard flags kept by the index.
+const (
+	FlagSeen     = `\Seen`
+	FlagDeleted  = `\Deleted`
+	FlagAnswered = `\Answered`
+	FlagFlagged  = `\Flagged`
+	FlagDraft    = `\Draft`
+)
+
+// Mailbox is a mailbox with its current status.
+type Mailbox struct {
+	ID            string // opaque, stable across renames
+	Name          string // full name, levels separated by Delimiter; "INBOX" for the inbox
+	SpecialUse    string // `\Sent`, `\Trash`, ... or ""
+	Subscribed    bool
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Messages      uint32
+	Unseen        uint32 // messages without \Seen
+	Size          int64  // sum of message sizes
+}
+
+// NewMessage is what InsertMessage stores in the index.
+type NewMessage struct {
+	BlobKey      string // the object holding the raw message as received
+	Prefix       []byte // per-recipient header lines (CRLF-terminated), served before the object
+	Size         int64  // len(Prefix) + object size
+	InternalDate time.Time
+	Flags        []string
+	Summary      []byte // encoded message.Summary; opaque to the store
+}
+
+// Message is one index entry.
+type Message struct {
+	NewMessage
+	UID    uint32
+	ModSeq uint64
+}
+
+// FlagOp says how SetFlags applies its flags.
+type FlagOp int
+
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// Mailboxes is the mailbox index. Every call is scoped by the user ID of the
+// authenticated user; no mailbox name or ID can reach another user's data
+// (invariant 6). Each mutation is atomic and bumps the mailbox's
+// HighestModSeq; every message it adds or changes gets that ModSeq.
+// Mutations wake Watch channels of the user in every process.
+//
+// Objects are reference-counted: each index entry holds one reference to its
+// BlobKey. Calls that drop the last reference return the key in orphans; the
+// caller deletes the object.
+type Mailboxes interface {
+	// EnsureUser creates the DefaultMailboxes of userID that do not exist.
+	EnsureUser(ctx context.Context, userID string) error
+	// PurgeUser deletes every mailbox and message of userID.
+	PurgeUser(ctx context.Context, userID string) (orphans []string, err error)
+
+	ListMailboxes(ctx context.Context, userID string) ([]Mailbox, error) // sorted by name
+	// Mailbox returns a mailbox by name; "inbox" in any case is INBOX.
+	Mailbox(ctx context.Context, userID, name string) (Mailbox, error)
+	// CreateMailbox fails with ErrExists, or ErrInvalid for a bad name
+	// (see ValidMailboxName). It creates missing parent levels too.
+	CreateMailbox(ctx context.Context, userID, name, specialUse string) error
+	// DeleteMailbox deletes a mailbox and its messages; its children stay.
+	// INBOX cannot be deleted (ErrInvalid).
+	DeleteMailbox(ctx context.Context, userID, name string) (orphans []string, err error)
+	// RenameMailbox renames a mailbox and its children. Renaming INBOX
+	// moves its messages to a new mailbox newName and leaves INBOX empty
+	// (RFC 9051 section 6.3.6). ErrExists if newName exists.
+	RenameMailbox(ctx context.Context, userID, oldName, newName string) error
+	SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error
+
+	// InsertMessage adds m to mailboxID with the next UID. If idemKey is not
+	// empty and was used before for userID, nothing changes and the earlier
+	// UID is returned with dup true (invariant 3).
+	InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m NewMessage) (uid uint32, dup bool, err error)
+	// Messages returns the messages of mailboxID with first <= UID <= last
+	// (last 0 means no upper bound) and ModSeq > changedSince, in UID order.
+	Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
+	// UIDs returns all UIDs of mailboxID in ascending order.
+	UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error)
+	// SetFlags changes the flags of the given UIDs and returns the messages
+	// whose flags changed (UID, Flags and ModSeq filled in).
+	SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op FlagOp, flags []string) ([]Message, error)
+	// Expunge removes the messages flagged \Deleted, only those among uids
+	// when uids is not nil, and returns their UIDs in ascending order.
+	Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) (expunged []uint32, orphans []string, err error)
+	// CopyMessages copies uids to dstID, keeping flags and internal date;
+	// it returns the source UIDs that existed and their new UIDs, pairwise.
+	CopyMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) (src, dst []uint32, err error)
+	// MoveMessages is CopyMessages and removal from srcID in one atomic step.
+	MoveMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) (src, dst []uint32, err error)
+
+	// Watch returns a channel that receives a value, within a second, after
+	// any change to userID's mailboxes by any process. The channel is closed
+	// when ctx ends. Sends never block: a pending value stands for any number
+	// of changes.
+	Watch(ctx context.Context, userID string) <-chan struct{}
+}

@@ -1,0 +1,34 @@
+// Package store defines the state bucketmail keeps besides message bodies:
+// the directory (domains, users, aliases), the delivery queue and the mailbox
+// index. The embedded driver is store/sqlite; the cloud driver is Redis.
+// Both must pass the conformance suite in store/storetest.
+//
+// Mailbox logic that is the same for every driver (recipient resolution,
+// mailbox name rules) lives here, written once against the interfaces.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bucketmail/bucketmail/internal/fault"
+)
+
+// Errors returned (wrapped) by every driver. All are permanent.
+var (
+	ErrNotFound = fault.Permanent(errors.New("store: not found"))
+	ErrExists   = fault.Permanent(errors.New("store: already exists"))
+	ErrInvalid  = fault.Permanent(errors.New("store: invalid argument"))
+	ErrInUse    = fault.Permanent(errors.New("store: still in use"))
+)
+
+// Store is everything a driver provides.
+type Store interface {
+	Directory
+	Mailboxes
+	Queue
+
+	// Ping checks that the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
