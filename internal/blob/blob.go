@@ -51,3 +51,7 @@ type Store interface {
 	// Meta is not filled in.
 	List(ctx context.Context, prefix, startAfter string, limit int) ([]Info, error)
 }
+
+// MessageKey is the object key of the raw message with queue id id (a ULID,
+// so keys sort by time and "recent objects" is one List with startAfter).
+func MessageKey(id string) string { return "msg/" + id }

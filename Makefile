@@ -1,0 +1,92 @@
+# bucketmail: build, run and test. Every target fails loudly; nothing hides
+# a failing command.
+
+GO      ?= go
+BIN     := bin/bucketmail
+DATA    ?= ./data
+PYTHON  ?= python3
+
+# Ports used by `make run` (all on 127.0.0.1, unprivileged).
+SMTP_PORT        ?= 2525
+SUBMISSION_PORT  ?= 2587
+SUBMISSIONS_PORT ?= 2465
+IMAP_PORT        ?= 1143
+IMAPS_PORT       ?= 1993
+POP3_PORT        ?= 1110
+POP3S_PORT       ?= 1995
+HTTP_PORT        ?= 8080
+
+# RUN_HELP is what `make run` prints before starting the server.
+define RUN_HELP
+bucketmail on 127.0.0.1, data in $(DATA):
+  SMTP (MX)                   $(SMTP_PORT)
+  submission (STARTTLS)       $(SUBMISSION_PORT)
+  submissions (implicit TLS)  $(SUBMISSIONS_PORT)
+  IMAP (STARTTLS)             $(IMAP_PORT)
+  IMAPS (implicit TLS)        $(IMAPS_PORT)
+  POP3 (STLS)                 $(POP3_PORT)
+  POP3S (implicit TLS)        $(POP3S_PORT)
+  HTTP /healthz /readyz /metrics  $(HTTP_PORT)
+The TLS certificate is self-signed (made in $(DATA)); clients must accept it.
+
+Next steps, in another terminal:
+  $(BIN) domain add example.org --data-dir $(DATA)
+  $(BIN) user add alice@example.org --data-dir $(DATA)    # prints a generated password
+  # (or: echo 'secret' | $(BIN) user add alice@example.org --password-stdin --data-dir $(DATA))
+
+Send a test message, with swaks:
+  swaks --server 127.0.0.1:$(SMTP_PORT) --tls --from bob@example.net --to alice@example.org
+or with Python:
+  python3 -c "import smtplib,ssl; s=smtplib.SMTP('127.0.0.1',$(SMTP_PORT)); s.starttls(context=ssl._create_unverified_context()); s.sendmail('bob@example.net',['alice@example.org'],'Subject: hi\n\nhello\n'); s.quit()"
+
+Read it: a mail client on IMAP 127.0.0.1:$(IMAP_PORT) with STARTTLS (or IMAPS $(IMAPS_PORT)),
+user alice@example.org and the password above; or with Python:
+  python3 -c "import imaplib,ssl; m=imaplib.IMAP4('127.0.0.1',$(IMAP_PORT)); m.starttls(ssl._create_unverified_context()); m.login('alice@example.org','PASSWORD'); m.select(); print(m.fetch('1','(RFC822)')[1][0][1].decode())"
+
+Stop with Ctrl-C.
+endef
+export RUN_HELP
+
+.PHONY: all build run test deps vet bench fmt lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bucketmail
+
+run: build
+	@printf '%s\n' "$$RUN_HELP"
+	./$(BIN) run --data-dir $(DATA) \
+		--smtp-addr 127.0.0.1:$(SMTP_PORT) \
+		--submission-addr 127.0.0.1:$(SUBMISSION_PORT) \
+		--submissions-addr 127.0.0.1:$(SUBMISSIONS_PORT) \
+		--imap-addr 127.0.0.1:$(IMAP_PORT) \
+		--imaps-addr 127.0.0.1:$(IMAPS_PORT) \
+		--pop3-addr 127.0.0.1:$(POP3_PORT) \
+		--pop3s-addr 127.0.0.1:$(POP3S_PORT) \
+		--http-addr 127.0.0.1:$(HTTP_PORT)
+
+# deps checks and fetches what the tests need; running it twice is harmless.
+# The Python scenario uses only the standard library (smtplib, imaplib, poplib).
+deps:
+	@$(PYTHON) -c 'import sys, smtplib, imaplib, poplib, ssl; assert sys.version_info >= (3, 8), sys.version' \
+		|| { echo "make deps: python3 (>= 3.8, standard library) is required by tests/python" >&2; exit 1; }
+	$(GO) mod download
+
+vet:
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -w .
+
+lint: vet
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin .testbin

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the program in-process with an empty environment plus env.
+func runCmd(t *testing.T, stdin string, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{
+		stdin:     strings.NewReader(stdin),
+		stdout:    &out,
+		stderr:    &errb,
+		lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	}
+	code = a.run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+// oneLine checks that stderr is exactly one line starting with prefix.
+func wantOneLine(t *testing.T, stderr, prefix string) {
+	t.Helper()
+	if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, prefix) {
+		t.Errorf("stderr = %q, want one line starting with %q", stderr, prefix)
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	code, out, _ := runCmd(t, "", nil, "help")
+	if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "gateway") {
+		t.Errorf("help: code %d, out %q", code, out)
+	}
+	code, out, _ = runCmd(t, "", nil, "run", "-h")
+	if code != 0 || !strings.Contains(out, "-smtp-addr") || !strings.Contains(out, "-worker-lease") {
+		t.Errorf("run -h: code %d, out %q", code, out)
+	}
+	code, _, errOut := runCmd(t, "", nil)
+	if code != exitUsage || !strings.Contains(errOut, "Usage:") {
+		t.Errorf("no args: code %d", code)
+	}
+	code, _, errOut = runCmd(t, "", nil, "frobnicate")
+	if code != exitUsage {
+		t.Errorf("unknown command: code %d", code)
+	}
+	wantOneLine(t, errOut, `bucketmail: unknown command "frobnicate"`)
+	code, _, errOut = runCmd(t, "", nil, "run", "--no-such-flag")
+	if code != exitUsage {
+		t.Errorf("bad flag: code %d", code)
+	}
+	wantOneLine(t, errOut, "bucketmail: run: flag provided but not defined")
+}
+
+func TestUnknownStoreScheme(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCmd(t, "", nil, "domain", "list", "--data-dir", dir, "--store", "redis://localhost:6379")
+	if code != exitError {
+		t.Errorf("code %d, want %d", code, exitError)
+	}
+	wantOneLine(t, errOut, `bucketmail: domain: list: store URL "redis://localhost:6379": unsupported scheme "redis"`)
+	code, _, errOut = runCmd(t, "", nil, "domain", "list", "--data-dir", dir, "--blobs", "s3://bucket")
+	if code != exitError {
+		t.Errorf("code %d, want %d", code, exitError)
+	}
+	wantOneLine(t, errOut, `bucketmail: domain: list: blob URL "s3://bucket": unsupported scheme "s3"`)
+}
+
+func TestAdminCommandsInProcess(t *testing.T) {
+	env := map[string]string{"BUCKETMAIL_DATA_DIR": t.TempDir()}
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := runCmd(t, stdin, env, args...)
+		if code != 0 {
+			t.Fatalf("%v: code %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	fail := func(wantCode int, prefix string, args ...string) {
+		t.Helper()
+		code, _, errOut := runCmd(t, "", env, args...)
+		if code != wantCode {
+			t.Errorf("%v: code %d, want %d (%s)", args, code, wantCode, errOut)
+		}
+		wantOneLine(t, errOut, prefix)
+	}
+
+	must("", "domain", "add", "Example.ORG")
+	fail(exitError, "bucketmail: domain: add: domain example.org already exists", "domain", "add", "example.org")
+	fail(exitError, "bucketmail: user: add: domain nowhere.test does not exist", "user", "add", "a@nowhere.test", "--password-stdin")
+	fail(exitUsage, "bucketmail: user: add: want one ADDRESS", "user", "add")
+	fail(exitUsage, `bucketmail: user: add: "not-an-address" is not an address`, "user", "add", "not-an-address")
+	fail(exitUsage, "bucketmail: user: missing subcommand", "user")
+
+	if out := must("s3cret\n", "user", "add", "alice@example.org", "--password-stdin"); out != "" {
+		t.Errorf("user add --password-stdin printed %q", out)
+	}
+	out := must("", "user", "add", "bob@example.org")
+	if !strings.HasPrefix(out, "password: ") || len(strings.TrimSpace(strings.TrimPrefix(out, "password: "))) < 12 {
+		t.Errorf("user add printed %q, want a generated password", out)
+	}
+	fail(exitError, "bucketmail: user: add: alice@example.org already exists", "user", "add", "alice@example.org")
+	if out := must("", "user", "list"); !strings.Contains(out, "alice@example.org") || !strings.Contains(out, "bob@example.org") {
+		t.Errorf("user list = %q", out)
+	}
+	must("new-pass\n", "user", "passwd", "alice@example.org", "--password-stdin")
+	fail(exitError, "bucketmail: user: passwd: user carol@example.org does not exist", "user", "passwd", "carol@example.org")
+
+	must("", "alias", "add", "sales@example.org", "alice@example.org", "bob@example.org")
+	must("", "alias", "add", "@example.org", "alice@example.org")
+	out = must("", "alias", "list")
+	if !strings.Contains(out, "sales@example.org alice@example.org bob@example.org\n") || !strings.Contains(out, "@example.org alice@example.org\n") {
+		t.Errorf("alias list = %q", out)
+	}
+	fail(exitError, "bucketmail: domain: del: domain example.org still has users or aliases", "domain", "del", "example.org")
+	must("", "alias", "del", "sales@example.org")
+	fail(exitError, "bucketmail: alias: del: alias sales@example.org does not exist", "alias", "del", "sales@example.org")
+
+	out = must("", "queue", "--json")
+	var rep queueReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Queues) != 2 {
+		t.Errorf("queue --json = %q (%v)", out, err)
+	}
+	if out := must("", "queue"); !strings.Contains(out, "inbound") {
+		t.Errorf("queue = %q", out)
+	}
+
+	must("", "user", "del", "bob@example.org")
+	fail(exitError, "bucketmail: user: del: user bob@example.org does not exist", "user", "del", "bob@example.org")
+	must("", "alias", "del", "@example.org")
+	must("", "user", "del", "alice@example.org")
+	must("", "domain", "del", "example.org")
+	if out := must("", "domain", "list"); out != "" {
+		t.Errorf("domain list after deleting everything = %q", out)
+	}
+}

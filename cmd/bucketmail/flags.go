@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envPrefix starts the environment variable of every flag.
+const envPrefix = "BUCKETMAIL_"
+
+// Defaults that are not plain literals.
+const (
+	defaultMaxMessageSize = 50 << 20 // 50 MiB
+	defaultMaxRecipients  = 100      // RFC 5321 section 4.5.3.1.8: at least 100
+	defaultWorkerLease    = 60 * time.Second
+)
+
+// storageConfig says where the state lives; every command needs it.
+type storageConfig struct {
+	DataDir string
+	Store   string // sqlite://PATH; "" means sqlite://<data-dir>/bucketmail.db
+	Blobs   string // file://DIR; "" means file://<data-dir>/blobs
+}
+
+// config is the configuration of the server commands.
+type config struct {
+	storageConfig
+
+	Hostname string
+	HTTPAddr string
+
+	SMTPAddr, SubmissionAddr, SubmissionsAddr string
+	IMAPAddr, IMAPSAddr, POP3Addr, POP3SAddr  string
+
+	TLSCert, TLSKey   string
+	MaxMessageSize    byteSize
+	MaxRecipients     int
+	AllowInsecureAuth bool
+
+	WorkerConcurrency int
+	WorkerLease       time.Duration
+
+	LogFormat string // json, text or "" (json unless stderr is a terminal)
+	LogLevel  string
+}
+
+// envName is the environment variable that sets flag name.
+func envName(name string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// applyEnv sets each flag of fs whose environment variable is set. It runs
+// before fs.Parse, so the command line wins.
+func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := lookup(envName(f.Name))
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (s *storageConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.DataDir, "data-dir", "./data", "directory for local state (database, blobs, self-signed certificate)")
+	fs.StringVar(&s.Store, "store", "", "index, queue and directory `URL` (default sqlite://<data-dir>/bucketmail.db)")
+	fs.StringVar(&s.Blobs, "blobs", "", "message object store `URL` (default file://<data-dir>/blobs)")
+}
+
+// resolve fills in the defaults derived from the data directory.
+func (s *storageConfig) resolve() {
+	if s.Store == "" {
+		s.Store = "sqlite://" + filepath.Join(s.DataDir, "bucketmail.db")
+	}
+	if s.Blobs == "" {
+		s.Blobs = "file://" + filepath.Join(s.DataDir, "blobs")
+	}
+}
+
+// roles says which roles a server command runs.
+type roles struct{ edge, worker, gateway bool }
+
+func (r roles) String() string {
+	var s []string
+	if r.edge {
+		s = append(s, "edge")
+	}
+	if r.worker {
+		s = append(s, "worker")
+	}
+	if r.gateway {
+		s = append(s, "gateway")
+	}
+	return strings.Join(s, ",")
+}
+
+// parseRoles parses a comma-separated list of roles.
+func parseRoles(v string) (roles, error) {
+	var r roles
+	for _, name := range strings.Split(v, ",") {
+		switch strings.TrimSpace(name) {
+		case "edge":
+			r.edge = true
+		case "worker":
+			r.worker = true
+		case "gateway":
+			r.gateway = true
+		case "":
+		default:
+			return r, fmt.Errorf("unknown role %q (want edge, worker, gateway)", name)
+		}
+	}
+	if r == (roles{}) {
+		return r, errors.New("no role given")
+	}
+	return r, nil
+}
+
+// register defines the flags the roles in r need on fs.
+func (c *config) register(fs *flag.FlagSet, r roles) {
+	c.storageConfig.register(fs)
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	fs.StringVar(&c.Hostname, "hostname", host, "host name announced in greetings and Received lines")
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "`address` for /healthz, /readyz and /metrics (empty: off)")
+	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json unless stderr is a terminal)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if r.edge {
+		fs.StringVar(&c.SMTPAddr, "smtp-addr", ":25", "SMTP (MX) listen `address` (empty: off)")
+		fs.StringVar(&c.SubmissionAddr, "submission-addr", ":587", "submission (STARTTLS) listen `address` (empty: off)")
+		fs.StringVar(&c.SubmissionsAddr, "submissions-addr", ":465", "submission over implicit TLS listen `address` (empty: off)")
+		fs.IntVar(&c.MaxRecipients, "max-recipients", defaultMaxRecipients, "most recipients per message")
+	}
+	if r.gateway {
+		fs.StringVar(&c.IMAPAddr, "imap-addr", ":143", "IMAP (STARTTLS) listen `address` (empty: off)")
+		fs.StringVar(&c.IMAPSAddr, "imaps-addr", ":993", "IMAP over implicit TLS listen `address` (empty: off)")
+		fs.StringVar(&c.POP3Addr, "pop3-addr", ":110", "POP3 (STLS) listen `address` (empty: off)")
+		fs.StringVar(&c.POP3SAddr, "pop3s-addr", ":995", "POP3 over implicit TLS listen `address` (empty: off)")
+	}
+	if r.edge || r.gateway {
+		c.MaxMessageSize = defaultMaxMessageSize
+		fs.Var(&c.MaxMessageSize, "max-message-size", "largest message accepted by SMTP or IMAP APPEND, in bytes (suffixes K, M, G, KiB, MiB, GiB) (default 50MiB)")
+		fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM); without it and --tls-key a self-signed one is made in the data dir")
+		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
+		fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow authentication without TLS (testing only)")
+	}
+	if r.worker {
+		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker delivers at once")
+		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
+	}
+}
+
+// check validates c after parsing.
+func (c *config) check() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 {
+		return usagef("negative limits are not allowed")
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		return usagef("--log-format %q: want json or text", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return usageError{err.Error()}
+	}
+	if c.Hostname == "" {
+		return usagef("--hostname must not be empty")
+	}
+	c.resolve()
+	return nil
+}
+
+// byteSize is a flag value in bytes that accepts K/M/G suffixes.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30},
+		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
+	}
+	v := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("invalid size %q", s)
+	}
+	*b = byteSize(n * mult)
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// probeTimeout bounds each backend check of /readyz and each queue count
+// of /metrics, so a stuck backend makes the probe fail instead of hang.
+const probeTimeout = 3 * time.Second
+
+// newHTTPHandler serves /healthz (the process is up), /readyz (the backends
+// answer) and /metrics (Prometheus).
+func newHTTPHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context(), st, bl); err != nil {
+			log.Warn("not ready", slog.String("error", err.Error()))
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	prom := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		refreshQueueDepth(r.Context(), st, m, log)
+		prom.ServeHTTP(w, r)
+	})
+	return mux
+}
+
+// ready checks that the store and the blob store answer.
+func ready(ctx context.Context, st store.Store, bl blob.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if err := st.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if _, err := bl.List(ctx, "msg/", "", 1); err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	return nil
+}
+
+// refreshQueueDepth sets the queue gauges from the store, so that a scrape
+// shows the depth across every process sharing the queue.
+func refreshQueueDepth(ctx context.Context, q store.Queue, m *metrics.Metrics, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	for _, name := range []string{store.QueueInbound, store.QueueOutbound} {
+		s, err := q.QueueStats(ctx, name)
+		if err != nil {
+			log.Warn("queue stats", slog.String("queue", name), slog.String("error", err.Error()))
+			continue
+		}
+		m.QueueDepth.WithLabelValues(name, "pending").Set(float64(s.Pending))
+		m.QueueDepth.WithLabelValues(name, "in_flight").Set(float64(s.InFlight))
+		m.QueueDepth.WithLabelValues(name, "delayed").Set(float64(s.Delayed))
+		m.QueueDepth.WithLabelValues(name, "dead").Set(float64(s.Dead))
+	}
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+)
+
+// shutdownTimeout bounds how long the HTTP server waits for open requests.
+const shutdownTimeout = 10 * time.Second
+
+func (a *app) cmdRun(ctx context.Context, args []string) error {
+	all := roles{edge: true, worker: true, gateway: true}
+	var cfg config
+	fs := newFlagSet("run")
+	cfg.register(fs, all)
+	rolesFlag := fs.String("roles", "edge,worker,gateway", "roles to run in this process (comma-separated subset of edge, worker, gateway)")
+	if _, err := a.parseServer(fs, &cfg, "bucketmail run [FLAGS]", args); err != nil {
+		return err
+	}
+	r, err := parseRoles(*rolesFlag)
+	if err != nil {
+		return usagef("--roles: %v", err)
+	}
+	return a.serve(ctx, &cfg, r)
+}
+
+func (a *app) cmdEdge(ctx context.Context, args []string) error {
+	return a.serveRole(ctx, "edge", roles{edge: true}, args)
+}
+
+func (a *app) cmdWorker(ctx context.Context, args []string) error {
+	return a.serveRole(ctx, "worker", roles{worker: true}, args)
+}
+
+func (a *app) cmdGateway(ctx context.Context, args []string) error {
+	return a.serveRole(ctx, "gateway", roles{gateway: true}, args)
+}
+
+func (a *app) serveRole(ctx context.Context, name string, r roles, args []string) error {
+	var cfg config
+	fs := newFlagSet(name)
+	cfg.register(fs, r)
+	if _, err := a.parseServer(fs, &cfg, "bucketmail "+name+" [FLAGS]", args); err != nil {
+		return err
+	}
+	return a.serve(ctx, &cfg, r)
+}
+
+// parseServer parses the flags of a server command, which takes no
+// positional arguments.
+func (a *app) parseServer(fs *flag.FlagSet, cfg *config, synopsis string, args []string) ([]string, error) {
+	pos, err := a.parse(fs, synopsis, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usagef("unexpected argument %q", pos[0])
+	}
+	return pos, cfg.check()
+}
+
+// serve runs roles r until ctx ends, then shuts down gracefully: listeners
+// close first, then the worker finishes its in-flight jobs.
+func (a *app) serve(ctx context.Context, cfg *config, r roles) error {
+	log, err := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, bl, err := openStorage(cfg.storageConfig)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing store", slog.String("error", err.Error()))
+		}
+	}()
+
+	d := &deps{
+		cfg:     cfg,
+		log:     log,
+		store:   st,
+		blobs:   bl,
+		metrics: metrics.New(),
+		auth:    auth.New(st),
+	}
+	p, err := d.build(r)
+	if err != nil {
+		p.closeListeners()
+		return err
+	}
+	log.Info("bucketmail ready",
+		slog.String("roles", r.String()),
+		slog.String("hostname", cfg.Hostname),
+		slog.String("store", cfg.Store),
+		slog.String("blobs", cfg.Blobs),
+		slog.Int("pid", os.Getpid()))
+	err = p.run(ctx)
+	log.Info("bucketmail stopped")
+	return err
+}
+
+// process is what serve runs: listeners with their servers, the HTTP
+// server, the worker, and how to stop each.
+type process struct {
+	log       *slog.Logger
+	listeners []boundListener
+	closers   []func() error              // servers to close on shutdown, once each
+	worker    func(context.Context) error // nil without the worker role
+}
+
+// run serves until ctx ends or a server fails.
+func (p *process) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, len(p.listeners)+1)
+	var mu sync.Mutex
+	stopping := false
+	for _, l := range p.listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.serve(l.ln)
+			mu.Lock()
+			defer mu.Unlock()
+			if !stopping {
+				errc <- fmt.Errorf("%s on %s stopped: %v", l.name, l.ln.Addr(), err)
+			}
+		}()
+	}
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorker()
+	workerDone := make(chan error, 1)
+	if p.worker != nil {
+		go func() { workerDone <- p.worker(workerCtx) }()
+	} else {
+		workerDone <- nil
+	}
+
+	var failure error
+	select {
+	case <-ctx.Done():
+		p.log.Info("shutting down")
+	case failure = <-errc:
+		p.log.Error("server failed", slog.String("error", failure.Error()))
+	case failure = <-workerDone:
+		if failure == nil {
+			failure = errors.New("worker stopped")
+		}
+		failure = fmt.Errorf("worker: %w", failure)
+		p.log.Error("worker failed", slog.String("error", failure.Error()))
+		workerDone <- nil
+	}
+	mu.Lock()
+	stopping = true
+	mu.Unlock()
+
+	var errs []error
+	if failure != nil {
+		errs = append(errs, failure)
+	}
+	for _, c := range p.closers {
+		if err := c(); err != nil {
+			p.log.Warn("closing server", slog.String("error", err.Error()))
+		}
+	}
+	wg.Wait()
+	stopWorker()
+	if err := <-workerDone; err != nil && !errors.Is(err, context.Canceled) {
+		errs = append(errs, fmt.Errorf("worker: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (p *process) closeListeners() {
+	if p == nil {
+		return
+	}
+	for _, l := range p.listeners {
+		l.ln.Close()
+	}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/bucketmail/bucketmail/edge"
+	imapgw "github.com/bucketmail/bucketmail/gateway/imap"
+	"github.com/bucketmail/bucketmail/gateway/pop3"
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/tlsconf"
+	"github.com/bucketmail/bucketmail/worker"
+)
+
+// deps are the shared dependencies every role is wired with.
+type deps struct {
+	cfg     *config
+	log     *slog.Logger
+	store   store.Store
+	blobs   blob.Store
+	metrics *metrics.Metrics
+	auth    *auth.Authenticator
+}
+
+// boundListener is a listening socket and the server that will serve it.
+type boundListener struct {
+	name  string
+	ln    net.Listener
+	serve func(net.Listener) error
+}
+
+// build binds every listener of roles r (so a busy port fails the start
+// before anything runs) and wires the servers.
+func (d *deps) build(r roles) (*process, error) {
+	p := &process{log: d.log}
+	var tlsConf *tls.Config
+	if r.edge || r.gateway {
+		var err error
+		tlsConf, err = tlsconf.Load(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.DataDir, d.cfg.Hostname, d.log)
+		if err != nil {
+			return p, fmt.Errorf("tls: %w", err)
+		}
+	}
+	if r.edge {
+		if err := d.wireEdge(p, tlsConf); err != nil {
+			return p, err
+		}
+	}
+	if r.gateway {
+		if err := d.wireGateway(p, tlsConf); err != nil {
+			return p, err
+		}
+	}
+	if r.worker {
+		d.wireWorker(p)
+	}
+	if err := d.wireHTTP(p); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// listen binds addr unless it is empty (the listener is disabled) and logs
+// the bound address, which tests read to find ":0" ports.
+func (d *deps) listen(p *process, name, addr string, serve func(net.Listener) error) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	d.log.Info("listening", slog.String("listener", name), slog.String("addr", ln.Addr().String()))
+	p.listeners = append(p.listeners, boundListener{name: name, ln: ln, serve: serve})
+	return nil
+}
+
+func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
+	srv := edge.New(edge.Config{
+		Hostname:          d.cfg.Hostname,
+		MaxMessageSize:    int64(d.cfg.MaxMessageSize),
+		MaxRecipients:     d.cfg.MaxRecipients,
+		TLS:               tlsConf,
+		AllowInsecureAuth: d.cfg.AllowInsecureAuth,
+		Dir:               d.store,
+		Queue:             d.store,
+		Blobs:             d.blobs,
+		Auth:              d.auth,
+		Log:               d.log.With(slog.String("role", "edge")),
+		Metrics:           d.metrics,
+	})
+	p.closers = append(p.closers, srv.Close)
+	serve := func(mode edge.Mode) func(net.Listener) error {
+		return func(ln net.Listener) error { return srv.Serve(ln, mode) }
+	}
+	return errors.Join(
+		d.listen(p, "smtp", d.cfg.SMTPAddr, serve(edge.MX)),
+		d.listen(p, "submission", d.cfg.SubmissionAddr, serve(edge.Submission)),
+		d.listen(p, "submissions", d.cfg.SubmissionsAddr, serve(edge.SubmissionTLS)),
+	)
+}
+
+func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
+	imapSrv := imapgw.New(imapgw.Config{
+		Hostname:          d.cfg.Hostname,
+		TLS:               tlsConf,
+		AllowInsecureAuth: d.cfg.AllowInsecureAuth,
+		Store:             d.store,
+		Blobs:             d.blobs,
+		Auth:              d.auth,
+		Log:               d.log.With(slog.String("role", "imap")),
+		Metrics:           d.metrics,
+		AppendLimit:       int64(d.cfg.MaxMessageSize),
+	})
+	pop3Srv := pop3.New(pop3.Config{
+		Hostname:          d.cfg.Hostname,
+		TLS:               tlsConf,
+		AllowInsecureAuth: d.cfg.AllowInsecureAuth,
+		Store:             d.store,
+		Blobs:             d.blobs,
+		Auth:              d.auth,
+		Log:               d.log.With(slog.String("role", "pop3")),
+		Metrics:           d.metrics,
+	})
+	p.closers = append(p.closers, imapSrv.Close, pop3Srv.Close)
+	imapServe := func(implicit bool) func(net.Listener) error {
+		return func(ln net.Listener) error { return imapSrv.Serve(ln, implicit) }
+	}
+	pop3Serve := func(implicit bool) func(net.Listener) error {
+		return func(ln net.Listener) error { return pop3Srv.Serve(ln, implicit) }
+	}
+	return errors.Join(
+		d.listen(p, "imap", d.cfg.IMAPAddr, imapServe(false)),
+		d.listen(p, "imaps", d.cfg.IMAPSAddr, imapServe(true)),
+		d.listen(p, "pop3", d.cfg.POP3Addr, pop3Serve(false)),
+		d.listen(p, "pop3s", d.cfg.POP3SAddr, pop3Serve(true)),
+	)
+}
+
+func (d *deps) wireWorker(p *process) {
+	w := worker.New(worker.Config{
+		Store:       d.store,
+		Blobs:       d.blobs,
+		Hostname:    d.cfg.Hostname,
+		Consumer:    fmt.Sprintf("%s-%d", d.cfg.Hostname, os.Getpid()),
+		Concurrency: d.cfg.WorkerConcurrency,
+		Lease:       d.cfg.WorkerLease,
+		Log:         d.log.With(slog.String("role", "worker")),
+		Metrics:     d.metrics,
+	})
+	p.worker = w.Run
+}
+
+func (d *deps) wireHTTP(p *process) error {
+	srv := &http.Server{
+		Handler:           newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	p.closers = append(p.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	})
+	return d.listen(p, "http", d.cfg.HTTPAddr, func(ln net.Listener) error {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+}

@@ -1,0 +1,85 @@
+package edge
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Defaults applied to zero fields of Config.
+const (
+	DefaultMaxMessageSize = 50 << 20 // bytes of message data, Received: line excluded
+	// DefaultMaxRecipients is the minimum RFC 5321 section 4.5.3.1.8 requires.
+	DefaultMaxRecipients = 100
+)
+
+// Timeouts of a connection. RFC 5321 section 4.5.3.2 asks for at least
+// 5 minutes per command and 10 minutes for the whole DATA block.
+const (
+	readTimeout  = 5 * time.Minute
+	writeTimeout = 5 * time.Minute
+	dataTimeout  = 10 * time.Minute
+	// storeTimeout bounds one directory or queue call.
+	storeTimeout = 30 * time.Second
+)
+
+// Config is what the edge needs. Dir, Queue and Blobs are required; Auth is
+// required for the submission modes.
+type Config struct {
+	Hostname          string // announced in the greeting and in Received: lines
+	MaxMessageSize    int64  // 0 means DefaultMaxMessageSize
+	MaxRecipients     int    // 0 means DefaultMaxRecipients
+	TLS               *tls.Config
+	AllowInsecureAuth bool // allow AUTH without TLS (tests, trusted networks)
+	Dir               store.Directory
+	Queue             store.Queue
+	Blobs             blob.Store
+	Auth              *auth.Authenticator
+	Log               *slog.Logger     // nil discards
+	Metrics           *metrics.Metrics // nil means a private, unexported set
+}
+
+// Mode says what a listener is for.
+type Mode int
+
+const (
+	// MX receives mail for local domains from anyone (port 25), without AUTH.
+	MX Mode = iota
+	// Submission receives mail from authenticated users (port 587); AUTH is
+	// offered after STARTTLS (RFC 6409).
+	Submission
+	// SubmissionTLS is Submission over implicit TLS (port 465, RFC 8314).
+	SubmissionTLS
+)
+
+// String returns the listener name used in logs and metrics.
+func (m Mode) String() string {
+	if m == MX {
+		return "smtp"
+	}
+	return "submission"
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxRecipients <= 0 {
+		c.MaxRecipients = DefaultMaxRecipients
+	}
+	if c.Hostname == "" {
+		c.Hostname = "localhost"
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New()
+	}
+	return c
+}

@@ -1,0 +1,133 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Data stores the message and enqueues its job, and only then answers 250
+// (invariant 1). Any failure before that answers 4xx and leaves nothing
+// that would be delivered later.
+func (s *session) Data(r io.Reader) error {
+	tx := s.take()
+	if tx == nil || len(tx.rcpts) == 0 {
+		return errTempFailure // go-smtp checks RCPT first; a concurrent Close can get here
+	}
+	// go-smtp sets the read deadline per command line; the whole DATA block
+	// gets its own, longer one (RFC 5321 section 4.5.3.2.6).
+	_ = s.conn.Conn().SetReadDeadline(time.Now().Add(dataTimeout))
+	out := s.deliver(tx, r)
+	s.logTx(tx, out)
+	if out.reply != nil {
+		return out.reply
+	}
+	// go-smtp sends any *SMTPError as is, a 250 included: that is how the
+	// reply names the queue id.
+	return reply(c250OK, e200Other, "OK queued as "+out.id)
+}
+
+// outcome is how a transaction ended, for the log.
+type outcome struct {
+	id     string
+	size   int64 // message bytes received, Received: line excluded
+	reply  *smtp.SMTPError
+	result string // "queued", "too_big", "line_too_long", "storage", "client", "abandoned"
+	err    error  // detail for the log
+}
+
+func (s *session) deliver(tx *transaction, r io.Reader) outcome {
+	cfg := &s.srv.cfg
+	now := time.Now().UTC()
+	id := ulid.Make().String()
+	job := store.Job{
+		ID:         id,
+		Queue:      queueFor(tx),
+		BlobKey:    blob.MessageKey(id),
+		From:       tx.from,
+		To:         tx.rcpts,
+		ReceivedAt: now,
+		ClientIP:   s.clientIP,
+		Helo:       tx.helo,
+		Auth:       tx.auth,
+	}
+	trace := receivedHeader(traceInfo{
+		helo: tx.helo, clientIP: s.clientIP, hostname: cfg.Hostname, tls: s.tls,
+		auth: tx.auth != "", id: id, rcpts: tx.rcpts, date: now,
+	})
+	body := &limitReader{r: r, max: cfg.MaxMessageSize}
+
+	ctx, cancel := context.WithTimeout(s.srv.ctx, dataTimeout)
+	defer cancel()
+	out := outcome{id: id}
+	_, err := s.put(ctx, job, io.MultiReader(strings.NewReader(trace), body))
+	out.size = body.n
+	if err == nil && (body.tooBig || body.readErr != nil) {
+		// A Put that swallowed the reader's error must not leave the object.
+		s.deleteObject(job.BlobKey)
+		err = fmt.Errorf("edge: blob store accepted a failed stream")
+	}
+	switch {
+	case body.tooBig:
+		s.reject("too_big")
+		out.result, out.reply, out.err = "too_big", errTooBig, err
+		return out
+	case errors.Is(body.readErr, smtp.ErrTooLongLine):
+		s.reject("line_too_long")
+		out.result, out.reply, out.err = "line_too_long", errLineTooLong, body.readErr
+		return out
+	case body.readErr != nil:
+		out.result, out.reply, out.err = "client", errTempFailure, body.readErr
+		return out
+	case err != nil:
+		out.result, out.reply, out.err = "storage", s.storageFailure(nil, "put", err), err
+		return out
+	}
+	if err := s.enqueue(ctx, job); err != nil {
+		s.deleteObject(job.BlobKey)
+		out.result, out.reply, out.err = "storage", s.storageFailure(nil, "enqueue", err), err
+		return out
+	}
+	cfg.Metrics.Accepted.WithLabelValues(s.mode.String()).Inc()
+	out.result = "queued"
+	return out
+}
+
+// queueFor picks the queue of a transaction. Every recipient is local
+// until outbound delivery exists; then a transaction with remote
+// recipients will go to store.QueueOutbound.
+func queueFor(tx *transaction) string {
+	return store.QueueInbound
+}
+
+func (s *session) put(ctx context.Context, job store.Job, r io.Reader) (int64, error) {
+	defer s.srv.observe("blob", "put")()
+	return s.srv.cfg.Blobs.Put(ctx, job.BlobKey, r, store.JobMeta(job))
+}
+
+func (s *session) enqueue(ctx context.Context, job store.Job) error {
+	defer s.srv.observe("store", "enqueue")()
+	return s.srv.cfg.Queue.Enqueue(ctx, job)
+}
+
+// deleteObject removes an object whose job could not be enqueued, best
+// effort: the reconciler would otherwise deliver a message the client was
+// told to send again. It outlives Close, which may be why Enqueue failed.
+func (s *session) deleteObject(key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.srv.ctx), storeTimeout)
+	defer cancel()
+	defer s.srv.observe("blob", "delete")()
+	if err := s.srv.cfg.Blobs.Delete(ctx, key); err != nil {
+		s.srv.cfg.Log.Error("smtp could not delete unqueued object", slog.String("key", key), slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,87 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// submissionSession is a session that offers AUTH (RFC 4954). go-smtp
+// advertises and accepts AUTH only over TLS unless AllowInsecureAuth is set.
+type submissionSession struct {
+	*session
+}
+
+var _ smtp.AuthSession = (*submissionSession)(nil)
+
+// AuthMechanisms lists PLAIN (RFC 4616), which TLS makes safe.
+func (s *submissionSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+// Auth returns the SASL server for mech.
+func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(s.login), nil
+}
+
+// login checks a PLAIN exchange. Proxy authorization (an identity other
+// than the username) is not supported.
+func (s *submissionSession) login(identity, username, password string) error {
+	if identity != "" && identity != username {
+		return s.authFailed(username, "authorization identity differs")
+	}
+	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
+	defer cancel()
+	user, err := s.srv.cfg.Auth.Login(ctx, username, password)
+	switch {
+	case errors.Is(err, auth.ErrFailed):
+		return s.authFailed(username, "invalid credentials")
+	case err != nil:
+		s.srv.cfg.Log.Error("smtp auth storage failure", slog.String("client_ip", s.clientIP), slog.String("error", err.Error()))
+		return errAuthTemp
+	}
+	s.mu.Lock()
+	s.user = &user
+	s.mu.Unlock()
+	s.srv.cfg.Log.Info("smtp auth", slog.String("client_ip", s.clientIP), slog.String("user", user.Address))
+	return nil
+}
+
+func (s *submissionSession) authFailed(username, why string) error {
+	s.srv.cfg.Metrics.AuthFailures.WithLabelValues(s.mode.String()).Inc()
+	s.srv.cfg.Log.Warn("smtp auth failed", slog.String("client_ip", s.clientIP),
+		slog.String("username", username), slog.String("reason", why))
+	return errAuthFailed
+}
+
+// checkSender accepts a sender the user owns: their address, a
+// plus-address of it, or an alias that resolves to them (RFC 6409
+// section 8.1 lets a submission server enforce this).
+func (s *session) checkSender(user *store.User, from string) error {
+	if from == "" {
+		// Bounces are the worker's job; users do not send them.
+		s.reject("sender_not_owned")
+		return errSenderNotOwned
+	}
+	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
+	defer cancel()
+	res, err := s.resolve(ctx, from)
+	if err != nil && !fault.IsPermanent(err) {
+		return s.storageFailure(nil, "mail", err)
+	}
+	for _, u := range res.Users {
+		if u.ID == user.ID {
+			return nil
+		}
+	}
+	s.reject("sender_not_owned")
+	return errSenderNotOwned
+}

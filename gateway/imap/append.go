@@ -1,0 +1,81 @@
+package imapgw
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Append answers APPEND (RFC 9051 section 6.3.12) with APPENDUID (RFC 4315
+// section 3). The literal is streamed once: into a new object and, through
+// a pipe, into the parser that makes the index summary. A failed insert
+// deletes the object again.
+func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	if r.Size() > s.srv.cfg.AppendLimit {
+		return nil, errTooBig
+	}
+	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, mailbox)
+	if err != nil {
+		return nil, s.protoErr("append", err, errTryCreate)
+	}
+	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, r)
+	if err != nil {
+		return nil, s.protoErr("append: store object", err, nil)
+	}
+	date := options.Time
+	if date.IsZero() {
+		date = time.Now()
+	}
+	uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, "", store.NewMessage{
+		BlobKey:      key,
+		Size:         size,
+		InternalDate: date,
+		Flags:        storeFlags(options.Flags),
+		Summary:      sum.Marshal(),
+	})
+	if err != nil {
+		if derr := s.srv.cfg.Blobs.Delete(s.ctx, key); derr != nil {
+			s.log.Warn("imap append: delete object", slog.String("key", key), slog.Any("err", derr))
+		}
+		return nil, s.protoErr("append: insert", err, errTryCreate)
+	}
+	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
+}
+
+// putMessage writes r to a new object msg/<ULID> and parses it on the way,
+// reading r once. It returns the key, the summary and the object's size.
+func putMessage(ctx context.Context, blobs blob.Store, r io.Reader) (string, *message.Summary, int64, error) {
+	key := blob.MessageKey(ulid.Make().String())
+	pr, pw := io.Pipe()
+	type parsed struct {
+		sum *message.Summary
+		err error
+	}
+	done := make(chan parsed, 1)
+	go func() {
+		sum, err := message.Parse(pr)
+		// Drain what the parser left so that Put never blocks on the pipe.
+		_, _ = io.Copy(io.Discard, pr)
+		done <- parsed{sum, err}
+	}()
+	n, err := blobs.Put(ctx, key, io.TeeReader(r, pw), nil)
+	pw.CloseWithError(err) // nil: the parser sees EOF
+	p := <-done
+	if err != nil {
+		return "", nil, 0, err
+	}
+	if p.err != nil {
+		_ = blobs.Delete(ctx, key)
+		return "", nil, 0, fmt.Errorf("imapgw: parse message: %w", p.err)
+	}
+	return key, p.sum, n, nil
+}

@@ -1,0 +1,69 @@
+package imapgw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Protocol errors with their response codes (RFC 5530 and RFC 9051 section 7.1).
+var (
+	errNoMailbox = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeNonExistent, Text: "No such mailbox"}
+	errTryCreate = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+	errExists = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeAlreadyExists, Text: "Mailbox already exists"}
+	errCannot = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeCannot, Text: "Operation not permitted on this mailbox"}
+	errInUse = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeInUse, Text: "Mailbox in use"}
+	errUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeUnavailable, Text: "Temporary failure, try again later"}
+	errServerBug = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeServerBug, Text: "Internal error"}
+	errReadOnly = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+	errUseAttr = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: responseCodeUseAttr, Text: "Unsupported special-use attribute"}
+	errTooBig = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeTooBig, Text: "Message too big"}
+)
+
+// protoErr turns a storage error into the *imap.Error a client sees and logs
+// anything that is not the client's doing. notFound is the error for
+// store.ErrNotFound (TRYCREATE for a destination mailbox).
+func (s *session) protoErr(op string, err error, notFound *imap.Error) error {
+	var imapErr *imap.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &imapErr):
+		return imapErr
+	case errors.Is(err, store.ErrNotFound):
+		if notFound == nil {
+			notFound = errNoMailbox
+		}
+		return notFound
+	case errors.Is(err, store.ErrExists):
+		return errExists
+	case errors.Is(err, store.ErrInvalid):
+		return errCannot
+	case errors.Is(err, store.ErrInUse):
+		return errInUse
+	}
+	s.log.Error("imap storage failure", slog.String("op", op),
+		slog.String("user_id", s.user.ID), slog.Any("err", err))
+	if fault.IsTemporary(err) || errors.Is(err, context.Canceled) {
+		return errUnavailable
+	}
+	return errServerBug
+}
+
+// responseCodeUseAttr is RFC 6154 section 6's USEATTR, unknown to go-imap.
+const responseCodeUseAttr imap.ResponseCode = "USEATTR"

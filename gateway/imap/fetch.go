@@ -1,0 +1,201 @@
+package imapgw
+
+import (
+	"bytes"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// batchSize is how many index entries one range query loads.
+const batchSize = 256
+
+// Fetch answers FETCH and UID FETCH (RFC 9051 section 6.4.5). Everything
+// but body sections is served from the index (invariant 5). Fetching a body
+// section without PEEK sets \Seen unless the mailbox is read-only, and the
+// new flags are then sent along (RFC 9051 section 6.4.5, BODY[]).
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	sel := s.selection()
+	return s.fetch(w, sel, sel.resolve(numSet), options)
+}
+
+func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, options *imap.FetchOptions) error {
+	markSeen := !sel.readOnly && setsSeen(options)
+	return s.forEach(sel, idx, func(batch []*msgData) error {
+		var seen map[uint32]bool
+		if markSeen {
+			var err error
+			if seen, err = s.markSeen(sel, batch); err != nil {
+				return err
+			}
+		}
+		for _, d := range batch {
+			if err := s.writeFetch(w, d, options, seen[d.m.UID]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// setsSeen reports whether options fetch a body section without PEEK.
+func setsSeen(options *imap.FetchOptions) bool {
+	for _, bs := range options.BodySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	for _, bs := range options.BinarySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	return false
+}
+
+// markSeen adds \Seen to the messages of batch that lack it and returns the
+// UIDs whose flags changed; batch entries get their new flags.
+func (s *session) markSeen(sel *selected, batch []*msgData) (map[uint32]bool, error) {
+	var uids []uint32
+	for _, d := range batch {
+		if !hasFlag(d.m.Flags, store.FlagSeen) {
+			uids = append(uids, d.m.UID)
+		}
+	}
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	changed, err := s.mailboxes().SetFlags(s.ctx, s.user.ID, sel.mb.ID, uids, store.FlagsAdd, []string{store.FlagSeen})
+	if err != nil {
+		return nil, s.protoErr("fetch: set seen", err, nil)
+	}
+	seen := make(map[uint32]bool, len(changed))
+	byUID := make(map[uint32]*msgData, len(batch))
+	for _, d := range batch {
+		byUID[d.m.UID] = d
+	}
+	for _, m := range changed {
+		seen[m.UID] = true
+		if d := byUID[m.UID]; d != nil {
+			d.m.Flags, d.m.ModSeq = m.Flags, m.ModSeq
+		}
+		sel.noteModSeq(m.UID, m.ModSeq)
+	}
+	return seen, nil
+}
+
+// writeFetch writes one FETCH response. Everything that can fail is done
+// before the response starts, so a failure never leaves half a response.
+func (s *session) writeFetch(w *imapserver.FetchWriter, d *msgData, options *imap.FetchOptions, withFlags bool) error {
+	var (
+		env      *imap.Envelope
+		bs       imap.BodyStructure
+		err      error
+		sections = make([][]byte, len(options.BodySection))
+		binaries = make([][]byte, len(options.BinarySection))
+		sizes    = make([]uint32, len(options.BinarySectionSize))
+	)
+	if options.Envelope {
+		if env, err = d.envelope(); err != nil {
+			return s.protoErr("fetch envelope", err, nil)
+		}
+	}
+	if options.BodyStructure != nil {
+		if bs, err = d.bodyStructure(); err != nil {
+			return s.protoErr("fetch bodystructure", err, nil)
+		}
+	}
+	for i, sec := range options.BodySection {
+		if sections[i], err = d.section(sec); err != nil {
+			return s.protoErr("fetch body", err, nil)
+		}
+	}
+	for i, sec := range options.BinarySection {
+		raw, err := d.body()
+		if err != nil {
+			return s.protoErr("fetch binary", err, nil)
+		}
+		binaries[i] = imapserver.ExtractBinarySection(bytes.NewReader(raw), sec)
+	}
+	for i, sec := range options.BinarySectionSize {
+		raw, err := d.body()
+		if err != nil {
+			return s.protoErr("fetch binary.size", err, nil)
+		}
+		sizes[i] = imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), sec)
+	}
+
+	rw := w.CreateMessage(uint32(d.pos + 1))
+	rw.WriteUID(imap.UID(d.m.UID))
+	if options.Flags || withFlags {
+		rw.WriteFlags(imapFlags(d.m.Flags))
+	}
+	if options.InternalDate {
+		rw.WriteInternalDate(d.m.InternalDate)
+	}
+	if options.RFC822Size {
+		rw.WriteRFC822Size(d.m.Size)
+	}
+	if env != nil {
+		rw.WriteEnvelope(env)
+	}
+	if bs != nil {
+		rw.WriteBodyStructure(bs)
+	}
+	for i, sec := range options.BodySection {
+		if err := writeLiteral(rw.WriteBodySection(sec, int64(len(sections[i]))), sections[i]); err != nil {
+			return err
+		}
+	}
+	for i, sec := range options.BinarySection {
+		if err := writeLiteral(rw.WriteBinarySection(sec, int64(len(binaries[i]))), binaries[i]); err != nil {
+			return err
+		}
+	}
+	for i, sec := range options.BinarySectionSize {
+		rw.WriteBinarySectionSize(sec, sizes[i])
+	}
+	return rw.Close()
+}
+
+func writeLiteral(wc interface {
+	Write([]byte) (int, error)
+	Close() error
+}, b []byte) error {
+	_, werr := wc.Write(b)
+	cerr := wc.Close()
+	if werr != nil {
+		return werr
+	}
+	return cerr
+}
+
+// forEach loads the index entries at view positions idx (ascending), a
+// range query per run of consecutive positions, and hands them to fn batch
+// by batch. Entries expunged meanwhile by another session are skipped.
+func (s *session) forEach(sel *selected, idx []int, fn func(batch []*msgData) error) error {
+	for _, run := range runs(idx, batchSize) {
+		first, last := sel.msgs[run[0]].uid, sel.msgs[run[len(run)-1]].uid
+		ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, first, last, 0)
+		if err != nil {
+			return s.protoErr("load messages", err, nil)
+		}
+		batch := make([]*msgData, 0, len(ms))
+		k := 0
+		for _, pos := range run {
+			uid := sel.msgs[pos].uid
+			for k < len(ms) && ms[k].UID < uid {
+				k++
+			}
+			if k < len(ms) && ms[k].UID == uid {
+				batch = append(batch, &msgData{s: s, pos: pos, m: &ms[k]})
+			}
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package imapgw
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/tlsconf"
+)
+
+const testPassword = "correct horse battery"
+
+// countingBlobs counts Get calls, to prove invariant 5.
+type countingBlobs struct {
+	blob.Store
+	gets atomic.Int64
+}
+
+func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key, off, length)
+}
+
+// testEnv is a gateway on 127.0.0.1 with the real sqlite store and fs
+// blobs: plainAddr offers STARTTLS, tlsAddr is implicit TLS.
+type testEnv struct {
+	store     store.Store
+	blobs     *countingBlobs
+	metrics   *metrics.Metrics
+	srv       *Server
+	plainAddr string
+	tlsAddr   string
+	users     map[string]store.User // by address
+}
+
+type envOption func(*Config)
+
+func newEnv(t testing.TB, opts ...envOption) *testEnv {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bs, err := fs.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	tlsCfg, err := tlsconf.Load("", "", dir, "localhost", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &testEnv{store: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New(), users: map[string]store.User{}}
+	ctx := context.Background()
+	if err := db.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"alice@example.org", "bob@example.org"} {
+		u, err := db.AddUser(ctx, addr, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.users[addr] = u
+	}
+	cfg := Config{
+		Hostname: "localhost", TLS: tlsCfg, Store: db, Blobs: env.blobs,
+		Auth: auth.New(db), Log: log, Metrics: env.metrics,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	env.srv = New(cfg)
+	env.plainAddr = env.listen(t, false)
+	env.tlsAddr = env.listen(t, true)
+	t.Cleanup(func() { env.srv.Close() })
+	return env
+}
+
+func (env *testEnv) listen(t testing.TB, implicitTLS bool) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go env.srv.Serve(ln, implicitTLS)
+	return ln.Addr().String()
+}
+
+// clientTLS trusts the test's self-signed certificate.
+func clientTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
+
+// dial connects over implicit TLS and logs in as addr.
+func (env *testEnv) dial(t testing.TB, addr string, handler *imapclient.UnilateralDataHandler) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialTLS(env.tlsAddr, &imapclient.Options{TLSConfig: clientTLS(), UnilateralDataHandler: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(addr, testPassword).Wait(); err != nil {
+		t.Fatalf("login %s: %v", addr, err)
+	}
+	return c
+}
+
+// deliver puts raw into the blob store and indexes it in mailbox of addr
+// with the per-recipient prefix, as the worker does. It returns the UID.
+func (env *testEnv) deliver(t testing.TB, addr, mailbox, prefix, raw string, flags ...string) uint32 {
+	t.Helper()
+	ctx := context.Background()
+	u := env.users[addr]
+	if err := env.store.EnsureUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	mb, err := env.store.Mailbox(ctx, u.ID, mailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, sum, size, err := putMessage(ctx, env.blobs, strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _, err := env.store.InsertMessage(ctx, u.ID, mb.ID, "", store.NewMessage{
+		BlobKey: key, Prefix: []byte(prefix), Size: int64(len(prefix)) + size,
+		InternalDate: time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC), Flags: flags,
+		Summary: sum.Marshal(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uid
+}
+
+// mustSelect selects mailbox and returns its data.
+func mustSelect(t testing.TB, c *imapclient.Client, mailbox string, readOnly bool) *imap.SelectData {
+	t.Helper()
+	data, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+	if err != nil {
+		t.Fatalf("select %s: %v", mailbox, err)
+	}
+	return data
+}
+
+// fetchOne fetches one message by UID.
+func fetchOne(t testing.TB, c *imapclient.Client, uid imap.UID, options *imap.FetchOptions) *imapclient.FetchMessageBuffer {
+	t.Helper()
+	msgs, err := c.Fetch(imap.UIDSetNum(uid), options).Collect()
+	if err != nil {
+		t.Fatalf("fetch %d: %v", uid, err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("fetch %d: %d messages", uid, len(msgs))
+	}
+	return msgs[0]
+}
+
+// imapCode returns the response code of an IMAP error, or "".
+func imapCode(err error) imap.ResponseCode {
+	if e, ok := err.(*imap.Error); ok {
+		return e.Code
+	}
+	return ""
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Messages used by the tests; CRLF line ends as on the wire.
+func crlf(s string) string { return strings.ReplaceAll(strings.TrimPrefix(s, "\n"), "\n", "\r\n") }
+
+var (
+	plainMsg = crlf(`
+Received: from mx.example.net by localhost; Sun, 10 Mar 2024 12:00:00 +0000
+From: Carol Sender <carol@example.net>
+To: Alice <alice@example.org>
+Cc: dave@example.com
+Subject: Quarterly report
+Date: Sat, 09 Mar 2024 10:30:00 +0100
+Message-ID: <report-1@example.net>
+Content-Type: text/plain; charset=utf-8
+
+The numbers look good this quarter.
+Regards, Carol
+`)
+	multipartMsg = crlf(`
+From: Eve <eve@example.com>
+To: alice@example.org
+Subject: =?utf-8?q?Photos_=C3=A9t=C3=A9?=
+Date: Mon, 01 Jan 2024 08:00:00 +0000
+Message-ID: <photos@example.com>
+In-Reply-To: <report-1@example.net>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="XYZ"
+
+preamble
+--XYZ
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+Here are the pictures from the beach=2E
+--XYZ
+Content-Type: image/png; name="a.png"
+Content-Disposition: attachment; filename="a.png"
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--XYZ--
+`)
+)
+
+func tlsDial(addr string) (*tls.Conn, error) { return tls.Dial("tcp", addr, clientTLS()) }

@@ -1,0 +1,166 @@
+package imapgw
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// msgData is one index entry being served, with what has been derived from
+// it so far. The summary comes from the index; raw (Prefix + object) is
+// read from the blob store only when a command needs the body.
+type msgData struct {
+	s   *session
+	pos int // position in the view: sequence number - 1
+	m   *store.Message
+
+	sum    *message.Summary
+	sumErr error
+	raw    []byte
+	hdr    *textproto.Header
+}
+
+// summary decodes the index summary once.
+func (d *msgData) summary() (*message.Summary, error) {
+	if d.sum == nil && d.sumErr == nil {
+		d.sum, d.sumErr = message.Unmarshal(d.m.Summary)
+		if d.sumErr != nil {
+			d.s.log.Warn("imap: bad summary in index, reading the object",
+				slog.Uint64("uid", uint64(d.m.UID)), slog.String("key", d.m.BlobKey), slog.Any("err", d.sumErr))
+		}
+	}
+	return d.sum, d.sumErr
+}
+
+// indexHeader is the header block as served (Prefix + the object's header)
+// when the index holds all of it.
+func (d *msgData) indexHeader() ([]byte, bool) {
+	sum, err := d.summary()
+	if err != nil || int64(len(sum.Header)) < sum.HeaderSize {
+		return nil, false
+	}
+	b := make([]byte, 0, len(d.m.Prefix)+len(sum.Header))
+	return append(append(b, d.m.Prefix...), sum.Header...), true
+}
+
+// body returns the message as served: Prefix + object bytes.
+func (d *msgData) body() ([]byte, error) {
+	if d.raw != nil {
+		return d.raw, nil
+	}
+	obj, err := d.s.readObject(d.m.BlobKey)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]byte, 0, len(d.m.Prefix)+len(obj))
+	d.raw = append(append(raw, d.m.Prefix...), obj...)
+	return d.raw, nil
+}
+
+// header parses the header as served, from the index when it holds all of
+// it (no blob read), else from the object.
+func (d *msgData) header() (textproto.Header, error) {
+	if d.hdr != nil {
+		return *d.hdr, nil
+	}
+	b, ok := d.indexHeader()
+	if !ok {
+		var err error
+		if b, err = d.body(); err != nil {
+			return textproto.Header{}, err
+		}
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b)))
+	if err != nil && h.Len() == 0 {
+		// A broken header still has the fields read before the damage.
+		h = textproto.Header{}
+	}
+	d.hdr = &h
+	return h, nil
+}
+
+// envelope is the ENVELOPE, from the index summary.
+func (d *msgData) envelope() (*imap.Envelope, error) {
+	if sum, err := d.summary(); err == nil {
+		return sum.IMAPEnvelope(), nil
+	}
+	h, err := d.header()
+	if err != nil {
+		return nil, err
+	}
+	return imapserver.ExtractEnvelope(h), nil
+}
+
+// bodyStructure is the extended BODYSTRUCTURE, from the index summary. The
+// prefix lines are header fields, so they change no part of it.
+func (d *msgData) bodyStructure() (imap.BodyStructure, error) {
+	if sum, err := d.summary(); err == nil {
+		return sum.IMAPBodyStructure(true), nil
+	}
+	raw, err := d.body()
+	if err != nil {
+		return nil, err
+	}
+	return imapserver.ExtractBodyStructure(bytes.NewReader(raw)), nil
+}
+
+// section extracts BODY[section]<partial> (RFC 9051 section 6.4.5).
+// BODY[HEADER...] of the whole message comes from the index.
+func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
+	if len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierHeader {
+		if hdr, ok := d.indexHeader(); ok {
+			return imapserver.ExtractBodySection(bytes.NewReader(hdr), sec), nil
+		}
+	}
+	raw, err := d.body()
+	if err != nil {
+		return nil, err
+	}
+	if len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierNone {
+		// The whole message, byte for byte as stored.
+		return partial(raw, sec.Partial), nil
+	}
+	return imapserver.ExtractBodySection(bytes.NewReader(raw), sec), nil
+}
+
+// partial cuts <offset.size> out of b (RFC 9051 section 6.4.5).
+func partial(b []byte, p *imap.SectionPartial) []byte {
+	if p == nil {
+		return b
+	}
+	if p.Offset >= int64(len(b)) {
+		return []byte{}
+	}
+	end := p.Offset + p.Size
+	if end > int64(len(b)) {
+		end = int64(len(b))
+	}
+	return b[p.Offset:end]
+}
+
+// readObject returns a message object through the server's cache.
+func (s *session) readObject(key string) ([]byte, error) {
+	if b, ok := s.srv.cache.get(key); ok {
+		return b, nil
+	}
+	rc, err := s.srv.cfg.Blobs.Get(s.ctx, key, 0, -1)
+	if err != nil {
+		return nil, fmt.Errorf("imapgw: read %s: %w", key, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("imapgw: read %s: %w", key, err)
+	}
+	s.srv.cache.put(key, b)
+	return b, nil
+}

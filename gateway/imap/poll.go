@@ -1,0 +1,158 @@
+package imapgw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Poll reports what changed in the selected mailbox since the client last
+// heard: EXPUNGE (when allowed: not during FETCH, STORE and SEARCH, RFC 9051
+// section 7.5.1), EXISTS for new messages and FETCH FLAGS for flag changes
+// made by other sessions or processes. Storage failures are only logged:
+// imapserver drops the connection on any error from Poll.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	sel := s.selection()
+	if sel == nil {
+		return nil
+	}
+	return s.sync(sel, w, allowExpunge)
+}
+
+// Idle reports changes as they happen (RFC 2177) until stop closes. Any
+// process that changes the user's mailboxes wakes Watch.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	changes := s.mailboxes().Watch(ctx, s.user.ID)
+	if err := s.Poll(w, true); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-stop:
+			return nil
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // the server is closing; wait for stop
+				continue
+			}
+			if err := s.Poll(w, true); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sync brings sel up to date with the index and tells the client.
+func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge bool) error {
+	mb, err := s.selectedMailbox(sel)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted by another session; commands will fail
+	}
+	if err != nil {
+		s.log.Warn("imap poll", slog.Any("err", err))
+		return nil
+	}
+	sel.mb.Name = mb.Name
+	if mb.HighestModSeq == sel.modSeq && !(sel.expungePending && allowExpunge) {
+		return nil
+	}
+	uids, err := s.mailboxes().UIDs(s.ctx, s.user.ID, mb.ID)
+	if err != nil {
+		s.log.Warn("imap poll", slog.Any("err", err))
+		return nil
+	}
+	changed, err := s.mailboxes().Messages(s.ctx, s.user.ID, mb.ID, 1, 0, sel.modSeq)
+	if err != nil {
+		s.log.Warn("imap poll", slog.Any("err", err))
+		return nil
+	}
+	if err := sel.reportExpunges(uids, allowExpunge, w.WriteExpunge); err != nil {
+		return err
+	}
+	firstNew := len(sel.msgs)
+	if sel.addNew(uids) > 0 {
+		if err := w.WriteNumMessages(uint32(len(sel.msgs))); err != nil {
+			return err
+		}
+	}
+	for _, m := range changed {
+		i := sel.index(m.UID)
+		if i < 0 || m.ModSeq <= sel.msgs[i].modSeq {
+			continue
+		}
+		isNew := sel.msgs[i].modSeq == 0
+		sel.msgs[i].modSeq = m.ModSeq
+		if isNew {
+			continue // the client learns its flags by fetching it
+		}
+		if err := w.WriteMessageFlags(uint32(i+1), imap.UID(m.UID), imapFlags(m.Flags)); err != nil {
+			return err
+		}
+	}
+	for i := firstNew; i < len(sel.msgs); i++ {
+		if sel.msgs[i].modSeq == 0 { // expunged before Messages saw it
+			sel.msgs[i].modSeq = mb.HighestModSeq
+		}
+	}
+	sel.modSeq = mb.HighestModSeq
+	return nil
+}
+
+// reportExpunges removes from the view what is no longer in the index
+// (uids, ascending). When expunges may not be sent now it only notes them.
+func (sel *selected) reportExpunges(uids []uint32, allowExpunge bool, write func(uint32) error) error {
+	var gone []uint32
+	for _, m := range sel.msgs {
+		if _, ok := slices.BinarySearch(uids, m.uid); !ok {
+			gone = append(gone, m.uid)
+		}
+	}
+	sel.expungePending = len(gone) > 0 && !allowExpunge
+	if !allowExpunge {
+		return nil
+	}
+	return sel.expungeFromView(gone, write)
+}
+
+// addNew appends UIDs above maxUID to the view with mod-sequence 0 (not
+// reported yet) and returns how many there were.
+func (sel *selected) addNew(uids []uint32) int {
+	i, _ := slices.BinarySearch(uids, sel.maxUID+1)
+	for _, uid := range uids[i:] {
+		sel.msgs = append(sel.msgs, viewMsg{uid: uid})
+	}
+	if n := len(uids); n > i {
+		sel.maxUID = uids[n-1]
+	}
+	return len(uids) - i
+}
+
+// selectedMailbox reads the selected mailbox's status, following a rename
+// by another session through its stable ID.
+func (s *session) selectedMailbox(sel *selected) (store.Mailbox, error) {
+	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, sel.mb.Name)
+	if err == nil && mb.ID == sel.mb.ID {
+		return mb, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Mailbox{}, err
+	}
+	all, err := s.mailboxes().ListMailboxes(s.ctx, s.user.ID)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	for _, mb := range all {
+		if mb.ID == sel.mb.ID {
+			return mb, nil
+		}
+	}
+	return store.Mailbox{}, store.ErrNotFound
+}

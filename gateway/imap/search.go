@@ -1,0 +1,278 @@
+package imapgw
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+)
+
+// Search answers SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with the
+// ESEARCH return options imapserver passes (RFC 4731) and SAVE (RFC 5182).
+// Flags, dates, sizes and header keys are matched against the index; only
+// BODY and TEXT read message objects.
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	sel := s.selection()
+	sel.staticCriteria(criteria)
+	all := make([]int, len(sel.msgs))
+	for i := range all {
+		all[i] = i
+	}
+	var (
+		data   imap.SearchData
+		seqSet imap.SeqSet
+		uidSet imap.UIDSet
+	)
+	err := s.forEach(sel, all, func(batch []*msgData) error {
+		for _, d := range batch {
+			ok, err := s.match(d, criteria)
+			if err != nil {
+				return s.protoErr("search", err, nil)
+			}
+			if !ok {
+				continue
+			}
+			num := d.m.UID
+			if kind == imapserver.NumKindSeq {
+				num = uint32(d.pos + 1)
+			}
+			seqSet.AddNum(num)
+			uidSet.AddNum(imap.UID(d.m.UID))
+			if data.Min == 0 || num < data.Min {
+				data.Min = num
+			}
+			if num > data.Max {
+				data.Max = num
+			}
+			data.Count++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	data.All = seqSet
+	if kind == imapserver.NumKindUID {
+		data.All = uidSet
+	}
+	if options.ReturnSave {
+		sel.searchRes = uidSet
+	}
+	return &data, nil
+}
+
+// staticCriteria replaces "*" in sequence and UID sets by the last message
+// and "$" by the saved result, at every level of the criteria.
+func (sel *selected) staticCriteria(c *imap.SearchCriteria) {
+	n := uint32(len(sel.msgs))
+	var maxUID uint32
+	if n > 0 {
+		maxUID = sel.msgs[n-1].uid
+	}
+	for i, set := range c.SeqNum {
+		static := make(imap.SeqSet, len(set))
+		for j, r := range set {
+			static[j].Start, static[j].Stop = staticRange(r.Start, r.Stop, n)
+		}
+		c.SeqNum[i] = static
+	}
+	for i, set := range c.UID {
+		if imap.IsSearchRes(set) {
+			c.UID[i] = append(imap.UIDSet(nil), sel.searchRes...)
+			continue
+		}
+		static := make(imap.UIDSet, len(set))
+		for j, r := range set {
+			start, stop := staticRange(uint32(r.Start), uint32(r.Stop), maxUID)
+			static[j].Start, static[j].Stop = imap.UID(start), imap.UID(stop)
+		}
+		c.UID[i] = static
+	}
+	for i := range c.Not {
+		sel.staticCriteria(&c.Not[i])
+	}
+	for i := range c.Or {
+		sel.staticCriteria(&c.Or[i][0])
+		sel.staticCriteria(&c.Or[i][1])
+	}
+}
+
+// match evaluates c against one message, cheapest keys first so that the
+// body is read only when everything else matched.
+func (s *session) match(d *msgData, c *imap.SearchCriteria) (bool, error) {
+	seq, uid := uint32(d.pos+1), imap.UID(d.m.UID)
+	for _, set := range c.SeqNum {
+		if !set.Contains(seq) {
+			return false, nil
+		}
+	}
+	for _, set := range c.UID {
+		if !set.Contains(uid) {
+			return false, nil
+		}
+	}
+	if !matchDate(d.m.InternalDate, c.Since, c.Before) {
+		return false, nil
+	}
+	for _, f := range c.Flag {
+		if !hasFlag(d.m.Flags, string(f)) {
+			return false, nil
+		}
+	}
+	for _, f := range c.NotFlag {
+		if hasFlag(d.m.Flags, string(f)) {
+			return false, nil
+		}
+	}
+	if c.Larger > 0 && d.m.Size <= c.Larger {
+		return false, nil
+	}
+	if c.Smaller > 0 && d.m.Size >= c.Smaller {
+		return false, nil
+	}
+	if ok, err := matchSent(d, c); !ok || err != nil {
+		return false, err
+	}
+	if len(c.Header) > 0 {
+		h, err := d.header()
+		if err != nil {
+			return false, err
+		}
+		mh := gomessage.Header{Header: h}
+		for _, f := range c.Header {
+			if !matchFields(mh.FieldsByKey(f.Key), f.Value) {
+				return false, nil
+			}
+		}
+	}
+	for i := range c.Not {
+		ok, err := s.match(d, &c.Not[i])
+		if ok || err != nil {
+			return false, err
+		}
+	}
+	for i := range c.Or {
+		ok, err := s.match(d, &c.Or[i][0])
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			if ok, err = s.match(d, &c.Or[i][1]); !ok || err != nil {
+				return false, err
+			}
+		}
+	}
+	return matchText(d, c)
+}
+
+// matchSent checks SENTSINCE/SENTBEFORE/SENTON against the Date header
+// (RFC 9051 section 6.4.4); a message without one matches none of them.
+func matchSent(d *msgData, c *imap.SearchCriteria) (bool, error) {
+	if c.SentSince.IsZero() && c.SentBefore.IsZero() {
+		return true, nil
+	}
+	sum, err := d.summary()
+	if err != nil {
+		return false, err
+	}
+	return !sum.Date.IsZero() && matchDate(sum.Date, c.SentSince, c.SentBefore), nil
+}
+
+// matchText checks BODY and TEXT, which read the message.
+func matchText(d *msgData, c *imap.SearchCriteria) (bool, error) {
+	if len(c.Body) == 0 && len(c.Text) == 0 {
+		return true, nil
+	}
+	raw, err := d.body()
+	if err != nil {
+		return false, err
+	}
+	for _, b := range c.Body {
+		if !matchEntity(raw, b, false) {
+			return false, nil
+		}
+	}
+	for _, t := range c.Text {
+		if !matchEntity(raw, t, true) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// matchDate compares dates only, "disregarding time and timezone"
+// (RFC 9051 section 6.4.4): the date as written in t's own zone.
+func matchDate(t, since, before time.Time) bool {
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if !since.IsZero() && day.Before(dayOf(since)) {
+		return false
+	}
+	if !before.IsZero() && !day.Before(dayOf(before)) {
+		return false
+	}
+	return true
+}
+
+func dayOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// matchFields reports whether a field contains pattern, case-insensitively,
+// after decoding encoded words; an empty pattern matches any such field.
+func matchFields(fields gomessage.HeaderFields, pattern string) bool {
+	if pattern == "" {
+		return fields.Len() > 0
+	}
+	pattern = strings.ToLower(pattern)
+	for fields.Next() {
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		if strings.Contains(strings.ToLower(v), pattern) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchEntity looks for pattern in the decoded text parts of a message,
+// and in its header fields when withHeader (TEXT).
+func matchEntity(raw []byte, pattern string, withHeader bool) bool {
+	// An unknown charset is an error that still gives an entity.
+	e, _ := gomessage.Read(bytes.NewReader(raw))
+	if e == nil {
+		return bytes.Contains(bytes.ToLower(raw), bytes.ToLower([]byte(pattern)))
+	}
+	return entityContains(e, strings.ToLower(pattern), withHeader)
+}
+
+func entityContains(e *gomessage.Entity, pattern string, withHeader bool) bool {
+	if pattern == "" {
+		return true
+	}
+	if withHeader && matchFields(e.Header.Fields(), pattern) {
+		return true
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			part, err := mr.NextPart()
+			if err != nil && part == nil {
+				return false
+			}
+			if entityContains(part, pattern, withHeader) {
+				return true
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+		return false
+	}
+	b, _ := io.ReadAll(e.Body)
+	return bytes.Contains(bytes.ToLower(b), []byte(pattern))
+}

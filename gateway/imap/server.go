@@ -1,0 +1,133 @@
+package imapgw
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// protocol is the label of this gateway in metrics.
+const protocol = "imap"
+
+// DefaultAppendLimit is the APPEND size limit when Config.AppendLimit is 0.
+const DefaultAppendLimit = 50 << 20
+
+// Config configures a Server.
+type Config struct {
+	Hostname string
+	// TLS enables STARTTLS on plain listeners and is required for
+	// implicit-TLS listeners. Nil disables both.
+	TLS *tls.Config
+	// AllowInsecureAuth permits LOGIN and AUTHENTICATE without TLS. Without
+	// it, LOGINDISABLED is advertised until STARTTLS (RFC 9051 section 6.2.3).
+	AllowInsecureAuth bool
+	Store             store.Store
+	Blobs             blob.Store
+	Auth              *auth.Authenticator
+	Log               *slog.Logger      // nil discards
+	Metrics           *metrics.Metrics  // nil: a private set
+	AppendLimit       int64             // bytes; 0 means DefaultAppendLimit
+}
+
+// Server is an IMAP gateway. One Server may serve any number of listeners.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	met    *metrics.Metrics
+	imap   *imapserver.Server
+	cache  *bodyCache
+	ctx    context.Context // ends at Close; parent of every storage call
+	cancel context.CancelFunc
+}
+
+// New makes a Server from cfg.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	if cfg.AppendLimit <= 0 {
+		cfg.AppendLimit = DefaultAppendLimit
+	}
+	if cfg.AppendLimit > math.MaxUint32 {
+		cfg.AppendLimit = math.MaxUint32
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Log,
+		met:    cfg.Metrics,
+		cache:  newBodyCache(defaultCacheBytes, defaultCacheEntry),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	s.imap = imapserver.New(&imapserver.Options{
+		NewSession:   s.newSession,
+		Caps:         capabilities(),
+		Logger:       slogPrintf{cfg.Log},
+		TLSConfig:    cfg.TLS,
+		InsecureAuth: cfg.AllowInsecureAuth,
+	})
+	return s
+}
+
+// capabilities lists what the sessions implement. imapserver adds STARTTLS,
+// LOGINDISABLED, AUTH=PLAIN, SASL-IR, LITERAL-, UNSELECT, ENABLE, IDLE and
+// APPENDLIMIT=n (from Session.AppendLimit) by connection state.
+func capabilities() imap.CapSet {
+	caps := imap.CapSet{}
+	for _, c := range []imap.Cap{
+		imap.CapIMAP4rev1, imap.CapIMAP4rev2,
+		imap.CapNamespace, imap.CapUIDPlus, imap.CapMove, imap.CapESearch,
+		imap.CapSearchRes, imap.CapListExtended, imap.CapListStatus,
+		imap.CapStatusSize, imap.CapChildren, imap.CapSpecialUse,
+		imap.CapCreateSpecialUse, imap.CapLiteralPlus, imap.CapBinary,
+		imap.CapUnselect, imap.CapEnable, imap.CapIdle,
+	} {
+		caps[c] = struct{}{}
+	}
+	return caps
+}
+
+// Serve accepts IMAP connections on ln until Close. With implicitTLS every
+// connection starts with a TLS handshake (port 993, RFC 8314); otherwise
+// clients may use STARTTLS (port 143).
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	if implicitTLS {
+		if s.cfg.TLS == nil {
+			return errors.New("imapgw: implicit TLS needs a TLS config")
+		}
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	if err := s.imap.Serve(ln); err != nil {
+		return fmt.Errorf("imapgw: %w", err)
+	}
+	return nil
+}
+
+// Close stops every listener and closes every connection.
+func (s *Server) Close() error {
+	s.cancel()
+	return s.imap.Close()
+}
+
+// slogPrintf adapts a slog.Logger to imapserver.Logger.
+type slogPrintf struct{ log *slog.Logger }
+
+func (l slogPrintf) Printf(format string, args ...any) {
+	l.log.Info("imap server", slog.String("detail", fmt.Sprintf(format, args...)))
+}

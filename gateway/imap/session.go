@@ -1,0 +1,88 @@
+package imapgw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// session is one IMAP connection. imapserver calls its methods one command
+// at a time, except that IDLE runs Idle in its own goroutine, which may
+// outlive the command when the connection breaks: mu guards sel for that.
+type session struct {
+	srv  *Server
+	conn *imapserver.Conn
+	log  *slog.Logger
+	ctx  context.Context
+
+	user store.User // zero until Login
+
+	mu  sync.Mutex
+	sel *selected // nil unless a mailbox is selected
+}
+
+var (
+	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
+	_ imapserver.SessionAppendLimit = (*session)(nil)
+)
+
+func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+	s.met.Sessions.WithLabelValues(protocol).Inc()
+	log := s.log.With(slog.String("protocol", protocol),
+		slog.String("remote", conn.NetConn().RemoteAddr().String()))
+	return &session{srv: s, conn: conn, log: log, ctx: s.ctx}, nil, nil
+}
+
+// Close ends the session (the connection is gone).
+func (s *session) Close() error {
+	s.mu.Lock()
+	s.sel = nil
+	s.mu.Unlock()
+	s.srv.met.Sessions.WithLabelValues(protocol).Dec()
+	return nil
+}
+
+// Login checks the credentials; imapserver calls it for LOGIN and for
+// AUTHENTICATE PLAIN, and only once TLS is up unless AllowInsecureAuth.
+func (s *session) Login(username, password string) error {
+	u, err := s.srv.cfg.Auth.Login(s.ctx, username, password)
+	if errors.Is(err, auth.ErrFailed) {
+		s.srv.met.AuthFailures.WithLabelValues(protocol).Inc()
+		s.log.Info("imap login failed", slog.String("username", username))
+		return imapserver.ErrAuthFailed
+	}
+	if err != nil {
+		s.log.Error("imap login: directory failure", slog.String("username", username), slog.Any("err", err))
+		return errUnavailable
+	}
+	// Default mailboxes with their special-use attributes (RFC 6154).
+	if err := s.srv.cfg.Store.EnsureUser(s.ctx, u.ID); err != nil {
+		s.log.Error("imap login: ensure mailboxes", slog.String("user_id", u.ID), slog.Any("err", err))
+		return errUnavailable
+	}
+	s.user = u
+	s.log = s.log.With(slog.String("user_id", u.ID))
+	s.log.Info("imap login", slog.String("address", u.Address))
+	return nil
+}
+
+// AppendLimit is advertised as APPENDLIMIT=n (RFC 7889) and enforced by
+// imapserver before the literal is read.
+func (s *session) AppendLimit() uint32 { return uint32(s.srv.cfg.AppendLimit) }
+
+// Namespace announces a single personal namespace (RFC 2342).
+func (s *session) Namespace() (*imap.NamespaceData, error) {
+	return &imap.NamespaceData{
+		Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: store.Delimiter}},
+	}, nil
+}
+
+// mailboxes is the index, shorthand.
+func (s *session) mailboxes() store.Mailboxes { return s.srv.cfg.Store }

@@ -1,0 +1,165 @@
+package imapgw
+
+import (
+	"sort"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// selected is the session's view of its selected mailbox: the messages the
+// client knows, in sequence-number order (so msgs[i] is sequence number
+// i+1), each with the mod-sequence its flags were last reported at.
+// Messages appear in the view only when EXISTS was sent and leave it only
+// when EXPUNGE was sent (RFC 9051 section 7.5.1), so sequence numbers stay
+// what the client thinks they are between updates.
+type selected struct {
+	mb       store.Mailbox // ID and UIDValidity are what matter; Name follows renames
+	readOnly bool
+	msgs     []viewMsg
+	// maxUID is the highest UID ever in the view: anything above it is new.
+	maxUID uint32
+	// modSeq is the mailbox HighestModSeq the view is synced with.
+	modSeq uint64
+	// expungePending says messages left the index that the client has not
+	// been told of yet, so a poll is due even if nothing else changed.
+	expungePending bool
+	searchRes      imap.UIDSet // SEARCHRES "$" (RFC 5182)
+}
+
+type viewMsg struct {
+	uid    uint32
+	modSeq uint64
+}
+
+func newSelected(mb store.Mailbox, uids []uint32, readOnly bool) *selected {
+	sel := &selected{mb: mb, readOnly: readOnly, modSeq: mb.HighestModSeq}
+	sel.msgs = make([]viewMsg, len(uids))
+	for i, uid := range uids {
+		// Every message's ModSeq is <= HighestModSeq read before the UIDs.
+		sel.msgs[i] = viewMsg{uid: uid, modSeq: mb.HighestModSeq}
+	}
+	if n := len(uids); n > 0 {
+		sel.maxUID = uids[n-1]
+	}
+	return sel
+}
+
+// index returns the position of uid in the view, or -1.
+func (sel *selected) index(uid uint32) int {
+	i := sort.Search(len(sel.msgs), func(i int) bool { return sel.msgs[i].uid >= uid })
+	if i < len(sel.msgs) && sel.msgs[i].uid == uid {
+		return i
+	}
+	return -1
+}
+
+// remove drops position i from the view; later sequence numbers shift down.
+func (sel *selected) remove(i int) {
+	sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
+}
+
+// uidOf returns the UIDs at the given positions.
+func (sel *selected) uidsAt(idx []int) []uint32 {
+	uids := make([]uint32, len(idx))
+	for i, j := range idx {
+		uids[i] = sel.msgs[j].uid
+	}
+	return uids
+}
+
+// resolve returns the view positions numSet names, ascending and without
+// duplicates. "*" is the last sequence number or the highest UID in the view
+// (RFC 9051 section 9, seq-number); "$" is the saved search result. Numbers
+// beyond the view are ignored.
+func (sel *selected) resolve(numSet imap.NumSet) []int {
+	if imap.IsSearchRes(numSet) {
+		numSet = sel.searchRes
+	}
+	var idx []int
+	switch set := numSet.(type) {
+	case imap.SeqSet:
+		n := uint32(len(sel.msgs))
+		for _, r := range set {
+			start, stop := staticRange(r.Start, r.Stop, n)
+			if start == 0 {
+				start = 1
+			}
+			for seq := start; seq <= stop && seq <= n; seq++ {
+				idx = append(idx, int(seq-1))
+			}
+		}
+	case imap.UIDSet:
+		var max uint32
+		if n := len(sel.msgs); n > 0 {
+			max = sel.msgs[n-1].uid
+		}
+		for _, r := range set {
+			start, stop := staticRange(uint32(r.Start), uint32(r.Stop), max)
+			i := sort.Search(len(sel.msgs), func(i int) bool { return sel.msgs[i].uid >= start })
+			for ; i < len(sel.msgs) && sel.msgs[i].uid <= stop; i++ {
+				idx = append(idx, i)
+			}
+		}
+	}
+	return uniqueSorted(idx)
+}
+
+// staticRange replaces "*" (0) by max; a range is the same either way round.
+func staticRange(start, stop, max uint32) (uint32, uint32) {
+	if start == 0 {
+		start = max
+	}
+	if stop == 0 {
+		stop = max
+	}
+	if start > stop {
+		start, stop = stop, start
+	}
+	return start, stop
+}
+
+func uniqueSorted(idx []int) []int {
+	if sort.IntsAreSorted(idx) {
+		sorted := true
+		for i := 1; i < len(idx); i++ {
+			if idx[i] == idx[i-1] {
+				sorted = false
+				break
+			}
+		}
+		if sorted {
+			return idx
+		}
+	}
+	sort.Ints(idx)
+	out := idx[:0]
+	for i, v := range idx {
+		if i == 0 || v != idx[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// runs splits ascending positions into runs of consecutive positions of at
+// most max each, so each run is one range query on the index.
+func runs(idx []int, max int) [][]int {
+	var out [][]int
+	start := 0
+	for i := 1; i <= len(idx); i++ {
+		if i == len(idx) || idx[i] != idx[i-1]+1 || i-start >= max {
+			out = append(out, idx[start:i])
+			start = i
+		}
+	}
+	return out
+}
+
+// noteModSeq records that the client has been told uid's flags as of modSeq.
+func (sel *selected) noteModSeq(uid uint32, modSeq uint64) {
+	if i := sel.index(uid); i >= 0 && modSeq > sel.msgs[i].modSeq {
+		sel.msgs[i].modSeq = modSeq
+	}
+}

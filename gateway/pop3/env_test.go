@@ -1,0 +1,410 @@
+package pop3
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/textproto"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+)
+
+const (
+	testHost     = "mail.example.org"
+	testUser     = "alice@example.org"
+	testPassword = "correct horse battery"
+)
+
+// countingBlobs counts Gets, to prove that listing reads no blob.
+type countingBlobs struct {
+	blob.Store
+	gets atomic.Int64
+}
+
+func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key, off, length)
+}
+
+// env is a running server over a real sqlite index and blob/fs store,
+// with one user.
+type env struct {
+	t       testing.TB
+	db      *sqlite.DB
+	blobs   *countingBlobs
+	user    store.User
+	srv     *Server
+	metrics *metrics.Metrics
+	addr    string // plain listener (STLS)
+	tlsAddr string // implicit TLS listener
+	roots   *x509.CertPool
+}
+
+type envOptions struct {
+	insecureAuth bool
+}
+
+func newEnv(t testing.TB, opts envOptions) *env {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bs, err := fs.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New()}
+	ctx := context.Background()
+	if err := db.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	e.user = e.addUser(testUser, testPassword)
+
+	tlsConf, roots := testTLS(t)
+	e.roots = roots
+	e.srv = New(Config{
+		Hostname:          testHost,
+		TLS:               tlsConf,
+		AllowInsecureAuth: opts.insecureAuth,
+		Store:             db,
+		Blobs:             e.blobs,
+		Auth:              auth.New(db),
+		Log:               slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics:           e.metrics,
+	})
+	e.addr = e.listen(false)
+	e.tlsAddr = e.listen(true)
+	t.Cleanup(func() { e.srv.Close() })
+	return e
+}
+
+func (e *env) addUser(address, password string) store.User {
+	e.t.Helper()
+	ctx := context.Background()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u, err := e.db.AddUser(ctx, address, hash)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.EnsureUser(ctx, u.ID); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) listen(implicitTLS bool) string {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ln, implicitTLS) }()
+	e.t.Cleanup(func() {
+		e.srv.Close()
+		if err := <-done; err != nil {
+			e.t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// testWriter sends log lines to the test log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// deliver stores body as a new object and files it in mailbox with prefix.
+func (e *env) deliver(mailbox, prefix, body string) (uid uint32, key string) {
+	e.t.Helper()
+	key = blob.MessageKey(ulid.Make().String())
+	if _, err := e.blobs.Put(context.Background(), key, strings.NewReader(body), nil); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.file(mailbox, key, prefix, int64(len(body))), key
+}
+
+// file adds an index entry for the existing object key.
+func (e *env) file(mailbox, key, prefix string, objectSize int64) uint32 {
+	e.t.Helper()
+	ctx := context.Background()
+	mb, err := e.db.Mailbox(ctx, e.user.ID, mailbox)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	uid, _, err := e.db.InsertMessage(ctx, e.user.ID, mb.ID, "", store.NewMessage{
+		BlobKey:      key,
+		Prefix:       []byte(prefix),
+		Size:         int64(len(prefix)) + objectSize,
+		InternalDate: time.Now(),
+		Summary:      []byte("{}"),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return uid
+}
+
+// inbox returns the index entries of INBOX.
+func (e *env) inbox() []store.Message {
+	e.t.Helper()
+	ctx := context.Background()
+	mb, err := e.db.Mailbox(ctx, e.user.ID, store.Inbox)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	msgs, err := e.db.Messages(ctx, e.user.ID, mb.ID, 1, 0, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return msgs
+}
+
+func (e *env) blobExists(key string) bool {
+	e.t.Helper()
+	_, err := e.blobs.Stat(context.Background(), key)
+	if err != nil && !strings.Contains(err.Error(), "not found") {
+		e.t.Fatal(err)
+	}
+	return err == nil
+}
+
+func authFailures(t testing.TB, m *metrics.Metrics) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.AuthFailures.WithLabelValues(protocol).Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.GetCounter().GetValue()
+}
+
+// client is a POP3 test client on net/textproto.
+type client struct {
+	t    testing.TB
+	conn net.Conn
+	tp   *textproto.Conn
+	e    *env
+}
+
+// dial connects to the plain listener and reads the greeting.
+func (e *env) dial() *client {
+	e.t.Helper()
+	conn, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.newClient(conn)
+}
+
+// dialTLS connects to the implicit TLS listener.
+func (e *env) dialTLS() *client {
+	e.t.Helper()
+	conn, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: e.roots, ServerName: "localhost"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.newClient(conn)
+}
+
+func (e *env) newClient(conn net.Conn) *client {
+	e.t.Helper()
+	c := &client{t: e.t, conn: conn, tp: textproto.NewConn(conn), e: e}
+	e.t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c.expectLine("+OK " + testHost + " POP3 ready")
+	return c
+}
+
+// send writes one command line.
+func (c *client) send(line string) {
+	c.t.Helper()
+	if err := c.tp.PrintfLine("%s", line); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *client) readLine() string {
+	c.t.Helper()
+	l, err := c.tp.ReadLine()
+	if err != nil {
+		c.t.Fatalf("reading response: %v", err)
+	}
+	return l
+}
+
+func (c *client) expectLine(want string) {
+	c.t.Helper()
+	if got := c.readLine(); got != want {
+		c.t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// cmd sends line and checks that the response starts with prefix.
+func (c *client) cmd(line, prefix string) string {
+	c.t.Helper()
+	c.send(line)
+	return c.expectPrefix(line, prefix)
+}
+
+func (c *client) expectPrefix(line, prefix string) string {
+	c.t.Helper()
+	got := c.readLine()
+	if !strings.HasPrefix(got, prefix) {
+		c.t.Fatalf("C: %s\nS: %s\nwant a response starting with %q", line, got, prefix)
+	}
+	return got
+}
+
+// lines reads the lines of a multi-line response, unstuffed.
+func (c *client) lines() []string {
+	c.t.Helper()
+	ls, err := c.tp.ReadDotLines()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return ls
+}
+
+// body reads a multi-line response byte for byte and undoes the
+// dot-stuffing: what a client gets of the message.
+func (c *client) body() []byte {
+	c.t.Helper()
+	var raw []byte
+	for {
+		l, err := c.tp.R.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("reading body: %v", err)
+		}
+		raw = append(raw, l...)
+		if l == ".\r\n" {
+			return unstuff(c.t, raw)
+		}
+	}
+}
+
+// capa returns the capabilities.
+func (c *client) capa() []string {
+	c.t.Helper()
+	c.cmd("CAPA", "+OK")
+	return c.lines()
+}
+
+// stls upgrades to TLS.
+func (c *client) stls() {
+	c.t.Helper()
+	c.cmd("STLS", "+OK")
+	tc := tls.Client(c.conn, &tls.Config{RootCAs: c.e.roots, ServerName: "localhost"})
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.conn = tc
+	c.tp = textproto.NewConn(tc)
+}
+
+// login upgrades to TLS and logs in with USER/PASS.
+func (c *client) login() {
+	c.t.Helper()
+	c.stls()
+	c.cmd("USER "+testUser, "+OK")
+	c.cmd("PASS "+testPassword, "+OK")
+}
+
+// quit sends QUIT and waits for the server to close.
+func (c *client) quit(prefix string) string {
+	c.t.Helper()
+	resp := c.cmd("QUIT", prefix)
+	if _, err := c.tp.R.ReadByte(); err != io.EOF {
+		c.t.Fatalf("after QUIT: %v, want EOF", err)
+	}
+	return resp
+}
+
+func plain(authzid, user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(authzid + "\x00" + user + "\x00" + pass))
+}
+
+func hasAll(have []string, want ...string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasNone(have []string, want ...string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// testTLS makes a self-signed certificate for localhost.
+func testTLS(t testing.TB) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	conf := &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
+		MinVersion:   tls.VersionTLS12,
+	}
+	return conf, pool
+}

@@ -1,0 +1,214 @@
+package pop3
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Hostname is announced in the greeting.
+	Hostname string
+	// TLS enables STLS on plain listeners and is required for implicit TLS.
+	// Nil means no TLS at all.
+	TLS *tls.Config
+	// AllowInsecureAuth allows USER/PASS and AUTH before TLS (RFC 2595
+	// section 2.1 says a server should not). Meant for tests and loopback.
+	AllowInsecureAuth bool
+	Store             store.Store
+	Blobs             blob.Store
+	Auth              *auth.Authenticator
+	// Log receives one line per session and the details of failures.
+	// Nil discards.
+	Log *slog.Logger
+	// Metrics receives Sessions and AuthFailures with protocol="pop3".
+	// Nil means a private set nobody scrapes.
+	Metrics *metrics.Metrics
+}
+
+// Timeouts.
+const (
+	// idleTimeout closes a session that sends nothing; RFC 1939 section 3
+	// asks for at least 10 minutes.
+	idleTimeout = 10 * time.Minute
+	// handshakeTimeout bounds a TLS handshake.
+	handshakeTimeout = 30 * time.Second
+)
+
+// protocol is the label of this server's metrics.
+const protocol = "pop3"
+
+// Server is a POP3 server. It keeps no state besides its open sessions and
+// their maildrop locks.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	// login checks credentials; it is cfg.Auth.Login.
+	login func(ctx context.Context, username, password string) (store.User, error)
+	locks lockMap
+
+	ctx    context.Context // ends after Close has closed every session
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	sessions  sync.WaitGroup
+}
+
+// New returns a server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Log,
+		metrics:   cfg.Metrics,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[net.Conn]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	if cfg.Auth != nil {
+		s.login = cfg.Auth.Login
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// ErrNoTLS is returned by Serve for implicit TLS without Config.TLS.
+var ErrNoTLS = errors.New("pop3: implicit TLS needs a TLS configuration")
+
+// Serve accepts connections on ln until Close and serves each in its own
+// goroutine. With implicitTLS every connection starts with a TLS handshake
+// (port 995, RFC 8314); else STLS is offered when Config.TLS is set. Serve
+// returns nil after Close, else the error that stopped it.
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	if implicitTLS && s.cfg.TLS == nil {
+		return ErrNoTLS
+	}
+	if !s.track(ln) {
+		ln.Close()
+		return nil
+	}
+	defer s.untrack(ln)
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			return err
+		}
+		backoff = 5 * time.Millisecond
+		if !s.trackConn(c) {
+			c.Close()
+			return nil
+		}
+		go s.handle(c, implicitTLS)
+	}
+}
+
+// handle serves one connection.
+func (s *Server) handle(c net.Conn, implicitTLS bool) {
+	defer s.sessions.Done()
+	defer s.untrackConn(c)
+	defer c.Close()
+	if implicitTLS {
+		tc := tls.Server(c, s.cfg.TLS)
+		ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			s.log.Debug("pop3 tls handshake failed",
+				slog.String("remote", c.RemoteAddr().String()), slog.String("error", err.Error()))
+			return
+		}
+		c = tc
+	}
+	s.metrics.Sessions.WithLabelValues(protocol).Inc()
+	defer s.metrics.Sessions.WithLabelValues(protocol).Dec()
+	newSession(s, c, implicitTLS).serve(s.ctx)
+}
+
+// Close stops every listener and closes every session, then waits for the
+// sessions to end. Marks of a session closed this way are not applied.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	var errs []error
+	for ln := range s.listeners {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.sessions.Wait()
+	s.cancel()
+	return errors.Join(errs...)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, ln)
+}
+
+// trackConn registers c; the session goroutine must call untrackConn and
+// sessions.Done.
+func (s *Server) trackConn(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.sessions.Add(1)
+	return true
+}
+
+func (s *Server) untrackConn(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}

@@ -1,0 +1,39 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// Delete implements blob.Store. It also removes directories left empty, so
+// that List does not wade through dead levels; a concurrent Put recreates
+// them (see place).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := ValidKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := s.path(key)
+	err := os.Remove(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return ioErr("delete", key, err)
+	}
+	dir := filepath.Dir(p)
+	// The removal must be durable: a resurrected object could be taken for
+	// an undelivered message.
+	if err := syncDir(dir); err != nil {
+		return ioErr("delete", key, err)
+	}
+	// Removing a directory that is not empty fails, which ends the loop.
+	for dir != s.root && os.Remove(dir) == nil {
+		dir = filepath.Dir(dir)
+	}
+	return nil
+}

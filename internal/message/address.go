@@ -1,0 +1,187 @@
+package message
+
+import (
+	"net/mail"
+	"strings"
+)
+
+// maxAddresses caps the addresses kept of one header field.
+const maxAddresses = 1000
+
+var addrParser = mail.AddressParser{WordDecoder: wordDecoder}
+
+// parseAddressList parses an address list header (RFC 5322 section 3.4)
+// into IMAP ENVELOPE addresses (RFC 9051 section 7.5.2): display names are
+// decoded from RFC 2047 encoded-words; a group becomes a start marker (the
+// group name as Mailbox, no Host), its members and an end marker (all
+// empty). A mailbox that cannot be parsed is skipped, not the whole list.
+func parseAddressList(v string) []Address {
+	var out []Address
+	inGroup := false
+	for _, item := range splitAddressList(v) {
+		if len(out) >= maxAddresses {
+			break
+		}
+		s := item.text
+		if item.groupStart {
+			name, rest, _ := cutGroupName(s)
+			out = append(out, Address{Mailbox: groupName(name)})
+			inGroup = true
+			s = rest
+		}
+		if a, ok := parseMailbox(s); ok {
+			out = append(out, a)
+		}
+		if item.groupEnd && inGroup {
+			out = append(out, Address{})
+			inGroup = false
+		}
+	}
+	if inGroup {
+		out = append(out, Address{})
+	}
+	return out
+}
+
+// groupName is the display name of a group, decoded; a group needs a name
+// to be told from an end marker.
+func groupName(s string) string {
+	s = decodeText(unquote(strings.TrimSpace(s)))
+	if s == "" {
+		s = "group"
+	}
+	return s
+}
+
+// parseMailbox parses one mailbox; ok is false for an empty or unusable one.
+func parseMailbox(s string) (Address, bool) {
+	if strings.TrimSpace(s) == "" {
+		return Address{}, false
+	}
+	var name, addr string
+	if a, err := addrParser.Parse(s); err == nil {
+		name, addr = a.Name, a.Address
+	} else if name, addr = salvageMailbox(s); addr == "" {
+		return Address{}, false
+	}
+	i := strings.LastIndexByte(addr, '@')
+	if i <= 0 || i == len(addr)-1 {
+		return Address{}, false // IMAP needs a mailbox and a host
+	}
+	return Address{Name: clean(name), Mailbox: clean(addr[:i]), Host: clean(addr[i+1:])}, true
+}
+
+// salvageMailbox reads `name <addr>` or a bare addr that net/mail refused.
+func salvageMailbox(s string) (name, addr string) {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '<'); i >= 0 {
+		if j := strings.IndexByte(s[i:], '>'); j > 0 {
+			addr = strings.TrimSpace(s[i+1 : i+j])
+			name = decodeText(unquote(strings.TrimSpace(s[:i])))
+		}
+	} else if !strings.ContainsAny(s, " \t\"") {
+		addr = s
+	}
+	if strings.ContainsAny(addr, " \t<>,;\"") {
+		return "", ""
+	}
+	return name, addr
+}
+
+// listItem is one comma-separated piece of an address list.
+type listItem struct {
+	text       string
+	groupStart bool // text begins with "name:"
+	groupEnd   bool // a ";" closed a group after text
+}
+
+// splitAddressList splits v at commas, colons and semicolons that are
+// outside quoted strings, comments, angle brackets and domain literals.
+func splitAddressList(v string) []listItem {
+	var items []listItem
+	var cur listItem
+	from, depth, quoted, esc, angle, literal := 0, 0, false, false, false, false
+	emit := func(i int, end bool) {
+		cur.text += v[from:i]
+		cur.groupEnd = end
+		items = append(items, cur)
+		cur = listItem{}
+		from = i + 1
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case esc:
+			esc = false
+		case c == '\\' && (quoted || depth > 0):
+			esc = true
+		case quoted:
+			quoted = c != '"'
+		case depth > 0:
+			if c == '(' {
+				depth++
+			} else if c == ')' {
+				depth--
+			}
+		case c == '"':
+			quoted = true
+		case c == '(':
+			depth = 1
+		case literal:
+			literal = c != ']'
+		case c == '[':
+			literal = true
+		case angle:
+			angle = c != '>'
+		case c == '<':
+			angle = true
+		case c == ',':
+			emit(i, false)
+		case c == ';':
+			emit(i, true)
+		case c == ':' && !cur.groupStart && strings.TrimSpace(cur.text+v[from:i]) != "":
+			// "name:" opens a group; keep the name in the item text.
+			cur.groupStart = true
+		}
+	}
+	if strings.TrimSpace(v[from:]) != "" || cur.groupStart {
+		emit(len(v), false)
+	}
+	return items
+}
+
+// cutGroupName splits "name: first-member" at the group's colon.
+func cutGroupName(s string) (name, rest string, ok bool) {
+	parts := splitOutside(s, ':')
+	if len(parts) < 2 {
+		return s, "", false
+	}
+	return parts[0], strings.Join(parts[1:], ":"), true
+}
+
+// splitOutside splits s at sep outside quotes and comments.
+func splitOutside(s string, sep byte) []string {
+	var out []string
+	from, depth, quoted, esc := 0, 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case esc:
+			esc = false
+		case c == '\\' && (quoted || depth > 0):
+			esc = true
+		case quoted:
+			quoted = c != '"'
+		case c == '"':
+			quoted = true
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case c == sep && depth == 0 && len(out) == 0:
+			out = append(out, s[from:i])
+			from = i + 1
+		}
+	}
+	return append(out, s[from:])
+}

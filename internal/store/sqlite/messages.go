@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// InsertMessage adds m to mailboxID with the next UID; idemKey makes it
+// idempotent (invariant 3): the key is recorded in the same transaction.
+func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
+	if m.BlobKey == "" || m.Size < 0 {
+		return 0, false, wrap("insert message", errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
+	}
+	flags, err := normFlags(m.Flags)
+	if err != nil {
+		return 0, false, wrap("insert message", err)
+	}
+	if m.InternalDate.IsZero() {
+		m.InternalDate = time.Now() // IMAP needs one (RFC 9051 section 2.3.3)
+	}
+	var uid uint32
+	var dup bool
+	err = db.mutate(ctx, "insert message", userID, func(t *txn) error {
+		if idemKey != "" {
+			err := t.queryRow("SELECT uid FROM idempotency WHERE user_id = ? AND key = ?", userID, idemKey).Scan(&uid)
+			if err == nil {
+				dup = true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		uid = mb.UIDNext
+		modseq := mb.HighestModSeq + 1
+		if err := t.insertRow(id, uid, modseq, m, flags); err != nil {
+			return err
+		}
+		if err := t.addCounts(id, 1, modseq, counts(1, m.Size, flags)); err != nil {
+			return err
+		}
+		if err := t.ref(m.BlobKey, 1); err != nil {
+			return err
+		}
+		if idemKey != "" {
+			if _, err := t.exec("INSERT INTO idempotency(user_id, key, mailbox_id, uid) VALUES (?, ?, ?, ?)",
+				userID, idemKey, id, uid); err != nil {
+				return err
+			}
+		}
+		t.touch()
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return uid, dup, nil
+}
+
+func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMessage, flags []string) error {
+	prefix, summary := m.Prefix, m.Summary
+	if prefix == nil {
+		prefix = []byte{}
+	}
+	if summary == nil {
+		summary = []byte{}
+	}
+	_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), encodeFlags(flags),
+		hasFlag(flags, store.FlagSeen), modseq, summary)
+	return err
+}
+
+// delta is a change of a mailbox's counters.
+type delta struct{ messages, unseen, size int64 }
+
+func counts(n, size int64, flags []string) delta {
+	d := delta{messages: n, size: size}
+	if !hasFlag(flags, store.FlagSeen) {
+		d.unseen = n
+	}
+	return d
+}
+
+func (d delta) add(e delta) delta {
+	return delta{d.messages + e.messages, d.unseen + e.unseen, d.size + e.size}
+}
+
+// addCounts applies d to the mailbox, advances UIDNEXT by uids and sets
+// HIGHESTMODSEQ to modseq.
+func (t *txn) addCounts(mailbox int64, uids uint32, modseq uint64, d delta) error {
+	_, err := t.exec(`UPDATE mailboxes SET uidnext = uidnext + ?, highestmodseq = ?,
+		messages = messages + ?, unseen = unseen + ?, size = size + ? WHERE id = ?`,
+		uids, modseq, d.messages, d.unseen, d.size, mailbox)
+	return err
+}
+
+// ref adds n references to a blob.
+func (t *txn) ref(key string, n int) error {
+	_, err := t.exec(`INSERT INTO blobs(key, refs) VALUES (?, ?)
+		ON CONFLICT(key) DO UPDATE SET refs = refs + excluded.refs`, key, n)
+	return err
+}
+
+// unref drops one reference per entry of keys and returns the keys that
+// have none left, sorted.
+func (t *txn) unref(keys []string) ([]string, error) {
+	n := map[string]int{}
+	for _, k := range keys {
+		n[k]++
+	}
+	var orphans []string
+	for k, c := range n {
+		var refs int64
+		err := t.queryRow("UPDATE blobs SET refs = refs - ? WHERE key = ? RETURNING refs", c, k).Scan(&refs)
+		if errors.Is(err, sql.ErrNoRows) {
+			refs, err = 0, nil // not counted (should not happen): the entry was its only user
+		}
+		if err != nil {
+			return nil, err
+		}
+		if refs <= 0 {
+			if _, err := t.exec("DELETE FROM blobs WHERE key = ?", k); err != nil {
+				return nil, err
+			}
+			orphans = append(orphans, k)
+		}
+	}
+	slices.Sort(orphans)
+	return orphans, nil
+}
+
+const messageColumns = `uid, blob_key, prefix, size, internal_date, flags, modseq, summary`
+
+func scanMessage(s scanner) (store.Message, error) {
+	var m store.Message
+	var date int64
+	var flags string
+	err := s.Scan(&m.UID, &m.BlobKey, &m.Prefix, &m.Size, &date, &flags, &m.ModSeq, &m.Summary)
+	m.InternalDate = time.Unix(0, date).UTC()
+	m.Flags = decodeFlags(flags)
+	return m, err
+}
+
+// Messages returns the messages of mailboxID with first <= UID <= last
+// (no upper bound when last is 0) and ModSeq > changedSince, in UID order.
+func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	upper := int64(last)
+	if last == 0 {
+		upper = 1 << 32
+	}
+	var out []store.Message
+	err := db.read(ctx, "messages", func(tx *sql.Tx) error {
+		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+messageColumns+` FROM messages
+			WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid`,
+			id, first, upper, int64(changedSince))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// UIDs returns all UIDs of mailboxID in ascending order.
+func (db *DB) UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
+	var out []uint32
+	err := db.read(ctx, "uids", func(tx *sql.Tx) error {
+		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid uint32
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			out = append(out, uid)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -1,0 +1,264 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// claimPoll is how often a waiting Claim looks for jobs enqueued by other
+// processes; jobs enqueued through the same DB wake it at once.
+const claimPoll = 75 * time.Millisecond
+
+// Job states in the jobs table.
+const (
+	stateReady   = 0 // pending, or delayed while not_before is in the future
+	stateClaimed = 1 // leased to consumer until lease_until
+	stateDead    = 2
+)
+
+// payload is the envelope of a job as stored (JSON).
+type payload struct {
+	BlobKey    string    `json:"blob"`
+	From       string    `json:"from"`
+	To         []string  `json:"to"`
+	ReceivedAt time.Time `json:"received"`
+	ClientIP   string    `json:"ip,omitempty"`
+	Helo       string    `json:"helo,omitempty"`
+	Auth       string    `json:"auth,omitempty"`
+}
+
+// Enqueue adds j to j.Queue; ErrExists if the queue already has j.ID (dead
+// or alive).
+func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
+	if j.ID == "" || j.Queue == "" {
+		return wrap("enqueue", errorf(store.ErrInvalid, "job %q in queue %q", j.ID, j.Queue))
+	}
+	p, err := json.Marshal(payload{j.BlobKey, j.From, j.To, j.ReceivedAt, j.ClientIP, j.Helo, j.Auth})
+	if err != nil {
+		return wrap("enqueue", err)
+	}
+	var notBefore int64
+	if !j.NotBefore.IsZero() {
+		notBefore = j.NotBefore.UnixNano()
+	}
+	err = db.write(ctx, "enqueue", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO jobs(id, queue, payload, not_before) VALUES (?, ?, ?, ?)",
+			j.ID, j.Queue, string(p), notBefore)
+		return err
+	})
+	if err == nil {
+		db.queues.fire(j.Queue)
+	}
+	return err
+}
+
+// Claim leases up to max ready jobs of queue to consumer, waiting up to wait
+// for the first. Ready are pending jobs, delayed jobs whose time has come
+// and claimed jobs whose lease expired; a job whose lease expired after
+// store.MaxAttempts claims is buried instead (its worker keeps dying on it).
+// Claims are serialized by SQLite's write lock, across processes too, so a
+// job is never leased to two consumers at once.
+func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, lease time.Duration) ([]store.Job, error) {
+	if max <= 0 || lease <= 0 {
+		return nil, wrap("claim", errorf(store.ErrInvalid, "claim of %d jobs for %v", max, lease))
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		woken := db.queues.wait(queue)
+		jobs, err := db.claimOnce(ctx, queue, consumer, max, lease)
+		if err != nil || len(jobs) > 0 {
+			return jobs, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return []store.Job{}, nil
+		}
+		t := time.NewTimer(min(left, claimPoll))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return []store.Job{}, fmt.Errorf("sqlite: claim: %w", ctx.Err())
+		case <-woken:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (db *DB) claimOnce(ctx context.Context, queue, consumer string, max int, lease time.Duration) ([]store.Job, error) {
+	var jobs []store.Job
+	err := db.write(ctx, "claim", func(tx *sql.Tx) error {
+		jobs = nil
+		now := time.Now().UnixNano()
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, last_error = 'lease expired after ' || attempts || ' attempts'
+			WHERE queue = ? AND state = ? AND lease_until <= ? AND attempts >= ?`,
+			stateDead, queue, stateClaimed, now, store.MaxAttempts); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, payload, attempts, not_before, last_error FROM jobs
+			WHERE queue = ? AND ((state = ? AND not_before <= ?) OR (state = ? AND lease_until <= ?))
+			ORDER BY seq LIMIT ?`, queue, stateReady, now, stateClaimed, now, max)
+		if err != nil {
+			return err
+		}
+		var seqs []int64
+		for rows.Next() {
+			var seq int64
+			j, err := scanJob(rows, &seq)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			j.Queue = queue
+			j.Attempts++
+			jobs = append(jobs, j)
+			seqs = append(seqs, seq)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		until := now + lease.Nanoseconds()
+		for _, seq := range seqs {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, lease_until = ?, consumer = ?
+				WHERE seq = ?`, stateClaimed, until, consumer, seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+func scanJob(s scanner, seq *int64) (store.Job, error) {
+	var j store.Job
+	var p string
+	var notBefore int64
+	if err := s.Scan(seq, &j.ID, &p, &j.Attempts, &notBefore, &j.LastError); err != nil {
+		return j, err
+	}
+	var pl payload
+	if err := json.Unmarshal([]byte(p), &pl); err != nil {
+		return j, fmt.Errorf("job %s: %w", j.ID, err)
+	}
+	j.BlobKey, j.From, j.To, j.ReceivedAt, j.ClientIP, j.Helo, j.Auth =
+		pl.BlobKey, pl.From, pl.To, pl.ReceivedAt, pl.ClientIP, pl.Helo, pl.Auth
+	if notBefore > 0 {
+		j.NotBefore = time.Unix(0, notBefore).UTC()
+	}
+	return j, nil
+}
+
+// Ack removes a finished job. The claim is fenced by j.Attempts: if the
+// lease expired and another consumer claimed the job since, Ack fails with
+// ErrNotFound and leaves the new claim alone. Retry and Bury do the same.
+func (db *DB) Ack(ctx context.Context, j store.Job) error {
+	return db.settle(ctx, "ack", j, "DELETE FROM jobs", nil)
+}
+
+// Retry releases j to be claimed again at or after at.
+func (db *DB) Retry(ctx context.Context, j store.Job, at time.Time, reason string) error {
+	err := db.settle(ctx, "retry", j, "UPDATE jobs SET state = ?, not_before = ?, last_error = ?, lease_until = 0, consumer = ''",
+		[]any{stateReady, at.UnixNano(), reason})
+	if err == nil {
+		db.queues.fire(j.Queue)
+	}
+	return err
+}
+
+// Bury moves j to the dead-letter list of its queue.
+func (db *DB) Bury(ctx context.Context, j store.Job, reason string) error {
+	return db.settle(ctx, "bury", j, "UPDATE jobs SET state = ?, last_error = ?, lease_until = 0",
+		[]any{stateDead, reason})
+}
+
+// settle runs stmt (whose arguments are args) on j if j's claim still holds.
+func (db *DB) settle(ctx context.Context, op string, j store.Job, stmt string, args []any) error {
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, stmt+" WHERE queue = ? AND id = ? AND state != ? AND attempts = ?",
+			append(args, j.Queue, j.ID, stateDead, j.Attempts)...)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "job %s/%s (attempt %d): not held", j.Queue, j.ID, j.Attempts)
+	})
+}
+
+// QueueStats counts the jobs of queue by state.
+func (db *DB) QueueStats(ctx context.Context, queue string) (store.QueueStats, error) {
+	var s store.QueueStats
+	now := time.Now().UnixNano()
+	err := db.r.QueryRowContext(ctx, `SELECT
+		coalesce(sum(state = ? AND not_before <= ? OR state = ? AND lease_until <= ?), 0),
+		coalesce(sum(state = ? AND lease_until > ?), 0),
+		coalesce(sum(state = ? AND not_before > ?), 0),
+		coalesce(sum(state = ?), 0)
+		FROM jobs WHERE queue = ?`,
+		stateReady, now, stateClaimed, now,
+		stateClaimed, now,
+		stateReady, now,
+		stateDead, queue).Scan(&s.Pending, &s.InFlight, &s.Delayed, &s.Dead)
+	return s, wrap("queue stats", err)
+}
+
+// DeadJobs lists up to limit dead jobs of queue (all when limit <= 0),
+// oldest first.
+func (db *DB) DeadJobs(ctx context.Context, queue string, limit int) ([]store.Job, error) {
+	if limit <= 0 {
+		limit = -1 // no LIMIT in SQLite
+	}
+	var out []store.Job
+	err := db.read(ctx, "dead jobs", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, payload, attempts, not_before, last_error FROM jobs
+			WHERE queue = ? AND state = ? ORDER BY seq LIMIT ?`, queue, stateDead, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			j, err := scanJob(rows, &seq)
+			if err != nil {
+				return err
+			}
+			j.Queue = queue
+			out = append(out, j)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// signals wakes Claims waiting in this process when a job becomes ready.
+type signals struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+func newSignals() *signals { return &signals{m: map[string]chan struct{}{}} }
+
+// wait returns a channel closed at the next fire of queue.
+func (s *signals) wait(queue string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.m[queue]
+	if ch == nil {
+		ch = make(chan struct{})
+		s.m[queue] = ch
+	}
+	return ch
+}
+
+func (s *signals) fire(queue string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.m[queue]; ch != nil {
+		close(ch)
+		delete(s.m, queue)
+	}
+}

@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// RenameMailbox renames a mailbox and its children; renaming INBOX moves
+// its messages to a new mailbox instead (RFC 9051 section 6.3.6).
+func (db *DB) RenameMailbox(ctx context.Context, userID, oldName, newName string) error {
+	oldName, err := checkName(oldName)
+	if err != nil {
+		return wrap("rename mailbox", errorf(store.ErrNotFound, "%v", err))
+	}
+	newName, err = checkName(newName)
+	if err != nil {
+		return wrap("rename mailbox", err)
+	}
+	if newName == store.Inbox {
+		return wrap("rename mailbox", errorf(store.ErrExists, "mailbox INBOX"))
+	}
+	if len(newName) > len(oldName) && newName[:len(oldName)+1] == oldName+"/" {
+		return wrap("rename mailbox", errorf(store.ErrInvalid, "cannot rename %q under itself", oldName))
+	}
+	return db.mutate(ctx, "rename mailbox", userID, func(t *txn) error {
+		if oldName == store.Inbox {
+			return t.renameInbox(newName)
+		}
+		return t.renameTree(oldName, newName)
+	})
+}
+
+// renameTree renames oldName and every name below it.
+func (t *txn) renameTree(oldName, newName string) error {
+	if _, _, err := mailboxByName(t.ctx, t.Tx, t.userID, oldName); err != nil {
+		return err
+	}
+	if err := t.needFree(newName); err != nil {
+		return err
+	}
+	children, err := queryStrings(t.ctx, t.Tx, `SELECT name FROM mailboxes
+		WHERE user_id = ? AND substr(name, 1, ?) = ?`, t.userID, len(oldName)+1, oldName+"/")
+	if err != nil {
+		return err
+	}
+	for _, c := range children {
+		if err := t.needFree(newName + c[len(oldName):]); err != nil {
+			return err
+		}
+	}
+	for _, n := range append([]string{oldName}, children...) {
+		if _, err := t.exec("UPDATE mailboxes SET name = ? WHERE user_id = ? AND name = ?",
+			newName+n[len(oldName):], t.userID, n); err != nil {
+			return err
+		}
+	}
+	t.touch()
+	return t.createParents(newName)
+}
+
+// renameInbox moves INBOX's messages to a new mailbox newName. The messages
+// keep their UIDs (the new mailbox has a new UIDVALIDITY) and INBOX keeps
+// its UIDNEXT, so no UID of either is ever reused.
+func (t *txn) renameInbox(newName string) error {
+	inbox, inboxID, err := mailboxByName(t.ctx, t.Tx, t.userID, store.Inbox)
+	if err != nil {
+		return err
+	}
+	if err := t.needFree(newName); err != nil {
+		return err
+	}
+	if err := t.createParents(newName); err != nil {
+		return err
+	}
+	if _, err := t.createMailbox(newName, "", false); err != nil {
+		return err
+	}
+	_, newID, err := mailboxByName(t.ctx, t.Tx, t.userID, newName)
+	if err != nil {
+		return err
+	}
+	modseq := inbox.HighestModSeq + 1
+	if _, err := t.exec("UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?", newID, inboxID); err != nil {
+		return err
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = ?, unseen = ?, size = ?
+		WHERE id = ?`, inbox.UIDNext, modseq, inbox.Messages, inbox.Unseen, inbox.Size, newID); err != nil {
+		return err
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ?, messages = 0, unseen = 0, size = 0
+		WHERE id = ?`, modseq, inboxID); err != nil {
+		return err
+	}
+	t.touch()
+	return nil
+}
+
+// needFree fails with ErrExists if userID has a mailbox name.
+func (t *txn) needFree(name string) error {
+	var n int
+	if err := t.queryRow("SELECT count(*) FROM mailboxes WHERE user_id = ? AND name = ?", t.userID, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return errorf(store.ErrExists, "mailbox %q", name)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] brings the schema from user_version i to i+1. Append only.
+var migrations = []string{
+	`
+CREATE TABLE domains (
+	name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	address       TEXT NOT NULL UNIQUE,
+	domain        TEXT NOT NULL REFERENCES domains(name),
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL -- unix nanoseconds
+);
+CREATE INDEX users_domain ON users(domain);
+
+CREATE TABLE aliases (
+	source TEXT NOT NULL, -- local@domain or @domain
+	target TEXT NOT NULL,
+	domain TEXT NOT NULL REFERENCES domains(name),
+	PRIMARY KEY (source, target)
+) WITHOUT ROWID;
+CREATE INDEX aliases_domain ON aliases(domain);
+
+-- AUTOINCREMENT: a mailbox ID is never reused, so a stale ID held by a
+-- client can never reach a mailbox created later.
+CREATE TABLE mailboxes (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	user_id       TEXT NOT NULL,
+	name          TEXT NOT NULL,
+	special_use   TEXT NOT NULL DEFAULT '',
+	subscribed    INTEGER NOT NULL DEFAULT 0,
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL DEFAULT 1,
+	highestmodseq INTEGER NOT NULL DEFAULT 1,
+	messages      INTEGER NOT NULL DEFAULT 0,
+	unseen        INTEGER NOT NULL DEFAULT 0,
+	size          INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (user_id, name)
+);
+
+CREATE TABLE messages (
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid           INTEGER NOT NULL,
+	blob_key      TEXT NOT NULL,
+	prefix        BLOB NOT NULL,
+	size          INTEGER NOT NULL,
+	internal_date INTEGER NOT NULL, -- unix nanoseconds
+	flags         TEXT NOT NULL,    -- normalized, space-separated
+	seen          INTEGER NOT NULL, -- flags has \Seen; keeps Unseen cheap
+	modseq        INTEGER NOT NULL,
+	summary       BLOB NOT NULL,
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+
+CREATE TABLE blobs (
+	key  TEXT PRIMARY KEY,
+	refs INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE idempotency (
+	user_id    TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	mailbox_id INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+
+-- changes counts the committed mutations of each user; Watch polls it to
+-- see changes made by other processes.
+CREATE TABLE changes (
+	user_id TEXT PRIMARY KEY,
+	counter INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- counters holds named monotonic counters (the last UIDVALIDITY handed out).
+CREATE TABLE counters (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- jobs: state 0 = ready (pending, or delayed while not_before is in the
+-- future), 1 = claimed until lease_until, 2 = dead. The rowid gives FIFO order.
+CREATE TABLE jobs (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	id          TEXT NOT NULL,
+	queue       TEXT NOT NULL,
+	payload     TEXT NOT NULL, -- JSON envelope
+	state       INTEGER NOT NULL DEFAULT 0,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	not_before  INTEGER NOT NULL DEFAULT 0, -- unix nanoseconds
+	lease_until INTEGER NOT NULL DEFAULT 0, -- unix nanoseconds
+	consumer    TEXT NOT NULL DEFAULT '',
+	last_error  TEXT NOT NULL DEFAULT '',
+	UNIQUE (queue, id)
+);
+CREATE INDEX jobs_ready ON jobs(queue, state, not_before);
+CREATE INDEX jobs_lease ON jobs(queue, state, lease_until);
+`,
+}
+
+// migrate switches the file to WAL and applies the migrations it lacks, in
+// one BEGIN IMMEDIATE transaction, so that two processes opening a new file
+// at once do not both create the schema.
+func migrate(ctx context.Context, w *sql.DB) error {
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("journal mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("migrate: schema version %d is newer than this program's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", i+1, err)
+		}
+	}
+	if version < len(migrations) {
+		// PRAGMA takes no parameters; the value is our own constant.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,197 @@
+// Package sqlite is the embedded driver of store.Store: directory, mailbox
+// index and queue in one SQLite file (modernc.org/sqlite, pure Go), opened
+// from a `sqlite://PATH` URL.
+//
+// Several processes may open the same file at once (a `bucketmail run`
+// server, admin commands, separate workers): the file is in WAL mode, every
+// write runs in a BEGIN IMMEDIATE transaction with a busy timeout, and
+// nothing is cached across calls, so a change committed by one process is
+// visible to every other at once. Watch channels see changes of other
+// processes by polling a per-user change counter.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// busyTimeout is how long a connection waits for another connection's (or
+// process's) lock before it gives up with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// maxReaders bounds the reader pool; WAL readers never block the writer.
+const maxReaders = 8
+
+// DB is a store.Store in one SQLite file. It is safe for concurrent use by
+// many goroutines, and by several processes on the same file.
+type DB struct {
+	w *sql.DB // one connection: in-process writers queue here, not on SQLITE_BUSY
+	r *sql.DB // query_only readers
+
+	watch  *hub
+	queues *signals
+
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and creates or
+// migrates its schema.
+func Open(path string) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, store.ErrInvalid)
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(context.Background(), w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(maxReaders)
+	r.SetMaxIdleConns(maxReaders)
+	db := &DB{w: w, r: r, queues: newSignals()}
+	db.watch = newHub(db)
+	return db, nil
+}
+
+// dsn builds the connection string. Writers begin their transactions with
+// BEGIN IMMEDIATE so that two processes never both hold a read snapshot and
+// then race to upgrade it (which SQLite answers with SQLITE_BUSY at once,
+// without waiting); readers are query_only as a safety net.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	// FULL: a job is durable when Enqueue returns (invariant 1), power loss included.
+	q.Add("_pragma", "synchronous(FULL)")
+	if readOnly {
+		q.Add("_query_only", "1")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}
+
+// Ping checks that the file can be read.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+		return wrap("ping", err)
+	}
+	return nil
+}
+
+// Close stops the watch poller, closes every Watch channel and the
+// connections.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		db.watch.close()
+		err = errors.Join(db.r.Close(), db.w.Close())
+		if err != nil {
+			err = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return err
+}
+
+// write runs fn in one BEGIN IMMEDIATE transaction and commits it. A
+// transaction that failed with SQLITE_BUSY (another process held the lock
+// past the busy timeout, or a WAL recovery was running) is retried a few
+// times: fn must therefore have no side effects outside tx.
+func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = db.writeOnce(ctx, fn)
+		if err == nil || !isBusy(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return wrap(op, err)
+}
+
+func (db *DB) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	return tx.Commit()
+}
+
+// read runs fn in one read transaction, so that its queries see a single
+// snapshot.
+func (db *DB) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return wrap(op, err)
+	}
+	return wrap(op, tx.Commit())
+}
+
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
+// wrap adds the package and operation to err and classifies it: constraint
+// violations become store.ErrExists; everything else the database says is
+// temporary (the default of package fault).
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if code, ok := sqliteCode(err); ok && code&0xff == sqlite3.SQLITE_CONSTRAINT {
+		return fmt.Errorf("sqlite: %s: %w (%v)", op, store.ErrExists, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func sqliteCode(err error) (int, bool) {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code(), true
+	}
+	return 0, false
+}
+
+func isBusy(err error) bool {
+	code, ok := sqliteCode(err)
+	return ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED)
+}
+
+// errorf returns a store sentinel error with detail.
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}

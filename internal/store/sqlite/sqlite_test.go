@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/store/storetest"
+)
+
+func openFile(t testing.TB, path string) *DB {
+	t.Helper()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return db
+}
+
+func openTemp(t testing.TB) *DB {
+	return openFile(t, filepath.Join(t.TempDir(), "bucketmail.db"))
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "bucketmail.db")
+		return openFile(t, path), openFile(t, path)
+	})
+}
+
+func TestReopenPersists(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bucketmail.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.AddUser(ctx, "a@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EnsureUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := db.Mailbox(ctx, u.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _, err := db.InsertMessage(ctx, u.ID, inbox.ID, "k1", store.NewMessage{BlobKey: "msg/1", Size: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Enqueue(ctx, store.Job{ID: "j", Queue: store.QueueInbound}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openFile(t, path)
+	got, err := db.UserByAddress(ctx, "a@example.org")
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("user after reopen: %+v, %v", got, err)
+	}
+	mb, err := db.Mailbox(ctx, u.ID, "INBOX")
+	if err != nil || mb != inbox && (mb.Messages != 1 || mb.UIDValidity != inbox.UIDValidity) {
+		t.Fatalf("INBOX after reopen: %+v, %v", mb, err)
+	}
+	if again, dup, err := db.InsertMessage(ctx, u.ID, inbox.ID, "k1", store.NewMessage{BlobKey: "msg/1", Size: 3}); err != nil || !dup || again != uid {
+		t.Fatalf("idempotency key lost on reopen: %d %v %v", again, dup, err)
+	}
+	if st, err := db.QueueStats(ctx, store.QueueInbound); err != nil || st.Pending != 1 {
+		t.Fatalf("queue after reopen: %+v, %v", st, err)
+	}
+	var version int
+	if err := db.r.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+		t.Fatalf("user_version = %d, %v", version, err)
+	}
+}
+
+// TestTwoHandlesConcurrentWrites hammers one file through two DBs (as two
+// processes would) and expects no SQLITE_BUSY to reach the caller.
+func TestTwoHandlesConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bucketmail.db")
+	a, b := openFile(t, path), openFile(t, path)
+	if err := a.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.AddUser(ctx, "a@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.EnsureUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := b.Mailbox(ctx, u.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*goroutines)
+	for i := range 2 * goroutines {
+		db := []*DB{a, b}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range each {
+				key := fmt.Sprintf("g%d-%d", i, n)
+				if _, _, err := db.InsertMessage(ctx, u.ID, inbox.ID, key, store.NewMessage{BlobKey: "msg/" + key, Size: 1}); err != nil {
+					errs <- err
+					return
+				}
+				if err := db.Enqueue(ctx, store.Job{ID: key, Queue: store.QueueOutbound}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := db.ListMailboxes(ctx, u.ID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	mb, err := a.Mailbox(ctx, u.ID, "INBOX")
+	if err != nil || mb.Messages != 2*goroutines*each || mb.UIDNext != 2*goroutines*each+1 {
+		t.Fatalf("INBOX = %+v, %v", mb, err)
+	}
+}
+
+func TestUIDValidityIncreases(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	var last uint32
+	for i := range 5 {
+		name := fmt.Sprint("M", i%2)
+		if err := db.CreateMailbox(ctx, "u", name, ""); err != nil {
+			t.Fatal(err)
+		}
+		mb, err := db.Mailbox(ctx, "u", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mb.UIDValidity <= last {
+			t.Fatalf("UIDVALIDITY %d after %d", mb.UIDValidity, last)
+		}
+		last = mb.UIDValidity
+		if _, err := db.DeleteMailbox(ctx, "u", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWatchPollerStops checks that the poller goroutine ends when the last
+// watcher goes away and that Close closes open Watch channels.
+func TestWatchPollerStops(t *testing.T) {
+	db := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := db.Watch(ctx, "u")
+	cancel()
+	for range ch {
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		db.watch.mu.Lock()
+		running := db.watch.running
+		db.watch.mu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("poller still running without watchers")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ch = db.Watch(context.Background(), "u")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range ch {
+	}
+}
+
+func TestOpenRejectsBadPath(t *testing.T) {
+	if _, err := Open(""); err == nil {
+		t.Fatal("Open(\"\") succeeded")
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "no", "such", "dir", "x.db")); err == nil {
+		t.Fatal("Open in a missing directory succeeded")
+	}
+}

@@ -1,0 +1,251 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// chunk bounds the number of parameters of one IN (...) list.
+const chunk = 500
+
+// eachRow runs query (which must end in "uid IN (%s) ORDER BY uid" style,
+// with the placeholder list as the last argument) for the sorted, distinct
+// uids in chunks, calling fn for every row in UID order.
+func (t *txn) eachRow(query string, mailbox int64, uids []uint32, fn func(*sql.Rows) error) error {
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	for len(uids) > 0 {
+		n := min(len(uids), chunk)
+		args := make([]any, 0, n+1)
+		args = append(args, mailbox)
+		for _, u := range uids[:n] {
+			args = append(args, u)
+		}
+		q := strings.Replace(query, "%s", strings.Repeat(",?", n)[1:], 1)
+		if err := t.rows(q, args, fn); err != nil {
+			return err
+		}
+		uids = uids[n:]
+	}
+	return nil
+}
+
+func (t *txn) rows(query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := t.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// SetFlags changes the flags of uids and returns the messages whose flags
+// changed. HIGHESTMODSEQ moves only if something changed (RFC 7162 section
+// 3.1.3).
+func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
+	flags, err := normFlags(flags)
+	if err != nil {
+		return nil, wrap("set flags", err)
+	}
+	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
+		return nil, wrap("set flags", errorf(store.ErrInvalid, "flag op %d", op))
+	}
+	var changed []store.Message
+	err = db.mutate(ctx, "set flags", userID, func(t *txn) error {
+		changed = nil
+		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		modseq := mb.HighestModSeq + 1
+		var unseen int64
+		err = t.eachRow("SELECT uid, flags, seen FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", id, uids,
+			func(r *sql.Rows) error {
+				var m store.Message
+				var cur string
+				var wasSeen bool
+				if err := r.Scan(&m.UID, &cur, &wasSeen); err != nil {
+					return err
+				}
+				next := applyFlags(decodeFlags(cur), op, flags)
+				if strings.EqualFold(encodeFlags(next), cur) { // keywords are case-insensitive too
+					return nil
+				}
+				switch isSeen := hasFlag(next, store.FlagSeen); {
+				case isSeen && !wasSeen:
+					unseen--
+				case !isSeen && wasSeen:
+					unseen++
+				}
+				m.Flags, m.ModSeq = next, modseq
+				changed = append(changed, m)
+				return nil
+			})
+		if err != nil || len(changed) == 0 {
+			return err
+		}
+		for _, m := range changed {
+			if _, err := t.exec("UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+				encodeFlags(m.Flags), hasFlag(m.Flags, store.FlagSeen), modseq, id, m.UID); err != nil {
+				return err
+			}
+		}
+		t.touch()
+		return t.addCounts(id, 0, modseq, delta{unseen: unseen})
+	})
+	return changed, err
+}
+
+// gone is a message about to leave a mailbox.
+type gone struct {
+	uid  uint32
+	key  string
+	size int64
+	seen bool
+}
+
+// Expunge removes the messages flagged \Deleted (only those among uids
+// when uids is not nil).
+func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) ([]uint32, []string, error) {
+	var expunged []uint32
+	var orphans []string
+	err := db.mutate(ctx, "expunge", userID, func(t *txn) error {
+		expunged, orphans = nil, nil
+		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var victims []gone
+		collect := func(r *sql.Rows) error {
+			var g gone
+			var flags string
+			if err := r.Scan(&g.uid, &g.key, &g.size, &g.seen, &flags); err != nil {
+				return err
+			}
+			if hasFlag(decodeFlags(flags), store.FlagDeleted) {
+				victims = append(victims, g)
+			}
+			return nil
+		}
+		const cols = "SELECT uid, blob_key, size, seen, flags FROM messages WHERE mailbox_id = ?"
+		if uids == nil {
+			err = t.rows(cols+` AND instr(flags, '\Deleted') > 0 ORDER BY uid`, []any{id}, collect)
+		} else {
+			err = t.eachRow(cols+" AND uid IN (%s) ORDER BY uid", id, uids, collect)
+		}
+		if err != nil || len(victims) == 0 {
+			return err
+		}
+		if orphans, err = t.remove(id, mb.HighestModSeq+1, victims); err != nil {
+			return err
+		}
+		for _, g := range victims {
+			expunged = append(expunged, g.uid)
+		}
+		return nil
+	})
+	return expunged, orphans, err
+}
+
+// remove deletes victims from the mailbox, updates its counters and drops
+// their blob references.
+func (t *txn) remove(mailbox int64, modseq uint64, victims []gone) ([]string, error) {
+	var d delta
+	keys := make([]string, 0, len(victims))
+	for _, g := range victims {
+		if _, err := t.exec("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailbox, g.uid); err != nil {
+			return nil, err
+		}
+		d.messages--
+		d.size -= g.size
+		if !g.seen {
+			d.unseen--
+		}
+		keys = append(keys, g.key)
+	}
+	if err := t.addCounts(mailbox, 0, modseq, d); err != nil {
+		return nil, err
+	}
+	t.touch()
+	return t.unref(keys)
+}
+
+// CopyMessages copies uids from srcID to dstID.
+func (db *DB) CopyMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) ([]uint32, []uint32, error) {
+	return db.transfer(ctx, "copy messages", userID, srcID, uids, dstID, false)
+}
+
+// MoveMessages copies uids from srcID to dstID and removes them from srcID,
+// atomically.
+func (db *DB) MoveMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) ([]uint32, []uint32, error) {
+	return db.transfer(ctx, "move messages", userID, srcID, uids, dstID, true)
+}
+
+func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uint32, dstID string, move bool) ([]uint32, []uint32, error) {
+	var src, dst []uint32
+	err := db.mutate(ctx, op, userID, func(t *txn) error {
+		src, dst = nil, nil
+		srcMB, srcRow, err := mailboxByID(ctx, t.Tx, userID, srcID)
+		if err != nil {
+			return err
+		}
+		var msgs []store.Message
+		err = t.eachRow("SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", srcRow, uids,
+			func(r *sql.Rows) error {
+				m, err := scanMessage(r)
+				msgs = append(msgs, m)
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		// Read the destination after the source: with srcID == dstID
+		// both are the same row, and the counters below are relative.
+		dstMB, dstRow, err := mailboxByID(ctx, t.Tx, userID, dstID)
+		if err != nil || len(msgs) == 0 {
+			return err
+		}
+		modseq := dstMB.HighestModSeq + 1
+		var d delta
+		var victims []gone
+		for i, m := range msgs {
+			uid := dstMB.UIDNext + uint32(i)
+			if err := t.insertRow(dstRow, uid, modseq, m.NewMessage, m.Flags); err != nil {
+				return err
+			}
+			d = d.add(counts(1, m.Size, m.Flags))
+			src, dst = append(src, m.UID), append(dst, uid)
+			victims = append(victims, gone{uid: m.UID, key: m.BlobKey, size: m.Size, seen: hasFlag(m.Flags, store.FlagSeen)})
+			if err := t.ref(m.BlobKey, 1); err != nil {
+				return err
+			}
+		}
+		if err := t.addCounts(dstRow, uint32(len(msgs)), modseq, d); err != nil {
+			return err
+		}
+		t.touch()
+		if !move {
+			return nil
+		}
+		srcModSeq := srcMB.HighestModSeq + 1
+		if srcRow == dstRow {
+			srcModSeq = modseq + 1
+		}
+		orphans, err := t.remove(srcRow, srcModSeq, victims)
+		if err == nil && len(orphans) > 0 {
+			err = errorf(store.ErrInvalid, "move orphaned %d blobs", len(orphans)) // impossible: the copy holds a reference
+		}
+		return err
+	})
+	return src, dst, err
+}

@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds how long a server may take to log "bucketmail ready".
+const startTimeout = 60 * time.Second
+
+// server is one running bucketmail server process.
+type server struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	dataDir string
+
+	mu    sync.Mutex
+	addrs map[string]string // listener name → bound address
+	log   bytes.Buffer      // everything it wrote to stderr
+	ready chan struct{}     // closed at "bucketmail ready"
+	done  chan struct{}     // closed when the process has exited
+	err   error             // of Wait, valid after done
+}
+
+// listenerFlags puts every listener of a server on a random loopback port.
+var listenerFlags = []string{
+	"--smtp-addr", "127.0.0.1:0",
+	"--submission-addr", "127.0.0.1:0",
+	"--submissions-addr", "127.0.0.1:0",
+	"--imap-addr", "127.0.0.1:0",
+	"--imaps-addr", "127.0.0.1:0",
+	"--pop3-addr", "127.0.0.1:0",
+	"--pop3s-addr", "127.0.0.1:0",
+	"--http-addr", "127.0.0.1:0",
+}
+
+// startServer runs "bucketmail <args...> --data-dir dataDir" and waits until
+// it is ready. The process is killed at the end of the test if still alive.
+func startServer(t *testing.T, dataDir string, args ...string) *server {
+	t.Helper()
+	s := &server{
+		t:       t,
+		dataDir: dataDir,
+		addrs:   map[string]string{},
+		ready:   make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	args = append(args, "--data-dir", dataDir, "--hostname", "mx.test.example", "--log-format", "json", "--log-level", "debug")
+	s.cmd = exec.Command(binPath, args...)
+	s.cmd.Env = cleanEnv()
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := s.cmd.Process.Pid
+	t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			<-s.done
+		}
+		if t.Failed() {
+			t.Logf("log of bucketmail %s (pid %d):\n%s", args[0], pid, s.logTail(200))
+		}
+	})
+	go s.readLog(stderr)
+	select {
+	case <-s.ready:
+	case <-s.done:
+		t.Fatalf("bucketmail %s exited before it was ready: %v\n%s", args[0], s.err, s.logTail(50))
+	case <-time.After(startTimeout):
+		t.Fatalf("bucketmail %s not ready after %s\n%s", args[0], startTimeout, s.logTail(50))
+	}
+	return s
+}
+
+// cleanEnv is the environment without BUCKETMAIL_* variables, so a
+// developer's settings cannot change what the tests run.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BUCKETMAIL_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// readLog collects the log and picks out the bound addresses.
+func (s *server) readLog(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	readyClosed := false
+	for sc.Scan() {
+		line := sc.Bytes()
+		var rec struct {
+			Msg      string `json:"msg"`
+			Listener string `json:"listener"`
+			Addr     string `json:"addr"`
+		}
+		_ = json.Unmarshal(line, &rec)
+		s.mu.Lock()
+		s.log.Write(line)
+		s.log.WriteByte('\n')
+		if rec.Msg == "listening" && rec.Listener != "" {
+			s.addrs[rec.Listener] = rec.Addr
+		}
+		s.mu.Unlock()
+		if rec.Msg == "bucketmail ready" && !readyClosed {
+			close(s.ready)
+			readyClosed = true
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+	s.err = s.cmd.Wait()
+	close(s.done)
+}
+
+// addr returns the bound address of listener name ("smtp", "imap", ...).
+func (s *server) addr(name string) string {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.addrs[name]
+	if !ok {
+		s.t.Fatalf("server has no %s listener (have %v)", name, s.addrs)
+	}
+	return a
+}
+
+func (s *server) logTail(lines int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := strings.Split(strings.TrimRight(s.log.String(), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// logContains reports whether the log so far contains sub.
+func (s *server) logContains(sub string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Contains(s.log.String(), sub)
+}
+
+// stop sends SIGTERM and checks that the process exits 0 within a deadline.
+func (s *server) stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("bucketmail did not exit within 30s of SIGTERM\n%s", s.logTail(50))
+	}
+	if s.err != nil {
+		s.t.Fatalf("bucketmail exited with %v after SIGTERM\n%s", s.err, s.logTail(50))
+	}
+}
+
+// kill sends SIGKILL and waits for the process to die.
+func (s *server) kill() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		s.t.Fatalf("SIGKILL: %v", err)
+	}
+	<-s.done
+}
+
+// result is what an admin command did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// admin runs "bucketmail <args...> --data-dir dataDir" to completion.
+func admin(t *testing.T, dataDir, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath, append(args, "--data-dir", dataDir)...)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("bucketmail %v: %v", args, err)
+		}
+		r.code = ee.ExitCode()
+	}
+	return r
+}
+
+// mustAdmin runs an admin command that must succeed.
+func mustAdmin(t *testing.T, dataDir, stdin string, args ...string) string {
+	t.Helper()
+	r := admin(t, dataDir, stdin, args...)
+	if r.code != 0 {
+		t.Fatalf("bucketmail %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}

@@ -1,0 +1,63 @@
+package worker
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultConcurrency = 4
+	DefaultLease       = 60 * time.Second
+	DefaultRetryBase   = 30 * time.Second
+	DefaultRetryMax    = time.Hour
+	claimWait          = time.Second
+)
+
+// Config configures a Worker. Store, Blobs and Log are required.
+type Config struct {
+	Store       store.Store
+	Blobs       blob.Store
+	Hostname    string
+	Consumer    string        // consumer name in the queue; defaults to Hostname
+	Concurrency int           // delivery loops; 0 means DefaultConcurrency
+	Lease       time.Duration // how long a claimed job is ours; 0 means DefaultLease
+	Log         *slog.Logger
+	Metrics     *metrics.Metrics // nil: not counted
+
+	// RetryBase is the delay before the second attempt of a job that failed
+	// temporarily; it doubles with each attempt up to RetryMax. Zero values
+	// mean DefaultRetryBase and DefaultRetryMax.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+}
+
+// withDefaults fills in the zero values.
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Lease <= 0 {
+		c.Lease = DefaultLease
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = DefaultRetryBase
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if c.Consumer == "" {
+		c.Consumer = c.Hostname
+	}
+	if c.Consumer == "" {
+		c.Consumer = "worker"
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

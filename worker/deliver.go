@@ -1,0 +1,157 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// recipient is one local user to deliver to, with the envelope address
+// that led to them (the first one, when several did).
+type recipient struct {
+	user store.User
+	rcpt string
+}
+
+// deliver inserts the message of j into the INBOX of each local recipient.
+// Recipients that no longer exist and foreign alias targets are logged and
+// skipped: retrying cannot help them.
+func (w *Worker) deliver(ctx context.Context, j store.Job) error {
+	key := j.BlobKey
+	if key == "" {
+		key = blob.MessageKey(j.ID)
+	}
+	sum, err := w.summarize(ctx, key)
+	if err != nil {
+		return err
+	}
+	rcpts, err := w.resolve(ctx, j)
+	if err != nil {
+		return err
+	}
+	if len(rcpts) == 0 {
+		// Nobody holds a reference to the object, and nobody will.
+		w.log.LogAttrs(ctx, slog.LevelWarn, "no local recipient left, dropping message",
+			slog.String("queue_id", j.ID), slog.String("key", key))
+		return w.cfg.Blobs.Delete(ctx, key)
+	}
+	encoded := sum.Marshal()
+	received := j.ReceivedAt
+	if received.IsZero() {
+		received = time.Now()
+	}
+	for _, r := range rcpts {
+		prefix := deliveryPrefix(j.From, r.rcpt)
+		m := store.NewMessage{
+			BlobKey:      key,
+			Prefix:       prefix,
+			Size:         int64(len(prefix)) + sum.Size,
+			InternalDate: received,
+			Summary:      encoded,
+		}
+		if err := w.insert(ctx, j, r, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// summarize reads the object once, streaming it through the parser.
+func (w *Worker) summarize(ctx context.Context, key string) (*message.Summary, error) {
+	rc, err := w.cfg.Blobs.Get(ctx, key, 0, -1)
+	if err != nil {
+		if errors.Is(err, blob.ErrNotFound) {
+			err = fault.Permanent(err)
+		}
+		return nil, fmt.Errorf("worker: reading %s: %w", key, err)
+	}
+	defer rc.Close()
+	sum, err := message.Parse(rc)
+	if err != nil {
+		return nil, fmt.Errorf("worker: reading %s: %w", key, err)
+	}
+	return sum, nil
+}
+
+// resolve maps the envelope recipients of j to distinct local users.
+func (w *Worker) resolve(ctx context.Context, j store.Job) ([]recipient, error) {
+	var out []recipient
+	seen := map[string]bool{}
+	for _, rcpt := range j.To {
+		res, err := store.Resolve(ctx, w.cfg.Store, rcpt)
+		switch {
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotLocal), errors.Is(err, store.ErrInvalid):
+			w.count(resultUnknown)
+			w.log.LogAttrs(ctx, slog.LevelWarn, "delivery skipped", slog.String("queue_id", j.ID),
+				slog.String("recipient", rcpt), slog.String("result", resultUnknown), slog.String("error", err.Error()))
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("worker: resolving %s: %w", rcpt, err)
+		}
+		for _, ext := range res.External {
+			w.count(resultExternal)
+			w.log.LogAttrs(ctx, slog.LevelWarn, "delivery skipped", slog.String("queue_id", j.ID),
+				slog.String("recipient", rcpt), slog.String("target", ext), slog.String("result", resultExternal))
+		}
+		for _, u := range res.Users {
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				out = append(out, recipient{user: u, rcpt: rcpt})
+			}
+		}
+	}
+	return out, nil
+}
+
+// insert adds m to the INBOX of r, once per job and user (invariant 3).
+func (w *Worker) insert(ctx context.Context, j store.Job, r recipient, m store.NewMessage) error {
+	uid := r.user.ID
+	if err := w.cfg.Store.EnsureUser(ctx, uid); err != nil {
+		return fmt.Errorf("worker: mailboxes of %s: %w", uid, err)
+	}
+	mb, err := w.cfg.Store.Mailbox(ctx, uid, store.Inbox)
+	if err != nil {
+		return fmt.Errorf("worker: INBOX of %s: %w", uid, err)
+	}
+	n, dup, err := w.cfg.Store.InsertMessage(ctx, uid, mb.ID, j.ID+"/"+uid, m)
+	if err != nil {
+		return fmt.Errorf("worker: delivering to %s: %w", uid, err)
+	}
+	result := resultDelivered
+	if dup {
+		result = resultDuplicate
+	}
+	w.count(result)
+	w.log.LogAttrs(ctx, slog.LevelInfo, "delivered",
+		slog.String("queue_id", j.ID), slog.String("recipient", r.rcpt),
+		slog.String("user_id", uid), slog.String("mailbox", mb.Name),
+		slog.Uint64("uid", uint64(n)), slog.Bool("duplicate", dup),
+		slog.Int64("size", m.Size), slog.String("result", result))
+	return nil
+}
+
+// deliveryPrefix is the per-recipient header lines served before the
+// object: Return-Path with the envelope sender (RFC 5321 section 4.4, "<>"
+// for the null sender) and Delivered-To with the envelope recipient.
+func deliveryPrefix(from, rcpt string) []byte {
+	return []byte("Return-Path: <" + headerSafe(from) + ">\r\n" +
+		"Delivered-To: " + headerSafe(rcpt) + "\r\n")
+}
+
+// headerSafe drops characters that could end or fold a header line.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == '<' || r == '>' {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Worker delivers the jobs of the inbound queue.
+type Worker struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Worker; nothing runs until Run.
+func New(cfg Config) *Worker {
+	cfg = cfg.withDefaults()
+	return &Worker{cfg: cfg, log: cfg.Log.With(slog.String("role", "worker"))}
+}
+
+// Run runs Concurrency delivery loops until ctx ends. It then stops
+// claiming, lets the jobs in flight finish and returns nil.
+func (w *Worker) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range w.cfg.Concurrency {
+		wg.Go(func() { w.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop claims one job at a time and processes it. A job in flight is not
+// cut short by ctx: it runs on a context that ignores cancellation (the
+// lease bounds it), so a shutdown never leaves half a delivery to redo.
+func (w *Worker) loop(ctx context.Context) {
+	work := context.WithoutCancel(ctx)
+	pause := time.Second
+	for ctx.Err() == nil {
+		jobs, err := w.cfg.Store.Claim(ctx, store.QueueInbound, w.cfg.Consumer, 1, claimWait, w.cfg.Lease)
+		if ctx.Err() != nil {
+			// Claim may have leased jobs just before ctx ended: process them.
+			if err == nil {
+				w.processAll(work, jobs)
+			}
+			return
+		}
+		if err != nil {
+			w.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
+			sleep(ctx, pause)
+			pause = min(2*pause, time.Minute)
+			continue
+		}
+		pause = time.Second
+		w.processAll(work, jobs)
+	}
+}
+
+func (w *Worker) processAll(ctx context.Context, jobs []store.Job) {
+	for _, j := range jobs {
+		jctx, cancel := context.WithTimeout(ctx, w.cfg.Lease)
+		w.process(jctx, j)
+		cancel()
+	}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
