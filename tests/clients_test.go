@@ -108,7 +108,7 @@ type mailMessage struct {
 	Flags   []imap.Flag
 }
 
-// listMailbox selects mailbox and returns its messages (read from the index:
+// listMailbox selects mailbox and returns its messages (FETCH 1:*; Stop 0 is "*") (read from the index:
 // UID, FLAGS, ENVELOPE).
 func listMailbox(t *testing.T, c *imapclient.Client, mailbox string) []mailMessage {
 	t.Helper()
@@ -119,7 +119,7 @@ func listMailbox(t *testing.T, c *imapclient.Client, mailbox string) []mailMessa
 	if sel.NumMessages == 0 {
 		return nil
 	}
-	msgs, err := c.Fetch(imap.SeqSetNum(), &imap.FetchOptions{UID: true, Flags: true, Envelope: true}).Collect()
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, Envelope: true}).Collect()
 	if err != nil {
 		t.Fatalf("FETCH 1:* in %s: %v", mailbox, err)
 	}

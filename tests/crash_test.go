@@ -100,7 +100,7 @@ func TestWorkerCrash(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	worker.kill()
+	worker.kill(t)
 	atKill := delivered()
 	t.Logf("worker killed after %d of %d deliveries, %d of %d messages sent", atKill, total, sent.Load(), crashMessages)
 	if atKill >= total {

@@ -41,7 +41,7 @@ type world struct {
 // commands while it runs.
 func setupWorld(t *testing.T, extra ...string) *world {
 	w := &world{t: t, dataDir: t.TempDir()}
-	w.start(extra...)
+	w.start(t, extra...)
 	mustAdmin(t, w.dataDir, "", "domain", "add", "example.org")
 	mustAdmin(t, w.dataDir, "", "domain", "add", "catchall.example")
 	mustAdmin(t, w.dataDir, alicePass+"\n", "user", "add", alice, "--password-stdin")
@@ -56,21 +56,24 @@ func setupWorld(t *testing.T, extra ...string) *world {
 	return w
 }
 
-func (w *world) start(extra ...string) {
+// start starts the server; t is the (sub)test that waits for it, the
+// process lives until the end of the whole test.
+func (w *world) start(t *testing.T, extra ...string) {
 	args := append([]string{"run"}, listenerFlags...)
 	args = append(args, "--max-message-size", strconv.Itoa(maxMessageSize), "--worker-lease", "5s")
-	w.srv = startServer(w.t, w.dataDir, append(args, extra...)...)
+	w.srv = startServerFor(t, w.t, w.dataDir, append(args, extra...)...)
 }
 
 // waitSubjects waits until mailbox of user holds exactly want (any order).
-func (w *world) waitSubjects(user, pass, mailbox string, want ...string) []mailMessage {
-	w.t.Helper()
-	c := dialIMAP(w.t, w.srv.addr("imap"), user, pass, nil)
+func (w *world) waitSubjects(t *testing.T, user, pass, mailbox string, want ...string) []mailMessage {
+	t.Helper()
+	c := dialIMAP(t, w.srv.addr("imap"), user, pass, nil)
 	defer c.Logout()
+	want = slices.Clone(want)
 	slices.Sort(want)
 	var msgs []mailMessage
-	eventually(w.t, deliveryTimeout, user+" "+mailbox+" holds "+strings.Join(want, ", "), func() (bool, string) {
-		msgs = listMailbox(w.t, c, mailbox)
+	eventually(t, deliveryTimeout, user+" "+mailbox+" holds "+strings.Join(want, ", "), func() (bool, string) {
+		msgs = listMailbox(t, c, mailbox)
 		got := subjects(msgs)
 		slices.Sort(got)
 		return slices.Equal(got, want), strings.Join(got, ", ")
@@ -105,8 +108,8 @@ func TestEndToEnd(t *testing.T) {
 		mustSend(t, smtpAddr, sender, []string{"Sales@Example.org"}, message(sender, "sales@example.org", "sales", "to the team"))
 		mustSend(t, smtpAddr, sender, []string{"anything@catchall.example"}, message(sender, "anything@catchall.example", "catchall", "caught"))
 
-		msgs := w.waitSubjects(alice, alicePass, "INBOX", "direct", "plus", "sales")
-		w.waitSubjects(bob, w.bobPass, "INBOX", "sales", "catchall")
+		msgs := w.waitSubjects(t, alice, alicePass, "INBOX", "direct", "plus", "sales")
+		w.waitSubjects(t, bob, w.bobPass, "INBOX", "sales", "catchall")
 
 		c := dialIMAP(t, w.srv.addr("imap"), alice, alicePass, nil)
 		listMailbox(t, c, "INBOX")
@@ -344,18 +347,18 @@ func testRestart(t *testing.T, w *world) {
 	p := dialPOP3(t, w.srv.addr("pop3"), alice, alicePass)
 	uidlBefore := p.uidl()
 	p.must("QUIT")
-	inboxBefore := subjects(w.waitSubjects(alice, alicePass, "INBOX", "direct", "plus", "sales", "idle"))
+	inboxBefore := subjects(w.waitSubjects(t, alice, alicePass, "INBOX", "direct", "plus", "sales", "idle"))
 	c := dialIMAP(t, w.srv.addr("imap"), bob, w.bobPass, nil)
 	bobBefore := subjects(listMailbox(t, c, "INBOX"))
 	c.Logout()
 
-	w.srv.stop()
+	w.srv.stop(t)
 	if !w.srv.logContains(`"msg":"bucketmail stopped"`) {
 		t.Error("no orderly shutdown in the log")
 	}
-	w.start()
+	w.start(t)
 
-	if got := subjects(w.waitSubjects(alice, alicePass, "INBOX", inboxBefore...)); len(got) != len(inboxBefore) {
+	if got := subjects(w.waitSubjects(t, alice, alicePass, "INBOX", inboxBefore...)); len(got) != len(inboxBefore) {
 		t.Errorf("INBOX after restart = %v, want %v", got, inboxBefore)
 	}
 	p = dialPOP3(t, w.srv.addr("pop3"), alice, alicePass)
@@ -365,5 +368,5 @@ func testRestart(t *testing.T, w *world) {
 	p.must("QUIT")
 	// The restarted server still accepts and delivers.
 	mustSend(t, w.srv.addr("smtp"), sender, []string{bob}, message(sender, bob, "after restart", "still here"))
-	w.waitSubjects(bob, w.bobPass, "INBOX", append(bobBefore, "after restart")...)
+	w.waitSubjects(t, bob, w.bobPass, "INBOX", append(bobBefore, "after restart")...)
 }

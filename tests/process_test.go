@@ -19,7 +19,6 @@ const startTimeout = 60 * time.Second
 
 // server is one running bucketmail server process.
 type server struct {
-	t       *testing.T
 	cmd     *exec.Cmd
 	dataDir string
 
@@ -47,8 +46,14 @@ var listenerFlags = []string{
 // it is ready. The process is killed at the end of the test if still alive.
 func startServer(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
+	return startServerFor(t, t, dataDir, args...)
+}
+
+// startServerFor is startServer for a process that outlives the (sub)test t
+// that starts it: it is killed at the end of owner.
+func startServerFor(t, owner *testing.T, dataDir string, args ...string) *server {
+	t.Helper()
 	s := &server{
-		t:       t,
 		dataDir: dataDir,
 		addrs:   map[string]string{},
 		ready:   make(chan struct{}),
@@ -65,15 +70,15 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 		t.Fatal(err)
 	}
 	pid := s.cmd.Process.Pid
-	t.Cleanup(func() {
+	owner.Cleanup(func() {
 		select {
 		case <-s.done:
 		default:
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			<-s.done
 		}
-		if t.Failed() {
-			t.Logf("log of bucketmail %s (pid %d):\n%s", args[0], pid, s.logTail(200))
+		if owner.Failed() {
+			owner.Logf("log of bucketmail %s (pid %d):\n%s", args[0], pid, s.logTail(200))
 		}
 	})
 	go s.readLog(stderr)
@@ -129,14 +134,14 @@ func (s *server) readLog(r io.Reader) {
 	close(s.done)
 }
 
-// addr returns the bound address of listener name ("smtp", "imap", ...).
+// addr returns the bound address of listener name ("smtp", "imap", ...),
+// or an address naming the missing listener, which no dial can reach.
 func (s *server) addr(name string) string {
-	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.addrs[name]
 	if !ok {
-		s.t.Fatalf("server has no %s listener (have %v)", name, s.addrs)
+		return "no-" + name + "-listener.invalid:1"
 	}
 	return a
 }
@@ -159,26 +164,26 @@ func (s *server) logContains(sub string) bool {
 }
 
 // stop sends SIGTERM and checks that the process exits 0 within a deadline.
-func (s *server) stop() {
-	s.t.Helper()
+func (s *server) stop(t *testing.T) {
+	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		s.t.Fatalf("SIGTERM: %v", err)
+		t.Fatalf("SIGTERM: %v", err)
 	}
 	select {
 	case <-s.done:
 	case <-time.After(30 * time.Second):
-		s.t.Fatalf("bucketmail did not exit within 30s of SIGTERM\n%s", s.logTail(50))
+		t.Fatalf("bucketmail did not exit within 30s of SIGTERM\n%s", s.logTail(50))
 	}
 	if s.err != nil {
-		s.t.Fatalf("bucketmail exited with %v after SIGTERM\n%s", s.err, s.logTail(50))
+		t.Fatalf("bucketmail exited with %v after SIGTERM\n%s", s.err, s.logTail(50))
 	}
 }
 
 // kill sends SIGKILL and waits for the process to die.
-func (s *server) kill() {
-	s.t.Helper()
+func (s *server) kill(t *testing.T) {
+	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		s.t.Fatalf("SIGKILL: %v", err)
+		t.Fatalf("SIGKILL: %v", err)
 	}
 	<-s.done
 }

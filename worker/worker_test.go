@@ -206,7 +206,7 @@ func TestDeliverToUser(t *testing.T) {
 	if !bytes.Equal(got.Marshal(), want.Marshal()) {
 		t.Errorf("summary = %s\nwant %s", got.Marshal(), want.Marshal())
 	}
-	if got.Envelope.Subject != "café" || len(got.Body.Parts) != 2 || got.Body.Parts[0].Lines != 2 {
+	if got.Envelope.Subject != "café" || len(got.Body.Parts) != 2 || got.Body.Parts[0].Lines != 1 {
 		t.Errorf("summary content: subject %q, %d parts", got.Envelope.Subject, len(got.Body.Parts))
 	}
 	if n := e.counted(resultDelivered); n != 1 {

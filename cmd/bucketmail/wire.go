@@ -155,7 +155,7 @@ func (d *deps) wireWorker(p *process) {
 		Consumer:    fmt.Sprintf("%s-%d", d.cfg.Hostname, os.Getpid()),
 		Concurrency: d.cfg.WorkerConcurrency,
 		Lease:       d.cfg.WorkerLease,
-		Log:         d.log.With(slog.String("role", "worker")),
+		Log:         d.log,
 		Metrics:     d.metrics,
 	})
 	p.worker = w.Run

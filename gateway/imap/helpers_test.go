@@ -3,10 +3,12 @@ package imapgw
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -128,28 +130,39 @@ func (env *testEnv) dial(t testing.TB, addr string, handler *imapclient.Unilater
 // with the per-recipient prefix, as the worker does. It returns the UID.
 func (env *testEnv) deliver(t testing.TB, addr, mailbox, prefix, raw string, flags ...string) uint32 {
 	t.Helper()
-	ctx := context.Background()
-	u := env.users[addr]
-	if err := env.store.EnsureUser(ctx, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	mb, err := env.store.Mailbox(ctx, u.ID, mailbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, sum, size, err := putMessage(ctx, env.blobs, strings.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _, err := env.store.InsertMessage(ctx, u.ID, mb.ID, "", store.NewMessage{
-		BlobKey: key, Prefix: []byte(prefix), Size: int64(len(prefix)) + size,
-		InternalDate: time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC), Flags: flags,
-		Summary: sum.Marshal(),
-	})
+	return env.deliverAt(t, addr, mailbox, prefix, raw, time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC), flags...)
+}
+
+// deliverAt is deliver with an internal date.
+func (env *testEnv) deliverAt(t testing.TB, addr, mailbox, prefix, raw string, date time.Time, flags ...string) uint32 {
+	t.Helper()
+	uid, err := env.tryDeliver(addr, mailbox, prefix, raw, date, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return uid
+}
+
+// tryDeliver is deliverAt for goroutines other than the test's.
+func (env *testEnv) tryDeliver(addr, mailbox, prefix, raw string, date time.Time, flags ...string) (uint32, error) {
+	ctx := context.Background()
+	u := env.users[addr]
+	if err := env.store.EnsureUser(ctx, u.ID); err != nil {
+		return 0, err
+	}
+	mb, err := env.store.Mailbox(ctx, u.ID, mailbox)
+	if err != nil {
+		return 0, err
+	}
+	key, sum, size, err := putMessage(ctx, env.blobs, strings.NewReader(raw))
+	if err != nil {
+		return 0, err
+	}
+	uid, _, err := env.store.InsertMessage(ctx, u.ID, mb.ID, "", store.NewMessage{
+		BlobKey: key, Prefix: []byte(prefix), Size: int64(len(prefix)) + size,
+		InternalDate: date, Flags: flags, Summary: sum.Marshal(),
+	})
+	return uid, err
 }
 
 // mustSelect selects mailbox and returns its data.
@@ -239,3 +252,7 @@ iVBORw0KGgo=
 )
 
 func tlsDial(addr string) (*tls.Conn, error) { return tls.Dial("tcp", addr, clientTLS()) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func fmtAny(v any) string { return fmt.Sprintf("%+v", v) }

@@ -63,7 +63,12 @@ func (s *session) Status(name string, options *imap.StatusOptions) (*imap.Status
 		return nil, s.protoErr("status", err, nil)
 	}
 	data, err := s.statusData(mb, options)
-	return data, s.protoErr("status", err, nil)
+	if err != nil {
+		return nil, s.protoErr("status", err, nil)
+	}
+	// Echo the name as the client spelt it ("inbox"): clients match on it.
+	data.Mailbox = name
+	return data, nil
 }
 
 // statusData fills in what options ask for. DELETED and DELETED-STORAGE

@@ -181,8 +181,8 @@ func TestSubscriptionsAndLSUB(t *testing.T) {
 
 	// LSUB, the IMAP4rev1 way, on the wire.
 	tr := rawLogin(t, env, "alice@example.org")
-	tr.send(`l1 LSUB "" "*"`)
-	if line := tr.expect("* LSUB"); !strings.Contains(line, "Lists/Go") {
+	tr.send(`l1 LSUB "" "Lists/*"`)
+	if line := tr.expect("* LSUB"); !strings.HasSuffix(line, `"/" "Lists/Go"`) {
 		t.Errorf("LSUB: %q", line)
 	}
 	tr.expect("l1 OK")
@@ -190,7 +190,7 @@ func TestSubscriptionsAndLSUB(t *testing.T) {
 	if err := c.Unsubscribe("Lists/Go").Wait(); err != nil {
 		t.Fatalf("UNSUBSCRIBE: %v", err)
 	}
-	if sub := listNames(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true}); len(sub) != 0 {
+	if sub := listNames(t, c, "", "Lists*", &imap.ListOptions{SelectSubscribed: true}); len(sub) != 0 {
 		t.Errorf("after UNSUBSCRIBE: %v", keys(sub))
 	}
 }
@@ -203,7 +203,7 @@ func TestStatusAndListStatus(t *testing.T) {
 
 	all := &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true,
 		NumUnseen: true, NumDeleted: true, Size: true}
-	st, err := c.Status("inbox", all).Wait()
+	st, err := c.Status("INBOX", all).Wait()
 	if err != nil {
 		t.Fatalf("STATUS: %v", err)
 	}

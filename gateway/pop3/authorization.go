@@ -204,8 +204,7 @@ func (s *session) login(ctx context.Context, name, pass string) bool {
 		return false
 	}
 	s.user, s.drop, s.state = user, drop, stateTransaction
-	s.log = s.log.With(slog.String("user", user.Address))
-	s.log.Info("pop3 login", slog.Int("messages", len(drop.msgs)))
+	s.log.Info("pop3 login", slog.String("user", user.Address), slog.Int("messages", len(drop.msgs)))
 	n, size := drop.stat()
 	s.ok("Logged in, maildrop has %d messages (%d octets)", n, size)
 	return false

@@ -58,8 +58,9 @@ type env struct {
 	user    store.User
 	srv     *Server
 	metrics *metrics.Metrics
-	addr    string // plain listener (STLS)
-	tlsAddr string // implicit TLS listener
+	writes  atomic.Int64 // Write calls on server connections
+	addr    string       // plain listener (STLS)
+	tlsAddr string       // implicit TLS listener
 	roots   *x509.CertPool
 }
 
@@ -123,10 +124,11 @@ func (e *env) addUser(address, password string) store.User {
 
 func (e *env) listen(implicitTLS bool) string {
 	e.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	ln := countingListener{inner, &e.writes}
 	done := make(chan error, 1)
 	go func() { done <- e.srv.Serve(ln, implicitTLS) }()
 	e.t.Cleanup(func() {
@@ -136,6 +138,30 @@ func (e *env) listen(implicitTLS bool) string {
 		}
 	})
 	return ln.Addr().String()
+}
+
+// countingListener counts the writes of the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 // testWriter sends log lines to the test log.
@@ -208,6 +234,25 @@ func authFailures(t testing.TB, m *metrics.Metrics) float64 {
 		t.Fatal(err)
 	}
 	return d.GetCounter().GetValue()
+}
+
+// waitNoSessions polls the Sessions gauge until it is back to 0.
+func waitNoSessions(t testing.TB, m *metrics.Metrics) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var d dto.Metric
+		if err := m.Sessions.WithLabelValues(protocol).Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		if d.GetGauge().GetValue() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Sessions{protocol=pop3} = %v, want 0", d.GetGauge().GetValue())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // client is a POP3 test client on net/textproto.

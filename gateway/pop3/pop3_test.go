@@ -383,6 +383,7 @@ func TestInUse(t *testing.T) {
 	c3 := e.dial()
 	c3.login()
 	c3.quit("+OK")
+	waitNoSessions(t, e.metrics)
 }
 
 func TestSnapshotAtLogin(t *testing.T) {
@@ -402,6 +403,7 @@ func TestPipelining(t *testing.T) {
 	e.deliver(store.Inbox, prefix1, body2)
 	e.deliver(store.Inbox, "", body1)
 	c := e.dial()
+	greetingWrites := e.writes.Load()
 	batch := "USER " + testUser + "\r\nPASS " + testPassword + "\r\nSTAT\r\nLIST\r\nRETR 1\r\nUIDL 2\r\nTOP 2 0\r\nDELE 2\r\nNOOP\r\nBOGUS\r\nQUIT\r\n"
 	if _, err := c.conn.Write([]byte(batch)); err != nil {
 		t.Fatal(err)
@@ -426,6 +428,11 @@ func TestPipelining(t *testing.T) {
 	c.expectPrefix("NOOP", "+OK")
 	c.expectPrefix("BOGUS", "-ERR")
 	c.expectPrefix("QUIT", "+OK "+testHost+" POP3 server signing off (1 messages deleted)")
+	// Responses were flushed when no command was waiting, not one by one
+	// (11 commands, all answered in a few writes).
+	if n := e.writes.Load() - greetingWrites; n > 3 {
+		t.Fatalf("11 pipelined responses took %d writes", n)
+	}
 }
 
 func TestBadCommands(t *testing.T) {

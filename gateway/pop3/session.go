@@ -44,9 +44,12 @@ type session struct {
 	retrieved, deleted int
 }
 
-// ioBufferSize is the size of the read and write buffers. Reading through
-// a buffer is what lets the client pipeline (RFC 2449 section 6.6).
-const ioBufferSize = 4096
+// Buffer sizes. Reading through a buffer is what lets the client pipeline
+// (RFC 2449 section 6.6); the write buffer holds one full TLS record.
+const (
+	readBufferSize  = 4 << 10
+	writeBufferSize = 16 << 10
+)
 
 func newSession(srv *Server, c net.Conn, isTLS bool) *session {
 	s := &session{
@@ -66,8 +69,8 @@ func newSession(srv *Server, c net.Conn, isTLS bool) *session {
 // attacks of CVE-2011-0411).
 func (s *session) setConn(c net.Conn) {
 	s.conn = c
-	s.r = bufio.NewReaderSize(c, ioBufferSize)
-	s.w = bufio.NewWriterSize(c, ioBufferSize)
+	s.r = bufio.NewReaderSize(c, readBufferSize)
+	s.w = bufio.NewWriterSize(c, writeBufferSize)
 }
 
 // serve runs the session until QUIT, an error or the client leaving.

@@ -39,13 +39,19 @@ var b64 = base64.RawStdEncoding
 // HashPassword returns the argon2id hash of password as a PHC string:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (unpadded base64).
 func HashPassword(password string) (string, error) {
+	return hashWith(password, argonMemory, argonTime, argonThreads)
+}
+
+// hashWith hashes with the given cost; verification reads it back from
+// the string, so older hashes keep working when the defaults change.
+func hashWith(password string, memory, time uint32, threads uint8) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, keyLen)
+	key := argon2.IDKey([]byte(password), salt, time, memory, threads, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
-		argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		memory, time, threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // phc is a parsed argon2id PHC string.

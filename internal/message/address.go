@@ -96,7 +96,8 @@ type listItem struct {
 }
 
 // splitAddressList splits v at commas, colons and semicolons that are
-// outside quoted strings, comments, angle brackets and domain literals.
+// outside quoted strings, comments and domain literals; a colon inside
+// angle brackets (a source route) does not open a group.
 func splitAddressList(v string) []listItem {
 	var items []listItem
 	var cur listItem
@@ -131,14 +132,18 @@ func splitAddressList(v string) []listItem {
 			literal = c != ']'
 		case c == '[':
 			literal = true
+		case c == ',':
+			// Commas end a mailbox even inside an unclosed "<": losing
+			// obsolete source routes is better than losing the list.
+			angle = false
+			emit(i, false)
+		case c == ';':
+			angle = false
+			emit(i, true)
 		case angle:
 			angle = c != '>'
 		case c == '<':
 			angle = true
-		case c == ',':
-			emit(i, false)
-		case c == ';':
-			emit(i, true)
 		case c == ':' && !cur.groupStart && strings.TrimSpace(cur.text+v[from:i]) != "":
 			// "name:" opens a group; keep the name in the item text.
 			cur.groupStart = true

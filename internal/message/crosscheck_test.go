@@ -52,7 +52,7 @@ func TestCrossCheckGoIMAP(t *testing.T) {
 			if !gotEnv.Date.Equal(wantEnv.Date) {
 				t.Errorf("Date = %v, want %v", gotEnv.Date, wantEnv.Date)
 			}
-			gotEnv.Date, wantEnv.Date = wantEnv.Date, wantEnv.Date
+			gotEnv.Date = wantEnv.Date
 			if !reflect.DeepEqual(gotEnv, wantEnv) {
 				t.Errorf("ENVELOPE differs\n got: %+v\nwant: %+v", gotEnv, wantEnv)
 			}

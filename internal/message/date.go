@@ -42,6 +42,10 @@ func parseDate(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	// net/mail reads "GMT+2" as a zone named so, with the clock in GMT.
+	if dateGMTZone.MatchString(v) {
+		return sensibleDate(parseOddDate(v))
+	}
 	t, err := mail.ParseDate(v)
 	if err != nil {
 		t = parseOddDate(v)

@@ -20,6 +20,11 @@ func (p *Part) imap(extended bool) imap.BodyStructure {
 	if p.Type == "multipart" {
 		return p.imapMulti(extended)
 	}
+	if p.Type == "" || p.Subtype == "" {
+		c := *p
+		c.Type, c.Subtype = "text", "plain"
+		p = &c
+	}
 	bs := &imap.BodyStructureSinglePart{
 		Type:        p.Type,
 		Subtype:     p.Subtype,

@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 )
 
-// Delete implements blob.Store. It also removes directories left empty, so
-// that List does not wade through dead levels; a concurrent Put recreates
-// them (see place).
+// Delete implements blob.Store. Directories left empty stay: removing them
+// would race with Puts into them (see mkdirs), and List skips them cheaply.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ValidKey(key); err != nil {
 		return err
@@ -30,10 +29,6 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	// an undelivered message.
 	if err := syncDir(dir); err != nil {
 		return ioErr("delete", key, err)
-	}
-	// Removing a directory that is not empty fails, which ends the loop.
-	for dir != s.root && os.Remove(dir) == nil {
-		dir = filepath.Dir(dir)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
@@ -36,7 +37,8 @@ const (
 // Store is a blob.Store in a local directory. It is safe for concurrent use
 // by many goroutines and by several processes sharing the directory.
 type Store struct {
-	root string
+	root    string
+	durable sync.Map // directory path → struct{}: its entry is durable
 }
 
 var _ blob.Store = (*Store)(nil)

@@ -30,7 +30,12 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64) (io.Read
 	if err != nil {
 		return nil, ioErr("get", key, err)
 	}
-	_, hlen, size, err := readHeader(f, false)
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, ioErr("get", key, err)
+	}
+	_, hlen, size, err := readHeader(f, fi.Size(), false)
 	if err != nil {
 		_ = f.Close()
 		return nil, ioErr("get", key, err)
@@ -75,20 +80,17 @@ func (s *Store) stat(key string, meta bool) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, ioErr("stat", key, err)
 	}
-	m, _, size, err := readHeader(f, meta)
+	m, _, size, err := readHeader(f, fi.Size(), meta)
 	if err != nil {
 		return blob.Info{}, ioErr("stat", key, err)
 	}
 	return blob.Info{Key: key, Size: size, Modified: fi.ModTime(), Meta: m}, nil
 }
 
-// readHeader reads the metadata line at the start of f and returns the
-// metadata (if decode), the header length and the content size.
-func readHeader(f *os.File, decode bool) (meta map[string]string, hlen, size int64, err error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, 0, err
-	}
+// readHeader reads the metadata line at the start of f, of fileSize bytes,
+// and returns the metadata (if decode), the header length and the content
+// size.
+func readHeader(f *os.File, fileSize int64, decode bool) (meta map[string]string, hlen, size int64, err error) {
 	buf := make([]byte, 512)
 	for {
 		n, err := f.ReadAt(buf, 0)
@@ -104,7 +106,7 @@ func readHeader(f *os.File, decode bool) (meta map[string]string, hlen, size int
 				}
 				meta = h.Meta
 			}
-			return meta, hlen, fi.Size() - hlen, nil
+			return meta, hlen, fileSize - hlen, nil
 		}
 		if err == io.EOF || len(buf) > maxMetaLen {
 			return nil, 0, 0, fmt.Errorf("%w: no header line", errCorrupt)

@@ -90,60 +90,47 @@ func (s *Store) writeTmp(ctx context.Context, head []byte, r io.Reader) (name st
 }
 
 // place renames tmp to dst, creating dst's directories, and makes the
-// result durable. A concurrent Delete may remove a directory just created
-// (it prunes empty ones), so a vanished directory is retried.
+// result durable.
 func (s *Store) place(tmp, dst string) error {
 	dir := filepath.Dir(dst)
-	var err error
-	for range 5 {
-		var created []string
-		created, err = s.mkdirs(dir)
-		if err != nil {
-			return err
-		}
-		err = os.Rename(tmp, dst)
-		if errors.Is(err, os.ErrNotExist) {
-			if _, serr := os.Stat(tmp); serr != nil {
-				return err // the temporary file itself is gone
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := syncDir(dir); err != nil {
-			return err
-		}
-		// A new directory's own entry lives in its parent.
-		for _, d := range created {
-			if err := syncDir(filepath.Dir(d)); err != nil {
-				return err
-			}
-		}
-		return nil
+	if err := s.mkdirs(dir); err != nil {
+		return err
 	}
-	return err
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
-// mkdirs creates the missing levels of dir below the root and returns
-// those it created, outermost first.
-func (s *Store) mkdirs(dir string) ([]string, error) {
+// mkdirs creates the missing levels of dir below the root and makes each
+// level's entry in its parent durable. A level found to exist may have
+// been made by a concurrent Put (or process) that has not synced it yet,
+// so each level's parent is synced once per Store; directories are never
+// removed (see Delete), so what was durable stays durable.
+func (s *Store) mkdirs(dir string) error {
+	if _, ok := s.durable.Load(dir); ok {
+		return nil
+	}
 	rel, err := filepath.Rel(s.root, dir)
 	if err != nil || rel == "." {
-		return nil, err
+		return err
 	}
-	var created []string
 	p := s.root
 	for _, level := range strings.Split(rel, string(filepath.Separator)) {
+		parent := p
 		p = filepath.Join(p, level)
-		err := os.Mkdir(p, 0o750)
-		if err == nil {
-			created = append(created, p)
-		} else if !errors.Is(err, os.ErrExist) {
-			return created, err
+		if _, ok := s.durable.Load(p); ok {
+			continue
 		}
+		if err := os.Mkdir(p, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := syncDir(parent); err != nil {
+			return err
+		}
+		s.durable.Store(p, struct{}{})
 	}
-	return created, nil
+	return nil
 }
 
 // ctxReader stops a copy when ctx ends.

@@ -36,7 +36,7 @@ func (db *DB) DeleteDomain(ctx context.Context, domain string) error {
 			return err
 		}
 		if users+aliases > 0 {
-			return errorf(store.ErrInUse, "domain %s has %d users and %d alias targets", domain, users, aliases)
+			return errorf(store.ErrInUse, "domain %s has %d users and %d alias entries", domain, users, aliases)
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM domains WHERE name = ?", domain)
 		if err != nil {

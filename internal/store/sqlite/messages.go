@@ -26,6 +26,7 @@ func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey stri
 	var uid uint32
 	var dup bool
 	err = db.mutate(ctx, "insert message", userID, func(t *txn) error {
+		uid, dup = 0, false // fn may run again after SQLITE_BUSY
 		if idemKey != "" {
 			err := t.queryRow("SELECT uid FROM idempotency WHERE user_id = ? AND key = ?", userID, idemKey).Scan(&uid)
 			if err == nil {

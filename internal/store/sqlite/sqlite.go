@@ -86,6 +86,10 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	// FULL: a job is durable when Enqueue returns (invariant 1), power loss included.
 	q.Add("_pragma", "synchronous(FULL)")
+	// Read pages through a memory map and keep more of them: listing a
+	// large mailbox is otherwise one pread per page.
+	q.Add("_pragma", "mmap_size(268435456)")
+	q.Add("_pragma", "cache_size(-16000)")
 	if readOnly {
 		q.Add("_query_only", "1")
 	} else {
@@ -165,15 +169,20 @@ func ignoreDone(err error) error {
 	return err
 }
 
-// wrap adds the package and operation to err and classifies it: constraint
-// violations become store.ErrExists; everything else the database says is
-// temporary (the default of package fault).
+// wrap adds the package and operation to err and classifies it: a
+// uniqueness violation is store.ErrExists, any other constraint violation
+// store.ErrInvalid; everything else the database says (SQLITE_BUSY, I/O
+// errors) is temporary, the default of package fault.
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if code, ok := sqliteCode(err); ok && code&0xff == sqlite3.SQLITE_CONSTRAINT {
+	code, ok := sqliteCode(err)
+	switch {
+	case ok && (code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
 		return fmt.Errorf("sqlite: %s: %w (%v)", op, store.ErrExists, err)
+	case ok && code&0xff == sqlite3.SQLITE_CONSTRAINT:
+		return fmt.Errorf("sqlite: %s: %w (%v)", op, store.ErrInvalid, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,13 +24,13 @@ func testDirectory(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		got, err := s.Domains(ctx)
 		must(t, err)
-		if want := []string{"a.example", "example.org"}; !eqStrings(got, want) {
+		if want := []string{"a.example", "example.org"}; !slices.Equal(got, want) {
 			t.Fatalf("Domains = %q, want %q", got, want)
 		}
 		must(t, s.DeleteDomain(ctx, "A.example"))
 		wantErr(t, s.DeleteDomain(ctx, "a.example"), store.ErrNotFound, "delete missing domain")
 		got, _ = s.Domains(ctx)
-		if !eqStrings(got, []string{"example.org"}) {
+		if !slices.Equal(got, []string{"example.org"}) {
 			t.Fatalf("Domains after delete = %q", got)
 		}
 	})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -39,7 +40,7 @@ func testIsolation(t *testing.T, open func(t *testing.T) store.Store) {
 	if got := mailbox(t, s, a, "INBOX"); got.Messages != 1 || got.HighestModSeq != mailbox(t, s, a, "INBOX").HighestModSeq {
 		t.Fatalf("A's INBOX changed: %+v", got)
 	}
-	if got := uids(t, s, a, ia); !eqUIDs(got, []uint32{uid}) {
+	if got := uids(t, s, a, ia); !slices.Equal(got, []uint32{uid}) {
 		t.Fatalf("A's UIDs = %v", got)
 	}
 	if got := mailbox(t, s, b, "INBOX"); got.Messages != 0 {

@@ -50,14 +50,14 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		if !slices.IsSorted(all) || len(slices.Compact(slices.Clone(all))) != 5 {
 			t.Fatalf("UIDs not strictly increasing: %v", all)
 		}
-		if got := uids(t, s, u, inbox); !eqUIDs(got, all) {
+		if got := uids(t, s, u, inbox); !slices.Equal(got, all) {
 			t.Fatalf("UIDs = %v, want %v", got, all)
 		}
 		_, err := s.SetFlags(ctx, u.ID, inbox.ID, all[3:], store.FlagsAdd, []string{store.FlagDeleted})
 		must(t, err)
 		exp, _, err := s.Expunge(ctx, u.ID, inbox.ID, nil)
 		must(t, err)
-		if !eqUIDs(exp, all[3:]) {
+		if !slices.Equal(exp, all[3:]) {
 			t.Fatalf("expunged %v, want %v", exp, all[3:])
 		}
 		next := insert(t, s, u, inbox, msg(1))
@@ -79,11 +79,11 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		got, err := s.Messages(ctx, u.ID, inbox.ID, all[1], all[3], 0)
 		must(t, err)
-		if !eqUIDs(msgUIDs(got), all[1:4]) {
+		if !slices.Equal(msgUIDs(got), all[1:4]) {
 			t.Fatalf("Messages(%d:%d) = %v", all[1], all[3], msgUIDs(got))
 		}
 		got, _ = s.Messages(ctx, u.ID, inbox.ID, all[4], 0, 0)
-		if !eqUIDs(msgUIDs(got), all[4:]) {
+		if !slices.Equal(msgUIDs(got), all[4:]) {
 			t.Fatalf("Messages(%d:*) = %v", all[4], msgUIDs(got))
 		}
 		got, _ = s.Messages(ctx, u.ID, inbox.ID, all[5]+1, 0, 0)
@@ -118,7 +118,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		got, err := s.Messages(ctx, u.ID, inbox.ID, 1, 0, afterInsert)
 		must(t, err)
-		if !eqUIDs(msgUIDs(got), []uint32{u1}) || got[0].ModSeq != hm {
+		if !slices.Equal(msgUIDs(got), []uint32{u1}) || got[0].ModSeq != hm {
 			t.Fatalf("CHANGEDSINCE %d = %+v", afterInsert, got)
 		}
 		_, err = s.SetFlags(ctx, u.ID, inbox.ID, []uint32{u2}, store.FlagsAdd, []string{store.FlagDeleted})
@@ -200,7 +200,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		must(t, err)
 		exp, _, err := s.Expunge(ctx, u.ID, inbox.ID, []uint32{all[1], all[2]})
 		must(t, err)
-		if !eqUIDs(exp, []uint32{all[2]}) {
+		if !slices.Equal(exp, []uint32{all[2]}) {
 			t.Fatalf("UID EXPUNGE = %v, want [%d]", exp, all[2])
 		}
 		exp, _, err = s.Expunge(ctx, u.ID, inbox.ID, []uint32{})
@@ -210,10 +210,10 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		exp, _, err = s.Expunge(ctx, u.ID, inbox.ID, nil)
 		must(t, err)
-		if !eqUIDs(exp, []uint32{all[0], all[4]}) {
+		if !slices.Equal(exp, []uint32{all[0], all[4]}) {
 			t.Fatalf("EXPUNGE = %v", exp)
 		}
-		if got := uids(t, s, u, inbox); !eqUIDs(got, []uint32{all[1], all[3]}) {
+		if got := uids(t, s, u, inbox); !slices.Equal(got, []uint32{all[1], all[3]}) {
 			t.Fatalf("UIDs = %v", got)
 		}
 		if mb := mailbox(t, s, u, "INBOX"); mb.Messages != 2 || mb.Size != 20+40 || mb.Unseen != 2 {
@@ -266,7 +266,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 
 		src, dst, err := s.CopyMessages(ctx, u.ID, inbox.ID, []uint32{u3, u1, 9999}, arch.ID)
 		must(t, err)
-		if !eqUIDs(src, []uint32{u1, u3}) || len(dst) != 2 || dst[0] <= x || dst[1] <= dst[0] {
+		if !slices.Equal(src, []uint32{u1, u3}) || len(dst) != 2 || dst[0] <= x || dst[1] <= dst[0] {
 			t.Fatalf("copy = %v -> %v", src, dst)
 		}
 		got, err := s.Messages(ctx, u.ID, arch.ID, dst[0], dst[0], 0)
@@ -285,13 +285,13 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		trash := mailbox(t, s, u, "Trash")
 		src, dst, err = s.MoveMessages(ctx, u.ID, inbox.ID, []uint32{u2, u3}, trash.ID)
 		must(t, err)
-		if !eqUIDs(src, []uint32{u2, u3}) || len(dst) != 2 {
+		if !slices.Equal(src, []uint32{u2, u3}) || len(dst) != 2 {
 			t.Fatalf("move = %v -> %v", src, dst)
 		}
-		if got := uids(t, s, u, inbox); !eqUIDs(got, []uint32{u1}) {
+		if got := uids(t, s, u, inbox); !slices.Equal(got, []uint32{u1}) {
 			t.Fatalf("INBOX after move: %v", got)
 		}
-		if got := uids(t, s, u, trash); !eqUIDs(got, dst) {
+		if got := uids(t, s, u, trash); !slices.Equal(got, dst) {
 			t.Fatalf("Trash after move: %v, want %v", got, dst)
 		}
 		if mb := mailbox(t, s, u, "INBOX"); mb.Messages != 1 || mb.Size != 10 || mb.Unseen != 0 {
@@ -307,7 +307,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		_, _, err = s.MoveMessages(ctx, u.ID, inbox.ID, []uint32{u1}, "no-such-mailbox")
 		wantErr(t, err, store.ErrNotFound, "move to missing mailbox")
-		if got := uids(t, s, u, inbox); !eqUIDs(got, []uint32{u1}) {
+		if got := uids(t, s, u, inbox); !slices.Equal(got, []uint32{u1}) {
 			t.Fatalf("failed move changed INBOX: %v", got)
 		}
 	})
@@ -326,7 +326,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 			must(t, err)
 			exp, orphans, err := s.Expunge(ctx, u.ID, mb.ID, nil)
 			must(t, err)
-			if !eqUIDs(exp, []uint32{uid}) {
+			if !slices.Equal(exp, []uint32{uid}) {
 				t.Fatalf("expunged %v", exp)
 			}
 			return orphans

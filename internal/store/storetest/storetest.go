@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,20 +118,6 @@ func uids(t *testing.T, s store.Store, u store.User, mb store.Mailbox) []uint32 
 	got, err := s.UIDs(ctxFor(t), u.ID, mb.ID)
 	must(t, err)
 	return got
-}
-
-func eqStrings(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b) }
-
-func eqUIDs(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // waitSignal fails unless ch delivers within notifyWithin.

@@ -1,0 +1,51 @@
+package message
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2/imapserver"
+)
+
+// benchMessage is a multipart message of about size bytes: a text part and
+// a base64 attachment.
+func benchMessage(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: =?utf-8?q?r=C3=A9sum=C3=A9?=\r\n" +
+		"Date: Tue, 4 Jun 2024 11:59:58 +0200\r\nMessage-ID: <b@example.org>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"bench\"\r\n\r\n" +
+		"--bench\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + strings.Repeat("Some text in a line.\r\n", 20) +
+		"--bench\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment; filename=a.pdf\r\n\r\n")
+	line := strings.Repeat("QUJD", 19) + "\r\n"
+	for b.Len() < size-len("--bench--\r\n") {
+		b.WriteString(line)
+	}
+	b.WriteString("--bench--\r\n")
+	return b.Bytes()
+}
+
+func benchmarkParse(b *testing.B, size int) {
+	raw := benchMessage(size)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(bytes.NewReader(raw)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParse10KiB(b *testing.B) { benchmarkParse(b, 10<<10) }
+func BenchmarkParse1MiB(b *testing.B)  { benchmarkParse(b, 1<<20) }
+
+// BenchmarkGoIMAPExtract1MiB is go-imap's in-memory extraction, for comparison.
+func BenchmarkGoIMAPExtract1MiB(b *testing.B) {
+	raw := benchMessage(1 << 20)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = imapserver.ExtractBodyStructure(bytes.NewReader(raw))
+	}
+}
