@@ -256,8 +256,19 @@ func TestSessionsGauge(t *testing.T) {
 	eventually(t, "Sessions{smtp} to drop to 0", func() bool { return counter(t, e.m.Sessions, "smtp") == 0 })
 }
 
+func TestServeNeedsStorage(t *testing.T) {
+	if err := New(Config{}).Serve(newLocalListener(t), MX); err == nil {
+		t.Error("Serve without storage succeeded")
+	}
+	e := newEnv(t, nil)
+	s := New(Config{Dir: e.db, Queue: e.db, Blobs: e.blobs, TLS: nil})
+	if err := s.Serve(newLocalListener(t), SubmissionTLS); err == nil {
+		t.Error("implicit TLS without a TLS configuration succeeded")
+	}
+}
+
 func TestServeAfterClose(t *testing.T) {
-	s := New(Config{})
+	s := New(Config{Dir: failingDir{}, Queue: failingQueue{}, Blobs: failingBlobs{}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,9 @@ func (s *Server) Serve(ln net.Listener, mode Mode) error {
 	if mode != MX && s.cfg.Auth == nil {
 		return errors.New("edge: submission needs an authenticator")
 	}
+	if s.cfg.Dir == nil || s.cfg.Queue == nil || s.cfg.Blobs == nil {
+		return errors.New("edge: Dir, Queue and Blobs are required")
+	}
 	srv := s.newSMTPServer(mode)
 	s.mu.Lock()
 	if s.closed {

@@ -393,3 +393,50 @@ func TestBackoff(t *testing.T) {
 		t.Fatal("errFlaky must be temporary")
 	}
 }
+
+// slowBlobs holds every Get until release is closed.
+type slowBlobs struct {
+	blob.Store
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *slowBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	s.started <- struct{}{}
+	<-s.release
+	return s.Store.Get(ctx, key, off, length)
+}
+
+// TestShutdownFinishesInFlight: when Run's context ends, the job being
+// delivered is finished and acked before Run returns.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue(e.job(sample, "alice@example.com"))
+	slow := &slowBlobs{Store: e.blobs, started: make(chan struct{}, 1), release: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.worker(slow).Run(ctx) }()
+	select {
+	case <-slow.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("job not claimed")
+	}
+	cancel()
+	close(slow.release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	// No polling: by the time Run returned the job was done.
+	qs, err := e.st.QueueStats(t.Context(), store.QueueInbound)
+	if err != nil || qs != (store.QueueStats{}) {
+		t.Fatalf("stats %+v, %v; want an empty queue", qs, err)
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Errorf("alice has %d messages, want 1", n)
+	}
+}

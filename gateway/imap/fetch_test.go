@@ -191,6 +191,9 @@ func TestFetchBodySections(t *testing.T) {
 	// The prefix is part of the header as served; ENVELOPE and
 	// BODYSTRUCTURE are what imapserver computes from the served bytes.
 	plainUID := imap.UID(env.deliver(t, "alice@example.org", "INBOX", prefix, plainMsg))
+	if err := c.Noop().Wait(); err != nil { // learn of it
+		t.Fatal(err)
+	}
 	for uid, raw := range map[imap.UID]string{uid: full, plainUID: prefix + plainMsg} {
 		m := fetchOne(t, c, uid, &imap.FetchOptions{Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}})
 		checkEnvelopeAndStructure(t, m, []byte(raw))
@@ -224,6 +227,34 @@ func TestFetchBodySections(t *testing.T) {
 	if string(m.FindBodySection(sec)) != full || !slices.Contains(m.Flags, imap.FlagSeen) {
 		t.Errorf("BODY[] gave flags %v", m.Flags)
 	}
+}
+
+func TestAppendLimit(t *testing.T) {
+	env := newEnv(t, func(c *Config) { c.AppendLimit = 100 })
+	c := env.dial(t, "alice@example.org", nil)
+	st, err := c.Status("INBOX", &imap.StatusOptions{AppendLimit: true}).Wait()
+	if err != nil || st.AppendLimit == nil || *st.AppendLimit != 100 {
+		t.Errorf("STATUS APPENDLIMIT = %v, %v", st.AppendLimit, err)
+	}
+	// The message's lines must not be taken for commands after the refusal.
+	raw := plainMsg + "a1 DELETE Archive\r\n"
+	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	cmd.Write([]byte(raw))
+	cmd.Close()
+	if _, err := cmd.Wait(); imapCode(err) != imap.ResponseCodeTooBig {
+		t.Errorf("APPEND over the limit: %v, want TOOBIG", err)
+	}
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatalf("NOOP after refused APPEND: %v", err)
+	}
+	st, err = c.Status("Archive", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil || *st.NumMessages != 0 {
+		t.Errorf("Archive after refused APPEND: %v, %v", st, err)
+	}
+	if l, _ := env.blobs.List(t.Context(), "msg/", "", 10); len(l) != 0 {
+		t.Errorf("objects after refused APPEND: %v", l)
+	}
+	appendMsg(t, c, "INBOX", lunchMsg[:90], nil)
 }
 
 func TestFetchRFC822Items(t *testing.T) {

@@ -13,10 +13,10 @@ import (
 // listEntry is a mailbox of the hierarchy, or a missing parent of one
 // (mb nil): DeleteMailbox leaves inferiors, so "a/b" may exist without "a".
 type listEntry struct {
-	name             string
-	mb               *store.Mailbox
-	hasChildren      bool
-	childSubscribed  bool
+	name            string
+	mb              *store.Mailbox
+	hasChildren     bool
+	childSubscribed bool
 }
 
 // List answers LIST and LSUB (RFC 9051 section 6.3.9, RFC 3501 section

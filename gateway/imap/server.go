@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 
 	"github.com/emersion/go-imap/v2"
@@ -24,6 +23,9 @@ const protocol = "imap"
 // DefaultAppendLimit is the APPEND size limit when Config.AppendLimit is 0.
 const DefaultAppendLimit = 50 << 20
 
+// maxAppendLimit is imapserver's own bound on APPEND literals.
+const maxAppendLimit = 100 << 20
+
 // Config configures a Server.
 type Config struct {
 	Hostname string
@@ -36,9 +38,9 @@ type Config struct {
 	Store             store.Store
 	Blobs             blob.Store
 	Auth              *auth.Authenticator
-	Log               *slog.Logger      // nil discards
-	Metrics           *metrics.Metrics  // nil: a private set
-	AppendLimit       int64             // bytes; 0 means DefaultAppendLimit
+	Log               *slog.Logger     // nil discards
+	Metrics           *metrics.Metrics // nil: a private set
+	AppendLimit       int64            // bytes; 0 means DefaultAppendLimit; at most 100 MiB
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
@@ -63,9 +65,7 @@ func New(cfg Config) *Server {
 	if cfg.AppendLimit <= 0 {
 		cfg.AppendLimit = DefaultAppendLimit
 	}
-	if cfg.AppendLimit > math.MaxUint32 {
-		cfg.AppendLimit = math.MaxUint32
-	}
+	cfg.AppendLimit = min(cfg.AppendLimit, maxAppendLimit)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:    cfg,
@@ -77,7 +77,7 @@ func New(cfg Config) *Server {
 	}
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession:   s.newSession,
-		Caps:         capabilities(),
+		Caps:         capabilities(cfg.AppendLimit),
 		Logger:       slogPrintf{cfg.Log},
 		TLSConfig:    cfg.TLS,
 		InsecureAuth: cfg.AllowInsecureAuth,
@@ -86,10 +86,11 @@ func New(cfg Config) *Server {
 }
 
 // capabilities lists what the sessions implement. imapserver adds STARTTLS,
-// LOGINDISABLED, AUTH=PLAIN, SASL-IR, LITERAL-, UNSELECT, ENABLE, IDLE and
-// APPENDLIMIT=n (from Session.AppendLimit) by connection state.
-func capabilities() imap.CapSet {
-	caps := imap.CapSet{}
+// LOGINDISABLED, AUTH=PLAIN, SASL-IR, LITERAL-, UNSELECT, ENABLE and IDLE by
+// connection state. APPENDLIMIT=n in the set makes imapserver announce a
+// bare APPENDLIMIT after login; the number is in STATUS (RFC 7889 section 3).
+func capabilities(appendLimit int64) imap.CapSet {
+	caps := imap.CapSet{imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", appendLimit)): {}}
 	for _, c := range []imap.Cap{
 		imap.CapIMAP4rev1, imap.CapIMAP4rev2,
 		imap.CapNamespace, imap.CapUIDPlus, imap.CapMove, imap.CapESearch,

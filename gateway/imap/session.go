@@ -28,10 +28,12 @@ type session struct {
 	sel *selected // nil unless a mailbox is selected
 }
 
-var (
-	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
-	_ imapserver.SessionAppendLimit = (*session)(nil)
-)
+// session deliberately does not implement imapserver.SessionAppendLimit:
+// imapserver would then refuse an oversized non-synchronizing (LITERAL+)
+// APPEND literal without reading it, and parse the message's lines as
+// commands. Append enforces the limit instead, after which imapserver
+// discards the literal.
+var _ imapserver.SessionIMAP4rev2 = (*session)(nil)
 
 func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 	s.met.Sessions.WithLabelValues(protocol).Inc()
@@ -72,10 +74,6 @@ func (s *session) Login(username, password string) error {
 	s.log.Info("imap login", slog.String("address", u.Address))
 	return nil
 }
-
-// AppendLimit is advertised as APPENDLIMIT=n (RFC 7889) and enforced by
-// imapserver before the literal is read.
-func (s *session) AppendLimit() uint32 { return uint32(s.srv.cfg.AppendLimit) }
 
 // Namespace announces a single personal namespace (RFC 2342).
 func (s *session) Namespace() (*imap.NamespaceData, error) {

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -9,14 +10,26 @@ import (
 // Marshal encodes s for the index (JSON, with the short keys of the struct
 // tags). It cannot fail for a summary made by Parse.
 func (s *Summary) Marshal() []byte {
-	b, err := json.Marshal(s)
+	b, err := encode(s)
 	if err != nil {
 		// Only a Date that RFC 3339 cannot carry makes JSON fail.
 		c := *s
 		c.Date = time.Time{}
-		b, _ = json.Marshal(&c)
+		b, _ = encode(&c)
 	}
 	return b
+}
+
+// encode is json.Marshal without HTML escaping: message ids and addresses
+// are full of '<' and '>', which would each cost six bytes.
+func encode(s *Summary) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Unmarshal decodes a summary made by Marshal.

@@ -12,10 +12,12 @@ import (
 // object as stored (the edge's Received: line included); per-recipient prefix
 // lines are not part of it.
 type Summary struct {
-	Size   int64     `json:"s"`           // bytes of the object
-	Lines  int64     `json:"l"`           // lines of the object
-	Date   time.Time `json:"d,omitzero"`  // parsed Date: header; zero when missing or bad
-	Header []byte    `json:"h,omitempty"` // the raw header block incl. the blank line (capped at MaxHeader)
+	Size  int64     `json:"s"`          // bytes of the object
+	Lines int64     `json:"l"`          // lines of the object
+	Date  time.Time `json:"d,omitzero"` // parsed Date: header; zero when missing or bad
+	// Header is the raw header block incl. the blank line, or as many of
+	// its first lines as fit in MaxHeader.
+	Header []byte `json:"h,omitempty"`
 	// HeaderSize is the real size of the header block; larger than
 	// len(Header) when it was capped.
 	HeaderSize int64    `json:"hs"`
@@ -27,6 +29,8 @@ type Summary struct {
 const MaxHeader = 64 << 10
 
 // Envelope is the IMAP ENVELOPE of a message (RFC 9051 section 7.5.2).
+// Strings are UTF-8: the subject and display names are decoded from RFC 2047
+// encoded-words (go-imap's writer encodes them again as needed).
 type Envelope struct {
 	Date      string    `json:"date,omitempty"` // Date: header as sent
 	Subject   string    `json:"subject,omitempty"`
@@ -36,11 +40,13 @@ type Envelope struct {
 	To        []Address `json:"to,omitempty"`
 	Cc        []Address `json:"cc,omitempty"`
 	Bcc       []Address `json:"bcc,omitempty"`
-	InReplyTo string    `json:"inReplyTo,omitempty"`
-	MessageID string    `json:"messageId,omitempty"`
+	InReplyTo string    `json:"inReplyTo,omitempty"` // msg-ids as IMAP sends them: "<a@b> <c@d>"
+	MessageID string    `json:"messageId,omitempty"` // "<id@host>"; empty when malformed
 }
 
-// Address is one mailbox of an address list.
+// Address is one mailbox of an address list. As in IMAP, a group is a start
+// marker (group name in Mailbox, no Host), its members and an end marker
+// (all fields empty).
 type Address struct {
 	Name    string `json:"name,omitempty"`
 	Mailbox string `json:"mailbox,omitempty"`

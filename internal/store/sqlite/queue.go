@@ -15,6 +15,9 @@ import (
 // processes; jobs enqueued through the same DB wake it at once.
 const claimPoll = 75 * time.Millisecond
 
+// defaultLease is the lease of a Claim that asks for none.
+const defaultLease = 5 * time.Minute
+
 // Job states in the jobs table.
 const (
 	stateReady   = 0 // pending, or delayed while not_before is in the future
@@ -60,13 +63,17 @@ func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
 
 // Claim leases up to max ready jobs of queue to consumer, waiting up to wait
 // for the first. Ready are pending jobs, delayed jobs whose time has come
-// and claimed jobs whose lease expired; a job whose lease expired after
+// and claimed jobs whose lease expired (max <= 0 means 1, lease <= 0
+// means defaultLease); a job whose lease expired after
 // store.MaxAttempts claims is buried instead (its worker keeps dying on it).
 // Claims are serialized by SQLite's write lock, across processes too, so a
 // job is never leased to two consumers at once.
 func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, lease time.Duration) ([]store.Job, error) {
-	if max <= 0 || lease <= 0 {
-		return nil, wrap("claim", errorf(store.ErrInvalid, "claim of %d jobs for %v", max, lease))
+	if max <= 0 {
+		max = 1
+	}
+	if lease <= 0 {
+		lease = defaultLease
 	}
 	deadline := time.Now().Add(wait)
 	for {

@@ -211,3 +211,90 @@ func TestOpenRejectsBadPath(t *testing.T) {
 		t.Fatal("Open in a missing directory succeeded")
 	}
 }
+
+// TestLargeUIDSets crosses the chunk size of the IN (...) lists.
+func TestLargeUIDSets(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	if err := db.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := db.Mailbox(ctx, "u", "INBOX")
+	trash, _ := db.Mailbox(ctx, "u", "Trash")
+	const n = 2*chunk + 7
+	err := db.mutate(ctx, "setup", "u", func(t *txn) error {
+		_, row, err := mailboxByID(ctx, t.Tx, "u", inbox.ID)
+		if err != nil {
+			return err
+		}
+		for i := 1; i <= n; i++ {
+			m := store.NewMessage{BlobKey: fmt.Sprint("msg/", i), Size: 1}
+			if err := t.insertRow(row, uint32(i), 2, m, nil); err != nil {
+				return err
+			}
+			if err := t.ref(m.BlobKey, 1); err != nil {
+				return err
+			}
+		}
+		return t.addCounts(row, n, 2, delta{messages: n, unseen: n, size: n})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := make([]uint32, 0, n+1)
+	for i := n; i >= 1; i-- {
+		all = append(all, uint32(i))
+	}
+	all = append(all, 5) // duplicates and disorder are fine
+	changed, err := db.SetFlags(ctx, "u", inbox.ID, all, store.FlagsAdd, []string{store.FlagDeleted, store.FlagSeen})
+	if err != nil || len(changed) != n {
+		t.Fatalf("SetFlags changed %d, %v", len(changed), err)
+	}
+	src, dst, err := db.MoveMessages(ctx, "u", inbox.ID, all, trash.ID)
+	if err != nil || len(src) != n || len(dst) != n || src[0] != 1 || src[n-1] != n {
+		t.Fatalf("move %d -> %d, %v", len(src), len(dst), err)
+	}
+	exp, orphans, err := db.Expunge(ctx, "u", trash.ID, dst)
+	if err != nil || len(exp) != n || len(orphans) != n {
+		t.Fatalf("expunge %d, orphans %d, %v", len(exp), len(orphans), err)
+	}
+	for _, name := range []string{"INBOX", "Trash"} {
+		if mb, _ := db.Mailbox(ctx, "u", name); mb.Messages != 0 || mb.Unseen != 0 || mb.Size != 0 {
+			t.Fatalf("%s counters: %+v", name, mb)
+		}
+	}
+}
+
+// TestPoisonJobBuried checks that a job whose worker dies store.MaxAttempts
+// times (its lease expires every time) is dead-lettered by Claim.
+func TestPoisonJobBuried(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	if err := db.Enqueue(ctx, store.Job{ID: "poison", Queue: store.QueueInbound}); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= store.MaxAttempts; attempt++ {
+		jobs, err := db.Claim(ctx, store.QueueInbound, "dies", 1, 5*time.Second, time.Millisecond)
+		if err != nil || len(jobs) != 1 || jobs[0].Attempts != attempt {
+			t.Fatalf("claim %d = %+v, %v", attempt, jobs, err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		jobs, err := db.Claim(ctx, store.QueueInbound, "dies", 1, 0, time.Millisecond)
+		if err != nil || len(jobs) != 0 {
+			t.Fatalf("claim after %d attempts = %+v, %v", store.MaxAttempts, jobs, err)
+		}
+		dead, err := db.DeadJobs(ctx, store.QueueInbound, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dead) == 1 && dead[0].ID == "poison" && dead[0].LastError != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead jobs = %+v", dead)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
