@@ -95,6 +95,13 @@ func TestWorkerCrash(t *testing.T) {
 	killAt := total / 5
 	deadline := time.Now().Add(time.Minute)
 	for delivered() < killAt {
+		select {
+		case <-front.done:
+			t.Fatalf("edge and gateway exited: %v", front.err)
+		case <-worker.done:
+			t.Fatalf("the worker exited before it was killed: %v", worker.err)
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d deliveries after 1 minute", delivered(), total)
 		}
@@ -102,7 +109,14 @@ func TestWorkerCrash(t *testing.T) {
 	}
 	worker.kill(t)
 	atKill := delivered()
-	t.Logf("worker killed after %d of %d deliveries, %d of %d messages sent", atKill, total, sent.Load(), crashMessages)
+	qs, err := st.QueueStats(context.Background(), store.QueueInbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Jobs the dead worker had claimed stay in flight until their lease
+	// ends; the next worker must take them over.
+	t.Logf("worker killed after %d of %d deliveries, %d of %d messages sent, queue %+v",
+		atKill, total, sent.Load(), crashMessages, qs)
 	if atKill >= total {
 		t.Fatalf("the worker finished all %d deliveries before it could be killed", total)
 	}

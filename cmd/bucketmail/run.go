@@ -141,35 +141,35 @@ func (p *process) run(ctx context.Context) error {
 	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
-	workerDone := make(chan error, 1)
+	var workerDone chan error // stays nil without the worker: never ready
 	if p.worker != nil {
+		workerDone = make(chan error, 1)
 		go func() { workerDone <- p.worker(workerCtx) }()
-	} else {
-		workerDone <- nil
 	}
 
-	var failure error
+	var errs []error
 	select {
 	case <-ctx.Done():
 		p.log.Info("shutting down")
-	case failure = <-errc:
-		p.log.Error("server failed", slog.String("error", failure.Error()))
-	case failure = <-workerDone:
-		if failure == nil {
-			failure = errors.New("worker stopped")
+	case err := <-errc:
+		p.log.Error("server failed", slog.String("error", err.Error()))
+		errs = append(errs, err)
+	case err := <-workerDone:
+		// The worker returns only when its context ends; anything else
+		// is a failure that stops the process.
+		workerDone = nil
+		if err == nil {
+			err = errors.New("stopped unexpectedly")
 		}
-		failure = fmt.Errorf("worker: %w", failure)
-		p.log.Error("worker failed", slog.String("error", failure.Error()))
-		workerDone <- nil
+		err = fmt.Errorf("worker: %w", err)
+		p.log.Error("worker failed", slog.String("error", err.Error()))
+		errs = append(errs, err)
 	}
 	mu.Lock()
 	stopping = true
 	mu.Unlock()
 
-	var errs []error
-	if failure != nil {
-		errs = append(errs, failure)
-	}
+	// Stop accepting first, then let the worker finish its in-flight jobs.
 	for _, c := range p.closers {
 		if err := c(); err != nil {
 			p.log.Warn("closing server", slog.String("error", err.Error()))
@@ -177,8 +177,10 @@ func (p *process) run(ctx context.Context) error {
 	}
 	wg.Wait()
 	stopWorker()
-	if err := <-workerDone; err != nil && !errors.Is(err, context.Canceled) {
-		errs = append(errs, fmt.Errorf("worker: %w", err))
+	if workerDone != nil {
+		if err := <-workerDone; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("worker: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

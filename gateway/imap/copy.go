@@ -8,7 +8,8 @@ import (
 // Copy answers COPY and UID COPY (RFC 9051 section 6.4.7) with COPYUID
 // (RFC 4315 section 3). A missing destination is NO [TRYCREATE].
 func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
-	sel := s.selection()
+	sel := s.lock()
+	defer s.mu.Unlock()
 	dst, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, dest)
 	if err != nil {
 		return nil, s.protoErr("copy", err, errTryCreate)
@@ -27,7 +28,8 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 // Move answers MOVE and UID MOVE (RFC 6851): COPYUID first, then an
 // EXPUNGE per moved message.
 func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	sel := s.selection()
+	sel := s.lock()
+	defer s.mu.Unlock()
 	if sel.readOnly {
 		return errReadOnly
 	}

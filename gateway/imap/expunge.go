@@ -12,7 +12,8 @@ import (
 // with a zero ExpungeWriter. A read-only mailbox is never expunged: CLOSE
 // then just closes it, EXPUNGE fails.
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
-	sel := s.selection()
+	sel := s.lock()
+	defer s.mu.Unlock()
 	closing := *w == imapserver.ExpungeWriter{}
 	if sel.readOnly {
 		if closing {

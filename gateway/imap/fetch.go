@@ -17,7 +17,8 @@ const batchSize = 256
 // section without PEEK sets \Seen unless the mailbox is read-only, and the
 // new flags are then sent along (RFC 9051 section 6.4.5, BODY[]).
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	sel := s.selection()
+	sel := s.lock()
+	defer s.mu.Unlock()
 	return s.fetch(w, sel, sel.resolve(numSet), options)
 }
 

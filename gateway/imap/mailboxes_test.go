@@ -77,14 +77,11 @@ func TestMailboxHierarchy(t *testing.T) {
 			t.Fatalf("CREATE %s: %v", name, err)
 		}
 	}
-	if err := c.Create("work/admin", nil).Wait(); err != nil {
-		t.Logf("CREATE work/admin (distinct case): %v", err)
-	}
 	if err := c.Create("Work/Admin", nil).Wait(); imapCode(err) != imap.ResponseCodeAlreadyExists {
 		t.Errorf("CREATE existing: %v, want ALREADYEXISTS", err)
 	}
-	if err := c.Create("bad//name", nil).Wait(); err == nil {
-		t.Errorf("CREATE bad//name succeeded")
+	if err := c.Create("bad//name", nil).Wait(); imapCode(err) != imap.ResponseCodeCannot {
+		t.Errorf("CREATE bad//name: %v, want CANNOT", err)
 	}
 	if err := c.Create("Important", &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{imap.MailboxAttrFlagged}}).Wait(); err != nil {
 		t.Errorf("CREATE with USE: %v", err)
@@ -245,4 +242,21 @@ func rawLogin(t *testing.T, env *testEnv, addr string) *transcript {
 	tr.send(`x0 LOGIN ` + addr + ` "` + testPassword + `"`)
 	tr.expect("x0 OK")
 	return tr
+}
+
+// TestRenameInbox: renaming INBOX moves its messages and leaves it empty
+// (RFC 9051 section 6.3.6).
+func TestRenameInbox(t *testing.T) {
+	env := newEnv(t)
+	env.deliver(t, "alice@example.org", "INBOX", "", plainMsg)
+	c := env.dial(t, "alice@example.org", nil)
+	if err := c.Rename("INBOX", "Old", nil).Wait(); err != nil {
+		t.Fatalf("RENAME INBOX: %v", err)
+	}
+	for name, want := range map[string]uint32{"INBOX": 0, "Old": 1} {
+		st, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
+		if err != nil || *st.NumMessages != want {
+			t.Errorf("STATUS %s after RENAME INBOX: %v, %v", name, st, err)
+		}
+	}
 }

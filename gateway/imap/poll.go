@@ -18,7 +18,8 @@ import (
 // made by other sessions or processes. Storage failures are only logged:
 // imapserver drops the connection on any error from Poll.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
-	sel := s.selection()
+	sel := s.lock()
+	defer s.mu.Unlock()
 	if sel == nil {
 		return nil
 	}

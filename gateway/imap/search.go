@@ -16,7 +16,8 @@ import (
 // Flags, dates, sizes and header keys are matched against the index; only
 // BODY and TEXT read message objects.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	sel := s.selection()
+	sel := s.lock()
+	defer s.mu.Unlock()
 	sel.staticCriteria(criteria)
 	all := make([]int, len(sel.msgs))
 	for i := range all {
@@ -39,9 +40,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			num := d.m.UID
 			if kind == imapserver.NumKindSeq {
 				num = uint32(d.pos + 1)
+				seqSet.AddNum(num)
 			}
-			seqSet.AddNum(num)
-			uidSet.AddNum(imap.UID(d.m.UID))
+			uidSet.AddNum(imap.UID(d.m.UID)) // also kept for SAVE
 			if data.Min == 0 || num < data.Min {
 				data.Min = num
 			}

@@ -50,10 +50,10 @@ func (s *session) Unselect() error {
 	return nil
 }
 
-// selection returns the selected mailbox; imapserver only calls
-// selected-state methods when there is one.
-func (s *session) selection() *selected {
+// lock locks the session for a command and returns the selected mailbox
+// (imapserver calls selected-state methods only when there is one). The
+// caller unlocks s.mu.
+func (s *session) lock() *selected {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.sel
 }

@@ -15,7 +15,8 @@ import (
 
 // session is one IMAP connection. imapserver calls its methods one command
 // at a time, except that IDLE runs Idle in its own goroutine, which may
-// outlive the command when the connection breaks: mu guards sel for that.
+// outlive the command when reading DONE fails: mu serialises every use of
+// sel, so a late poll from Idle never races a command.
 type session struct {
 	srv  *Server
 	conn *imapserver.Conn

@@ -1,6 +1,7 @@
 package imapgw
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/emersion/go-imap/v2"
@@ -55,12 +56,7 @@ func (sel *selected) index(uid uint32) int {
 	return -1
 }
 
-// remove drops position i from the view; later sequence numbers shift down.
-func (sel *selected) remove(i int) {
-	sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
-}
-
-// uidOf returns the UIDs at the given positions.
+// uidsAt returns the UIDs at the given positions.
 func (sel *selected) uidsAt(idx []int) []uint32 {
 	uids := make([]uint32, len(idx))
 	for i, j := range idx {
@@ -121,26 +117,8 @@ func staticRange(start, stop, max uint32) (uint32, uint32) {
 }
 
 func uniqueSorted(idx []int) []int {
-	if sort.IntsAreSorted(idx) {
-		sorted := true
-		for i := 1; i < len(idx); i++ {
-			if idx[i] == idx[i-1] {
-				sorted = false
-				break
-			}
-		}
-		if sorted {
-			return idx
-		}
-	}
-	sort.Ints(idx)
-	out := idx[:0]
-	for i, v := range idx {
-		if i == 0 || v != idx[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	slices.Sort(idx)
+	return slices.Compact(idx)
 }
 
 // runs splits ascending positions into runs of consecutive positions of at

@@ -78,21 +78,22 @@ func (d *maildrop) uidl(e *entry) string {
 	return fmt.Sprintf("%d.%d", d.uidValidity, e.uid)
 }
 
-// lookup returns the message numbered by arg. A message marked deleted
-// may not be referred to (RFC 1939 section 5).
-func (d *maildrop) lookup(arg string) (*entry, error) {
+// lookup returns the message numbered by arg, or the text of the -ERR
+// answer. A message marked deleted may not be referred to (RFC 1939
+// section 5).
+func (d *maildrop) lookup(arg string) (e *entry, n int, problem string) {
 	n, ok := parseNumber(arg)
 	if !ok {
-		return nil, errors.New("Invalid message number")
+		return nil, 0, "Invalid message number"
 	}
 	if n < 1 || n > len(d.msgs) {
-		return nil, errors.New("No such message")
+		return nil, 0, "No such message"
 	}
-	e := &d.msgs[n-1]
+	e = &d.msgs[n-1]
 	if e.deleted {
-		return nil, fmt.Errorf("Message %d already deleted", n)
+		return nil, 0, fmt.Sprintf("Message %d already deleted", n)
 	}
-	return e, nil
+	return e, n, ""
 }
 
 // reset unmarks every message (RSET).

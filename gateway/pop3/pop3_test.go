@@ -308,7 +308,7 @@ func TestDELEThenDroppedConnection(t *testing.T) {
 func TestDELEThenQUIT(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	_, key1 := e.deliver(store.Inbox, prefix1, body1)
-	uid2, key2 := e.deliver(store.Inbox, prefix1, body2)
+	_, key2 := e.deliver(store.Inbox, prefix1, body2)
 	_, key3 := e.deliver(store.Inbox, "", body1)
 	// A copy of message 2's object in Sent keeps it referenced.
 	e.file("Sent", key2, "", int64(len(body2)))
@@ -334,7 +334,6 @@ func TestDELEThenQUIT(t *testing.T) {
 	if !e.blobExists(key2) {
 		t.Fatal("object of message 2 deleted while Sent still refers to it")
 	}
-	_ = uid2
 }
 
 func TestUIDLStableAcrossSessions(t *testing.T) {

@@ -15,9 +15,9 @@ func (s *session) cmdRETR(ctx context.Context, cmd command) bool {
 	if len(args) != 1 {
 		return s.syntaxError()
 	}
-	e, err := s.drop.lookup(args[0])
-	if err != nil {
-		s.err("", err.Error())
+	e, _, problem := s.drop.lookup(args[0])
+	if e == nil {
+		s.err("", problem)
 		return false
 	}
 	ok, end := s.send(ctx, e, -1)
@@ -39,9 +39,9 @@ func (s *session) cmdTOP(ctx context.Context, cmd command) bool {
 	if !ok {
 		return s.syntaxError()
 	}
-	e, err := s.drop.lookup(args[0])
-	if err != nil {
-		s.err("", err.Error())
+	e, _, problem := s.drop.lookup(args[0])
+	if e == nil {
+		s.err("", problem)
 		return false
 	}
 	_, end := s.send(ctx, e, lines)

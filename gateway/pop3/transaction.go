@@ -45,12 +45,11 @@ func (s *session) listing(cmd command, format func(n int, e *entry) string) bool
 		s.line(".")
 		return false
 	case 1:
-		e, err := s.drop.lookup(args[0])
-		if err != nil {
-			s.err("", err.Error())
+		e, n, problem := s.drop.lookup(args[0])
+		if e == nil {
+			s.err("", problem)
 			return false
 		}
-		n, _ := parseNumber(args[0])
 		s.ok("%s", format(n, e))
 		return false
 	default:
@@ -64,9 +63,9 @@ func (s *session) cmdDELE(cmd command) bool {
 	if len(args) != 1 {
 		return s.syntaxError()
 	}
-	e, err := s.drop.lookup(args[0])
-	if err != nil {
-		s.err("", err.Error())
+	e, _, problem := s.drop.lookup(args[0])
+	if e == nil {
+		s.err("", problem)
 		return false
 	}
 	e.deleted = true
