@@ -1,9 +1,6 @@
 package edge
 
 import (
-	"fmt"
-	"os"
-	"runtime"
 	"io"
 	"net"
 	"testing"
@@ -32,12 +29,6 @@ func FuzzSession(f *testing.F) {
 		f.Add(true, []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, submission bool, input []byte) {
-		stop := time.AfterFunc(8*time.Second, func() {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile("/tmp/h4hang.txt", append([]byte(fmt.Sprintf("%q\n", input)), buf[:n]...), 0o644)
-		})
-		defer stop.Stop()
 		mode := MX
 		if submission {
 			mode = Submission
