@@ -330,6 +330,7 @@ func testHTTP(t *testing.T, w *world) {
 		`bucketmail_messages_accepted_total{listener="smtp"}`,
 		`bucketmail_messages_rejected_total{reason="unknown_user"} 1`,
 		`bucketmail_messages_rejected_total{reason="relay_denied"} 1`,
+		`bucketmail_messages_rejected_total{reason="too_big"} 1`,
 		`bucketmail_queue_jobs{queue="inbound",state="pending"} 0`,
 		`bucketmail_queue_jobs{queue="inbound",state="dead"} 0`,
 		`bucketmail_deliveries_total{result="delivered"}`,

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // runCmd runs the program in-process with an empty environment plus env.
@@ -135,5 +138,72 @@ func TestAdminCommandsInProcess(t *testing.T) {
 	must("", "domain", "del", "example.org")
 	if out := must("", "domain", "list"); out != "" {
 		t.Errorf("domain list after deleting everything = %q", out)
+	}
+}
+
+func TestQueueShowsDeadJobs(t *testing.T) {
+	dir := t.TempDir()
+	st, _, err := openStorage(storageConfig{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	job := store.Job{
+		ID: "01J00000000000000000000000", Queue: store.QueueInbound, BlobKey: "msg/01J00000000000000000000000",
+		From: "a@remote.example", To: []string{"b@example.org"}, ReceivedAt: time.Now(),
+	}
+	if err := st.Enqueue(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := st.Claim(ctx, store.QueueInbound, "test", 1, time.Second, time.Minute)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("Claim = %v, %v", claimed, err)
+	}
+	if err := st.Bury(ctx, claimed[0], "mailbox\nexploded"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errOut := runCmd(t, "", nil, "queue", "--data-dir", dir)
+	if code != 0 {
+		t.Fatalf("queue: %d %s", code, errOut)
+	}
+	for _, want := range []string{"inbound   0", "Dead jobs in inbound:", job.ID, "a@remote.example", "b@example.org", "mailbox exploded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("queue output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCmd(t, "", nil, "queue", "--json", "--data-dir", dir)
+	var rep queueReport
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
+		t.Fatalf("queue --json: %d %v", code, err)
+	}
+	in := rep.Queues[0]
+	if in.Name != "inbound" || in.Dead != 1 || len(in.DeadJobs) != 1 || in.DeadJobs[0].LastError != "mailbox\nexploded" {
+		t.Errorf("queue --json inbound = %+v", in)
+	}
+}
+
+func TestLoggerFormats(t *testing.T) {
+	var b bytes.Buffer
+	log, err := newLogger(&b, "", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Debug("hello", "k", "v")
+	if !strings.HasPrefix(b.String(), `{"time":`) {
+		t.Errorf("default format for a non-terminal = %q, want JSON", b.String())
+	}
+	b.Reset()
+	log, _ = newLogger(&b, "text", "warn")
+	log.Info("hidden")
+	log.Warn("shown")
+	if strings.Contains(b.String(), "hidden") || !strings.Contains(b.String(), "msg=shown") {
+		t.Errorf("text logger at warn wrote %q", b.String())
+	}
+	if _, err := newLogger(&b, "", "loud"); err == nil {
+		t.Error("newLogger accepted level loud")
 	}
 }

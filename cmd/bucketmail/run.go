@@ -23,7 +23,7 @@ func (a *app) cmdRun(ctx context.Context, args []string) error {
 	fs := newFlagSet("run")
 	cfg.register(fs, all)
 	rolesFlag := fs.String("roles", "edge,worker,gateway", "roles to run in this process (comma-separated subset of edge, worker, gateway)")
-	if _, err := a.parseServer(fs, &cfg, "bucketmail run [FLAGS]", args); err != nil {
+	if err := a.parseServer(fs, &cfg, "bucketmail run [FLAGS]", args); err != nil {
 		return err
 	}
 	r, err := parseRoles(*rolesFlag)
@@ -49,7 +49,7 @@ func (a *app) serveRole(ctx context.Context, name string, r roles, args []string
 	var cfg config
 	fs := newFlagSet(name)
 	cfg.register(fs, r)
-	if _, err := a.parseServer(fs, &cfg, "bucketmail "+name+" [FLAGS]", args); err != nil {
+	if err := a.parseServer(fs, &cfg, "bucketmail "+name+" [FLAGS]", args); err != nil {
 		return err
 	}
 	return a.serve(ctx, &cfg, r)
@@ -57,15 +57,15 @@ func (a *app) serveRole(ctx context.Context, name string, r roles, args []string
 
 // parseServer parses the flags of a server command, which takes no
 // positional arguments.
-func (a *app) parseServer(fs *flag.FlagSet, cfg *config, synopsis string, args []string) ([]string, error) {
+func (a *app) parseServer(fs *flag.FlagSet, cfg *config, synopsis string, args []string) error {
 	pos, err := a.parse(fs, synopsis, args)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(pos) > 0 {
-		return nil, usagef("unexpected argument %q", pos[0])
+		return usagef("unexpected argument %q", pos[0])
 	}
-	return pos, cfg.check()
+	return cfg.check()
 }
 
 // serve runs roles r until ctx ends, then shuts down gracefully: listeners

@@ -1,0 +1,88 @@
+package redis
+
+import (
+	"strings"
+)
+
+// Key layout. Every key of one user, one queue or the directory carries the
+// same hash tag, so that every script runs on one Cluster slot.
+//
+// Directory, hash tag {dir}:
+//
+//	{dir}:domains            set of local domains
+//	{dir}:users              hash address → user id
+//	{dir}:user:<id>          hash address, hash (password), created (unix ns)
+//	{dir}:aliases            set of alias sources (local@domain, @domain)
+//	{dir}:alias:<source>     set of targets
+//	{dir}:domain:<domain>    set of the domain's user addresses and alias
+//	                         sources (DeleteDomain answers ErrInUse from it)
+//
+// Mailboxes of user <id>, hash tag {u:<id>} (P below):
+//
+//	P:meta                   hash uidvalidity (last handed out), changes (counter)
+//	P:mailboxes              hash name → mailbox id (16 hex digits, random)
+//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size
+//	P:mb:<mbid>:u            sorted set of UIDs (score = member = UID)
+//	P:mb:<mbid>:h            hash UID → head "modseq\nsize\nblobkey\nflags"
+//	                         (flags space-separated; read and changed by scripts)
+//	P:mb:<mbid>:b            hash UID → body: uvarint len(prefix), prefix,
+//	                         varint internal date (unix ns), summary
+//	                         (opaque to scripts: copied verbatim)
+//	P:idem                   hash idempotency key → "<mbid>:<uid>"
+//	P:changes                pub/sub channel; each change publishes P:meta changes
+//
+// Blob reference counts, one key per object (global, not per user):
+//
+//	{b:<blobkey>}            integer: index entries referring to the object
+//
+// Queue <name>, hash tag {q:<name>} (Q below):
+//
+//	Q:stream                 stream of ready and claimed jobs (field id), group "bucketmail"
+//	Q:delayed                sorted set job id, score = due time (unix ms, Redis clock)
+//	Q:leases                 sorted set of claimed job ids, score = lease end (unix ms)
+//	Q:dead                   stream of buried jobs (field id), oldest first
+//	Q:job:<id>               hash p (envelope JSON), a (attempts), e (last error),
+//	                         nb (not before, unix ns), s (r ready, c claimed, d dead),
+//	                         x (stream entry id while in Q:stream), c (consumer)
+
+// dirKey is the routing key of directory scripts.
+const dirKey = "{dir}:domains"
+
+// userPrefix returns the key prefix of userID's data.
+func userPrefix(userID string) string { return "{u:" + userID + "}" }
+
+// userMeta is the routing key of userID's scripts.
+func userMeta(userID string) string { return userPrefix(userID) + ":meta" }
+
+// changesChannel is the pub/sub channel of userID's changes.
+func changesChannel(userID string) string { return userPrefix(userID) + ":changes" }
+
+// queuePrefix returns the key prefix of a queue.
+func queuePrefix(queue string) string { return "{q:" + queue + "}" }
+
+// refKey is the reference count of a blob.
+func refKey(blobKey string) string { return "{b:" + blobKey + "}" }
+
+// validUserID reports whether id can be part of a key without breaking its
+// hash tag (user IDs are ours, hex; this guards against other callers).
+func validUserID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, "{}\r\n")
+}
+
+// validName reports whether a queue name keeps its hash tag intact.
+func validName(s string) bool { return validUserID(s) }
+
+// validMailboxID reports whether id has the form of our mailbox IDs, so
+// that a client-supplied ID can only name a key of the mailbox kind.
+func validMailboxID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
