@@ -63,15 +63,21 @@ func Redis(t testing.TB) *RedisServer {
 	return nil
 }
 
+// redisPaths are looked at when redis-server is not in the PATH.
+var redisPaths = []string{"/usr/bin/redis-server", "/usr/sbin/redis-server", "/usr/local/bin/redis-server"}
+
 // redisBinary finds redis-server.
-func redisBinary() (string, error) {
+func redisBinary() (string, error) { return findRedis(redisPaths) }
+
+// findRedis finds redis-server in $BUCKETMAIL_REDIS_SERVER, the PATH or paths.
+func findRedis(paths []string) (string, error) {
 	if bin := os.Getenv(redisEnv); bin != "" {
 		return bin, nil
 	}
 	if bin, err := exec.LookPath("redis-server"); err == nil {
 		return bin, nil
 	}
-	for _, bin := range []string{"/usr/bin/redis-server", "/usr/sbin/redis-server", "/usr/local/bin/redis-server"} {
+	for _, bin := range paths {
 		if _, err := os.Stat(bin); err == nil {
 			return bin, nil
 		}

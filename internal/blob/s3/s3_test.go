@@ -1,0 +1,33 @@
+package s3_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/blob/blobtest"
+	"github.com/bucketmail/bucketmail/internal/blob/s3"
+	"github.com/bucketmail/bucketmail/internal/testenv"
+)
+
+// open opens a store on a new bucket of srv.
+func open(t testing.TB, srv *testenv.S3Server, suffix string, opt s3.Options) *s3.Store {
+	t.Helper()
+	opt.AccessKey, opt.SecretKey = srv.AccessKey, srv.SecretKey
+	st, err := s3.Open(context.Background(), srv.URL(srv.Bucket(t, ""))+suffix, opt)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return st
+}
+
+// TestConformance runs the blob suite on versitygw, one bucket per test.
+func TestConformance(t *testing.T) {
+	srv := testenv.S3(t)
+	blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, srv, "", s3.Options{}) })
+}
+
+func BenchmarkVersitygw(b *testing.B) {
+	srv := testenv.S3(b)
+	blobtest.Bench(b, open(b, srv, "", s3.Options{}))
+}

@@ -1,0 +1,221 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// The directory lives under the hash tag {dir} (see keys.go); every change
+// is one script, so it is atomic on a Cluster too.
+
+// AddDomain adds a local domain.
+func (db *DB) AddDomain(ctx context.Context, domain string) error {
+	domain = normAddress(domain)
+	if domain == "" || strings.ContainsAny(domain, "@ \t\r\n{}") {
+		return wrap("add domain", errorf(store.ErrInvalid, "domain %q", domain))
+	}
+	n, err := db.rdb.SAdd(ctx, dirKey, domain).Result()
+	if err == nil && n == 0 {
+		err = errorf(store.ErrExists, "domain %s", domain)
+	}
+	return wrap("add domain", err)
+}
+
+// DeleteDomain removes a domain without users or aliases.
+func (db *DB) DeleteDomain(ctx context.Context, domain string) error {
+	return wrap("delete domain", db.run(ctx, scripts.deleteDomain, dirKey, normAddress(domain)).Err())
+}
+
+// Domains returns the local domains, sorted.
+func (db *DB) Domains(ctx context.Context) ([]string, error) {
+	out, err := db.rdb.SMembers(ctx, dirKey).Result()
+	slices.Sort(out)
+	return out, wrap("domains", err)
+}
+
+// HasDomain reports whether domain is local.
+func (db *DB) HasDomain(ctx context.Context, domain string) (bool, error) {
+	ok, err := db.rdb.SIsMember(ctx, dirKey, normAddress(domain)).Result()
+	return ok, wrap("has domain", err)
+}
+
+// AddUser creates a user with a new random ID.
+func (db *DB) AddUser(ctx context.Context, address, passwordHash string) (store.User, error) {
+	address = normAddress(address)
+	local, domain, ok := splitAddress(address)
+	if !ok || local == "" {
+		return store.User{}, wrap("add user", errorf(store.ErrInvalid, "address %q", address))
+	}
+	u := store.User{ID: newID(), Address: address, PasswordHash: passwordHash, Created: time.Now().UTC()}
+	err := db.run(ctx, scripts.addUser, dirKey, address, domain, u.ID, passwordHash, u.Created.UnixNano()).Err()
+	if err != nil {
+		return store.User{}, wrap("add user", err)
+	}
+	return u, nil
+}
+
+// DeleteUser removes a user from the directory. Its mailboxes stay until
+// PurgeUser.
+func (db *DB) DeleteUser(ctx context.Context, address string) error {
+	address = normAddress(address)
+	_, domain, _ := splitAddress(address)
+	return wrap("delete user", db.run(ctx, scripts.deleteUser, dirKey, address, domain).Err())
+}
+
+// SetPassword replaces a user's password hash.
+func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) error {
+	return wrap("set password", db.run(ctx, scripts.setPassword, dirKey, normAddress(address), passwordHash).Err())
+}
+
+// UserByAddress returns the user with address.
+func (db *DB) UserByAddress(ctx context.Context, address string) (store.User, error) {
+	v, err := db.run(ctx, scripts.user, dirKey, normAddress(address)).StringSlice()
+	if err != nil {
+		return store.User{}, wrap("user by address", err)
+	}
+	return parseUser(v)
+}
+
+// UserByID returns the user with id.
+func (db *DB) UserByID(ctx context.Context, id string) (store.User, error) {
+	v, err := db.rdb.HMGet(ctx, "{dir}:user:"+id, "address", "hash", "created").Result()
+	if err != nil {
+		return store.User{}, wrap("user by id", err)
+	}
+	if v[0] == nil {
+		return store.User{}, wrap("user by id", errorf(store.ErrNotFound, "user %s", id))
+	}
+	return parseUser([]string{id, str(v[0]), str(v[1]), str(v[2])})
+}
+
+// Users returns all users, sorted by address.
+func (db *DB) Users(ctx context.Context) ([]store.User, error) {
+	v, err := db.run(ctx, scripts.users, dirKey).StringSlice()
+	if err != nil {
+		return nil, wrap("users", err)
+	}
+	var out []store.User
+	for i := 0; i+4 <= len(v); i += 4 {
+		u, err := parseUser(v[i : i+4])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b store.User) int { return strings.Compare(a.Address, b.Address) })
+	return out, nil
+}
+
+func parseUser(v []string) (store.User, error) {
+	if len(v) != 4 {
+		return store.User{}, fmt.Errorf("redis: user record has %d fields", len(v))
+	}
+	ns, err := strconv.ParseInt(v[3], 10, 64)
+	if err != nil {
+		return store.User{}, fmt.Errorf("redis: user %s: created %q", v[0], v[3])
+	}
+	return store.User{ID: v[0], Address: v[1], PasswordHash: v[2], Created: time.Unix(0, ns).UTC()}, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// AddAlias adds targets to the alias source.
+func (db *DB) AddAlias(ctx context.Context, source string, targets []string) error {
+	source = normAddress(source)
+	_, domain, ok := splitAddress(source)
+	if !ok || len(targets) == 0 {
+		return wrap("add alias", errorf(store.ErrInvalid, "alias %q with %d targets", source, len(targets)))
+	}
+	args := []any{source, domain}
+	for _, t := range targets {
+		t = normAddress(t)
+		if l, _, ok := splitAddress(t); !ok || l == "" {
+			return wrap("add alias", errorf(store.ErrInvalid, "alias target %q", t))
+		}
+		args = append(args, t)
+	}
+	return wrap("add alias", db.run(ctx, scripts.addAlias, dirKey, args...).Err())
+}
+
+// DeleteAlias removes targets from source, or all of source when targets is
+// empty.
+func (db *DB) DeleteAlias(ctx context.Context, source string, targets []string) error {
+	source = normAddress(source)
+	_, domain, _ := splitAddress(source)
+	args := []any{source, domain}
+	for _, t := range targets {
+		args = append(args, normAddress(t))
+	}
+	return wrap("delete alias", db.run(ctx, scripts.deleteAlias, dirKey, args...).Err())
+}
+
+// AliasTargets returns the targets of source, sorted, or nil.
+func (db *DB) AliasTargets(ctx context.Context, source string) ([]string, error) {
+	out, err := db.rdb.SMembers(ctx, "{dir}:alias:"+normAddress(source)).Result()
+	if err != nil {
+		return nil, wrap("alias targets", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Aliases returns every alias with its sorted targets.
+func (db *DB) Aliases(ctx context.Context) (map[string][]string, error) {
+	v, err := db.run(ctx, scripts.aliases, dirKey).Slice()
+	if err != nil {
+		return nil, wrap("aliases", err)
+	}
+	out := map[string][]string{}
+	for i := 0; i+2 <= len(v); i += 2 {
+		var targets []string
+		list, _ := v[i+1].([]any)
+		for _, t := range list {
+			targets = append(targets, str(t))
+		}
+		slices.Sort(targets)
+		out[str(v[i])] = targets
+	}
+	return out, nil
+}
+
+func normAddress(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
+
+// splitAddress splits local@domain at the last @; local is "" for a
+// catch-all source "@domain".
+func splitAddress(a string) (local, domain string, ok bool) {
+	i := strings.LastIndexByte(a, '@')
+	if i < 0 || i == len(a)-1 || strings.ContainsAny(a, " \t\r\n") {
+		return "", "", false
+	}
+	return a[:i], a[i+1:], true
+}
+
+// newID returns a random user ID: 16 bytes, hex.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// newMailboxID returns a random mailbox ID: 8 bytes, hex. IDs are unique
+// across users (a client holding one never reaches another user's mailbox:
+// keys are per user anyway) and practically never repeat within a user.
+func newMailboxID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,191 @@
+package redis
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// encodeBody packs the parts of an entry that scripts never look at.
+func encodeBody(m store.NewMessage) []byte {
+	b := make([]byte, 0, len(m.Prefix)+len(m.Summary)+2*binary.MaxVarintLen64)
+	b = binary.AppendUvarint(b, uint64(len(m.Prefix)))
+	b = append(b, m.Prefix...)
+	b = binary.AppendVarint(b, m.InternalDate.UnixNano())
+	return append(b, m.Summary...)
+}
+
+func decodeBody(b []byte, m *store.Message) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return fmt.Errorf("message %d: bad entry", m.UID)
+	}
+	b = b[k:]
+	m.Prefix, b = b[:n:n], b[n:]
+	date, k := binary.Varint(b)
+	if k <= 0 {
+		return fmt.Errorf("message %d: bad date", m.UID)
+	}
+	m.InternalDate = time.Unix(0, date).UTC()
+	m.Summary = b[k:]
+	return nil
+}
+
+// parseHead splits a head "modseq\nsize\nblobkey\nflags" into m.
+func parseHead(h string, m *store.Message) error {
+	parts := strings.SplitN(h, "\n", 4)
+	if len(parts) != 4 {
+		return fmt.Errorf("message %d: bad head", m.UID)
+	}
+	var err1, err2 error
+	m.ModSeq, err1 = strconv.ParseUint(parts[0], 10, 64)
+	m.Size, err2 = strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("message %d: bad head", m.UID)
+	}
+	m.BlobKey, m.Flags = parts[2], decodeFlags(parts[3])
+	return nil
+}
+
+// mailboxArgs checks userID and mailboxID; a malformed mailbox ID is simply
+// not found (it cannot name one of our keys).
+func mailboxArgs(userID, mailboxID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if !validMailboxID(mailboxID) {
+		return errorf(store.ErrNotFound, "mailbox id %q", mailboxID)
+	}
+	return nil
+}
+
+// InsertMessage adds m to mailboxID with the next UID; idemKey makes it
+// idempotent (invariant 3): the key is recorded by the same script. The
+// blob reference is counted before the script and given back if it stored
+// nothing (see refs.go).
+func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
+	const op = "insert message"
+	if m.BlobKey == "" || m.Size < 0 || strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return 0, false, wrap(op, errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
+	}
+	if err := mailboxArgs(userID, mailboxID); err != nil {
+		return 0, false, wrap(op, err)
+	}
+	flags, err := normFlags(m.Flags)
+	if err != nil {
+		return 0, false, wrap(op, err)
+	}
+	if m.InternalDate.IsZero() {
+		m.InternalDate = time.Now() // IMAP needs one (RFC 9051 section 2.3.3)
+	}
+	seen := "0"
+	if slices.Contains(flags, store.FlagSeen) {
+		seen = "1"
+	}
+	if err := db.ref(ctx, []string{m.BlobKey}); err != nil {
+		return 0, false, wrap(op, err)
+	}
+	v, err := db.run(ctx, scripts.insert, userMeta(userID), userPrefix(userID), mailboxID, idemKey,
+		m.Size, m.BlobKey, strings.Join(flags, " "), seen, encodeBody(m)).Int64Slice()
+	if err != nil || v[0] == 1 {
+		// Nothing stored: give the reference back. An error of the script
+		// itself may hide a commit (a timeout after it ran); keeping the
+		// reference then only leaks, never loses, the object.
+		if err == nil || !isUncertain(err) {
+			if _, uerr := db.unref(ctx, []string{m.BlobKey}); uerr != nil && err == nil {
+				err = uerr
+			}
+		}
+	}
+	if err != nil {
+		return 0, false, wrap(op, err)
+	}
+	return uint32(v[1]), v[0] == 1, nil
+}
+
+// isUncertain reports whether err leaves open whether a script ran: only
+// the script's own error replies prove it changed nothing.
+func isUncertain(err error) bool {
+	for _, e := range scriptErrors {
+		if strings.HasPrefix(err.Error(), e.code) {
+			return false
+		}
+	}
+	return !strings.HasPrefix(err.Error(), errRetry)
+}
+
+// Messages returns the messages of mailboxID with first <= UID <= last
+// (no upper bound when last is 0) and ModSeq > changedSince, in UID order.
+func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	if err := mailboxArgs(userID, mailboxID); err != nil {
+		return nil, wrap("messages", err)
+	}
+	upper := "+inf"
+	if last != 0 {
+		upper = strconv.FormatUint(uint64(last), 10)
+	}
+	v, err := db.run(ctx, scripts.messages, userMeta(userID), userPrefix(userID), mailboxID,
+		first, upper, changedSince).Slice()
+	if err != nil {
+		return nil, wrap("messages", err)
+	}
+	out := make([]store.Message, 0, len(v)/3)
+	for i := 0; i+3 <= len(v); i += 3 {
+		var m store.Message
+		uid, err := strconv.ParseUint(str(v[i]), 10, 32)
+		if err != nil {
+			return nil, wrap("messages", fmt.Errorf("uid %v", v[i]))
+		}
+		m.UID = uint32(uid)
+		if err := parseHead(str(v[i+1]), &m); err != nil {
+			return nil, wrap("messages", err)
+		}
+		if err := decodeBody([]byte(str(v[i+2])), &m); err != nil {
+			return nil, wrap("messages", err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// UIDs returns all UIDs of mailboxID in ascending order.
+func (db *DB) UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
+	if err := mailboxArgs(userID, mailboxID); err != nil {
+		return nil, wrap("uids", err)
+	}
+	v, err := db.run(ctx, scripts.uids, userMeta(userID), userPrefix(userID), mailboxID).StringSlice()
+	if err != nil {
+		return nil, wrap("uids", err)
+	}
+	return parseUIDs(v)
+}
+
+func parseUIDs(v []string) ([]uint32, error) {
+	out := make([]uint32, 0, len(v))
+	for _, s := range v {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("redis: uid %q", s)
+		}
+		out = append(out, uint32(n))
+	}
+	return out, nil
+}
+
+// sortedUIDs returns uids sorted and without duplicates, as script arguments.
+func sortedUIDs(uids []uint32) []any {
+	u := slices.Clone(uids)
+	slices.Sort(u)
+	u = slices.Compact(u)
+	out := make([]any, len(u))
+	for i, x := range u {
+		out[i] = x
+	}
+	return out
+}
