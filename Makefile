@@ -66,12 +66,23 @@ run: build
 		--pop3s-addr 127.0.0.1:$(POP3S_PORT) \
 		--http-addr 127.0.0.1:$(HTTP_PORT)
 
-# deps checks and fetches what the tests need; running it twice is harmless.
-# The Python scenario uses only the standard library (smtplib, imaplib, poplib).
-deps:
+# deps installs and builds what the tests need; running it twice is harmless.
+# - python3 (standard library only) for the independent client in tests/python;
+# - redis-server from Debian's packages (started by internal/testenv on a random
+#   loopback port; the package's own service is stopped if it started one);
+# - versitygw, the S3 server of the tests, pinned in tools/go.mod and built
+#   into .testbin (internal/testenv starts it).
+deps: .testbin/versitygw
 	@$(PYTHON) -c 'import sys, smtplib, imaplib, poplib, ssl; assert sys.version_info >= (3, 8), sys.version' \
 		|| { echo "make deps: python3 (>= 3.8, standard library) is required by tests/python" >&2; exit 1; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server && \
+		{ service redis-server stop >/dev/null 2>&1 || true; }; }
+	@redis-server --version
 	$(GO) mod download
+
+.testbin/versitygw: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../.testbin/versitygw github.com/versity/versitygw/cmd/versitygw
 
 vet:
 	$(GO) vet ./...

@@ -1,3 +1,7 @@
+// Module tools pins the programs tests and builds run but the product does
+// not import, so their dependencies stay out of the main go.mod:
+//   versitygw (Apache-2.0), the S3 server of internal/testenv.
+// Build: cd tools && go build -o ../.testbin/versitygw github.com/versity/versitygw/cmd/versitygw
 module github.com/bucketmail/bucketmail/tools
 
 go 1.26.8

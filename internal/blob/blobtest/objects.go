@@ -150,6 +150,9 @@ func testDelete(t *testing.T, s blob.Store) {
 	if got := get(t, s, "d/a", 0, -1); got != "again" {
 		t.Fatalf("recreated d/a = %q", got)
 	}
+	if err := s.Delete(ctx, "d/a"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
 	put(t, s, "d", []byte("file where a prefix was"), nil)
 	if got := get(t, s, "d", 0, 4); got != "file" {
 		t.Fatalf("Get(d) = %q", got)

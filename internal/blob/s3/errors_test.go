@@ -85,6 +85,7 @@ func TestClassify(t *testing.T) {
 		{403, "RequestTimeTooSkewed", false, false},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
+			t.Parallel() // the retried cases wait for backoffs
 			f := &fakeS3{status: tc.status, code: tc.code}
 			st := openFake(t, f)
 			rc, err := st.Get(context.Background(), "msg/x", 0, -1)
@@ -111,6 +112,7 @@ func TestClassify(t *testing.T) {
 
 // TestRetryRecovers: a server that throttles for a while is waited out.
 func TestRetryRecovers(t *testing.T) {
+	t.Parallel()
 	f := &fakeS3{status: 503, code: "SlowDown", fail: 3}
 	st := openFake(t, f)
 	rc, err := st.Get(context.Background(), "msg/x", 0, -1)
@@ -127,8 +129,9 @@ func TestRetryRecovers(t *testing.T) {
 // TestServerDown: a dead server is a temporary failure, and the store
 // works again once the server is back.
 func TestServerDown(t *testing.T) {
+	t.Parallel() // mostly waits for backoffs
 	srv := testenv.S3(t)
-	st := open(t, srv, "", s3.Options{Attempts: 2})
+	st := open(t, srv, s3.Options{Attempts: 2})
 	ctx := context.Background()
 	if _, err := st.Put(ctx, "msg/a", strings.NewReader("a"), nil); err != nil {
 		t.Fatal(err)

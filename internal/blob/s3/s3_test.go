@@ -11,23 +11,32 @@ import (
 )
 
 // open opens a store on a new bucket of srv.
-func open(t testing.TB, srv *testenv.S3Server, suffix string, opt s3.Options) *s3.Store {
+func open(t testing.TB, srv *testenv.S3Server, opt s3.Options) *s3.Store {
+	st, _ := openBucket(t, srv, opt)
+	return st
+}
+
+// openBucket opens a store on a new bucket of srv and returns its name.
+func openBucket(t testing.TB, srv *testenv.S3Server, opt s3.Options) (*s3.Store, string) {
 	t.Helper()
 	opt.AccessKey, opt.SecretKey = srv.AccessKey, srv.SecretKey
-	st, err := s3.Open(context.Background(), srv.URL(srv.Bucket(t, ""))+suffix, opt)
+	bucket := srv.Bucket(t, "")
+	st, err := s3.Open(context.Background(), srv.URL(bucket), opt)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	return st
+	return st, bucket
 }
 
 // TestConformance runs the blob suite on versitygw, one bucket per test.
 func TestConformance(t *testing.T) {
 	srv := testenv.S3(t)
-	blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, srv, "", s3.Options{}) })
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		return open(t, srv, s3.Options{})
+	})
 }
 
 func BenchmarkVersitygw(b *testing.B) {
 	srv := testenv.S3(b)
-	blobtest.Bench(b, open(b, srv, "", s3.Options{}))
+	blobtest.Bench(b, open(b, srv, s3.Options{}))
 }

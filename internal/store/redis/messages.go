@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -120,8 +122,14 @@ func isUncertain(err error) bool {
 	return !strings.HasPrefix(err.Error(), errRetry)
 }
 
+// bodyChunk is how many bodies one HMGET fetches.
+const bodyChunk = 500
+
 // Messages returns the messages of mailboxID with first <= UID <= last
 // (no upper bound when last is 0) and ModSeq > changedSince, in UID order.
+// The heads (flags, modseq) are read in one script, so they are consistent;
+// the bodies follow in pipelined HMGETs. A message expunged between the two
+// reads is left out, as if the listing had happened after the expunge.
 func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
 	if err := mailboxArgs(userID, mailboxID); err != nil {
 		return nil, wrap("messages", err)
@@ -131,25 +139,67 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 		upper = strconv.FormatUint(uint64(last), 10)
 	}
 	v, err := db.run(ctx, scripts.messages, userMeta(userID), userPrefix(userID), mailboxID,
-		first, upper, changedSince).Slice()
+		first, upper, changedSince).StringSlice()
 	if err != nil {
 		return nil, wrap("messages", err)
 	}
-	out := make([]store.Message, 0, len(v)/3)
-	for i := 0; i+3 <= len(v); i += 3 {
+	out := make([]store.Message, 0, len(v)/2)
+	fields := make([]string, 0, len(v)/2)
+	for i := 0; i+2 <= len(v); i += 2 {
 		var m store.Message
-		uid, err := strconv.ParseUint(str(v[i]), 10, 32)
+		uid, err := strconv.ParseUint(v[i], 10, 32)
 		if err != nil {
-			return nil, wrap("messages", fmt.Errorf("uid %v", v[i]))
+			return nil, wrap("messages", fmt.Errorf("uid %q", v[i]))
 		}
 		m.UID = uint32(uid)
-		if err := parseHead(str(v[i+1]), &m); err != nil {
-			return nil, wrap("messages", err)
-		}
-		if err := decodeBody([]byte(str(v[i+2])), &m); err != nil {
+		if err := parseHead(v[i+1], &m); err != nil {
 			return nil, wrap("messages", err)
 		}
 		out = append(out, m)
+		fields = append(fields, v[i])
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	bodies, err := db.bodies(ctx, userPrefix(userID)+":mb:"+mailboxID+":b", fields)
+	if err != nil {
+		return nil, wrap("messages", err)
+	}
+	kept := out[:0]
+	for i := range out {
+		if bodies[i] == nil {
+			continue // expunged meanwhile
+		}
+		if err := decodeBody(bodies[i], &out[i]); err != nil {
+			return nil, wrap("messages", err)
+		}
+		kept = append(kept, out[i])
+	}
+	return kept, nil
+}
+
+// bodies reads the fields of hash key in pipelined chunks; a missing field
+// is nil.
+func (db *DB) bodies(ctx context.Context, key string, fields []string) ([][]byte, error) {
+	var cmds []*goredis.SliceCmd
+	_, err := db.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i := 0; i < len(fields); i += bodyChunk {
+			cmds = append(cmds, p.HMGet(ctx, key, fields[i:min(i+bodyChunk, len(fields))]...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(fields))
+	for _, c := range cmds {
+		for _, x := range c.Val() {
+			if s, ok := x.(string); ok {
+				out = append(out, []byte(s))
+			} else {
+				out = append(out, nil)
+			}
+		}
 	}
 	return out, nil
 }

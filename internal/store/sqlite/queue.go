@@ -161,11 +161,18 @@ func scanJob(s scanner, seq *int64) (store.Job, error) {
 	return j, nil
 }
 
-// Ack removes a finished job. The claim is fenced by j.Attempts: if the
-// lease expired and another consumer claimed the job since, Ack fails with
+// Ack removes a finished job and records its id as done (for JobKnown) in
+// the same transaction. The claim is fenced by j.Attempts: if the lease
+// expired and another consumer claimed the job since, Ack fails with
 // ErrNotFound and leaves the new claim alone. Retry and Bury do the same.
 func (db *DB) Ack(ctx context.Context, j store.Job) error {
-	return db.settle(ctx, "ack", j, "DELETE FROM jobs", nil)
+	prune := db.acks.Add(1)%pruneEvery == 0
+	return db.write(ctx, "ack", func(tx *sql.Tx) error {
+		if err := settleTx(ctx, tx, j, "DELETE FROM jobs", nil); err != nil {
+			return err
+		}
+		return recordDone(ctx, tx, j, time.Now(), prune)
+	})
 }
 
 // Retry releases j to be claimed again at or after at.
@@ -186,14 +193,16 @@ func (db *DB) Bury(ctx context.Context, j store.Job, reason string) error {
 
 // settle runs stmt (whose arguments are args) on j if j's claim still holds.
 func (db *DB) settle(ctx context.Context, op string, j store.Job, stmt string, args []any) error {
-	return db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, stmt+" WHERE queue = ? AND id = ? AND state != ? AND attempts = ?",
-			append(args, j.Queue, j.ID, stateDead, j.Attempts)...)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "job %s/%s (attempt %d): not held", j.Queue, j.ID, j.Attempts)
-	})
+	return db.write(ctx, op, func(tx *sql.Tx) error { return settleTx(ctx, tx, j, stmt, args) })
+}
+
+func settleTx(ctx context.Context, tx *sql.Tx, j store.Job, stmt string, args []any) error {
+	res, err := tx.ExecContext(ctx, stmt+" WHERE queue = ? AND id = ? AND state != ? AND attempts = ?",
+		append(args, j.Queue, j.ID, stateDead, j.Attempts)...)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "job %s/%s (attempt %d): not held", j.Queue, j.ID, j.Attempts)
 }
 
 // QueueStats counts the jobs of queue by state.

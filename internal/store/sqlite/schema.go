@@ -106,6 +106,38 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_ready ON jobs(queue, state, not_before);
 CREATE INDEX jobs_lease ON jobs(queue, state, lease_until);
 `,
+	// 2: the ledger (store.Ledger) of the reconciler and the object
+	// collector.
+	`
+-- done_jobs remembers acked job ids for store.DoneRetention, so that the
+-- reconciler does not re-enqueue a message that was delivered.
+CREATE TABLE done_jobs (
+	queue TEXT NOT NULL,
+	id    TEXT NOT NULL,
+	done  INTEGER NOT NULL, -- unix nanoseconds
+	PRIMARY KEY (queue, id)
+) WITHOUT ROWID;
+CREATE INDEX done_jobs_done ON done_jobs(done);
+
+CREATE TABLE leases (
+	name   TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	until  INTEGER NOT NULL -- unix nanoseconds
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoints (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- blob_deletes holds objects that lost their last reference, with the
+-- time they may be deleted at.
+CREATE TABLE blob_deletes (
+	key TEXT PRIMARY KEY,
+	at  INTEGER NOT NULL -- unix nanoseconds
+) WITHOUT ROWID;
+CREATE INDEX blob_deletes_at ON blob_deletes(at);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -41,11 +42,16 @@ type DB struct {
 
 	watch  *hub
 	queues *signals
+	acks   atomic.Uint64 // Acks so far; every pruneEvery-th prunes done_jobs
 
 	closeOnce sync.Once
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store     = (*DB)(nil)
+	_ store.Ledger    = (*DB)(nil)
+	_ store.Snapshots = (*DB)(nil)
+)
 
 // Open opens (creating if needed) the database file at path and creates or
 // migrates its schema.

@@ -1,6 +1,9 @@
--- messages.lua: read messages with first <= UID <= last and modseq >
--- changedSince, in UID order. ARGV: P, mailbox id, first, last ('+inf'), changedSince.
--- Returns uid, head, body for each.
+-- messages.lua: the heads of the messages with first <= UID <= last and
+-- modseq > changedSince, in UID order, in one consistent read. The bodies
+-- are fetched by the caller afterwards: a body never changes once
+-- written, and reading 10,000 of them here would block Redis for the
+-- whole copy. ARGV: P, mailbox id, first, last ('+inf'), changedSince.
+-- Returns uid, head for each.
 local P, id = ARGV[1], ARGV[2]
 local k = mbKey(P, id)
 if redis.call('EXISTS', k) == 0 then fail('ERR_NOTFOUND', 'mailbox id ' .. id) end
@@ -12,18 +15,10 @@ for i = 1, #uids, chunk do
   local part = {}
   for j = i, math.min(i + chunk - 1, #uids) do part[#part + 1] = uids[j] end
   local heads = redis.call('HMGET', k .. ':h', unpack(part))
-  local keep = {}
   for j = 1, #part do
-    if heads[j] and (since == 0 or parseHead(heads[j]) > since) then keep[#keep + 1] = j end
-  end
-  if #keep > 0 then
-    local want = {}
-    for j = 1, #keep do want[j] = part[keep[j]] end
-    local bodies = redis.call('HMGET', k .. ':b', unpack(want))
-    for j = 1, #keep do
-      out[#out + 1] = part[keep[j]]
-      out[#out + 1] = heads[keep[j]]
-      out[#out + 1] = bodies[j] or ''
+    if heads[j] and (since == 0 or parseHead(heads[j]) > since) then
+      out[#out + 1] = part[j]
+      out[#out + 1] = heads[j]
     end
   end
 end

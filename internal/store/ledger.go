@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Ledger keeps the small records that let any number of workers repair the
+// index from the bucket (invariant 2) and collect unreferenced objects.
+type Ledger interface {
+	// JobKnown reports whether queue id was enqueued on queue and is still
+	// pending, in flight, delayed or dead, or was acked within the last
+	// DoneRetention. The reconciler re-enqueues objects whose job is unknown.
+	JobKnown(ctx context.Context, queue, id string) (bool, error)
+
+	// TryLease takes or renews the lease name for holder until ttl has
+	// passed. It returns false while another holder's lease is valid.
+	TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// Checkpoint returns the value last saved under name, or "".
+	Checkpoint(ctx context.Context, name string) (string, error)
+	SetCheckpoint(ctx context.Context, name, value string) error
+
+	// ScheduleBlobDeletes records that keys lost their last reference and
+	// may be deleted at or after at. Scheduling a key twice keeps the later time.
+	ScheduleBlobDeletes(ctx context.Context, keys []string, at time.Time) error
+	// DueBlobDeletes returns up to limit keys whose time has come.
+	DueBlobDeletes(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// ForgetBlobDelete removes key from the schedule.
+	ForgetBlobDelete(ctx context.Context, key string) error
+	// BlobRefs returns how many index entries reference key now.
+	BlobRefs(ctx context.Context, key string) (int64, error)
+}
+
+// DoneRetention is how long a driver remembers acked job ids for JobKnown.
+// It must exceed the reconciler's look-back window.
+const DoneRetention = 7 * 24 * time.Hour
