@@ -74,7 +74,7 @@ func TestUserKeysShareSlot(t *testing.T) {
 		}
 	}
 	slices.Sort(userKeys)
-		for _, suffix := range []string{":meta", ":mailboxes", ":idem"} {
+	for _, suffix := range []string{":meta", ":mailboxes", ":idem"} {
 		if !slices.Contains(userKeys, tag+suffix) {
 			t.Errorf("scenario did not create %s%s; keys: %q", tag, suffix, userKeys)
 		}

@@ -298,3 +298,11 @@ func TestPoisonJobBuried(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestLedger(t *testing.T) {
+	storetest.RunLedger(t, func(t *testing.T) storetest.Full { return openTemp(t) })
+}
+
+func TestSnapshots(t *testing.T) {
+	storetest.RunSnapshots(t, func(t *testing.T) storetest.Full { return openTemp(t) })
+}
