@@ -27,7 +27,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if dup {
 		return nil // RFC 5321 section 3.3 lets a server accept duplicates silently
 	}
-	if n >= s.srv.cfg.MaxRecipients {
+	if n >= s.srv.cfg.MaxRecipients || !s.envelopeFits(tx, to) {
 		// RFC 5321 section 4.5.3.1.10: 452, the client sends the rest later.
 		return s.refuse(tx, "too_many_recipients", errTooManyRecipients)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -38,10 +39,11 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 		return err
 	}
 	if len(rcpts) == 0 {
-		// Nobody holds a reference to the object, and nobody will.
+		// Nobody holds a reference to the object, and nobody will: the
+		// collector deletes it.
 		w.log.LogAttrs(ctx, slog.LevelWarn, "no local recipient left, dropping message",
 			slog.String("queue_id", j.ID), slog.String("key", key))
-		return w.cfg.Blobs.Delete(ctx, key)
+		return reconcile.ScheduleOrphans(ctx, w.cfg.Store, w.cfg.Blobs, []string{key})
 	}
 	encoded := sum.Marshal()
 	received := j.ReceivedAt

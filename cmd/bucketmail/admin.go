@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"strings"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
@@ -69,17 +66,6 @@ func (c *adminCmd) wantArgs(min, max int, what string) error {
 		return usagef("want %s", what)
 	}
 	return nil
-}
-
-// deleteOrphans deletes the blobs no index entry refers to any more.
-func deleteOrphans(ctx context.Context, bl blob.Store, keys []string) error {
-	var errs []error
-	for _, k := range keys {
-		if err := bl.Delete(ctx, k); err != nil {
-			errs = append(errs, fmt.Errorf("deleting %s: %w", k, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // validAddress checks the shape local@domain and returns it lower-case.

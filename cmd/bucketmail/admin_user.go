@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -170,7 +171,8 @@ func (c *adminCmd) purge(ctx context.Context, userID string) error {
 	if err != nil {
 		return fmt.Errorf("purging mailboxes: %w", err)
 	}
-	return deleteOrphans(ctx, c.blobs, orphans)
+	// The collector of a running worker deletes them after --gc-delay.
+	return reconcile.ScheduleOrphans(ctx, c.store, c.blobs, orphans)
 }
 
 func (c *adminCmd) userList(ctx context.Context, a *app) error {

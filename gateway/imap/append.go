@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -27,19 +30,23 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil {
 		return nil, s.protoErr("append", err, errTryCreate)
 	}
-	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, r)
-	if err != nil {
-		return nil, s.protoErr("append: store object", err, nil)
-	}
 	date := options.Time
 	if date.IsZero() {
 		date = time.Now()
 	}
-	uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, "", store.NewMessage{
+	id := ulid.Make().String()
+	flags := storeFlags(options.Flags)
+	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, appendMeta(s.user.ID, mb.Name, date, flags))
+	if err != nil {
+		return nil, s.protoErr("append: store object", err, nil)
+	}
+	// The idempotency key has the form of a delivery's, <object id>/<user
+	// id>, so that reindex can tell whether the object is in the index.
+	uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, id+"/"+s.user.ID, store.NewMessage{
 		BlobKey:      key,
 		Size:         size,
 		InternalDate: date,
-		Flags:        storeFlags(options.Flags),
+		Flags:        flags,
 		Summary:      sum.Marshal(),
 	})
 	if err != nil {
@@ -51,10 +58,27 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
 }
 
-// putMessage writes r to a new object msg/<ULID> and parses it on the way,
-// reading r once. It returns the key, the summary and the object's size.
-func putMessage(ctx context.Context, blobs blob.Store, r io.Reader) (string, *message.Summary, int64, error) {
-	key := blob.MessageKey(ulid.Make().String())
+// appendMeta is the metadata of an appended object: no delivery job (the
+// reconciler skips it), but where it went, so that reindex can put it back
+// if the index lost it. Flags are atoms (RFC 9051 section 9), printable.
+func appendMeta(userID, mailbox string, date time.Time, flags []string) map[string]string {
+	m := map[string]string{
+		reconcile.MetaOrigin: reconcile.OriginAppend,
+		"user":               userID,
+		"mailbox":            url.PathEscape(mailbox),
+		"date":               date.UTC().Format(time.RFC3339Nano),
+	}
+	if len(flags) > 0 {
+		m["flags"] = strings.Join(flags, " ")
+	}
+	return m
+}
+
+// putMessage writes r to a new object msg/<id> with meta and parses it on
+// the way, reading r once. It returns the key, the summary and the
+// object's size.
+func putMessage(ctx context.Context, blobs blob.Store, id string, r io.Reader, meta map[string]string) (string, *message.Summary, int64, error) {
+	key := blob.MessageKey(id)
 	pr, pw := io.Pipe()
 	type parsed struct {
 		sum *message.Summary
@@ -67,7 +91,7 @@ func putMessage(ctx context.Context, blobs blob.Store, r io.Reader) (string, *me
 		_, _ = io.Copy(io.Discard, pr)
 		done <- parsed{sum, err}
 	}()
-	n, err := blobs.Put(ctx, key, io.TeeReader(r, pw), nil)
+	n, err := blobs.Put(ctx, key, io.TeeReader(r, pw), meta)
 	pw.CloseWithError(err) // nil: the parser sees EOF
 	p := <-done
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/oklog/ulid/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
@@ -154,7 +155,7 @@ func (env *testEnv) tryDeliver(addr, mailbox, prefix, raw string, date time.Time
 	if err != nil {
 		return 0, err
 	}
-	key, sum, size, err := putMessage(ctx, env.blobs, strings.NewReader(raw))
+	key, sum, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
 	if err != nil {
 		return 0, err
 	}

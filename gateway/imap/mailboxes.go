@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -109,14 +110,16 @@ func (s *session) countDeleted(ctx context.Context, mailboxID string) (uint32, i
 	return n, size, nil
 }
 
-// deleteOrphans deletes objects no index entry refers to any more. A
-// failure leaves garbage, never a dangling entry, so it is only logged.
+// deleteOrphans hands objects no index entry refers to any more to the
+// collector, which deletes them after a delay (another session may still
+// fetch an expunged message until it learns of the expunge). A failure
+// leaves garbage, never a dangling entry, so it is only logged.
 func (s *session) deleteOrphans(keys []string) {
 	for _, key := range keys {
 		s.srv.cache.remove(key)
-		if err := s.srv.cfg.Blobs.Delete(s.ctx, key); err != nil {
-			s.log.Warn("imap: delete orphan object", slog.String("key", key), slog.Any("err", err))
-		}
+	}
+	if err := reconcile.ScheduleOrphans(s.ctx, s.srv.cfg.Store, s.srv.cfg.Blobs, keys); err != nil {
+		s.log.Warn("imap: orphan objects not scheduled for deletion", slog.Int("count", len(keys)), slog.Any("err", err))
 	}
 }
 

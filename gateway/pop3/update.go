@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -57,12 +58,11 @@ func (s *session) update(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
-	for _, key := range orphans {
-		// The index no longer points at key: a failure here leaks an
-		// object but loses nothing, so the client is not told.
-		if err := s.srv.cfg.Blobs.Delete(ctx, key); err != nil {
-			s.log.Warn("pop3 orphan blob not deleted", slog.String("key", key), slog.String("error", err.Error()))
-		}
+	// The index no longer points at the orphans: the collector deletes
+	// them a delay later. A failure here leaks objects but loses nothing,
+	// so the client is not told.
+	if err := reconcile.ScheduleOrphans(ctx, st, s.srv.cfg.Blobs, orphans); err != nil {
+		s.log.Warn("pop3 orphan blobs not scheduled for deletion", slog.Int("count", len(orphans)), slog.String("error", err.Error()))
 	}
 	return len(expunged), errors.Join(errs...)
 }

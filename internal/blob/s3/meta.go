@@ -76,3 +76,6 @@ func decodeValue(v string) string {
 	}
 	return string(b)
 }
+
+// MetaLimit implements blob.MetaLimiter.
+func (s *Store) MetaLimit() int { return maxMetaBytes }
