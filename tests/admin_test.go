@@ -22,7 +22,7 @@ func TestAdminExitCodes(t *testing.T) {
 		{[]string{"domain", "add"}, 2, "bucketmail: domain: add: want one DOMAIN\n"},
 		{[]string{"alias", "add", "x@missing.example"}, 2, "bucketmail: alias: add: want SOURCE and at least one TARGET\n"},
 		{[]string{"frobnicate"}, 2, "bucketmail: unknown command \"frobnicate\" (see bucketmail help)\n"},
-		{[]string{"domain", "list", "--store", "redis://127.0.0.1:1"}, 1, "bucketmail: domain: list: store URL \"redis://127.0.0.1:1\": unsupported scheme \"redis\" (supported: sqlite://)\n"},
+		{[]string{"domain", "list", "--store", "mysql://127.0.0.1:1"}, 1, "bucketmail: domain: list: store URL \"mysql://127.0.0.1:1\": unsupported scheme \"mysql\" (supported: sqlite://, redis://, rediss://)\n"},
 	} {
 		r := admin(t, dir, "pw\n", tc.args...)
 		if r.code != tc.code || r.stderr != tc.stderr {

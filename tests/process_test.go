@@ -53,6 +53,13 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 // that starts it: it is killed at the end of owner.
 func startServerFor(t, owner *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, owner, nil, dataDir, args...)
+}
+
+// startServerEnv is startServerFor with env (KEY=VALUE) added to the clean
+// environment, e.g. the S3 credentials, which are never flags.
+func startServerEnv(t, owner *testing.T, env []string, dataDir string, args ...string) *server {
+	t.Helper()
 	s := &server{
 		dataDir: dataDir,
 		addrs:   map[string]string{},
@@ -61,7 +68,7 @@ func startServerFor(t, owner *testing.T, dataDir string, args ...string) *server
 	}
 	args = append(args, "--data-dir", dataDir, "--hostname", "mx.test.example", "--log-format", "json", "--log-level", "debug")
 	s.cmd = exec.Command(binPath, args...)
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = append(cleanEnv(), env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -197,8 +204,14 @@ type result struct {
 // admin runs "bucketmail <args...> --data-dir dataDir" to completion.
 func admin(t *testing.T, dataDir, stdin string, args ...string) result {
 	t.Helper()
+	return adminEnv(t, nil, dataDir, stdin, args...)
+}
+
+// adminEnv is admin with env (KEY=VALUE) added to the clean environment.
+func adminEnv(t *testing.T, env []string, dataDir, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binPath, append(args, "--data-dir", dataDir)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -6,6 +6,8 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
+	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -34,6 +36,12 @@ type Config struct {
 	// mean DefaultRetryBase and DefaultRetryMax.
 	RetryBase time.Duration
 	RetryMax  time.Duration
+
+	// Reconciler and Snapshotter, when not nil, run beside the delivery
+	// loops until Run's context ends. Each works under a lease of the
+	// store, so every worker may run them and one at a time does.
+	Reconciler  *reconcile.Reconciler
+	Snapshotter *snapshot.Snapshotter
 }
 
 // withDefaults fills in the zero values.

@@ -21,12 +21,19 @@ func New(cfg Config) *Worker {
 	return &Worker{cfg: cfg, log: cfg.Log.With(slog.String("role", "worker"))}
 }
 
-// Run runs Concurrency delivery loops until ctx ends. It then stops
-// claiming, lets the jobs in flight finish and returns nil.
+// Run runs Concurrency delivery loops, and the reconciler and snapshotter
+// if configured, until ctx ends. It then stops claiming, lets the jobs in
+// flight finish and returns nil.
 func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range w.cfg.Concurrency {
 		wg.Go(func() { w.loop(ctx) })
+	}
+	if r := w.cfg.Reconciler; r != nil {
+		wg.Go(func() { _ = r.Run(ctx) }) // returns nil when ctx ends; it logs its failures
+	}
+	if s := w.cfg.Snapshotter; s != nil {
+		wg.Go(func() { _ = s.Run(ctx) })
 	}
 	wg.Wait()
 	return nil

@@ -44,6 +44,7 @@ func (a *app) commands() []command {
 		{"user", "add, delete or list users, or set a password", (*app).cmdUser},
 		{"alias", "add, delete or list aliases", (*app).cmdAlias},
 		{"queue", "show the delivery queues and dead-lettered jobs", (*app).cmdQueue},
+		{"reindex", "rebuild the index from the blob store (snapshots and messages)", (*app).cmdReindex},
 		{"help", "show this help", (*app).cmdHelp},
 	}
 }
@@ -121,6 +122,7 @@ Admin commands:
   bucketmail alias add SOURCE TARGET... | alias del SOURCE [TARGET...] | alias list
       (SOURCE "@domain" is the domain's catch-all)
   bucketmail queue [--json]
+  bucketmail reindex --user ADDRESS | --all
 
 Every flag can also be set in the environment as BUCKETMAIL_<NAME>
 (upper case, dashes as underscores); flags on the command line win.

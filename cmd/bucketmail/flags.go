@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/reconcile"
+	"github.com/bucketmail/bucketmail/internal/snapshot"
 )
 
 // envPrefix starts the environment variable of every flag.
@@ -25,7 +28,11 @@ const (
 type storageConfig struct {
 	DataDir string
 	Store   string // sqlite://PATH; "" means sqlite://<data-dir>/bucketmail.db
-	Blobs   string // file://DIR; "" means file://<data-dir>/blobs
+	Blobs   string // file://DIR or s3://BUCKET[/PREFIX]?...; "" means file://<data-dir>/blobs
+	// CreateBucket creates the s3:// bucket when it is missing. The S3
+	// credentials are deliberately not flags: they come from the
+	// environment only (see openBlobs), so they never show in ps.
+	CreateBucket bool
 }
 
 // config is the configuration of the server commands.
@@ -45,6 +52,11 @@ type config struct {
 
 	WorkerConcurrency int
 	WorkerLease       time.Duration
+
+	ReconcileInterval time.Duration // 0: no reconciler nor collector
+	ReconcileGrace    time.Duration
+	GCDelay           time.Duration
+	SnapshotInterval  time.Duration // 0: no index snapshots
 
 	LogFormat string // json, text or "" (json unless stderr is a terminal)
 	LogLevel  string
@@ -74,7 +86,8 @@ func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 func (s *storageConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.DataDir, "data-dir", "./data", "directory for local state (database, blobs, self-signed certificate)")
 	fs.StringVar(&s.Store, "store", "", "index, queue and directory `URL` (default sqlite://<data-dir>/bucketmail.db)")
-	fs.StringVar(&s.Blobs, "blobs", "", "message object store `URL` (default file://<data-dir>/blobs)")
+	fs.StringVar(&s.Blobs, "blobs", "", "message object store `URL`: file://DIR or s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=R&secure=BOOL&path_style=BOOL; S3 keys from env BUCKETMAIL_S3_ACCESS_KEY/BUCKETMAIL_S3_SECRET_KEY (default file://<data-dir>/blobs)")
+	fs.BoolVar(&s.CreateBucket, "create-bucket", false, "create the s3:// bucket of --blobs if it does not exist")
 }
 
 // resolve fills in the defaults derived from the data directory.
@@ -159,6 +172,10 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker delivers at once")
 		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
+		fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "time between reconciler passes, which re-enqueue lost jobs and delete orphaned objects (0: off)")
+		fs.DurationVar(&c.ReconcileGrace, "reconcile-grace", reconcile.DefaultGrace, "age at which the reconciler re-enqueues a message object whose job is unknown")
+		fs.DurationVar(&c.GCDelay, "gc-delay", reconcile.DefaultGCDelay, "how long a message object stays after its last mailbox entry was expunged")
+		fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", snapshot.DefaultInterval, "time between index snapshots to the blob store, per changed user (0: off)")
 	}
 }
 
@@ -167,7 +184,8 @@ func (c *config) check() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
-	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 {
+	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 ||
+		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 {
 		return usagef("negative limits are not allowed")
 	}
 	switch c.LogFormat {

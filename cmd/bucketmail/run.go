@@ -78,7 +78,8 @@ func (a *app) serve(ctx context.Context, cfg *config, r roles) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	st, bl, err := openStorage(cfg.storageConfig)
+	m := metrics.New()
+	st, bl, err := openStorageContext(ctx, cfg.storageConfig, m)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (a *app) serve(ctx context.Context, cfg *config, r roles) error {
 		log:     log,
 		store:   st,
 		blobs:   bl,
-		metrics: metrics.New(),
+		metrics: m,
 		auth:    auth.New(st),
 	}
 	p, err := d.build(r)
@@ -104,8 +105,8 @@ func (a *app) serve(ctx context.Context, cfg *config, r roles) error {
 	log.Info("bucketmail ready",
 		slog.String("roles", r.String()),
 		slog.String("hostname", cfg.Hostname),
-		slog.String("store", cfg.Store),
-		slog.String("blobs", cfg.Blobs),
+		slog.String("store", redact(cfg.Store)),
+		slog.String("blobs", redact(cfg.Blobs)),
 		slog.Int("pid", os.Getpid()))
 	err = p.run(ctx)
 	log.Info("bucketmail stopped")

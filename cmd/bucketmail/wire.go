@@ -17,6 +17,8 @@ import (
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
+	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/tlsconf"
 	"github.com/bucketmail/bucketmail/worker"
@@ -148,17 +150,62 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 }
 
 func (d *deps) wireWorker(p *process) {
+	consumer := fmt.Sprintf("%s-%d", d.cfg.Hostname, os.Getpid())
 	w := worker.New(worker.Config{
 		Store:       d.store,
 		Blobs:       d.blobs,
 		Hostname:    d.cfg.Hostname,
-		Consumer:    fmt.Sprintf("%s-%d", d.cfg.Hostname, os.Getpid()),
+		Consumer:    consumer,
 		Concurrency: d.cfg.WorkerConcurrency,
 		Lease:       d.cfg.WorkerLease,
 		Log:         d.log,
 		Metrics:     d.metrics,
+		Reconciler:  d.reconciler(consumer),
+		Snapshotter: d.snapshotter(consumer),
 	})
 	p.worker = w.Run
+}
+
+// reconciler returns the reconciler a worker runs, or nil when it is
+// turned off or the store keeps no ledger.
+func (d *deps) reconciler(holder string) *reconcile.Reconciler {
+	st, ok := d.store.(reconcile.Store)
+	if d.cfg.ReconcileInterval == 0 {
+		return nil
+	}
+	if !ok {
+		d.log.Warn("store keeps no ledger: reconciler and object collector off")
+		return nil
+	}
+	return reconcile.New(reconcile.Config{
+		Store:    st,
+		Blobs:    d.blobs,
+		Holder:   holder,
+		Grace:    d.cfg.ReconcileGrace,
+		Interval: d.cfg.ReconcileInterval,
+		GCDelay:  d.cfg.GCDelay,
+		Log:      d.log,
+		Metrics:  d.metrics,
+	})
+}
+
+// snapshotter returns the index snapshotter a worker runs, or nil.
+func (d *deps) snapshotter(holder string) *snapshot.Snapshotter {
+	st, ok := d.store.(snapshot.Store)
+	if d.cfg.SnapshotInterval == 0 {
+		return nil
+	}
+	if !ok {
+		d.log.Warn("store cannot export snapshots: index snapshots off")
+		return nil
+	}
+	return snapshot.New(snapshot.Config{
+		Store:    st,
+		Blobs:    d.blobs,
+		Holder:   holder,
+		Interval: d.cfg.SnapshotInterval,
+		Log:      d.log,
+	})
 }
 
 func (d *deps) wireHTTP(p *process) error {

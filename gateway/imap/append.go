@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -36,7 +34,9 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	}
 	id := ulid.Make().String()
 	flags := storeFlags(options.Flags)
-	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, appendMeta(s.user.ID, mb.Name, date, flags))
+	// The metadata lets reindex put the message back if the index loses it.
+	meta := reconcile.AppendMeta(reconcile.Appended{UserID: s.user.ID, Mailbox: mb.Name, Date: date, Flags: flags})
+	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, meta)
 	if err != nil {
 		return nil, s.protoErr("append: store object", err, nil)
 	}
@@ -56,22 +56,6 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, s.protoErr("append: insert", err, errTryCreate)
 	}
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
-}
-
-// appendMeta is the metadata of an appended object: no delivery job (the
-// reconciler skips it), but where it went, so that reindex can put it back
-// if the index lost it. Flags are atoms (RFC 9051 section 9), printable.
-func appendMeta(userID, mailbox string, date time.Time, flags []string) map[string]string {
-	m := map[string]string{
-		reconcile.MetaOrigin: reconcile.OriginAppend,
-		"user":               userID,
-		"mailbox":            url.PathEscape(mailbox),
-		"date":               date.UTC().Format(time.RFC3339Nano),
-	}
-	if len(flags) > 0 {
-		m["flags"] = strings.Join(flags, " ")
-	}
-	return m
 }
 
 // putMessage writes r to a new object msg/<id> with meta and parses it on

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/oklog/ulid/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"

@@ -14,12 +14,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// Object metadata that marks an object without a delivery job.
-const (
-	MetaOrigin   = "origin"
-	OriginAppend = "append" // written by IMAP APPEND, already in a mailbox
-)
-
 // msgPrefix is the prefix of message objects (see blob.MessageKey).
 const msgPrefix = "msg/"
 
@@ -129,7 +123,12 @@ func (r *Reconciler) examine(ctx context.Context, info blob.Info, ripe time.Time
 			return wrapErr("job known", info.Key, err)
 		}
 	}
-	if err := r.cfg.Store.Enqueue(ctx, j); err != nil && !errors.Is(err, store.ErrExists) {
+	err = r.cfg.Store.Enqueue(ctx, j)
+	if errors.Is(err, store.ErrExists) {
+		res.Known++ // enqueued since JobKnown, by the edge or another reconciler
+		return nil
+	}
+	if err != nil {
 		return wrapErr("enqueue", info.Key, err)
 	}
 	res.Enqueued++

@@ -27,6 +27,8 @@ type Store interface {
 	Directory
 	Mailboxes
 	Queue
+	Ledger
+	Snapshots
 
 	// Ping checks that the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -30,6 +30,10 @@ import (
 //	                         (opaque to scripts: copied verbatim)
 //	P:idem                   hash idempotency key → "<mbid>:<uid>"
 //	P:changes                pub/sub channel; each change publishes P:meta changes
+//	P:import:<token>:<i>     a mailbox staged by ImportUser (as P:mb:<mbid>, no uv),
+//	P:import:<token>:<i>:u   with its :u, :h and :b keys, and the idempotency keys
+//	P:import:<token>:idem    (as P:idem); they expire after an hour unless
+//	                         import.lua renames them into place
 //
 // Blob reference counts, one key per object (global, not per user):
 //
@@ -44,6 +48,16 @@ import (
 //	Q:job:<id>               hash p (envelope JSON), a (attempts), e (last error),
 //	                         nb (not before, unix ns), s (r ready, c claimed, d dead),
 //	                         x (stream entry id while in Q:stream), c (consumer)
+//	Q:done                   sorted set of acked job ids, score = ack time (unix ms,
+//	                         Redis clock); each Ack prunes those older than
+//	                         store.DoneRetention (JobKnown)
+//
+// Ledger (store.Ledger), hash tag {ledger}:
+//
+//	{ledger}:lease:<name>    string: the holder; expires with the lease (PX)
+//	{ledger}:checkpoints     hash name → value
+//	{ledger}:gc              sorted set of blob keys to delete, score = due time
+//	                         (unix ms, rounded up)
 
 // dirKey is the routing key of directory scripts.
 const dirKey = "{dir}:domains"

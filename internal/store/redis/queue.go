@@ -144,7 +144,8 @@ func parseJobs(queue string, raw any) ([]store.Job, error) {
 	return out, nil
 }
 
-// Ack removes a finished job. The claim is fenced by j.Attempts: if the
+// Ack removes a finished job and records it in the queue's done set (see
+// JobKnown). The claim is fenced by j.Attempts: if the
 // lease expired and another consumer claimed the job since, Ack fails with
 // ErrNotFound and leaves the new claim alone. Retry and Bury do the same.
 func (db *DB) Ack(ctx context.Context, j store.Job) error {
@@ -168,7 +169,8 @@ func (db *DB) settle(ctx context.Context, op string, j store.Job, delay int64, r
 		return wrap(op, errorf(store.ErrNotFound, "%v", err))
 	}
 	Q := queuePrefix(j.Queue)
-	return wrap(op, db.run(ctx, scripts.settle, Q+":stream", Q, j.ID, j.Attempts, op, delay, reason, notBefore).Err())
+	return wrap(op, db.run(ctx, scripts.settle, Q+":stream", Q, j.ID, j.Attempts, op, delay, reason, notBefore,
+		store.DoneRetention.Milliseconds()).Err())
 }
 
 // QueueStats counts the jobs of queue by state.

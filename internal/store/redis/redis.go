@@ -5,7 +5,9 @@
 //
 // Every atomic change is one Lua script over the keys of one hash tag: a
 // user's mailboxes under `{u:<id>}`, the directory under `{dir}`, a queue
-// under `{q:<name>}`; so nothing ever fails with CROSSSLOT on a Cluster
+// under `{q:<name>}`, the reconciler's ledger (leases, checkpoints, the
+// blob delete schedule) under `{ledger}`; so nothing ever fails with
+// CROSSSLOT on a Cluster
 // (DESIGN.md invariant 7). Blob reference counts are global and live in one
 // key per object, `{b:<key>}`, updated around the user scripts (see refs.go).
 // Changes are published per user on `{u:<id>}:changes`, so Watch sees a

@@ -20,6 +20,7 @@ type scriptSet struct {
 	addUser, deleteUser, setPassword, user, users                 *goredis.Script
 	addAlias, deleteAlias, aliases, deleteDomain                  *goredis.Script
 	unref                                                         *goredis.Script
+	jobKnown, lease, importUser, dirExport, dirImport             *goredis.Script
 }
 
 // scripts are immutable once built: they hold only source and hash.
@@ -37,7 +38,9 @@ func buildScripts() *scriptSet {
 		addUser: mb("dir_adduser"), deleteUser: mb("dir_deleteuser"), setPassword: mb("dir_setpassword"),
 		user: mb("dir_user"), users: mb("dir_users"), addAlias: mb("dir_addalias"),
 		deleteAlias: mb("dir_deletealias"), aliases: mb("dir_aliases"), deleteDomain: mb("dir_deletedomain"),
-		unref: goredis.NewScript(unrefLua),
+		unref:    goredis.NewScript(unrefLua),
+		jobKnown: q("jobknown"), lease: luaScript("lease"), importUser: mb("import"),
+		dirExport: mb("dir_export"), dirImport: mb("dir_import"),
 	}
 }
 

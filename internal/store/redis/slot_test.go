@@ -68,7 +68,8 @@ func TestUserKeysShareSlot(t *testing.T) {
 			if got := slot(k); got != want {
 				t.Errorf("key %s in slot %d, want %d (slot of %s)", k, got, want, tag)
 			}
-		case strings.HasPrefix(k, "{dir}:") || strings.HasPrefix(k, "{q:") || strings.HasPrefix(k, "{b:"):
+		case strings.HasPrefix(k, "{dir}:") || strings.HasPrefix(k, "{q:") || strings.HasPrefix(k, "{b:") ||
+			strings.HasPrefix(k, "{ledger}:"):
 		default:
 			t.Errorf("key %q has no documented hash tag", k)
 		}

@@ -103,7 +103,7 @@ func exportIdemKeys(ctx context.Context, tx *sql.Tx, userID string) (map[string]
 // ImportUser replaces snap.UserID's index with snap in one transaction.
 // Mailboxes keep their names, UIDs, flags and modseqs but get new IDs and a
 // UIDVALIDITY greater than both the snapshot's and every value this file
-// handed out. The references of the replaced entries are dropped without
+// handed out; the change counter ends above the snapshot's. The references of the replaced entries are dropped without
 // scheduling deletes: an entry newer than the snapshot is about to be
 // delivered again by reindex, and leaking an object is safer than losing
 // one.
@@ -139,6 +139,13 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 		// New references first, so that an object in both old and new
 		// never reaches zero on the way.
 		if _, err := t.unref(old); err != nil {
+			return err
+		}
+		// The change counter continues after the snapshot's (mutate adds
+		// one), so that later snapshots sort after it.
+		if _, err := t.exec(`INSERT INTO changes(user_id, counter) VALUES (?, ?)
+			ON CONFLICT(user_id) DO UPDATE SET counter = max(counter, excluded.counter)`,
+			t.userID, int64(snap.ChangeSeq)); err != nil {
 			return err
 		}
 		t.touch()

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -305,4 +306,63 @@ func TestLedger(t *testing.T) {
 
 func TestSnapshots(t *testing.T) {
 	storetest.RunSnapshots(t, func(t *testing.T) storetest.Full { return openTemp(t) })
+}
+
+// TestDoneJobsPruned checks that done records older than
+// store.DoneRetention go at the next prune, and younger ones stay.
+func TestDoneJobsPruned(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	old, recent := store.Job{ID: "old", Queue: store.QueueInbound}, store.Job{ID: "recent", Queue: store.QueueInbound}
+	err := db.write(ctx, "test", func(tx *sql.Tx) error {
+		if err := recordDone(ctx, tx, old, time.Now().Add(-store.DoneRetention-time.Hour), false); err != nil {
+			return err
+		}
+		return recordDone(ctx, tx, recent, time.Now().Add(-time.Hour), true)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.r.QueryRow("SELECT count(*) FROM done_jobs").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("done records after prune = %d, %v", n, err)
+	}
+	if ok, err := db.JobKnown(ctx, store.QueueInbound, "recent"); err != nil || !ok {
+		t.Fatalf("recent done job known = %v, %v", ok, err)
+	}
+}
+
+// TestJobQueued: queued until acked, whatever the state.
+func TestJobQueued(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	queued := func(id string) bool {
+		t.Helper()
+		ok, err := db.JobQueued(ctx, store.QueueInbound, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := db.Enqueue(ctx, store.Job{ID: id, Queue: store.QueueInbound}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := db.Claim(ctx, store.QueueInbound, "c", 2, 0, time.Minute)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("claim = %v, %v", jobs, err)
+	}
+	if err := db.Bury(ctx, jobs[1], "dead"); err != nil {
+		t.Fatal(err)
+	}
+	if !queued("a") || !queued("b") || queued("never") {
+		t.Fatal("in-flight or dead job not queued, or unknown job queued")
+	}
+	if err := db.Ack(ctx, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if queued(jobs[0].ID) {
+		t.Fatal("acked job still queued")
+	}
 }

@@ -167,6 +167,11 @@ func testSnapshotRoundTrip(t *testing.T, src, dst Full) {
 	must(t, dst.ImportDirectory(ctx, dir))
 	must(t, dst.ImportUser(ctx, snap))
 	sameIndex(t, readIndex(t, dst, f.user.ID), want)
+	// The change counter continues after the snapshot's, so that the next
+	// snapshot sorts after it.
+	if n := changeSeq(t, dst, f.user.ID); n <= snap.ChangeSeq {
+		t.Fatalf("change seq %d after import of a snapshot at %d", n, snap.ChangeSeq)
+	}
 
 	// The idempotency key came along: delivering the same job again is a
 	// duplicate with the old UID.

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/bucketmail/bucketmail/internal/snapshot"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+const reindexSynopsis = "bucketmail reindex --user ADDRESS | --all [FLAGS]"
+
+// cmdReindex rebuilds the index from the blob store after the index store
+// lost data: the newest snapshots, then every message object missing from
+// them, delivered again by the workers.
+func (a *app) cmdReindex(ctx context.Context, args []string) error {
+	var user string
+	var all bool
+	c, err := a.openAdmin("reindex", reindexSynopsis, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "rebuild the index of the user with this `address`")
+		fs.BoolVar(&all, "all", false, "rebuild the index of every user")
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(0, 0, "no arguments"); err != nil {
+		return c.done(err)
+	}
+	if (user == "") == !all {
+		return c.done(usagef("want exactly one of --user ADDRESS and --all"))
+	}
+	if user != "" {
+		if user, err = validAddress(user); err != nil {
+			return c.done(err)
+		}
+	}
+	st, ok := c.store.(snapshot.ReindexStore)
+	if !ok {
+		return c.done(fmt.Errorf("the store does not support index snapshots"))
+	}
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep, err := snapshot.Reindex(ctx, st, c.blobs, user, log)
+	if user != "" && errors.Is(err, store.ErrNotFound) && rep.Users == 0 {
+		return c.done(userErr(user, err)) // not in the directory, nor in its snapshot
+	}
+	printReindex(a, rep)
+	return c.done(err)
+}
+
+func printReindex(a *app, rep snapshot.Report) {
+	dir := rep.Directory
+	if dir == "" {
+		dir = "none found"
+	}
+	fmt.Fprintf(a.stdout, "directory snapshot: %s\n", dir)
+	fmt.Fprintf(a.stdout, "users reindexed: %d (%d from snapshots, %d without one)\n",
+		rep.Users, rep.UsersFromSnapshot, rep.Users-rep.UsersFromSnapshot)
+	fmt.Fprintf(a.stdout, "messages restored from snapshots: %d in %d mailboxes\n", rep.Messages, rep.Mailboxes)
+	fmt.Fprintf(a.stdout, "message objects scanned: %d (%d already indexed, %d not for these users or unreadable)\n",
+		rep.Objects, rep.InIndex, rep.Skipped)
+	fmt.Fprintf(a.stdout, "messages put back from IMAP APPEND objects: %d\n", rep.Appended)
+	fmt.Fprintf(a.stdout, "jobs re-enqueued for delivery: %d (a running worker delivers them)\n", rep.Enqueued)
+}

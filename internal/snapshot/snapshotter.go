@@ -1,0 +1,230 @@
+package snapshot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultInterval = 30 * time.Second
+	DefaultKeep     = 3
+)
+
+// LeaseName is the lease snapshotters share; checkpoints are named
+// checkpointPrefix+<user id> and directoryCheckpoint.
+const (
+	LeaseName           = "snapshot"
+	checkpointPrefix    = "snapshot/user/"
+	directoryCheckpoint = "snapshot/directory"
+)
+
+// Store is what the snapshotter needs of the index store.
+type Store interface {
+	store.Directory
+	store.Ledger
+	store.Snapshots
+}
+
+// Config configures a Snapshotter. Store and Blobs are required.
+type Config struct {
+	Store Store
+	Blobs blob.Store
+	// Holder names this snapshotter in the lease; default host-pid.
+	Holder string
+	// Interval is the time between passes: a user is snapshotted at most
+	// once per Interval, after changes. Default DefaultInterval.
+	Interval time.Duration
+	// Keep is how many snapshots of each user, and of the directory, are
+	// kept. Default DefaultKeep.
+	Keep int
+	// LeaseTTL defaults to 3×Interval, at least 30 s.
+	LeaseTTL time.Duration
+	Log      *slog.Logger // default: discard
+}
+
+func (c Config) withDefaults() Config {
+	if c.Holder == "" {
+		host, _ := os.Hostname()
+		c.Holder = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.Interval <= 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Keep <= 0 {
+		c.Keep = DefaultKeep
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = max(3*c.Interval, 30*time.Second)
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Snapshotter writes index snapshots of changed users to the bucket.
+type Snapshotter struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Snapshotter; nothing runs until Run or Once.
+func New(cfg Config) *Snapshotter {
+	cfg = cfg.withDefaults()
+	return &Snapshotter{cfg: cfg, log: cfg.Log.With(slog.String("role", "snapshotter"))}
+}
+
+// Result says what one pass did.
+type Result struct {
+	Leased    bool // false: another holder has the lease; nothing was done
+	Users     int  // user snapshots written
+	Directory bool // a directory snapshot was written
+	Deleted   int  // old snapshots deleted
+}
+
+// Run runs a pass every Interval until ctx ends and returns nil then;
+// failures are logged and retried at the next pass.
+func (s *Snapshotter) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		res, err := s.Once(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		level := slog.LevelDebug
+		attrs := []slog.Attr{slog.Bool("leased", res.Leased), slog.Int("users", res.Users),
+			slog.Bool("directory", res.Directory), slog.Int("deleted", res.Deleted)}
+		if err != nil {
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+		s.log.LogAttrs(ctx, level, "snapshot pass", attrs...)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Once snapshots, if it gets the lease, the directory if it changed and
+// every user whose change counter moved since their last snapshot. One
+// user's failure does not stop the others.
+func (s *Snapshotter) Once(ctx context.Context) (Result, error) {
+	var res Result
+	ok, err := s.cfg.Store.TryLease(ctx, LeaseName, s.cfg.Holder, s.cfg.LeaseTTL)
+	if err != nil || !ok {
+		return res, err
+	}
+	res.Leased = true
+	var errs []error
+	if err := s.directory(ctx, &res); err != nil {
+		errs = append(errs, err)
+	}
+	users, err := s.cfg.Store.Users(ctx)
+	if err != nil {
+		return res, errors.Join(append(errs, fmt.Errorf("snapshot: users: %w", err))...)
+	}
+	for _, u := range users {
+		if err := s.user(ctx, u.ID, &res); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// user writes a snapshot of userID if its change counter moved.
+func (s *Snapshotter) user(ctx context.Context, userID string, res *Result) error {
+	if err := blob.ValidKey(UserKey(userID, 0)); err != nil {
+		return fmt.Errorf("snapshot: user %q: %w", userID, err)
+	}
+	seq, err := s.cfg.Store.ChangeSeq(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("snapshot: user %s: %w", userID, err)
+	}
+	last, err := s.cfg.Store.Checkpoint(ctx, checkpointPrefix+userID)
+	if err != nil {
+		return fmt.Errorf("snapshot: user %s: %w", userID, err)
+	}
+	if seq == 0 || last == strconv.FormatUint(seq, 10) {
+		return nil
+	}
+	snap, err := s.cfg.Store.ExportUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("snapshot: export %s: %w", userID, err)
+	}
+	if err := put(ctx, s.cfg.Blobs, UserKey(userID, snap.ChangeSeq), "user", snap); err != nil {
+		return err
+	}
+	res.Users++
+	if err := s.cfg.Store.SetCheckpoint(ctx, checkpointPrefix+userID, strconv.FormatUint(snap.ChangeSeq, 10)); err != nil {
+		return fmt.Errorf("snapshot: user %s: %w", userID, err)
+	}
+	return s.prune(ctx, UserPrefix(userID), res)
+}
+
+// directory writes a directory snapshot if the directory changed since
+// the last one, as told by a hash of its contents.
+func (s *Snapshotter) directory(ctx context.Context, res *Result) error {
+	snap, err := s.cfg.Store.ExportDirectory(ctx)
+	if err != nil {
+		return fmt.Errorf("snapshot: export directory: %w", err)
+	}
+	sum, err := contentHash(*snap)
+	if err != nil {
+		return err
+	}
+	last, err := s.cfg.Store.Checkpoint(ctx, directoryCheckpoint)
+	if err != nil || last == sum {
+		return err
+	}
+	if err := put(ctx, s.cfg.Blobs, DirectoryKey(snap.Taken.UnixNano()), "directory", snap); err != nil {
+		return err
+	}
+	res.Directory = true
+	if err := s.cfg.Store.SetCheckpoint(ctx, directoryCheckpoint, sum); err != nil {
+		return fmt.Errorf("snapshot: directory: %w", err)
+	}
+	return s.prune(ctx, DirectoryDir, res)
+}
+
+// contentHash hashes a directory snapshot without its time.
+func contentHash(snap store.DirectorySnapshot) (string, error) {
+	snap.Taken = time.Time{}
+	b, err := json.Marshal(snap) // maps are marshalled in key order
+	if err != nil {
+		return "", fmt.Errorf("snapshot: hash directory: %w", err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// prune deletes all but the newest Keep snapshots under prefix.
+func (s *Snapshotter) prune(ctx context.Context, prefix string, res *Result) error {
+	keys, err := listKeys(ctx, s.cfg.Blobs, prefix)
+	if err != nil || len(keys) <= s.cfg.Keep {
+		return err
+	}
+	var errs []error
+	for _, k := range keys[:len(keys)-s.cfg.Keep] {
+		if err := s.cfg.Blobs.Delete(ctx, k); err != nil {
+			errs = append(errs, fmt.Errorf("snapshot: delete %s: %w", k, err))
+			continue
+		}
+		res.Deleted++
+	}
+	return errors.Join(errs...)
+}
