@@ -92,11 +92,12 @@ func TestScaleOut(t *testing.T) {
 		time.Since(phase).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
 
-// disaster stops the workers, sends one more message per user (accepted,
-// so only queued), loses every Redis key with FLUSHALL, starts two new
-// workers that snapshot and reconcile against the empty Redis for a few
-// passes (nobody noticed yet), and runs `bucketmail reindex --all`. It adds
-// the late messages to want and returns their number.
+// disaster follows the operator's procedure for a Redis that lost
+// everything: with the workers stopped, one more message per user is
+// accepted (so it is only queued), FLUSHALL loses every key, `bucketmail
+// reindex --all` rebuilds from the bucket, and two new workers deliver what
+// it re-enqueued. It adds the late messages to want and returns their
+// number. (TestRedisLossWhileWorkersRun covers workers that keep running.)
 func (c *cluster) disaster(want map[string][]string) int {
 	t := c.t
 	for _, w := range c.workers[1:] {
@@ -114,17 +115,11 @@ func (c *cluster) disaster(want map[string][]string) int {
 	if err := c.st.Client().FlushAll(context.Background()).Err(); err != nil {
 		t.Fatalf("FLUSHALL: %v", err)
 	}
+	out := mustAdminEnv(t, c.env, t.TempDir(), "", append([]string{"reindex", "--all"}, c.storage...)...)
+	t.Logf("reindex --all:\n%s", out)
 	for range 2 {
 		c.workers = append(c.workers, c.startWorker())
 	}
-	for _, w := range c.workers[scaleWorkers:] {
-		eventually(t, 30*time.Second, "two snapshot and reconcile passes on the empty Redis", func() (bool, string) {
-			s, r := w.logCount(`"msg":"snapshot pass"`), w.logCount(`"msg":"reconcile pass"`)
-			return s >= 2 && r >= 2, fmt.Sprintf("%d snapshot passes, %d reconcile passes", s, r)
-		})
-	}
-	out := mustAdminEnv(t, c.env, t.TempDir(), "", append([]string{"reindex", "--all"}, c.storage...)...)
-	t.Logf("reindex --all:\n%s", out)
 	return len(c.users)
 }
 
@@ -438,5 +433,60 @@ func (c *cluster) checkMailboxes(gw *server, want map[string][]string, when stri
 		if err := imc.Logout().Wait(); err != nil {
 			t.Errorf("LOGOUT: %v", err)
 		}
+	}
+}
+
+// TestRedisLossWhileWorkersRun: Redis loses everything (FLUSHALL) while a
+// worker keeps running, as it would in production, and its snapshotter and
+// reconciler make a few passes against the empty Redis before the operator
+// runs `bucketmail reindex --all`. The bucket is the record (invariant 2):
+// the reindex must still bring back the directory and every message, once.
+func TestRedisLossWhileWorkersRun(t *testing.T) {
+	c := newCluster(t)
+	const user = "carol@loss.example"
+	mustAdminEnv(t, c.env, t.TempDir(), "", append([]string{"domain", "add", "loss.example"}, c.storage...)...)
+	mustAdminEnv(t, c.env, t.TempDir(), scalePassword(user)+"\n", append([]string{"user", "add", user, "--password-stdin"}, c.storage...)...)
+	args := append([]string{"run", "--worker-lease", "2s", "--snapshot-interval", "1s", "--reconcile-interval", "1s", "--reconcile-grace", "1s"}, listenerFlags...)
+	srv := startServerEnv(t, t, c.env, t.TempDir(), append(args, c.storage...)...)
+
+	want := []string{"loss 1", "loss 2", "loss 3"}
+	for _, s := range want {
+		mustSend(t, srv.addr("smtp"), "load@remote.example", []string{user}, message("load@remote.example", user, s, "body"))
+	}
+	u, err := c.st.UserByAddress(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "3 messages delivered", func() (bool, string) {
+		mb, err := c.st.Mailbox(context.Background(), u.ID, store.Inbox)
+		return err == nil && mb.Messages == 3, fmt.Sprintf("%+v, %v", mb, err)
+	})
+	passes := func(n int, what string) {
+		s0, r0 := srv.logCount(`"msg":"snapshot pass"`), srv.logCount(`"msg":"reconcile pass"`)
+		eventually(t, 30*time.Second, what, func() (bool, string) {
+			s, r := srv.logCount(`"msg":"snapshot pass"`)-s0, srv.logCount(`"msg":"reconcile pass"`)-r0
+			return s >= n && r >= n, fmt.Sprintf("%d snapshot and %d reconcile passes", s, r)
+		})
+	}
+	passes(2, "two snapshot and reconcile passes after the deliveries")
+
+	if err := c.st.Client().FlushAll(context.Background()).Err(); err != nil {
+		t.Fatalf("FLUSHALL: %v", err)
+	}
+	passes(3, "three snapshot and reconcile passes on the emptied Redis")
+	out := mustAdminEnv(t, c.env, t.TempDir(), "", append([]string{"reindex", "--all"}, c.storage...)...)
+	if _, err := c.st.UserByAddress(context.Background(), user); err != nil {
+		t.Fatalf("after reindex --all, %s is not in the directory (%v): passes made on the emptied Redis "+
+			"must not replace what reindex restores from. reindex said:\n%s", user, err, out)
+	}
+	eventually(t, 30*time.Second, "3 messages back", func() (bool, string) {
+		mb, err := c.st.Mailbox(context.Background(), u.ID, store.Inbox)
+		return err == nil && mb.Messages >= 3, fmt.Sprintf("%+v, %v", mb, err)
+	})
+	imc := dialIMAP(t, srv.addr("imap"), user, scalePassword(user), nil)
+	got := subjects(listMailbox(t, imc, "INBOX"))
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("after reindex INBOX holds %v, want %v", got, want)
 	}
 }

@@ -125,6 +125,7 @@ type Reconciler struct {
 	cfg     Config
 	log     *slog.Logger
 	counter *counter
+	epoch   *Epoch
 }
 
 // New returns a Reconciler; nothing runs until Run or Once.
@@ -134,6 +135,7 @@ func New(cfg Config) *Reconciler {
 		cfg:     cfg,
 		log:     cfg.Log.With(slog.String("role", "reconciler")),
 		counter: newCounter(cfg.Metrics),
+		epoch:   NewEpoch(cfg.Store, cfg.Blobs, cfg.Holder),
 	}
 }
 
@@ -186,8 +188,9 @@ func (r *Reconciler) report(ctx context.Context, res Result, err error) {
 	r.log.LogAttrs(ctx, level, "reconcile pass", attrs...)
 }
 
-// Once runs one pass if it gets the lease: the scan of recent objects,
-// then the collection of orphaned objects. Errors of single objects do not
+// Once runs one pass if it gets the lease and the index store still
+// belongs to the bucket (see Epoch; else ErrIndexLost): the scan of recent
+// objects, then the collection of orphaned objects. Errors of single objects do not
 // stop the pass; they are joined into the returned error and the objects
 // are looked at again next time.
 func (r *Reconciler) Once(ctx context.Context) (Result, error) {
@@ -197,6 +200,9 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Leased = true
+	if err := r.epoch.Check(ctx); err != nil {
+		return res, err // ErrIndexLost: touching nothing until reindex
+	}
 	now := r.cfg.Now()
 	scanErr := r.scan(ctx, now, &res)
 	gcErr := r.collect(ctx, now, &res)

@@ -2,6 +2,8 @@ package reconcile_test
 
 import (
 	"crypto/rand"
+	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 )
 
 // TestOrphanDeliveredOnce: the edge wrote the object and crashed before
@@ -215,5 +218,36 @@ func TestCollector(t *testing.T) {
 	e.setNow(start.Add(3 * time.Hour))
 	if res := e.once(r); res.Deleted != 0 || res.Postponed != 1 || !e.exists(queued.BlobKey) {
 		t.Fatalf("pass with a queued job's object scheduled: %+v", res)
+	}
+}
+
+// TestIndexLossStops: an index store that lost everything (a new, empty
+// one on the same bucket) must not reconcile nor collect until reindex
+// adopted the bucket's epoch.
+func TestIndexLossStops(t *testing.T) {
+	e := newEnv(t)
+	start := time.Now()
+	e.putMessage(start, "alice@example.org")
+	e.setNow(start.Add(grace + time.Second))
+	if res := e.once(e.reconciler("w1")); res.Enqueued != 1 {
+		t.Fatalf("pass on the intact index: %+v", res)
+	}
+
+	lost, err := sqlite.Open(filepath.Join(t.TempDir(), "empty.db"))
+	must(t, err)
+	t.Cleanup(func() { lost.Close() })
+	must(t, lost.ScheduleBlobDeletes(e.ctx, []string{"msg/x"}, start.Add(-time.Hour)))
+	r := reconcile.New(reconcile.Config{Store: lost, Blobs: e.blobs, Holder: "w2", Grace: grace,
+		Now: func() time.Time { return start.Add(time.Hour) }})
+	res, err := r.Once(e.ctx)
+	if !errors.Is(err, reconcile.ErrIndexLost) || res.Enqueued != 0 || res.Deleted != 0 {
+		t.Fatalf("pass on an empty index = %+v, %v; want ErrIndexLost and nothing done", res, err)
+	}
+	if st, _ := lost.QueueStats(e.ctx, store.QueueInbound); st.Pending != 0 {
+		t.Fatalf("jobs enqueued on the lost index: %+v", st)
+	}
+	must(t, reconcile.AdoptEpoch(e.ctx, lost, e.blobs))
+	if res, err := r.Once(e.ctx); err != nil || res.Enqueued != 1 {
+		t.Fatalf("pass after adopting the epoch = %+v, %v", res, err)
 	}
 }

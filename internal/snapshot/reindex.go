@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -61,7 +62,15 @@ func Reindex(ctx context.Context, st ReindexStore, blobs blob.Store, address str
 	if err := r.scanObjects(ctx); err != nil {
 		return r.rep, err
 	}
-	return r.rep, r.errs.join()
+	if err := r.errs.join(); err != nil {
+		return r.rep, err
+	}
+	// The index belongs to the bucket again: reconcilers and snapshotters
+	// resume.
+	if l, ok := st.(store.Ledger); ok {
+		return r.rep, reconcile.AdoptEpoch(ctx, l, blobs)
+	}
+	return r.rep, nil
 }
 
 // reindexer is the state of one Reindex.

@@ -1,10 +1,12 @@
 package snapshot_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -89,6 +91,14 @@ func TestReindexAfterLoss(t *testing.T) {
 	must(t, err)
 
 	e.openIndex("empty.db") // the index store lost everything
+	// Snapshots of the empty index would become the newest: refused.
+	idx := e.keys("idx/")
+	if res, err := e.snapshotter("w2", 3).Once(e.ctx); !errors.Is(err, reconcile.ErrIndexLost) || res.Users+res.Deleted != 0 || res.Directory {
+		t.Fatalf("snapshot pass on the empty index = %+v, %v; want ErrIndexLost", res, err)
+	}
+	if after := e.keys("idx/"); !slices.Equal(after, idx) {
+		t.Fatalf("snapshots changed on the empty index: %q, were %q", after, idx)
+	}
 	rep, err := snapshot.Reindex(e.ctx, e.db, e.blobs, "", nil)
 	must(t, err)
 	want := snapshot.Report{Directory: rep.Directory, Users: 2, UsersFromSnapshot: 2, Mailboxes: 12, Messages: 4,
@@ -133,6 +143,9 @@ func TestReindexAfterLoss(t *testing.T) {
 		}
 	}
 	check()
+	if res := e.snap(e.snapshotter("w2", 3)); res.Users != 2 || !res.Directory {
+		t.Fatalf("snapshot pass after reindex = %+v, want both users and the directory", res)
+	}
 
 	// Reindexing again, or one user, is safe: still one copy each.
 	for _, who := range []string{"", "alice@example.org"} {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -76,14 +77,19 @@ func (c Config) withDefaults() Config {
 
 // Snapshotter writes index snapshots of changed users to the bucket.
 type Snapshotter struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	epoch *reconcile.Epoch
 }
 
 // New returns a Snapshotter; nothing runs until Run or Once.
 func New(cfg Config) *Snapshotter {
 	cfg = cfg.withDefaults()
-	return &Snapshotter{cfg: cfg, log: cfg.Log.With(slog.String("role", "snapshotter"))}
+	return &Snapshotter{
+		cfg:   cfg,
+		log:   cfg.Log.With(slog.String("role", "snapshotter")),
+		epoch: reconcile.NewEpoch(cfg.Store, cfg.Blobs, cfg.Holder),
+	}
 }
 
 // Result says what one pass did.
@@ -120,7 +126,8 @@ func (s *Snapshotter) Run(ctx context.Context) error {
 	}
 }
 
-// Once snapshots, if it gets the lease, the directory if it changed and
+// Once snapshots, if it gets the lease and the index store still belongs
+// to the bucket (else reconcile.ErrIndexLost), the directory if it changed and
 // every user whose change counter moved since their last snapshot. One
 // user's failure does not stop the others.
 func (s *Snapshotter) Once(ctx context.Context) (Result, error) {
@@ -130,6 +137,10 @@ func (s *Snapshotter) Once(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Leased = true
+	// A snapshot of an index that lost its data would become the newest.
+	if err := s.epoch.Check(ctx); err != nil {
+		return res, err
+	}
 	var errs []error
 	if err := s.directory(ctx, &res); err != nil {
 		errs = append(errs, err)
