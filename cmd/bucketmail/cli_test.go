@@ -60,16 +60,16 @@ func TestHelpAndUsage(t *testing.T) {
 
 func TestUnknownStoreScheme(t *testing.T) {
 	dir := t.TempDir()
-	code, _, errOut := runCmd(t, "", nil, "domain", "list", "--data-dir", dir, "--store", "redis://localhost:6379")
+	code, _, errOut := runCmd(t, "", nil, "domain", "list", "--data-dir", dir, "--store", "mysql://localhost:3306")
 	if code != exitError {
 		t.Errorf("code %d, want %d", code, exitError)
 	}
-	wantOneLine(t, errOut, `bucketmail: domain: list: store URL "redis://localhost:6379": unsupported scheme "redis"`)
-	code, _, errOut = runCmd(t, "", nil, "domain", "list", "--data-dir", dir, "--blobs", "s3://bucket")
+	wantOneLine(t, errOut, `bucketmail: domain: list: store URL "mysql://localhost:3306": unsupported scheme "mysql" (supported: sqlite://, redis://, rediss://)`)
+	code, _, errOut = runCmd(t, "", nil, "domain", "list", "--data-dir", dir, "--blobs", "gs://bucket")
 	if code != exitError {
 		t.Errorf("code %d, want %d", code, exitError)
 	}
-	wantOneLine(t, errOut, `bucketmail: domain: list: blob URL "s3://bucket": unsupported scheme "s3"`)
+	wantOneLine(t, errOut, `bucketmail: domain: list: blob URL "gs://bucket": unsupported scheme "gs" (supported: file://, s3://)`)
 }
 
 func TestAdminCommandsInProcess(t *testing.T) {

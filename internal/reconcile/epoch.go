@@ -49,9 +49,12 @@ type Epoch struct {
 }
 
 // NewEpoch returns a checker for st and blobs; holder names it in the
-// lease taken while creating an epoch.
+// lease taken while creating an epoch. Each checker gets a holder of its
+// own: the reconciler and the snapshotter of one process share a holder
+// name, and a lease renewed by "the same" holder would let both create an
+// epoch at once.
 func NewEpoch(st store.Ledger, blobs blob.Store, holder string) *Epoch {
-	return &Epoch{st: st, blobs: blobs, holder: holder}
+	return &Epoch{st: st, blobs: blobs, holder: holder + "/" + ulid.Make().String()}
 }
 
 // Check returns nil if the store and the bucket agree, ErrIndexLost if the
