@@ -5,6 +5,12 @@ GO      ?= go
 BIN     := bin/bucketmail
 DATA    ?= ./data
 PYTHON  ?= python3
+TERRAFORM ?= terraform
+
+# VERSION is stamped into release binaries (`bucketmail version`).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+RELEASE_LDFLAGS := -s -w -X main.version=$(VERSION)
+RELEASE_PLATFORMS := linux/amd64 linux/arm64
 
 # Ports used by `make run` (all on 127.0.0.1, unprivileged).
 SMTP_PORT        ?= 2525
@@ -47,7 +53,7 @@ Stop with Ctrl-C.
 endef
 export RUN_HELP
 
-.PHONY: all build run test deps vet bench fmt lint clean
+.PHONY: all build run test deps vet bench fmt lint clean release version infra-check
 
 all: build
 
@@ -87,7 +93,7 @@ deps: .testbin/versitygw
 vet:
 	$(GO) vet ./...
 
-test: deps vet
+test: deps vet infra-check
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
 bench:
@@ -96,8 +102,34 @@ bench:
 fmt:
 	gofmt -w .
 
+# infra-check: Terraform formatting of infra/terraform. The rest of the infra
+# checks (HCL, cloud-init, Kubernetes YAML, flag names) are the Go test in
+# infra/, run by `go test ./...`. terraform is required, not optional: CI has it.
+infra-check:
+	@command -v $(TERRAFORM) >/dev/null 2>&1 || { \
+		echo "make infra-check: $(TERRAFORM) not found; it is needed for 'terraform fmt -check' (install Terraform >= 1.5 or set TERRAFORM=/path/to/terraform)" >&2; exit 1; }
+	$(TERRAFORM) fmt -check -recursive -diff infra/terraform
+
+# release builds static binaries (CGO_ENABLED=0) for every platform of
+# RELEASE_PLATFORMS into dist/, with VERSION stamped in, and their SHA256SUMS.
+release:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo "building dist/bucketmail-$$os-$$arch ($(VERSION))"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' \
+			-o dist/bucketmail-$$os-$$arch ./cmd/bucketmail; \
+	done
+	cd dist && sha256sum bucketmail-* > SHA256SUMS
+	@bin=dist/bucketmail-$$($(GO) env GOOS)-$$($(GO) env GOARCH); \
+	if [ -x "$$bin" ]; then $$bin version | grep -F "bucketmail $(VERSION) " \
+		|| { echo "make release: $$bin does not report version $(VERSION)" >&2; exit 1; }; fi
+
+version:
+	@echo $(VERSION)
+
 lint: vet
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 clean:
-	rm -rf bin .testbin
+	rm -rf bin .testbin dist

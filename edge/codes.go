@@ -27,6 +27,7 @@ var (
 	e430SystemIncapable = smtp.EnhancedCode{4, 3, 0} // other or undefined mail system status
 	e453TooManyRcpts    = smtp.EnhancedCode{4, 5, 3} // too many recipients
 	e534TooBig          = smtp.EnhancedCode{5, 3, 4} // message too big for system
+	e517BadSenderSyntax = smtp.EnhancedCode{5, 1, 7} // bad sender's mailbox address syntax
 	e560Media           = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
 	e570Security        = smtp.EnhancedCode{5, 7, 0} // other security status
 	e571Denied          = smtp.EnhancedCode{5, 7, 1} // delivery not authorized
@@ -44,7 +45,6 @@ var (
 	errUnknownUser       = reply(c550MailboxUnavail, e511BadDestMailbox, "No such user here")
 	errBadRecipient      = reply(c553BadMailbox, e513BadDestSyntax, "Bad recipient address syntax")
 	errRelayDenied       = reply(c554Failed, e571Denied, "Relaying denied")
-	errOutboundDisabled  = reply(c554Failed, e571Denied, "Outbound delivery is not enabled yet")
 	errTooManyRecipients = reply(c452TooManyRecipients, e453TooManyRcpts, "Too many recipients")
 	errTooBig            = reply(c552TooBig, e534TooBig, "Message exceeds the maximum size")
 	errAuthRequired      = reply(c530AuthRequired, e570Security, "Authentication required")

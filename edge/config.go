@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -40,8 +41,12 @@ type Config struct {
 	Queue             store.Queue
 	Blobs             blob.Store
 	Auth              *auth.Authenticator
-	Log               *slog.Logger     // nil discards
-	Metrics           *metrics.Metrics // nil means a private, unexported set
+	// DMARCReject, when not nil, checks every message received on port 25
+	// after DATA and refuses with 550 5.7.1 one that fails DMARC under
+	// p=reject (--dmarc-reject=reject); nil leaves the checks to the worker.
+	DMARCReject *authcheck.Checker
+	Log         *slog.Logger     // nil discards
+	Metrics     *metrics.Metrics // nil means a private, unexported set
 }
 
 // Mode says what a listener is for.

@@ -42,7 +42,7 @@ type outcome struct {
 	id     string
 	size   int64 // message bytes received, Received: line excluded
 	reply  *smtp.SMTPError
-	result string // "queued", "too_big", "line_too_long", "storage", "client", "abandoned"
+	result string // "queued", "too_big", "line_too_long", "storage", "client", "from_refused", "abandoned"
 	err    error  // detail for the log
 }
 
@@ -66,11 +66,17 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 		auth: tx.auth != "", id: id, rcpts: tx.rcpts, date: now,
 	})
 	body := &limitReader{r: r, max: cfg.MaxMessageSize}
+	var header *headerCapture // submission: the header block, to check From:
+	var stream io.Reader = body
+	if s.mode != MX {
+		header = &headerCapture{r: body}
+		stream = header
+	}
 
 	ctx, cancel := context.WithTimeout(s.srv.ctx, dataTimeout)
 	defer cancel()
 	out := outcome{id: id}
-	_, err := s.put(ctx, job, io.MultiReader(strings.NewReader(trace), body))
+	_, err := s.put(ctx, job, io.MultiReader(strings.NewReader(trace), stream))
 	out.size = body.n
 	if err == nil && (body.tooBig || body.readErr != nil) {
 		// A Put that swallowed the reader's error must not leave the object.
@@ -93,6 +99,27 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 		out.result, out.reply, out.err = "storage", s.storageFailure(nil, "put", err), err
 		return out
 	}
+	if header != nil {
+		if rep, err := s.checkFromHeader(ctx, header); rep != nil || err != nil {
+			// Nothing was queued: the object goes, and the client hears why.
+			s.deleteObject(job.BlobKey)
+			if err != nil {
+				out.result, out.reply, out.err = "storage", s.storageFailure(nil, "from", err), err
+				return out
+			}
+			reason := "bad_header"
+			if rep == errSenderNotOwned {
+				reason = "sender_not_owned"
+			}
+			s.reject(reason)
+			out.result, out.reply = "from_refused", rep
+			return out
+		}
+	}
+	if rep, result, err := s.checkDMARC(ctx, job); rep != nil {
+		out.result, out.reply, out.err = result, rep, err
+		return out
+	}
 	if err := s.enqueue(ctx, job); err != nil {
 		s.deleteObject(job.BlobKey)
 		out.result, out.reply, out.err = "storage", s.storageFailure(nil, "enqueue", err), err
@@ -103,10 +130,14 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 	return out
 }
 
-// queueFor picks the queue of a transaction. Every recipient is local
-// until outbound delivery exists; then a transaction with remote
-// recipients will go to store.QueueOutbound.
+// queueFor picks the queue of a transaction. A submitted message with at
+// least one remote recipient becomes ONE outbound job whose To holds every
+// recipient, local ones too: the outbound worker hands the local ones back
+// to the inbound queue under the same id. Anything else is one inbound job.
 func queueFor(tx *transaction) string {
+	if tx.remote && tx.auth != "" {
+		return store.QueueOutbound
+	}
 	return store.QueueInbound
 }
 

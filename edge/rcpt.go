@@ -70,15 +70,19 @@ func (s *session) checkRecipient(ctx context.Context, tx *transaction, to string
 	}
 }
 
-// remoteRecipient refuses a recipient in a domain that is not ours. On port
-// 25 that is relaying (RFC 5321 section 3.6.2). Submission will hand such
-// recipients to the outbound queue (a job in store.QueueOutbound) once
-// outbound delivery exists; until then it refuses them too.
+// remoteRecipient decides on a recipient in a domain that is not ours. On
+// port 25 that is relaying (RFC 5321 section 3.6.2): refused. On submission
+// the user is authenticated (Mail refuses a transaction without AUTH), so
+// the recipient is accepted and the message will go to the outbound queue
+// (queueFor).
 func (s *session) remoteRecipient(tx *transaction) error {
-	if s.mode == MX {
+	if s.mode == MX || tx.auth == "" {
 		return s.refuse(tx, "relay_denied", errRelayDenied)
 	}
-	return s.refuse(tx, "outbound_disabled", errOutboundDisabled)
+	s.mu.Lock()
+	tx.remote = true
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *session) localDomain(ctx context.Context, domain string) (bool, error) {

@@ -38,6 +38,7 @@ type transaction struct {
 	seen     map[string]bool // lower-cased accepted recipients
 	rejected int             // recipients refused
 	auth     string          // submitter's address
+	remote   bool            // some recipient is in a domain that is not ours
 }
 
 var _ smtp.Session = (*session)(nil)

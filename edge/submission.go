@@ -21,15 +21,22 @@ type submissionSession struct {
 
 var _ smtp.AuthSession = (*submissionSession)(nil)
 
-// AuthMechanisms lists PLAIN (RFC 4616), which TLS makes safe.
-func (s *submissionSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+// AuthMechanisms lists PLAIN (RFC 4616) and LOGIN
+// (draft-murchison-sasl-login), which TLS makes safe. go-smtp advertises
+// them only after STARTTLS (or on 465) unless AllowInsecureAuth is set.
+func (s *submissionSession) AuthMechanisms() []string { return []string{sasl.Plain, saslLogin} }
 
 // Auth returns the SASL server for mech.
 func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
-	if mech != sasl.Plain {
-		return nil, smtp.ErrAuthUnknownMechanism
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(s.login), nil
+	case saslLogin:
+		return newLoginServer(func(username, password string) error {
+			return s.login("", username, password)
+		}), nil
 	}
-	return sasl.NewPlainServer(s.login), nil
+	return nil, smtp.ErrAuthUnknownMechanism
 }
 
 // login checks a PLAIN exchange. Proxy authorization (an identity other
@@ -73,15 +80,29 @@ func (s *session) checkSender(user *store.User, from string) error {
 	}
 	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
 	defer cancel()
-	res, err := s.resolve(ctx, from)
-	if err != nil && !fault.IsPermanent(err) {
+	owned, err := s.owns(ctx, user, from)
+	switch {
+	case err != nil:
 		return s.storageFailure(nil, "mail", err)
+	case !owned:
+		s.reject("sender_not_owned")
+		return errSenderNotOwned
+	}
+	return nil
+}
+
+// owns reports whether addr resolves to user (store.Resolve: the address
+// itself, plus-addressing, aliases). An unknown or foreign address is not
+// owned; only a temporary storage failure is an error.
+func (s *session) owns(ctx context.Context, user *store.User, addr string) (bool, error) {
+	res, err := s.resolve(ctx, addr)
+	if err != nil && !fault.IsPermanent(err) {
+		return false, err
 	}
 	for _, u := range res.Users {
 		if u.ID == user.ID {
-			return nil
+			return true, nil
 		}
 	}
-	s.reject("sender_not_owned")
-	return errSenderNotOwned
+	return false, nil
 }

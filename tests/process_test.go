@@ -100,7 +100,11 @@ func startServerEnv(t, owner *testing.T, env []string, dataDir string, args ...s
 }
 
 // cleanEnv is the environment without BUCKETMAIL_* variables, so a
-// developer's settings cannot change what the tests run.
+// developer's settings cannot change what the tests run. DNS goes to a
+// loopback port nobody serves: the inbound checks (SPF, DKIM, DMARC) fail
+// fast with temperror instead of querying the network, and mail is never
+// filed by the real DNS records of a test domain. A test that needs DNS
+// passes its own BUCKETMAIL_DNS_RESOLVER, which comes later and wins.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -108,8 +112,11 @@ func cleanEnv() []string {
 			env = append(env, kv)
 		}
 	}
-	return env
+	return append(env, "BUCKETMAIL_DNS_RESOLVER="+deadDNS)
 }
+
+// deadDNS is a loopback UDP address without a server (the discard port).
+const deadDNS = "127.0.0.1:9"
 
 // readLog collects the log and picks out the bound addresses.
 func (s *server) readLog(r io.Reader) {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
@@ -42,6 +43,21 @@ type Config struct {
 	// store, so every worker may run them and one at a time does.
 	Reconciler  *reconcile.Reconciler
 	Snapshotter *snapshot.Snapshotter
+
+	// Drain makes Run return nil once the queues are empty (see drain.go)
+	// instead of waiting for its context to end: for scale-to-zero jobs
+	// and function-style runs. DrainQueues are the queues that must be
+	// empty (pending, in flight and delayed all 0); nil means the inbound
+	// and the outbound queue (an outbound job with local recipients becomes
+	// an inbound job, so inbound is only really empty when outbound is).
+	Drain       bool
+	DrainQueues []string
+
+	// Checker, when not nil, evaluates SPF, DKIM and DMARC for every
+	// message received on port 25 (a job without Auth): each copy gets an
+	// Authentication-Results field, and a DMARC failure whose policy is
+	// quarantine or reject is filed to Junk (see authcheck.go).
+	Checker *authcheck.Checker
 }
 
 // withDefaults fills in the zero values.
@@ -63,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Consumer == "" {
 		c.Consumer = "worker"
+	}
+	if c.DrainQueues == nil {
+		c.DrainQueues = []string{store.QueueInbound, store.QueueOutbound}
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/message"
@@ -30,7 +31,7 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 	if key == "" {
 		key = blob.MessageKey(j.ID)
 	}
-	sum, err := w.summarize(ctx, key)
+	sum, auth, err := w.summarize(ctx, key, j)
 	if err != nil {
 		return err
 	}
@@ -50,8 +51,14 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 	if received.IsZero() {
 		received = time.Now()
 	}
+	mailbox := w.placement(ctx, j, auth)
 	for _, r := range rcpts {
 		prefix := deliveryPrefix(j.From, r.rcpt)
+		if auth != nil {
+			// RFC 8601 section 5: the result goes above the fields it
+			// speaks about, after the trace fields of this hop.
+			prefix = append(prefix, auth.Header...)
+		}
 		m := store.NewMessage{
 			BlobKey:      key,
 			Prefix:       prefix,
@@ -59,28 +66,37 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 			InternalDate: received,
 			Summary:      encoded,
 		}
-		if err := w.insert(ctx, j, r, m); err != nil {
+		if err := w.insert(ctx, j, r, mailbox, m); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// summarize reads the object once, streaming it through the parser.
-func (w *Worker) summarize(ctx context.Context, key string) (*message.Summary, error) {
+// summarize reads the object once, streaming it through the parser and,
+// for mail received on port 25, through the authentication checks too
+// (invariant 5: one GET per message).
+func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*message.Summary, *authcheck.Result, error) {
 	rc, err := w.cfg.Blobs.Get(ctx, key, 0, -1)
 	if err != nil {
 		if errors.Is(err, blob.ErrNotFound) {
 			err = fault.Permanent(err)
 		}
-		return nil, fmt.Errorf("worker: reading %s: %w", key, err)
+		return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
 	}
 	defer rc.Close()
-	sum, err := message.Parse(rc)
-	if err != nil {
-		return nil, fmt.Errorf("worker: reading %s: %w", key, err)
+	if w.cfg.Checker == nil || j.Auth != "" {
+		sum, err := message.Parse(rc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
+		}
+		return sum, nil, nil
 	}
-	return sum, nil
+	sum, auth, err := w.parseAndCheck(ctx, rc, j)
+	if err != nil {
+		return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
+	}
+	return sum, auth, nil
 }
 
 // resolve maps the envelope recipients of j to distinct local users.
@@ -113,15 +129,19 @@ func (w *Worker) resolve(ctx context.Context, j store.Job) ([]recipient, error) 
 	return out, nil
 }
 
-// insert adds m to the INBOX of r, once per job and user (invariant 3).
-func (w *Worker) insert(ctx context.Context, j store.Job, r recipient, m store.NewMessage) error {
+// insert adds m to mailbox (INBOX, or Junk) of r, once per job and user
+// (invariant 3). A user without that mailbox gets it in the INBOX.
+func (w *Worker) insert(ctx context.Context, j store.Job, r recipient, mailbox string, m store.NewMessage) error {
 	uid := r.user.ID
 	if err := w.cfg.Store.EnsureUser(ctx, uid); err != nil {
 		return fmt.Errorf("worker: mailboxes of %s: %w", uid, err)
 	}
-	mb, err := w.cfg.Store.Mailbox(ctx, uid, store.Inbox)
+	mb, err := w.cfg.Store.Mailbox(ctx, uid, mailbox)
+	if errors.Is(err, store.ErrNotFound) && mailbox != store.Inbox {
+		mb, err = w.cfg.Store.Mailbox(ctx, uid, store.Inbox)
+	}
 	if err != nil {
-		return fmt.Errorf("worker: INBOX of %s: %w", uid, err)
+		return fmt.Errorf("worker: %s of %s: %w", mailbox, uid, err)
 	}
 	n, dup, err := w.cfg.Store.InsertMessage(ctx, uid, mb.ID, j.ID+"/"+uid, m)
 	if err != nil {

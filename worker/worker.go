@@ -24,10 +24,17 @@ func New(cfg Config) *Worker {
 // Run runs Concurrency delivery loops, and the reconciler and snapshotter
 // if configured, until ctx ends. It then stops claiming, lets the jobs in
 // flight finish and returns nil.
+//
+// With Config.Drain it also returns, with nil, once the queues are empty
+// and nothing is in flight: the loops and the reconciler and snapshotter
+// then stop as if ctx had ended.
 func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	d := &drainer{w: w, stop: stop}
 	for range w.cfg.Concurrency {
-		wg.Go(func() { w.loop(ctx) })
+		wg.Go(func() { w.loop(ctx, d) })
 	}
 	if r := w.cfg.Reconciler; r != nil {
 		wg.Go(func() { _ = r.Run(ctx) }) // returns nil when ctx ends; it logs its failures
@@ -42,7 +49,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // loop claims one job at a time and processes it. A job in flight is not
 // cut short by ctx: it runs on a context that ignores cancellation (the
 // lease bounds it), so a shutdown never leaves half a delivery to redo.
-func (w *Worker) loop(ctx context.Context) {
+func (w *Worker) loop(ctx context.Context, d *drainer) {
 	work := context.WithoutCancel(ctx)
 	pause := time.Second
 	for ctx.Err() == nil {
@@ -61,6 +68,10 @@ func (w *Worker) loop(ctx context.Context) {
 			continue
 		}
 		pause = time.Second
+		if len(jobs) == 0 && w.cfg.Drain {
+			d.check(ctx)
+			continue
+		}
 		w.processAll(work, jobs)
 	}
 }

@@ -45,6 +45,9 @@ func (a *app) commands() []command {
 		{"alias", "add, delete or list aliases", (*app).cmdAlias},
 		{"queue", "show the delivery queues and dead-lettered jobs", (*app).cmdQueue},
 		{"reindex", "rebuild the index from the blob store (snapshots and messages)", (*app).cmdReindex},
+		{"dns", "print the DNS records to publish for a domain", (*app).cmdDNS},
+		{"dkim", "make or list the DKIM signing keys of a domain", (*app).cmdDKIM},
+		{"version", "print the version of this binary", (*app).cmdVersion},
 		{"help", "show this help", (*app).cmdHelp},
 	}
 }
@@ -123,6 +126,9 @@ Admin commands:
       (SOURCE "@domain" is the domain's catch-all)
   bucketmail queue [--json]
   bucketmail reindex --user ADDRESS | --all
+  bucketmail dns DOMAIN [--format zone|json]
+  bucketmail dkim keygen DOMAIN [--selector S] [--algorithm ed25519|rsa2048]
+  bucketmail dkim list [DOMAIN] | dkim del DOMAIN SELECTOR
 
 Every flag can also be set in the environment as BUCKETMAIL_<NAME>
 (upper case, dashes as underscores); flags on the command line win.

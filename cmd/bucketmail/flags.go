@@ -52,11 +52,17 @@ type config struct {
 
 	WorkerConcurrency int
 	WorkerLease       time.Duration
+	Drain             bool // worker command only: exit 0 once the queues are empty
 
 	ReconcileInterval time.Duration // 0: no reconciler nor collector
 	ReconcileGrace    time.Duration
 	GCDelay           time.Duration
 	SnapshotInterval  time.Duration // 0: no index snapshots
+
+	// DNSResolver is HOST:PORT of the DNS server every lookup goes to
+	// (SPF, DKIM, DMARC, MX); "" is the system resolver. See resolver.New.
+	DNSResolver string
+	DMARCReject string // junk or reject: what a DMARC p=reject failure gets
 
 	LogFormat string // json, text or "" (json unless stderr is a terminal)
 	LogLevel  string
@@ -169,9 +175,18 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
 		fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow authentication without TLS (testing only)")
 	}
+	if r.edge || r.worker {
+		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
+		fs.StringVar(&c.DMARCReject, "dmarc-reject", dmarcJunk, "what port-25 mail failing DMARC under p=reject gets: junk (filed to Junk by the worker) or reject (550 at the edge after DATA); p=quarantine failures always go to Junk")
+	}
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker delivers at once")
 		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
+		if !r.edge && !r.gateway {
+			// Only the worker command: a process serving listeners has
+			// no reason to stop when the queue is empty.
+			fs.BoolVar(&c.Drain, "drain", false, "exit 0 once the inbound and outbound queues have nothing pending, in flight or delayed (scale-to-zero and one-shot runs)")
+		}
 		fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "time between reconciler passes, which re-enqueue lost jobs and delete orphaned objects (0: off)")
 		fs.DurationVar(&c.ReconcileGrace, "reconcile-grace", reconcile.DefaultGrace, "age at which the reconciler re-enqueues a message object whose job is unknown")
 		fs.DurationVar(&c.GCDelay, "gc-delay", reconcile.DefaultGCDelay, "how long a message object stays after its last mailbox entry was expunged")
@@ -187,6 +202,11 @@ func (c *config) check() error {
 	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 ||
 		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 {
 		return usagef("negative limits are not allowed")
+	}
+	switch c.DMARCReject {
+	case "", dmarcJunk, dmarcReject:
+	default:
+		return usagef("--dmarc-reject %q: want junk or reject", c.DMARCReject)
 	}
 	switch c.LogFormat {
 	case "", "json", "text":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/bucketmail/bucketmail/internal/autoconfig"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -38,6 +39,34 @@ func newHTTPHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog
 		refreshQueueDepth(r.Context(), st, m, log)
 		prom.ServeHTTP(w, r)
 	})
+	return mux
+}
+
+// withAutoconfig serves, besides h, the MTA-STS policy and the client
+// autoconfiguration documents (internal/autoconfig) built from the client
+// listeners this process bound (listener names of wire.go).
+func withAutoconfig(h http.Handler, hostname string, bound []boundListener, dir store.Directory, log *slog.Logger) http.Handler {
+	kinds := map[string]struct {
+		p        autoconfig.Protocol
+		implicit bool
+	}{
+		"submission": {autoconfig.SMTP, false}, "submissions": {autoconfig.SMTP, true},
+		"imap": {autoconfig.IMAP, false}, "imaps": {autoconfig.IMAP, true},
+		"pop3": {autoconfig.POP3, false}, "pop3s": {autoconfig.POP3, true},
+	}
+	cfg := autoconfig.Config{Hostname: hostname, HasDomain: dir.HasDomain, Log: log}
+	for _, b := range bound {
+		k, ok := kinds[b.name]
+		if !ok {
+			continue
+		}
+		if l, ok := autoconfig.ListenerFromAddr(k.p, b.ln.Addr().String(), k.implicit); ok {
+			cfg.Listeners = append(cfg.Listeners, l)
+		}
+	}
+	mux := http.NewServeMux()
+	autoconfig.Register(mux, cfg)
+	mux.Handle("/", h)
 	return mux
 }
 

@@ -120,6 +120,7 @@ type process struct {
 	listeners []boundListener
 	closers   []func() error              // servers to close on shutdown, once each
 	worker    func(context.Context) error // nil without the worker role
+	drain     bool                        // the worker returning nil is the normal end
 }
 
 // run serves until ctx ends or a server fails.
@@ -159,6 +160,10 @@ func (p *process) run(ctx context.Context) error {
 		// The worker returns only when its context ends; anything else
 		// is a failure that stops the process.
 		workerDone = nil
+		if err == nil && p.drain {
+			p.log.Info("queues drained, stopping")
+			break
+		}
 		if err == nil {
 			err = errors.New("stopped unexpectedly")
 		}

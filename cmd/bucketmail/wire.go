@@ -98,6 +98,7 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Queue:             d.store,
 		Blobs:             d.blobs,
 		Auth:              d.auth,
+		DMARCReject:       d.edgeDMARCChecker(),
 		Log:               d.log.With(slog.String("role", "edge")),
 		Metrics:           d.metrics,
 	})
@@ -158,12 +159,15 @@ func (d *deps) wireWorker(p *process) {
 		Consumer:    consumer,
 		Concurrency: d.cfg.WorkerConcurrency,
 		Lease:       d.cfg.WorkerLease,
+		Drain:       d.cfg.Drain,
 		Log:         d.log,
 		Metrics:     d.metrics,
 		Reconciler:  d.reconciler(consumer),
 		Snapshotter: d.snapshotter(consumer),
+		Checker:     d.authChecker(),
 	})
 	p.worker = w.Run
+	p.drain = d.cfg.Drain
 }
 
 // reconciler returns the reconciler a worker runs, or nil when it is
@@ -210,7 +214,8 @@ func (d *deps) snapshotter(holder string) *snapshot.Snapshotter {
 
 func (d *deps) wireHTTP(p *process) error {
 	srv := &http.Server{
-		Handler:           newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
+		Handler: withAutoconfig(newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
+			d.cfg.Hostname, p.listeners, d.store, d.log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/bucketmail/bucketmail/internal/authcheck"
+	"github.com/bucketmail/bucketmail/internal/resolver"
+)
+
+// Values of --dmarc-reject.
+const (
+	dmarcJunk   = "junk"   // the worker files DMARC failures to Junk
+	dmarcReject = "reject" // the edge refuses p=reject failures with 550
+)
+
+// authChecker is the SPF/DKIM/DMARC checker of port-25 mail; its lookups
+// go to --dns-resolver.
+func (d *deps) authChecker() *authcheck.Checker {
+	return &authcheck.Checker{Resolver: resolver.New(d.cfg.DNSResolver), Hostname: d.cfg.Hostname}
+}
+
+// edgeDMARCChecker is the checker the edge runs after DATA: only with
+// --dmarc-reject=reject.
+func (d *deps) edgeDMARCChecker() *authcheck.Checker {
+	if d.cfg.DMARCReject != dmarcReject {
+		return nil
+	}
+	return d.authChecker()
+}

@@ -1,0 +1,112 @@
+# The DNS zone of the mail domain: address records of every host (always),
+# and the mail policy records, from dns_records (`bucketmail dns --format
+# json`) or, when that is empty, built here.
+
+locals {
+  edge_ipv4   = linode_instance.edge[*].ip_address
+  edge_ipv6   = [for a in linode_instance.edge[*].ipv6 : split("/", a)[0]]
+  worker_ipv4 = linode_instance.worker[*].ip_address
+  worker_ipv6 = [for a in linode_instance.worker[*].ipv6 : split("/", a)[0]]
+
+  # Every record has the same attributes (null where unused), and a key
+  # known at plan time (for_each cannot use addresses not yet assigned).
+  address_records = concat(
+    [for i, ip in local.edge_ipv4 : { key = "A mx${i + 1}", name = "mx${i + 1}", type = "A", value = ip, priority = null, ttl = null }],
+    [for i, ip in local.edge_ipv6 : { key = "AAAA mx${i + 1}", name = "mx${i + 1}", type = "AAAA", value = ip, priority = null, ttl = null }],
+    [for i, ip in local.worker_ipv4 : { key = "A out${i + 1}", name = "out${i + 1}", type = "A", value = ip, priority = null, ttl = null }],
+    [for i, ip in local.worker_ipv6 : { key = "AAAA out${i + 1}", name = "out${i + 1}", type = "AAAA", value = ip, priority = null, ttl = null }],
+    [
+      { key = "A gateway", name = var.gateway_hostname, type = "A", value = linode_nodebalancer.mail.ipv4, priority = null, ttl = null },
+      { key = "AAAA gateway", name = var.gateway_hostname, type = "AAAA", value = linode_nodebalancer.mail.ipv6, priority = null, ttl = null },
+    ],
+  )
+
+  # SPF: the MX hosts and every worker's addresses, as literals, so a check
+  # costs no further lookups (RFC 7208 section 4.6.4 allows 10).
+  spf = join(" ", concat(
+    ["v=spf1", "mx"],
+    [for ip in local.worker_ipv4 : "ip4:${ip}"],
+    [for ip in local.worker_ipv6 : "ip6:${ip}"],
+    ["-all"],
+  ))
+
+  builtin_policy_records = concat(
+    [for i, h in local.edge_fqdns : { key = "MX ${h}", name = "", type = "MX", value = h, priority = 10, ttl = null }],
+    [
+      { key = "TXT spf", name = "", type = "TXT", value = local.spf, priority = null, ttl = null },
+      { key = "TXT dmarc", name = "_dmarc", type = "TXT", value = "v=DMARC1; p=${var.dmarc_policy}; rua=mailto:${local.reports}; adkim=r; aspf=r", priority = null, ttl = null },
+      # MTA-STS (RFC 8461): the policy itself is served over HTTPS at
+      # mta-sts.<domain>/.well-known/mta-sts.txt.
+      { key = "TXT mta-sts", name = "_mta-sts", type = "TXT", value = "v=STSv1; id=${var.mta_sts_id}", priority = null, ttl = null },
+      { key = "CNAME mta-sts", name = "mta-sts", type = "CNAME", value = local.gateway_fqdn, priority = null, ttl = null },
+      { key = "TXT tls-rpt", name = "_smtp._tls", type = "TXT", value = "v=TLSRPTv1; rua=mailto:${local.reports}", priority = null, ttl = null },
+      # Client configuration: Thunderbird autoconfig and Outlook
+      # autodiscover (the SRV records are below).
+      { key = "CNAME autoconfig", name = "autoconfig", type = "CNAME", value = local.gateway_fqdn, priority = null, ttl = null },
+      { key = "CNAME autodiscover", name = "autodiscover", type = "CNAME", value = local.gateway_fqdn, priority = null, ttl = null },
+    ],
+    [for sel, txt in var.dkim_records : { key = "TXT dkim ${sel}", name = "${sel}._domainkey", type = "TXT", value = trim(txt, "\""), priority = null, ttl = null }],
+  )
+
+  # Names from `bucketmail dns` may be fully qualified: make them
+  # relative; "@" is the apex. TXT values go to the API without literal
+  # quotes (Linode adds the quoting and splits long strings itself). A,
+  # AAAA and SRV records are this module's (they follow its topology), so
+  # the given ones of those types are left out.
+  given_policy_records = [
+    for r in var.dns_records : {
+      key      = "${upper(r.type)} ${r.name} ${r.value}"
+      name     = r.name == "@" ? "" : trimsuffix(trimsuffix(trimsuffix(r.name, "."), var.domain), ".")
+      type     = upper(r.type)
+      value    = upper(r.type) == "TXT" ? trim(r.value, "\"") : trimsuffix(r.value, ".")
+      priority = r.priority
+      ttl      = r.ttl
+    } if !contains(["A", "AAAA", "SRV"], upper(r.type))
+  ]
+
+  policy_records = length(var.dns_records) > 0 ? local.given_policy_records : local.builtin_policy_records
+
+  all_records = { for r in concat(local.address_records, local.policy_records) : r.key => r }
+
+  # RFC 6186 and RFC 8314 section 5.1 SRV records for mail clients.
+  srv_records = {
+    imaps       = { port = 993, target = local.gateway_fqdn }
+    imap        = { port = 143, target = local.gateway_fqdn }
+    pop3s       = { port = 995, target = local.gateway_fqdn }
+    submissions = { port = 465, target = local.submission_fqdn }
+    submission  = { port = 587, target = local.submission_fqdn }
+  }
+}
+
+resource "linode_domain" "mail" {
+  domain    = var.domain
+  type      = "master"
+  soa_email = var.soa_email
+  ttl_sec   = var.dns_ttl
+}
+
+resource "linode_domain_record" "mail" {
+  for_each = local.all_records
+
+  domain_id   = linode_domain.mail.id
+  name        = each.value.name
+  record_type = each.value.type
+  target      = each.value.value
+  priority    = each.value.type == "MX" ? coalesce(each.value.priority, 10) : null
+  ttl_sec     = coalesce(each.value.ttl, var.dns_ttl)
+}
+
+# SRV records: the API makes their name from service and protocol.
+resource "linode_domain_record" "srv" {
+  for_each = local.srv_records
+
+  domain_id   = linode_domain.mail.id
+  record_type = "SRV"
+  service     = each.key
+  protocol    = "tcp"
+  target      = each.value.target
+  port        = each.value.port
+  priority    = 0
+  weight      = 1
+  ttl_sec     = var.dns_ttl
+}

@@ -1,0 +1,56 @@
+locals {
+  os_region   = var.object_storage_region != "" ? var.object_storage_region : var.region
+  s3_endpoint = var.object_storage_endpoint != "" ? var.object_storage_endpoint : "${local.os_region}-1.linodeobjects.com"
+  reports     = var.report_address != "" ? var.report_address : "postmaster@${var.domain}"
+
+  gateway_fqdn = "${var.gateway_hostname}.${var.domain}"
+  edge_fqdns   = [for i in range(var.edge_count) : "mx${i + 1}.${var.domain}"]
+  worker_fqdns = [for i in range(var.worker_count) : "out${i + 1}.${var.domain}"]
+  # Mail clients submit to the NodeBalancer when the edges sit behind it,
+  # else straight to the first edge.
+  submission_fqdn = var.submission_via_nodebalancer ? local.gateway_fqdn : local.edge_fqdns[0]
+
+  # Settings shared by every role. Secrets are here too: the file is
+  # written 0600 root and read by systemd before it drops privileges.
+  common_env = merge({
+    BUCKETMAIL_STORE         = "redis://:${urlencode(var.redis_password)}@${linode_instance.redis.private_ip_address}:6379/0"
+    BUCKETMAIL_BLOBS         = "s3://${linode_object_storage_bucket.mail.label}?endpoint=${local.s3_endpoint}&region=${local.os_region}&secure=true"
+    BUCKETMAIL_S3_ACCESS_KEY = linode_object_storage_key.mail.access_key
+    BUCKETMAIL_S3_SECRET_KEY = linode_object_storage_key.mail.secret_key
+    BUCKETMAIL_DATA_DIR      = "/var/lib/bucketmail"
+    BUCKETMAIL_HTTP_ADDR     = ":8080"
+    BUCKETMAIL_LOG_FORMAT    = "json"
+  }, var.extra_env)
+
+  role_env = {
+    edge = {
+      BUCKETMAIL_SMTP_ADDR        = ":25"
+      BUCKETMAIL_SUBMISSION_ADDR  = ":587"
+      BUCKETMAIL_SUBMISSIONS_ADDR = ":465"
+    }
+    worker = {
+      BUCKETMAIL_WORKER_CONCURRENCY = tostring(var.worker_concurrency)
+    }
+    gateway = {
+      BUCKETMAIL_IMAP_ADDR  = ":143"
+      BUCKETMAIL_IMAPS_ADDR = ":993"
+      BUCKETMAIL_POP3_ADDR  = ":110"
+      BUCKETMAIL_POP3S_ADDR = ":995"
+    }
+  }
+
+  # The environment file of each role, KEY=value lines (systemd
+  # EnvironmentFile= syntax; values are single-quoted so & and ? in URLs
+  # stay literal).
+  env_file = {
+    for role, env in local.role_env : role => join("", [
+      for k, v in merge(local.common_env, env) : "${k}='${replace(v, "'", "'\\''")}'\n"
+    ])
+  }
+
+  units = {
+    for role in keys(local.role_env) : role => file("${path.module}/../../systemd/bucketmail-${role}.service")
+  }
+
+  cloud_init = "${path.module}/templates/bucketmail.cloud-init.yaml.tftpl"
+}

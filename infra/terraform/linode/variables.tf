@@ -1,0 +1,228 @@
+# Inputs of the bucketmail Linode module. Every variable is described and
+# used (infra/infra_test.go checks both).
+
+variable "label_prefix" {
+  description = "Prefix of every Linode label (instances, firewalls, NodeBalancer, key)."
+  type        = string
+  default     = "bucketmail"
+}
+
+variable "region" {
+  description = "Linode region of the instances, the NodeBalancer and the private network (e.g. us-ord, nl-ams, de-fra-2)."
+  type        = string
+}
+
+variable "image" {
+  description = "Instance image; it must support cloud-init through the Metadata service (Linode's Debian 12 and Ubuntu 24.04 images do)."
+  type        = string
+  default     = "linode/debian12"
+}
+
+variable "authorized_keys" {
+  description = "SSH public keys installed for root on every instance."
+  type        = list(string)
+}
+
+variable "admin_cidrs" {
+  description = "CIDRs allowed to reach SSH (22) on every instance; empty means no SSH from anywhere (use Lish)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Extra tags put on every instance."
+  type        = list(string)
+  default     = []
+}
+
+variable "domain" {
+  description = "The mail domain, managed as a Linode DNS zone by this module (e.g. example.org)."
+  type        = string
+}
+
+variable "soa_email" {
+  description = "SOA contact address of the DNS zone."
+  type        = string
+}
+
+variable "gateway_hostname" {
+  description = "Host name, relative to domain, of the NodeBalancer that serves IMAP and POP3 (and submission when submission_via_nodebalancer)."
+  type        = string
+  default     = "mail"
+}
+
+variable "edge_count" {
+  description = "Number of SMTP edge instances; edge N is mxN.<domain>, has public IPv4/IPv6 with matching reverse DNS and is an MX of the domain."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.edge_count >= 1
+    error_message = "At least one edge is needed to receive mail."
+  }
+}
+
+variable "edge_type" {
+  description = "Linode plan of the edge instances."
+  type        = string
+  default     = "g6-standard-1"
+}
+
+variable "worker_count" {
+  description = "Number of worker instances (local and outbound delivery); they have no public ports. Worker N sends as outN.<domain> (A/AAAA and reverse DNS)."
+  type        = number
+  default     = 2
+}
+
+variable "worker_type" {
+  description = "Linode plan of the worker instances."
+  type        = string
+  default     = "g6-standard-1"
+}
+
+variable "worker_concurrency" {
+  description = "Jobs each worker delivers at once (BUCKETMAIL_WORKER_CONCURRENCY)."
+  type        = number
+  default     = 8
+}
+
+variable "gateway_count" {
+  description = "Number of IMAP/POP3 gateway instances behind the NodeBalancer."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.gateway_count >= 1
+    error_message = "At least one gateway is needed behind the NodeBalancer."
+  }
+}
+
+variable "gateway_type" {
+  description = "Linode plan of the gateway instances."
+  type        = string
+  default     = "g6-standard-1"
+}
+
+variable "submission_via_nodebalancer" {
+  description = "Also put the edges behind the NodeBalancer for submission (587, 465), so mail clients use one host name; port 25 always goes to the edges directly."
+  type        = bool
+  default     = false
+}
+
+variable "proxy_protocol" {
+  description = "PROXY protocol version the NodeBalancer sends to the backends (none, v1, v2). Use v2 only with a bucketmail release whose listeners accept PROXY headers; otherwise every connection fails."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "v1", "v2"], var.proxy_protocol)
+    error_message = "proxy_protocol must be none, v1 or v2."
+  }
+}
+
+variable "redis_type" {
+  description = "Linode plan of the Redis instance (memory holds the index and queue)."
+  type        = string
+  default     = "g6-standard-2"
+}
+
+variable "redis_password" {
+  description = "Password of the Redis server (requirepass); at least 32 characters, e.g. from `openssl rand -hex 24`."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.redis_password) >= 32
+    error_message = "redis_password must be at least 32 characters long."
+  }
+}
+
+variable "bucket_name" {
+  description = "Name of the Object Storage bucket for message objects, DKIM keys and index snapshots (globally unique within the region)."
+  type        = string
+}
+
+variable "object_storage_region" {
+  description = "Object Storage region of the bucket (e.g. us-ord); empty means region."
+  type        = string
+  default     = ""
+}
+
+variable "object_storage_endpoint" {
+  description = "S3 endpoint host of the bucket's region; empty means <object_storage_region>-1.linodeobjects.com."
+  type        = string
+  default     = ""
+}
+
+variable "release_url" {
+  description = "URL of the bucketmail linux/amd64 binary (`make release` builds dist/bucketmail-linux-amd64), e.g. a GitHub release asset."
+  type        = string
+}
+
+variable "release_sha256" {
+  description = "SHA-256 of the binary at release_url (dist/SHA256SUMS); cloud-init refuses a binary that does not match."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.release_sha256))
+    error_message = "release_sha256 must be 64 lower-case hex digits."
+  }
+}
+
+variable "extra_env" {
+  description = "Extra BUCKETMAIL_* settings written into the environment file of every role (e.g. BUCKETMAIL_TLS_CERT, BUCKETMAIL_LOG_LEVEL)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.extra_env) : can(regex("^BUCKETMAIL_[A-Z0-9_]+$", k))])
+    error_message = "extra_env keys must be BUCKETMAIL_* names."
+  }
+}
+
+variable "dns_records" {
+  description = "Mail policy records, as printed by `bucketmail dns --format json`: a list of {name, type, value, priority, ttl}; name is relative to domain or fully qualified, \"\" or \"@\" is the apex. When empty the module writes its own MX, SPF, DKIM (dkim_records), DMARC, MTA-STS, TLS-RPT and autoconfig records. A/AAAA records of the hosts are always written."
+  type = list(object({
+    name     = string
+    type     = string
+    value    = string
+    priority = optional(number)
+    ttl      = optional(number)
+  }))
+  default = []
+}
+
+variable "dkim_records" {
+  description = "DKIM TXT values by selector, as `bucketmail dkim list` prints them (\"v=DKIM1; k=ed25519; p=...\"); used when dns_records is empty."
+  type        = map(string)
+  default     = {}
+}
+
+variable "dmarc_policy" {
+  description = "DMARC policy of the domain (none, quarantine, reject); used when dns_records is empty."
+  type        = string
+  default     = "quarantine"
+
+  validation {
+    condition     = contains(["none", "quarantine", "reject"], var.dmarc_policy)
+    error_message = "dmarc_policy must be none, quarantine or reject."
+  }
+}
+
+variable "report_address" {
+  description = "Address that receives DMARC aggregate and TLS-RPT reports; empty means postmaster@<domain>."
+  type        = string
+  default     = ""
+}
+
+variable "mta_sts_id" {
+  description = "id of the MTA-STS TXT record (RFC 8461 section 3.1); change it whenever the policy changes."
+  type        = string
+  default     = "1"
+}
+
+variable "dns_ttl" {
+  description = "TTL in seconds of the records this module writes."
+  type        = number
+  default     = 3600
+}

@@ -1,0 +1,130 @@
+// Package outbound delivers the jobs of the outbound queue: submitted
+// messages with remote recipients. Local recipients are handed to the
+// inbound queue (the MDA in worker/); remote ones are grouped by domain and
+// sent, DKIM-signed, over SMTP to the domain's MX hosts, a relay, a static
+// route or Amazon SES. Temporary failures are retried with exponential
+// backoff for Lifetime; permanent failures and expiry send the sender a
+// delivery status notification (RFC 3464) into their INBOX.
+package outbound
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// Sender runs the outbound queue.
+type Sender struct {
+	cfg    Config
+	log    *slog.Logger
+	direct Transport
+	routes map[string]Transport
+	def    Transport // the transport of every domain without a route
+}
+
+// New returns a Sender; nothing runs until Run.
+func New(cfg Config) *Sender {
+	cfg = cfg.withDefaults()
+	s := &Sender{cfg: cfg, log: cfg.Log.With(slog.String("role", "outbound")), routes: map[string]Transport{}}
+	d := &smtpDialer{hostname: cfg.Hostname, dial: cfg.Dial, limit: newLimiter(cfg.PerDestination)}
+	s.direct = &direct{d: d, resolver: cfg.Resolver, port: cfg.Port, tls: cfg.TLSConfig}
+	for domain, hp := range cfg.Routes {
+		host, port, err := SplitHostPort(hp)
+		if err != nil {
+			s.log.Error("bad route ignored", slog.String("domain", domain), slog.String("error", err.Error()))
+			continue
+		}
+		s.routes[strings.ToLower(domain)] = &hostTransport{d: d, resolver: cfg.Resolver, host: host, port: port, tls: cfg.TLSConfig}
+	}
+	s.def = s.direct
+	switch {
+	case cfg.Relay != "":
+		host, port, err := SplitHostPort(cfg.Relay)
+		if err != nil {
+			s.log.Error("bad relay host: delivering directly", slog.String("error", err.Error()))
+			break
+		}
+		tc := cfg.RelayTLS
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		mode := tlsOpportunistic
+		switch {
+		case port == "465":
+			mode = tlsImplicit
+		case cfg.RelayUser != "":
+			mode = tlsRequired // never send the password in the clear
+		}
+		s.def = &hostTransport{d: d, resolver: cfg.Resolver, host: host, port: port, mode: mode, tls: tc,
+			user: cfg.RelayUser, pass: cfg.RelayPassword}
+	case cfg.Transport != nil:
+		s.def = cfg.Transport
+	}
+	return s
+}
+
+// transportFor picks the transport of domain.
+func (s *Sender) transportFor(domain string) Transport {
+	if t, ok := s.routes[strings.ToLower(domain)]; ok {
+		return t
+	}
+	return s.def
+}
+
+// Run runs Concurrency loops until ctx ends, then lets the jobs in flight
+// finish and returns nil.
+func (s *Sender) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range s.cfg.Concurrency {
+		wg.Go(func() { s.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop claims one job at a time. A job in flight runs on a context that
+// ignores cancellation, bounded by the lease, as in worker/.
+func (s *Sender) loop(ctx context.Context) {
+	work := context.WithoutCancel(ctx)
+	pause := time.Second
+	for ctx.Err() == nil {
+		jobs, err := s.cfg.Store.Claim(ctx, store.QueueOutbound, s.cfg.Consumer, 1, claimWait, s.cfg.Lease)
+		if ctx.Err() != nil {
+			if err == nil {
+				s.processAll(work, jobs)
+			}
+			return
+		}
+		if err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
+			sleep(ctx, pause)
+			pause = min(2*pause, time.Minute)
+			continue
+		}
+		pause = time.Second
+		s.processAll(work, jobs)
+	}
+}
+
+func (s *Sender) processAll(ctx context.Context, jobs []store.Job) {
+	for _, j := range jobs {
+		// Leave a margin of the lease for settling the job.
+		jctx, cancel := context.WithTimeout(ctx, s.cfg.Lease*9/10)
+		s.process(jctx, ctx, j)
+		cancel()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

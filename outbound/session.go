@@ -1,0 +1,267 @@
+package outbound
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// tlsMode says how a session uses TLS.
+type tlsMode int
+
+const (
+	tlsOpportunistic tlsMode = iota // STARTTLS when offered (RFC 3207, RFC 7435)
+	tlsNone                         // plaintext: the retry after a failed handshake
+	tlsRequired                     // STARTTLS or fail: a relay we send a password to
+	tlsImplicit                     // TLS from the first byte (port 465, RFC 8314)
+)
+
+// smtpDialer runs SMTP client sessions; every transport shares one.
+type smtpDialer struct {
+	hostname string
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	limit    *limiter
+}
+
+// target is one host to try.
+type target struct {
+	addr       string // host:port to dial (an IP address for MX hosts)
+	serverName string // the host name: TLS SNI, limiter key, DSN Remote-MTA
+	tls        tlsMode
+	tlsConfig  *tls.Config
+	user, pass string // AUTH PLAIN when user != ""
+}
+
+// deliver runs one session to t. next reports that the failure was the
+// host's, not the recipients', so the next MX host should be tried.
+func (d *smtpDialer) deliver(ctx context.Context, t target, env Envelope, body Body) (res []Result, next bool) {
+	release, err := d.limit.acquire(ctx, t.serverName)
+	if err != nil {
+		return allResults(env.To, Temporary, 0, codeNoAnswer, t.serverName, "%v", err), false
+	}
+	defer release()
+	res, next, plainRetry := d.session(ctx, t, env, body)
+	if plainRetry {
+		// The TLS handshake failed: opportunistic TLS falls back to a
+		// plaintext session rather than not delivering (RFC 7435 section 3).
+		t.tls = tlsNone
+		res, next, _ = d.session(ctx, t, env, body)
+	}
+	return res, next
+}
+
+func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body Body) (res []Result, next, plainRetry bool) {
+	fail := func(err error) ([]Result, bool, bool) {
+		r := classify("", t.serverName, err)
+		out := make([]Result, len(env.To))
+		for i, rcpt := range env.To {
+			out[i] = r
+			out[i].Rcpt = rcpt
+		}
+		return out, r.Status == Temporary, false
+	}
+	conn, err := d.dial(ctx, "tcp", t.addr)
+	if err != nil {
+		return allResults(env.To, Temporary, 0, codeNoAnswer, t.serverName, "connecting to %s: %v", t.serverName, err), true, false
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
+
+	cfg := t.tlsConfig.Clone()
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		cfg.ServerName = t.serverName
+	}
+	var greeting string
+	if t.tls == tlsImplicit {
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail(fmt.Errorf("TLS handshake with %s: %w", t.serverName, err))
+		}
+		conn = tc
+	} else {
+		var upgraded bool
+		conn, greeting, upgraded, err = d.startTLS(ctx, conn, t, cfg)
+		if err != nil {
+			if upgraded && t.tls == tlsOpportunistic {
+				return nil, false, true
+			}
+			return fail(err)
+		}
+	}
+	c := smtp.NewClient(newGreetedConn(conn, greeting))
+	defer c.Close()
+	if err := c.Hello(d.hostname); err != nil {
+		return fail(err)
+	}
+	if t.user != "" {
+		if err := c.Auth(sasl.NewPlainClient("", t.user, t.pass)); err != nil {
+			return fail(fmt.Errorf("authenticating to %s: %w", t.serverName, err))
+		}
+	}
+	opts := &smtp.MailOptions{Size: body.Size()}
+	if env.UTF8 {
+		if ok, _ := c.Extension("SMTPUTF8"); ok {
+			opts.UTF8 = true
+		} else if env.AddressUTF8 {
+			return allResults(env.To, Permanent, 553, codeNoUTF8, t.serverName,
+				"%s does not support SMTPUTF8 (RFC 6531) and the envelope has a non-ASCII address", t.serverName), false, false
+		}
+	}
+	// go-smtp adds BODY=8BITMIME itself when the server offers it. A
+	// server without it gets 8-bit content as is, as Postfix does with
+	// its MIME conversion off; most accept it.
+	if err := c.Mail(env.From, opts); err != nil {
+		return fail(err)
+	}
+	res = make([]Result, 0, len(env.To))
+	var accepted []string
+	for _, rcpt := range env.To {
+		if err := c.Rcpt(rcpt, nil); err != nil {
+			r := classify(rcpt, t.serverName, err)
+			if r.Code == 421 { // the server is closing: session-level
+				return fail(err)
+			}
+			res = append(res, r)
+			continue
+		}
+		accepted = append(accepted, rcpt)
+	}
+	if len(accepted) == 0 {
+		_ = c.Quit()
+		return res, false, false
+	}
+	done := func(err error) ([]Result, bool, bool) {
+		for _, rcpt := range accepted {
+			res = append(res, classify(rcpt, t.serverName, err))
+		}
+		return res, false, false
+	}
+	w, err := c.Data()
+	if err != nil {
+		return done(err)
+	}
+	if _, err := copyBody(ctx, w, body); err != nil {
+		return done(err)
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return done(err)
+	}
+	for _, rcpt := range accepted {
+		res = append(res, Result{Rcpt: rcpt, Status: Sent, Code: 250, Text: "250 " + oneLine(resp.StatusText), MTA: t.serverName})
+	}
+	_ = c.Quit()
+	return res, false, false
+}
+
+// startTLS reads the greeting, says EHLO and, when the server offers it,
+// runs STARTTLS (RFC 3207) on conn, before go-smtp's client takes over:
+// that client cannot upgrade a session it did not open with TLS in mind
+// and would say EHLO as "localhost". It returns the connection to go on
+// with and the greeting to replay to the client. upgraded reports that a
+// TLS handshake was tried, so that a failure may fall back to plaintext.
+func (d *smtpDialer) startTLS(ctx context.Context, conn net.Conn, t target, cfg *tls.Config) (_ net.Conn, greeting string, upgraded bool, _ error) {
+	tp := textproto.NewConn(conn)
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+		defer conn.SetDeadline(time.Time{})
+	}
+	code, msg, err := tp.ReadResponse(220)
+	if err != nil {
+		return nil, "", false, replyError(code, msg, err)
+	}
+	greeting = fmt.Sprintf("%d %s", code, strings.ReplaceAll(msg, "\n", " "))
+	if t.tls == tlsNone {
+		return conn, greeting, false, nil
+	}
+	id, err := tp.Cmd("EHLO %s", d.hostname)
+	if err != nil {
+		return nil, "", false, err
+	}
+	tp.StartResponse(id)
+	code, msg, err = tp.ReadResponse(250)
+	tp.EndResponse(id)
+	offered := err == nil && hasExtension(msg, "STARTTLS")
+	if !offered {
+		if t.tls == tlsRequired {
+			return nil, "", false, fmt.Errorf("%s does not offer STARTTLS, which is required to authenticate", t.serverName)
+		}
+		if err != nil && code == 0 {
+			return nil, "", false, err
+		}
+		return conn, greeting, false, nil
+	}
+	id, err = tp.Cmd("STARTTLS")
+	if err != nil {
+		return nil, "", false, err
+	}
+	tp.StartResponse(id)
+	code, msg, err = tp.ReadResponse(220)
+	tp.EndResponse(id)
+	if err != nil {
+		if t.tls == tlsRequired {
+			return nil, "", false, replyError(code, msg, err)
+		}
+		return conn, greeting, false, nil // refused: carry on in plaintext
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, "", true, fmt.Errorf("TLS handshake with %s: %w", t.serverName, err)
+	}
+	return tc, greeting, true, nil
+}
+
+// replyError turns a textproto reply error into go-smtp's error type, so
+// classify sees the code.
+func replyError(code int, msg string, err error) error {
+	if _, ok := err.(*textproto.Error); ok && code != 0 {
+		return &smtp.SMTPError{Code: code, Message: msg}
+	}
+	return err
+}
+
+// hasExtension looks for ext among the lines of an EHLO reply.
+func hasExtension(reply, ext string) bool {
+	for i, line := range strings.Split(reply, "\n") {
+		if i == 0 {
+			continue // the greeting line
+		}
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.EqualFold(f[0], ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// greetedConn replays the greeting already read, for go-smtp's client,
+// which reads one. Its EHLO then restarts the session, which RFC 5321
+// section 4.1.4 allows (and after STARTTLS requires, RFC 3207 section 4.2).
+type greetedConn struct {
+	net.Conn
+	pending string // what is left of the greeting line to replay
+}
+
+func newGreetedConn(conn net.Conn, greeting string) *greetedConn {
+	if greeting == "" {
+		return &greetedConn{Conn: conn}
+	}
+	return &greetedConn{Conn: conn, pending: greeting + "\r\n"}
+}
+
+func (c *greetedConn) Read(p []byte) (int, error) {
+	if c.pending != "" {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
