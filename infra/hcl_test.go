@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -152,7 +151,7 @@ func TestTerraformVariablesAndReferences(t *testing.T) {
 					}
 					for _, tr := range traversals(b.Body) {
 						root, name := tr.RootName(), attrName(tr)
-						where := m.files[path].Body.(*hclsyntax.Body).SrcRange.Filename + ":" + tr.SourceRange().Start.String()
+						where := tr.SourceRange().String()
 						switch {
 						case root == "var":
 							used[name] = true

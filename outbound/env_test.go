@@ -122,7 +122,7 @@ type remote struct {
 	pass  string
 }
 
-func newRemote(t *testing.T, utf8 bool) *remote {
+func newRemote(t *testing.T, utf8, starttls bool) *remote {
 	t.Helper()
 	rm := &remote{calls: map[string]int{}}
 	tc, err := tlsconf.Load("", "", t.TempDir(), "mx.remote.test", slog.New(slog.DiscardHandler))
@@ -133,7 +133,9 @@ func newRemote(t *testing.T, utf8 bool) *remote {
 		return &remoteSession{rm: rm, conn: c}, nil
 	}))
 	srv.Domain = "mx.remote.test"
-	srv.TLSConfig = tc
+	if starttls {
+		srv.TLSConfig = tc
+	}
 	srv.EnableSMTPUTF8 = utf8
 	srv.AllowInsecureAuth = false
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
@@ -236,7 +238,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, blobs: blobs, zone: newZone(t), remote: newRemote(t, true), users: map[string]store.User{}}
+	e := &env{t: t, st: st, blobs: blobs, zone: newZone(t), remote: newRemote(t, true, true), users: map[string]store.User{}}
 	ctx := t.Context()
 	if err := st.AddDomain(ctx, "local.test"); err != nil {
 		t.Fatal(err)

@@ -174,9 +174,10 @@ func TestExpiryDSN(t *testing.T) {
 // server that has it, and bounces with a clear reason from one that has not.
 func TestSMTPUTF8(t *testing.T) {
 	e := newEnv(t)
-	plain := newRemote(t, false)
-	e.zone.add(t, "old.test. 60 IN MX 10 mx.old.test.", "mx.old.test. 60 IN A 127.0.0.1")
+	plain := newRemote(t, false, false)
 	cfg := e.config()
+	// old.test is served by a server without SMTPUTF8 nor STARTTLS.
+	cfg.Routes = map[string]string{"old.test": "127.0.0.1:" + plain.port}
 	e.run(cfg)
 	e.submit(sampleMessage("björn@remote.test"), "björn@remote.test")
 	waitFor(t, "the remote delivery", func() bool { return len(e.remote.messages()) == 1 })
@@ -184,12 +185,13 @@ func TestSMTPUTF8(t *testing.T) {
 		t.Errorf("delivery = %+v, want SMTPUTF8", m)
 	}
 
-	// old.test's MX is the server without SMTPUTF8, on another port.
-	cfg2 := e.config()
-	cfg2.Port = plain.port
-	cfg2.Routes = map[string]string{"old.test": "127.0.0.1:" + plain.port}
-	e.run(cfg2)
-	e.submit(sampleMessage("jürgen@old.test"), "jürgen@old.test")
+	e.submit(sampleMessage("jürgen@old.test"), "jürgen@old.test", "plain@old.test")
+	// The server has neither STARTTLS nor SMTPUTF8: an ASCII recipient
+	// still gets the message, in plaintext (opportunistic TLS).
+	waitFor(t, "the plaintext delivery", func() bool { return len(plain.messages()) == 1 })
+	if m := plain.messages()[0]; m.TLS || m.UTF8 || !slices.Equal(m.To, []string{"plain@old.test"}) {
+		t.Errorf("delivery = %+v", m)
+	}
 	waitFor(t, "the DSN", func() bool { return len(e.inbox("alice")) == 1 })
 	status := parseDSN(t, e.inbox("alice")[0])
 	if !strings.Contains(status, "Status: 5.6.7") || !strings.Contains(status, "SMTPUTF8") {
@@ -231,7 +233,7 @@ func TestMXFallback(t *testing.T) {
 // authenticated over STARTTLS; a static route overrides the relay.
 func TestRelayWithAuth(t *testing.T) {
 	e := newEnv(t)
-	relay := newRemote(t, true)
+	relay := newRemote(t, true, true)
 	relay.user, relay.pass = "smtpuser", "s3cret"
 	cfg := e.config()
 	cfg.Relay = "127.0.0.1:" + relay.port
@@ -252,20 +254,27 @@ func TestRelayWithAuth(t *testing.T) {
 	}
 }
 
-// TestRelayWrongPasswordBounces: a 535 from the relay is permanent.
-func TestRelayWrongPasswordBounces(t *testing.T) {
+// TestRelayWrongPasswordDefers: a refused login at the relay is
+// retried (the operator can fix the password without losing mail) until
+// the lifetime ends, then bounces with the relay's reason.
+func TestRelayWrongPasswordDefers(t *testing.T) {
 	e := newEnv(t)
-	relay := newRemote(t, true)
+	relay := newRemote(t, true, true)
 	relay.user, relay.pass = "smtpuser", "s3cret"
 	cfg := e.config()
 	cfg.Relay = "127.0.0.1:" + relay.port
 	cfg.RelayUser, cfg.RelayPassword = "smtpuser", "wrong"
 	cfg.RelayTLS = &tls.Config{InsecureSkipVerify: true}
+	cfg.Lifetime = 300 * time.Millisecond
 	e.run(cfg)
 	e.submit(sampleMessage("x@far.test"), "x@far.test")
 	waitFor(t, "the DSN", func() bool { return len(e.inbox("alice")) == 1 })
-	if status := parseDSN(t, e.inbox("alice")[0]); !strings.Contains(status, "Status: 5.7.8") {
+	status := parseDSN(t, e.inbox("alice")[0])
+	if !strings.Contains(status, "Status: 4.4.7") || !strings.Contains(status, "bad credentials") {
 		t.Errorf("DSN:\n%s", status)
+	}
+	if n := len(relay.messages()); n != 0 {
+		t.Errorf("relay took %d messages", n)
 	}
 }
 

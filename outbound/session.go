@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,13 +108,46 @@ func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body B
 		}
 	}
 	opts := &smtp.MailOptions{Size: body.Size()}
+	res = make([]Result, 0, len(env.To))
+	to := env.To
 	if env.UTF8 {
 		if ok, _ := c.Extension("SMTPUTF8"); ok {
 			opts.UTF8 = true
 		} else if env.AddressUTF8 {
-			return allResults(env.To, Permanent, 553, codeNoUTF8, t.serverName,
-				"%s does not support SMTPUTF8 (RFC 6531) and the envelope has a non-ASCII address", t.serverName), false, false
+			// RFC 6531 section 3.2: without SMTPUTF8 a non-ASCII address
+			// cannot be used at all. A header with UTF-8 is sent as is.
+			noUTF8 := func(rcpt string) Result {
+				return Result{Rcpt: rcpt, Status: Permanent, Code: 553, Enhanced: codeNoUTF8, MTA: t.serverName,
+					Text: fmt.Sprintf("%s does not support SMTPUTF8 (RFC 6531), needed for a non-ASCII address", t.serverName)}
+			}
+			if !isASCII(env.From) {
+				for _, r := range env.To {
+					res = append(res, noUTF8(r))
+				}
+				_ = c.Quit()
+				return res, false, false
+			}
+			to = nil
+			for _, r := range env.To {
+				if isASCII(r) {
+					to = append(to, r)
+				} else {
+					res = append(res, noUTF8(r))
+				}
+			}
 		}
+	}
+	failSession := fail
+	fail = func(err error) ([]Result, bool, bool) {
+		out, next, _ := failSession(err)
+		// Keep the SMTPUTF8 verdicts; the session error is for the others.
+		kept := append([]Result(nil), res...)
+		for _, r := range out {
+			if slices.Contains(to, r.Rcpt) {
+				kept = append(kept, r)
+			}
+		}
+		return kept, next && len(res) == 0, false
 	}
 	// go-smtp adds BODY=8BITMIME itself when the server offers it. A
 	// server without it gets 8-bit content as is, as Postfix does with
@@ -121,9 +155,8 @@ func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body B
 	if err := c.Mail(env.From, opts); err != nil {
 		return fail(err)
 	}
-	res = make([]Result, 0, len(env.To))
 	var accepted []string
-	for _, rcpt := range env.To {
+	for _, rcpt := range to {
 		if err := c.Rcpt(rcpt, nil); err != nil {
 			r := classify(rcpt, t.serverName, err)
 			if r.Code == 421 { // the server is closing: session-level

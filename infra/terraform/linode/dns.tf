@@ -50,7 +50,7 @@ locals {
 
   # Names from `bucketmail dns` may be fully qualified: make them
   # relative; "@" is the apex. TXT values go to the API without literal
-  # quotes (Linode adds the quoting and splits long strings itself). A,
+  # quotes (the Linode API quotes the value itself). A,
   # AAAA and SRV records are this module's (they follow its topology), so
   # the given ones of those types are left out.
   given_policy_records = [

@@ -10,11 +10,14 @@ locals {
   # else straight to the first edge.
   submission_fqdn = var.submission_via_nodebalancer ? local.gateway_fqdn : local.edge_fqdns[0]
 
+  store_url = "redis://:${urlencode(var.redis_password)}@${linode_instance.redis.private_ip_address}:6379/0"
+  blobs_url = "s3://${linode_object_storage_bucket.mail.label}?endpoint=${local.s3_endpoint}&region=${local.os_region}&secure=true"
+
   # Settings shared by every role. Secrets are here too: the file is
   # written 0600 root and read by systemd before it drops privileges.
   common_env = merge({
-    BUCKETMAIL_STORE         = "redis://:${urlencode(var.redis_password)}@${linode_instance.redis.private_ip_address}:6379/0"
-    BUCKETMAIL_BLOBS         = "s3://${linode_object_storage_bucket.mail.label}?endpoint=${local.s3_endpoint}&region=${local.os_region}&secure=true"
+    BUCKETMAIL_STORE         = local.store_url
+    BUCKETMAIL_BLOBS         = local.blobs_url
     BUCKETMAIL_S3_ACCESS_KEY = linode_object_storage_key.mail.access_key
     BUCKETMAIL_S3_SECRET_KEY = linode_object_storage_key.mail.secret_key
     BUCKETMAIL_DATA_DIR      = "/var/lib/bucketmail"

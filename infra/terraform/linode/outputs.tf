@@ -55,13 +55,13 @@ output "bucket" {
 
 output "store_url" {
   description = "BUCKETMAIL_STORE for admin commands run on a host of the private network (contains the Redis password)."
-  value       = local.common_env.BUCKETMAIL_STORE
+  value       = local.store_url
   sensitive   = true
 }
 
 output "blobs_url" {
   description = "BUCKETMAIL_BLOBS of this deployment."
-  value       = local.common_env.BUCKETMAIL_BLOBS
+  value       = local.blobs_url
 }
 
 output "s3_access_key" {
