@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
@@ -45,8 +46,11 @@ type Config struct {
 	// after DATA and refuses with 550 5.7.1 one that fails DMARC under
 	// p=reject (--dmarc-reject=reject); nil leaves the checks to the worker.
 	DMARCReject *authcheck.Checker
-	Log         *slog.Logger     // nil discards
-	Metrics     *metrics.Metrics // nil means a private, unexported set
+	// Limits are the abuse limits (connections per IP, failed AUTH,
+	// messages and recipients per hour); nil: none.
+	Limits  *abuse.Limits
+	Log     *slog.Logger     // nil discards
+	Metrics *metrics.Metrics // nil means a private, unexported set
 }
 
 // Mode says what a listener is for.

@@ -20,6 +20,10 @@ import (
 // (invariant 1). Any failure before that answers 4xx and leaves nothing
 // that would be delivered later.
 func (s *session) Data(r io.Reader) error {
+	// Busy from before take until Data returns, so Shutdown never cuts
+	// the message short (shutdown.go).
+	s.setInData(true)
+	defer s.setInData(false)
 	tx := s.take()
 	if tx == nil || len(tx.rcpts) == 0 {
 		return errTempFailure // go-smtp checks RCPT first; a concurrent Close can get here
@@ -126,6 +130,7 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 		return out
 	}
 	cfg.Metrics.Accepted.WithLabelValues(s.mode.String()).Inc()
+	s.countSent(tx)
 	out.result = "queued"
 	return out
 }

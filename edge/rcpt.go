@@ -31,6 +31,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		// RFC 5321 section 4.5.3.1.10: 452, the client sends the rest later.
 		return s.refuse(tx, "too_many_recipients", errTooManyRecipients)
 	}
+	if err := s.checkSendRate(tx.auth, n+1); err != nil {
+		return s.refuse(tx, "recipient_rate", err)
+	}
 	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
 	defer cancel()
 	if err := s.checkRecipient(ctx, tx, to); err != nil {

@@ -24,6 +24,7 @@ type Server struct {
 	mu      sync.Mutex
 	closed  bool
 	servers []*smtp.Server
+	live    liveConns // for Shutdown
 }
 
 // New returns a Server; Serve starts listeners on it.
@@ -35,12 +36,15 @@ func New(cfg Config) *Server {
 // Serve answers SMTP on ln in the given mode until Close. For SubmissionTLS
 // it wraps ln in TLS itself. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener, mode Mode) error {
+	ln = s.live.wrap(ln) // under TLS, so Shutdown reaches the socket
 	if mode == SubmissionTLS {
 		if s.cfg.TLS == nil {
 			return errors.New("edge: implicit TLS needs a TLS configuration")
 		}
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
+	// Over TLS, so that an implicit-TLS client can read the refusal.
+	ln = s.cfg.Limits.Listener(ln, s.connRefusal())
 	if mode != MX && s.cfg.Auth == nil {
 		return errors.New("edge: submission needs an authenticator")
 	}
@@ -93,13 +97,18 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Shutdown stops accepting connections and waits until open sessions end
+// Shutdown stops accepting connections, answers 421 to the next command of
+// every connection without an open transaction, lets open transactions
+// finish (DATA gets its 250 or error) and waits until their sessions end
 // or ctx is done; then it closes what remains.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	servers := s.servers
 	s.mu.Unlock()
+	stop := make(chan struct{})
+	defer close(stop)
+	go s.live.nudgeUntil(stop)
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {

@@ -26,6 +26,7 @@ type session struct {
 	mu     sync.Mutex
 	user   *store.User  // the authenticated user (submission only)
 	tx     *transaction // nil outside MAIL..DATA
+	inData bool         // DATA is being received or stored (shutdown.go)
 	logout sync.Once
 }
 
@@ -49,6 +50,7 @@ func newSession(srv *Server, mode Mode, c *smtp.Conn) *session {
 		s.tls = &st
 	}
 	srv.cfg.Metrics.Sessions.WithLabelValues(mode.String()).Inc()
+	srv.live.bind(s)
 	return s
 }
 
@@ -76,6 +78,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return errAuthRequired
 		}
 		if err := s.checkSender(user, from); err != nil {
+			return err
+		}
+		if err := s.checkSendRate(user.Address, 0); err != nil {
 			return err
 		}
 		tx.auth = user.Address

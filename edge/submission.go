@@ -42,6 +42,9 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 // login checks a PLAIN exchange. Proxy authorization (an identity other
 // than the username) is not supported.
 func (s *submissionSession) login(identity, username, password string) error {
+	if s.authBlocked(username) {
+		return errAuthBlocked
+	}
 	if identity != "" && identity != username {
 		return s.authFailed(username, "authorization identity differs")
 	}
@@ -66,6 +69,7 @@ func (s *submissionSession) authFailed(username, why string) error {
 	s.srv.cfg.Metrics.AuthFailures.WithLabelValues(s.mode.String()).Inc()
 	s.srv.cfg.Log.Warn("smtp auth failed", slog.String("client_ip", s.clientIP),
 		slog.String("username", username), slog.String("reason", why))
+	s.authFailure(username)
 	return errAuthFailed
 }
 

@@ -3,6 +3,7 @@ package infra_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -23,20 +25,44 @@ var envOnly = map[string]bool{
 // serverCommands are the commands whose flags deployment files set.
 var serverCommands = []string{"run", "edge", "worker", "gateway"}
 
-// buildBinary builds cmd/bucketmail into a temporary directory.
+// binary is cmd/bucketmail built once for the tests that run it.
+var binary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.dir != "" {
+		os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds cmd/bucketmail (once) and returns its path.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	binary.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if binary.dir, binary.err = os.MkdirTemp("", "bucketmail-infra-test"); binary.err != nil {
+			return
+		}
+		binary.path = filepath.Join(binary.dir, "bucketmail")
+		cmd := exec.Command(goBin, "build", "-o", binary.path, "./cmd/bucketmail")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("go build ./cmd/bucketmail: %v\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
 	}
-	bin := filepath.Join(t.TempDir(), "bucketmail")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/bucketmail")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/bucketmail: %v\n%s", err, out)
-	}
-	return bin
+	return binary.path
 }
 
 var flagLine = regexp.MustCompile(`^\s+-([a-z0-9][a-z0-9-]*)`)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,8 +99,10 @@ func (s *Sender) sendNotices(ctx context.Context, log *slog.Logger, j store.Job,
 		return err
 	}
 	for _, rec := range st.DSNs {
+		// Auth marks the notice as made here, so the worker does not judge
+		// it as port-25 mail (SPF, DMARC of our own host name).
 		dj := store.Job{ID: rec.ID, Queue: store.QueueInbound, BlobKey: blob.MessageKey(rec.ID),
-			From: "", To: []string{j.From}, ReceivedAt: rec.At}
+			From: "", To: []string{j.From}, ReceivedAt: rec.At, Auth: "MAILER-DAEMON@" + s.cfg.Hostname}
 		var buf bytes.Buffer
 		s.writeDSN(&buf, j, rec, header)
 		if _, err := s.cfg.Blobs.Put(ctx, dj.BlobKey, &buf, store.JobMeta(dj)); err != nil {
@@ -233,9 +236,5 @@ func statusCode(r Result, action string) string {
 }
 
 func sortResults(rs []Result) {
-	for i := 1; i < len(rs); i++ {
-		for k := i; k > 0 && strings.Compare(rs[k-1].Rcpt, rs[k].Rcpt) > 0; k-- {
-			rs[k-1], rs[k] = rs[k], rs[k-1]
-		}
-	}
+	slices.SortFunc(rs, func(a, b Result) int { return strings.Compare(a.Rcpt, b.Rcpt) })
 }

@@ -30,8 +30,8 @@ import (
 
 // zone is a DNS server on loopback answering from a map of records.
 type zone struct {
-	mu  sync.Mutex
-	rrs map[string][]dns.RR // by lower-case FQDN
+	mu   sync.Mutex
+	rrs  map[string][]dns.RR // by lower-case FQDN
 	addr string
 }
 
@@ -122,7 +122,7 @@ type remote struct {
 	pass  string
 }
 
-func newRemote(t *testing.T, utf8, starttls bool) *remote {
+func newRemote(t *testing.T, utf8, starttls bool, opts ...func(*smtp.Server)) *remote {
 	t.Helper()
 	rm := &remote{calls: map[string]int{}}
 	tc, err := tlsconf.Load("", "", t.TempDir(), "mx.remote.test", slog.New(slog.DiscardHandler))
@@ -139,6 +139,9 @@ func newRemote(t *testing.T, utf8, starttls bool) *remote {
 	srv.EnableSMTPUTF8 = utf8
 	srv.AllowInsecureAuth = false
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	for _, o := range opts {
+		o(srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"io"
-	"mime"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -97,7 +93,7 @@ func TestTemporaryThenSuccess(t *testing.T) {
 	if !slices.Equal(msgs[0].To, []string{"dave@remote.test"}) || !slices.Equal(msgs[1].To, []string{"bob@remote.test"}) {
 		t.Fatalf("deliveries: %q then %q", msgs[0].To, msgs[1].To)
 	}
-	time.Sleep(100 * time.Millisecond) // several retry periods: nothing more may arrive
+	// The job is acked (queueIdle), so no later attempt can add a copy.
 	if n := len(e.remote.messages()); n != 2 {
 		t.Fatalf("%d deliveries, want 2", n)
 	}
@@ -334,7 +330,41 @@ func TestParseRoute(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ = errors.New
-var _ = mime.QEncoding
-var _ = net.IPv4len
+// TestTLSHandshakeFailureFallsBack: when STARTTLS is offered but the
+// handshake fails, opportunistic TLS delivers in plaintext instead.
+func TestTLSHandshakeFailureFallsBack(t *testing.T) {
+	e := newEnv(t)
+	old := newRemote(t, true, true, func(s *smtp.Server) {
+		s.TLSConfig = s.TLSConfig.Clone()
+		s.TLSConfig.MaxVersion = tls.VersionTLS12
+	})
+	cfg := e.config()
+	cfg.Routes = map[string]string{"old.test": "127.0.0.1:" + old.port}
+	cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}
+	e.run(cfg)
+	e.submit(sampleMessage("x@old.test"), "x@old.test")
+	waitFor(t, "the delivery", func() bool { return len(old.messages()) == 1 })
+	if old.messages()[0].TLS {
+		t.Error("delivered over TLS, want the plaintext fallback")
+	}
+}
+
+// TestLimiter: PerDestination sessions per host at once, hosts apart.
+func TestLimiter(t *testing.T) {
+	l := newLimiter(2)
+	ctx := t.Context()
+	r1, _ := l.acquire(ctx, "mx.a.test")
+	_, _ = l.acquire(ctx, "MX.A.test")
+	if _, err := l.acquire(ctx, "mx.b.test"); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := l.acquire(short, "mx.a.test"); err == nil {
+		t.Fatal("a third session to mx.a.test was allowed")
+	}
+	r1()
+	if _, err := l.acquire(ctx, "mx.a.test"); err != nil {
+		t.Fatal(err)
+	}
+}

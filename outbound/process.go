@@ -68,6 +68,10 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 		s.record(st, results)
 	}
 	now := s.cfg.now()
+	if st.First.IsZero() {
+		st.First = now
+	}
+	j.ReceivedAt = s.start(j, st)
 	pending = pending[:0]
 	for _, r := range remotes {
 		if _, done := st.Rcpts[r]; !done {
@@ -109,12 +113,23 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 		return
 	}
 	at := s.nextAttempt(j, now)
-	reason := fmt.Sprintf("%d recipient(s) deferred: %s", len(pending), st.Deferred[pending[0]].Text)
+	reason := fmt.Sprintf("%d recipient(s) deferred", len(pending))
+	if last, ok := st.Deferred[pending[0]]; ok {
+		reason += ": " + last.Text
+	}
 	if err := s.cfg.Store.Retry(sctx, j, at, reason); err != nil {
 		log.Error("retry failed", slog.String("error", err.Error()))
 		return
 	}
 	log.Info("deferred", slog.Int("pending", len(pending)), slog.Time("next", at), slog.String("reason", reason))
+}
+
+// start is when j's lifetime began.
+func (s *Sender) start(j store.Job, st *state) time.Time {
+	if j.ReceivedAt.IsZero() {
+		return st.First
+	}
+	return j.ReceivedAt
 }
 
 func lastError(text string) string {

@@ -135,6 +135,10 @@ func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body B
 					res = append(res, noUTF8(r))
 				}
 			}
+			if len(to) == 0 {
+				_ = c.Quit()
+				return res, false, false
+			}
 		}
 	}
 	failSession := fail

@@ -26,6 +26,9 @@ type state struct {
 	// DSNs written to the checkpoint before they are sent, so a crash in
 	// between resends the same one (same id) instead of a second copy.
 	DSNs []dsnRecord `json:"dsns,omitempty"`
+	// First is the first attempt, the start of the lifetime when the job
+	// has no ReceivedAt (a job rebuilt from damaged metadata).
+	First time.Time `json:"first"`
 	// Finished: every recipient is done and the job was acked; a job
 	// enqueued again (the reconciler) is acked at once, not sent twice.
 	Finished bool `json:"finished,omitempty"`

@@ -19,9 +19,10 @@ const envPrefix = "BUCKETMAIL_"
 
 // Defaults that are not plain literals.
 const (
-	defaultMaxMessageSize = 50 << 20 // 50 MiB
-	defaultMaxRecipients  = 100      // RFC 5321 section 4.5.3.1.8: at least 100
-	defaultWorkerLease    = 60 * time.Second
+	defaultMaxMessageSize  = 50 << 20 // 50 MiB
+	defaultMaxRecipients   = 100      // RFC 5321 section 4.5.3.1.8: at least 100
+	defaultWorkerLease     = 60 * time.Second
+	defaultShutdownTimeout = 30 * time.Second
 )
 
 // storageConfig says where the state lives; every command needs it.
@@ -45,7 +46,12 @@ type config struct {
 	SMTPAddr, SubmissionAddr, SubmissionsAddr string
 	IMAPAddr, IMAPSAddr, POP3Addr, POP3SAddr  string
 
-	TLSCert, TLSKey   string
+	TLSCert, TLSKey string
+	// ACME (RFC 8555) certificates for these names, cached in the blob
+	// store; empty: off. See tlsconf.ACMEOptions.
+	ACMEDomains, ACMEEmail, ACMEDirectoryURL string
+	// ShutdownTimeout bounds the graceful shutdown after SIGTERM.
+	ShutdownTimeout   time.Duration
 	MaxMessageSize    byteSize
 	MaxRecipients     int
 	AllowInsecureAuth bool
@@ -63,6 +69,8 @@ type config struct {
 	// (SPF, DKIM, DMARC, MX); "" is the system resolver. See resolver.New.
 	DNSResolver string
 	DMARCReject string // junk or reject: what a DMARC p=reject failure gets
+
+	Outbound outboundConfig // delivery to remote domains (worker role)
 
 	LogFormat string // json, text or "" (json unless stderr is a terminal)
 	LogLevel  string
@@ -156,6 +164,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "`address` for /healthz, /readyz and /metrics (empty: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json unless stderr is a terminal)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "after SIGTERM, how long open SMTP transactions, sessions and jobs get to finish before the process exits")
 	if r.edge {
 		fs.StringVar(&c.SMTPAddr, "smtp-addr", ":25", "SMTP (MX) listen `address` (empty: off)")
 		fs.StringVar(&c.SubmissionAddr, "submission-addr", ":587", "submission (STARTTLS) listen `address` (empty: off)")
@@ -172,7 +181,10 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		c.MaxMessageSize = defaultMaxMessageSize
 		fs.Var(&c.MaxMessageSize, "max-message-size", "largest message accepted by SMTP or IMAP APPEND, in bytes (suffixes K, M, G, KiB, MiB, GiB) (default 50MiB)")
 		fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM); without it and --tls-key a self-signed one is made in the data dir")
-		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
+		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM); both files are re-read when they change and on SIGHUP")
+		fs.StringVar(&c.ACMEDomains, "acme-domains", "", "comma-separated host `names` to get certificates for from an ACME CA (TLS-ALPN-01 on the TLS listeners, HTTP-01 on the HTTP listener); cached in the blob store under acme/ (empty: off)")
+		fs.StringVar(&c.ACMEEmail, "acme-email", "", "contact `address` of the ACME account")
+		fs.StringVar(&c.ACMEDirectoryURL, "acme-directory-url", "", "ACME directory `URL` (default: Let's Encrypt production; use the staging one to test)")
 		fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow authentication without TLS (testing only)")
 	}
 	if r.edge || r.worker {
@@ -191,6 +203,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.DurationVar(&c.ReconcileGrace, "reconcile-grace", reconcile.DefaultGrace, "age at which the reconciler re-enqueues a message object whose job is unknown")
 		fs.DurationVar(&c.GCDelay, "gc-delay", reconcile.DefaultGCDelay, "how long a message object stays after its last mailbox entry was expunged")
 		fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", snapshot.DefaultInterval, "time between index snapshots to the blob store, per changed user (0: off)")
+		c.Outbound.register(fs)
 	}
 }
 
@@ -200,7 +213,8 @@ func (c *config) check() error {
 		return usagef("--tls-cert and --tls-key go together")
 	}
 	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 ||
-		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 {
+		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 ||
+		c.ShutdownTimeout < 0 {
 		return usagef("negative limits are not allowed")
 	}
 	switch c.DMARCReject {
@@ -218,6 +232,9 @@ func (c *config) check() error {
 	}
 	if c.Hostname == "" {
 		return usagef("--hostname must not be empty")
+	}
+	if err := c.Outbound.check(); err != nil {
+		return err
 	}
 	c.resolve()
 	return nil

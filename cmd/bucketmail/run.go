@@ -12,10 +12,8 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/tlsconf"
 )
-
-// shutdownTimeout bounds how long the HTTP server waits for open requests.
-const shutdownTimeout = 10 * time.Second
 
 func (a *app) cmdRun(ctx context.Context, args []string) error {
 	all := roles{edge: true, worker: true, gateway: true}
@@ -118,9 +116,13 @@ func (a *app) serve(ctx context.Context, cfg *config, r roles) error {
 type process struct {
 	log       *slog.Logger
 	listeners []boundListener
-	closers   []func() error              // servers to close on shutdown, once each
-	worker    func(context.Context) error // nil without the worker role
-	drain     bool                        // the worker returning nil is the normal end
+	stoppers  []func(context.Context) error // graceful server shutdowns, run together (shutdown.go)
+	closers   []func() error                // servers to close on shutdown, once each
+	tls       *tlsconf.Manager              // nil without TLS listeners
+	// shutdownTimeout bounds the graceful shutdown (0: the default).
+	shutdownTimeout time.Duration
+	worker          func(context.Context) error // nil without the worker role
+	drain           bool                        // the worker returning nil is the normal end
 }
 
 // run serves until ctx ends or a server fails.
@@ -141,6 +143,8 @@ func (p *process) run(ctx context.Context) error {
 			}
 		}()
 	}
+	stopTLS := p.watchTLS(ctx)
+	defer stopTLS()
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
 	var workerDone chan error // stays nil without the worker: never ready
@@ -175,17 +179,23 @@ func (p *process) run(ctx context.Context) error {
 	stopping = true
 	mu.Unlock()
 
-	// Stop accepting first, then let the worker finish its in-flight jobs.
-	for _, c := range p.closers {
-		if err := c(); err != nil {
-			p.log.Warn("closing server", slog.String("error", err.Error()))
-		}
-	}
+	// Stop accepting first and end the sessions gracefully, then let the
+	// worker finish its in-flight jobs, all within the shutdown timeout.
+	sctx, cancel := p.shutdownContext()
+	defer cancel()
+	p.stopServers(sctx)
 	wg.Wait()
 	stopWorker()
 	if workerDone != nil {
-		if err := <-workerDone; err != nil && !errors.Is(err, context.Canceled) {
-			errs = append(errs, fmt.Errorf("worker: %w", err))
+		select {
+		case err := <-workerDone:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				errs = append(errs, fmt.Errorf("worker: %w", err))
+			}
+		case <-sctx.Done():
+			// Unacknowledged jobs go back to the queue when their lease
+			// ends; nothing is lost.
+			p.log.Warn("shutdown timeout: leaving in-flight jobs to their lease")
 		}
 	}
 	return errors.Join(errs...)

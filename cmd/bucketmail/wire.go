@@ -44,14 +44,15 @@ type boundListener struct {
 // build binds every listener of roles r (so a busy port fails the start
 // before anything runs) and wires the servers.
 func (d *deps) build(r roles) (*process, error) {
-	p := &process{log: d.log}
+	p := &process{log: d.log, shutdownTimeout: d.cfg.ShutdownTimeout}
 	var tlsConf *tls.Config
 	if r.edge || r.gateway {
 		var err error
-		tlsConf, err = tlsconf.Load(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.DataDir, d.cfg.Hostname, d.log)
+		p.tls, err = tlsconf.Open(d.tlsOptions())
 		if err != nil {
 			return p, fmt.Errorf("tls: %w", err)
 		}
+		tlsConf = p.tls.Config()
 	}
 	if r.edge {
 		if err := d.wireEdge(p, tlsConf); err != nil {
@@ -64,7 +65,9 @@ func (d *deps) build(r roles) (*process, error) {
 		}
 	}
 	if r.worker {
-		d.wireWorker(p)
+		if err := d.wireWorker(p); err != nil {
+			return p, err
+		}
 	}
 	if err := d.wireHTTP(p); err != nil {
 		return p, err
@@ -102,7 +105,7 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Log:               d.log.With(slog.String("role", "edge")),
 		Metrics:           d.metrics,
 	})
-	p.closers = append(p.closers, srv.Close)
+	p.stoppers = append(p.stoppers, srv.Shutdown)
 	serve := func(mode edge.Mode) func(net.Listener) error {
 		return func(ln net.Listener) error { return srv.Serve(ln, mode) }
 	}
@@ -135,7 +138,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		Log:               d.log.With(slog.String("role", "pop3")),
 		Metrics:           d.metrics,
 	})
-	p.closers = append(p.closers, imapSrv.Close, pop3Srv.Close)
+	p.stoppers = append(p.stoppers, imapSrv.Shutdown, pop3Srv.Shutdown)
 	imapServe := func(implicit bool) func(net.Listener) error {
 		return func(ln net.Listener) error { return imapSrv.Serve(ln, implicit) }
 	}
@@ -150,7 +153,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 	)
 }
 
-func (d *deps) wireWorker(p *process) {
+func (d *deps) wireWorker(p *process) error {
 	consumer := fmt.Sprintf("%s-%d", d.cfg.Hostname, os.Getpid())
 	w := worker.New(worker.Config{
 		Store:       d.store,
@@ -166,8 +169,13 @@ func (d *deps) wireWorker(p *process) {
 		Snapshotter: d.snapshotter(consumer),
 		Checker:     d.authChecker(),
 	})
-	p.worker = w.Run
+	out, err := d.outboundSender(consumer)
+	if err != nil {
+		return err
+	}
+	p.worker = withOutbound(w.Run, out)
 	p.drain = d.cfg.Drain
+	return nil
 }
 
 // reconciler returns the reconciler a worker runs, or nil when it is
@@ -213,16 +221,22 @@ func (d *deps) snapshotter(holder string) *snapshot.Snapshotter {
 }
 
 func (d *deps) wireHTTP(p *process) error {
+	var h http.Handler = withAutoconfig(newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
+		d.cfg.Hostname, p.listeners, d.store, d.log)
+	if p.tls != nil {
+		h = p.tls.HTTPHandler(h) // ACME HTTP-01 challenges, when ACME is on
+	}
 	srv := &http.Server{
-		Handler: withAutoconfig(newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
-			d.cfg.Hostname, p.listeners, d.store, d.log),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
-	p.closers = append(p.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(ctx)
+	p.stoppers = append(p.stoppers, func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			srv.Close() // requests still open when the bound passed
+		}
+		return err
 	})
 	return d.listen(p, "http", d.cfg.HTTPAddr, func(ln net.Listener) error {
 		err := srv.Serve(ln)

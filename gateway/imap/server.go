@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
@@ -41,6 +42,9 @@ type Config struct {
 	Log               *slog.Logger     // nil discards
 	Metrics           *metrics.Metrics // nil: a private set
 	AppendLimit       int64            // bytes; 0 means DefaultAppendLimit; at most 100 MiB
+	// Limits are the abuse limits (connections per IP, failed logins);
+	// nil: none.
+	Limits *abuse.Limits
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
@@ -52,6 +56,7 @@ type Server struct {
 	cache  *bodyCache
 	ctx    context.Context // ends at Close; parent of every storage call
 	cancel context.CancelFunc
+	live   liveSessions // for the BYE of Shutdown
 }
 
 // New makes a Server from cfg.
@@ -114,6 +119,8 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 		}
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
+	// Over TLS, so that an implicit-TLS client can read the refusal.
+	ln = s.cfg.Limits.Listener(ln, connRefusal)
 	if err := s.imap.Serve(ln); err != nil {
 		return fmt.Errorf("imapgw: %w", err)
 	}

@@ -37,6 +37,9 @@ type session struct {
 var _ imapserver.SessionIMAP4rev2 = (*session)(nil)
 
 func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+	if !s.live.add(conn) {
+		return nil, nil, errShuttingDown
+	}
 	s.met.Sessions.WithLabelValues(protocol).Inc()
 	log := s.log.With(slog.String("protocol", protocol),
 		slog.String("remote", conn.NetConn().RemoteAddr().String()))
@@ -48,6 +51,7 @@ func (s *session) Close() error {
 	s.mu.Lock()
 	s.sel = nil
 	s.mu.Unlock()
+	s.srv.live.remove(s.conn)
 	s.srv.met.Sessions.WithLabelValues(protocol).Dec()
 	return nil
 }
@@ -55,10 +59,14 @@ func (s *session) Close() error {
 // Login checks the credentials; imapserver calls it for LOGIN and for
 // AUTHENTICATE PLAIN, and only once TLS is up unless AllowInsecureAuth.
 func (s *session) Login(username, password string) error {
+	if s.loginBlocked(username) {
+		return errAuthBlocked
+	}
 	u, err := s.srv.cfg.Auth.Login(s.ctx, username, password)
 	if errors.Is(err, auth.ErrFailed) {
 		s.srv.met.AuthFailures.WithLabelValues(protocol).Inc()
 		s.log.Info("imap login failed", slog.String("username", username))
+		s.loginFailed(username)
 		return imapserver.ErrAuthFailed
 	}
 	if err != nil {

@@ -172,11 +172,15 @@ func (s *session) login(ctx context.Context, name, pass string) bool {
 		s.err(codeSysPerm, "Authentication not configured")
 		return false
 	}
+	if s.loginBlocked(ctx, name) {
+		return false
+	}
 	user, err := s.srv.login(ctx, name, pass)
 	if errors.Is(err, auth.ErrFailed) {
 		s.srv.metrics.AuthFailures.WithLabelValues(protocol).Inc()
 		s.authFails++
 		s.log.Warn("pop3 authentication failed", slog.String("user", name))
+		s.loginFailed(ctx, name)
 		s.err(codeAuth, "Authentication failed")
 		if s.authFails >= maxAuthFailures {
 			s.err("", "Too many authentication failures, closing connection")

@@ -66,6 +66,7 @@ type env struct {
 
 type envOptions struct {
 	insecureAuth bool
+	configure    func(*Config) // changes the Config last, if set
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -89,7 +90,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 
 	tlsConf, roots := testTLS(t)
 	e.roots = roots
-	e.srv = New(Config{
+	cfg := Config{
 		Hostname:          testHost,
 		TLS:               tlsConf,
 		AllowInsecureAuth: opts.insecureAuth,
@@ -98,7 +99,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Auth:              auth.New(db),
 		Log:               slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:           e.metrics,
-	})
+	}
+	if opts.configure != nil {
+		opts.configure(&cfg)
+	}
+	e.srv = New(cfg)
 	e.addr = e.listen(false)
 	e.tlsAddr = e.listen(true)
 	t.Cleanup(func() { e.srv.Close() })

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
@@ -34,6 +35,9 @@ type Config struct {
 	// Metrics receives Sessions and AuthFailures with protocol="pop3".
 	// Nil means a private set nobody scrapes.
 	Metrics *metrics.Metrics
+	// Limits are the abuse limits (connections per IP, failed logins);
+	// nil: none.
+	Limits *abuse.Limits
 }
 
 // Timeouts.
@@ -146,6 +150,9 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 			return
 		}
 		c = tc
+	}
+	if !s.connAllowed(c) {
+		return
 	}
 	s.metrics.Sessions.WithLabelValues(protocol).Inc()
 	defer s.metrics.Sessions.WithLabelValues(protocol).Dec()

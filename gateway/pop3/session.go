@@ -86,6 +86,13 @@ func (s *session) serve(ctx context.Context) {
 			}
 		}
 		s.conn.SetDeadline(time.Now().Add(idleTimeout))
+		// Checked after setting the deadline: Shutdown sets closed, then
+		// moves the read deadline to now, so either this sees closed or
+		// the read below returns at once (shutdown.go).
+		if s.srv.isClosed() {
+			s.sayShutdown()
+			return
+		}
 		line, err := readLine(s.r, maxCommandLine)
 		if errors.Is(err, errLineTooLong) {
 			s.err("", "Line too long")
@@ -93,6 +100,10 @@ func (s *session) serve(ctx context.Context) {
 				return
 			}
 			continue
+		}
+		if err != nil && s.srv.isClosed() {
+			s.sayShutdown()
+			return
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {

@@ -33,7 +33,8 @@ const (
 // expired one is replaced at the next start.
 const selfSignedLifetime = 5 * 365 * 24 * time.Hour
 
-// Load returns a server TLS configuration (TLS 1.2 minimum, RFC 8996).
+// Load returns a static server TLS configuration (the policy of
+// applyPolicy: TLS 1.2 minimum, RFC 8996); Open makes one that reloads.
 // With certFile and keyFile it loads them. With neither it loads the
 // self-signed pair in dataDir, first creating it for hostname (and logging
 // so) when it is missing, expired or unusable. Giving only one file is an error.
@@ -54,10 +55,9 @@ func Load(certFile, keyFile, dataDir, hostname string, log *slog.Logger) (*tls.C
 			return nil, err
 		}
 	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
-	}, nil
+	c := &tls.Config{Certificates: []tls.Certificate{cert}}
+	applyPolicy(c)
+	return c, nil
 }
 
 // selfSigned loads the self-signed pair of dataDir, creating it if needed.

@@ -32,8 +32,8 @@ locals {
 
   builtin_policy_records = concat(
     [for i, h in local.edge_fqdns : { key = "MX ${h}", name = "", type = "MX", value = h, priority = 10, ttl = null }],
+    local.spf_record,
     [
-      { key = "TXT spf", name = "", type = "TXT", value = local.spf, priority = null, ttl = null },
       { key = "TXT dmarc", name = "_dmarc", type = "TXT", value = "v=DMARC1; p=${var.dmarc_policy}; rua=mailto:${local.reports}; adkim=r; aspf=r", priority = null, ttl = null },
       # MTA-STS (RFC 8461): the policy itself is served over HTTPS at
       # mta-sts.<domain>/.well-known/mta-sts.txt.
@@ -48,23 +48,26 @@ locals {
     [for sel, txt in var.dkim_records : { key = "TXT dkim ${sel}", name = "${sel}._domainkey", type = "TXT", value = trim(txt, "\""), priority = null, ttl = null }],
   )
 
-  # Names from `bucketmail dns` may be fully qualified: make them
-  # relative; "@" is the apex. TXT values go to the API without literal
-  # quotes (the Linode API quotes the value itself). A,
-  # AAAA and SRV records are this module's (they follow its topology), so
-  # the given ones of those types are left out.
+  # Records of `bucketmail dns --format json` have fully qualified names
+  # ("@" or "" also mean the apex) and carry the MX preference in the value
+  # ("10 mx1.example.org"): make names relative and split the preference
+  # off. TXT values go to the API without literal quotes (the Linode API
+  # quotes the value itself). A, AAAA and SRV records follow this module's
+  # topology, and so does SPF (it lists the workers' sending addresses):
+  # the given ones are left out and the module's own are written.
   given_policy_records = [
     for r in var.dns_records : {
       key      = "${upper(r.type)} ${r.name} ${r.value}"
-      name     = r.name == "@" ? "" : trimsuffix(trimsuffix(trimsuffix(r.name, "."), var.domain), ".")
+      name     = contains(["@", var.domain, "${var.domain}."], r.name) ? "" : trimsuffix(trimsuffix(trimsuffix(r.name, "."), var.domain), ".")
       type     = upper(r.type)
-      value    = upper(r.type) == "TXT" ? trim(r.value, "\"") : trimsuffix(r.value, ".")
-      priority = r.priority
+      value    = upper(r.type) == "TXT" ? trim(r.value, "\"") : trimsuffix(reverse(split(" ", r.value))[0], ".")
+      priority = r.priority != null ? r.priority : (upper(r.type) == "MX" && length(split(" ", r.value)) == 2 ? tonumber(split(" ", r.value)[0]) : null)
       ttl      = r.ttl
-    } if !contains(["A", "AAAA", "SRV"], upper(r.type))
+    } if !contains(["A", "AAAA", "SRV"], upper(r.type)) && !(upper(r.type) == "TXT" && startswith(trim(r.value, "\""), "v=spf1"))
   ]
+  spf_record = [{ key = "TXT spf", name = "", type = "TXT", value = local.spf, priority = null, ttl = null }]
 
-  policy_records = length(var.dns_records) > 0 ? local.given_policy_records : local.builtin_policy_records
+  policy_records = length(var.dns_records) > 0 ? concat(local.given_policy_records, local.spf_record) : local.builtin_policy_records
 
   all_records = { for r in concat(local.address_records, local.policy_records) : r.key => r }
 

@@ -138,6 +138,18 @@ CREATE TABLE blob_deletes (
 ) WITHOUT ROWID;
 CREATE INDEX blob_deletes_at ON blob_deletes(at);
 `,
+	// 3: fixed-window counters of the abuse limits (store.Limiter).
+	`
+CREATE TABLE limits (
+	key     TEXT NOT NULL,
+	window  INTEGER NOT NULL, -- window length, nanoseconds
+	idx     INTEGER NOT NULL, -- window index: unix nanoseconds / window
+	count   INTEGER NOT NULL,
+	expires INTEGER NOT NULL, -- unix nanoseconds: end of the window
+	PRIMARY KEY (key, window)
+) WITHOUT ROWID;
+CREATE INDEX limits_expires ON limits(expires);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/proxyproto"
+)
+
+// Defaults of the abuse limits.
+const (
+	defaultConnPerIPMinute   = 60
+	defaultAuthFailures      = 10
+	defaultMessagesPerHour   = 500
+	defaultRecipientsPerHour = 2000
+)
+
+// abuseConfig holds the abuse limits and the PROXY protocol sources of the
+// edge and gateway roles.
+type abuseConfig struct {
+	// ProxyProtocolFrom lists the networks (CIDRs, comma-separated) whose
+	// connections start with a PROXY protocol header; empty: none.
+	ProxyProtocolFrom string
+	proxyFrom         []netip.Prefix // parsed by check
+
+	ConnPerIPMinute   int64
+	AuthFailures      int64
+	MessagesPerHour   int64
+	RecipientsPerHour int64
+}
+
+func (a *abuseConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.ProxyProtocolFrom, "proxy-protocol-from", "", "comma-separated `CIDRs` of load balancers whose connections start with a PROXY protocol v1/v2 header (required from them, ignored from anyone else) on every listener (empty: off)")
+	fs.Int64Var(&a.ConnPerIPMinute, "limit-conn-per-ip-minute", defaultConnPerIPMinute, "connections per client IP per minute on each protocol's listeners, shared by every node through the store (0: no limit)")
+	fs.Int64Var(&a.AuthFailures, "limit-auth-failures", defaultAuthFailures, "failed SMTP/IMAP/POP3 authentications per client IP and per account in 15 minutes before a temporary block; a growing delay starts at half of it (0: no limit)")
+	fs.Int64Var(&a.MessagesPerHour, "limit-messages-per-hour", defaultMessagesPerHour, "messages an authenticated user may submit per hour (0: no limit)")
+	fs.Int64Var(&a.RecipientsPerHour, "limit-recipients-per-hour", defaultRecipientsPerHour, "recipients an authenticated user may submit to per hour (0: no limit)")
+}
+
+func (a *abuseConfig) check() error {
+	if a.ConnPerIPMinute < 0 || a.AuthFailures < 0 || a.MessagesPerHour < 0 || a.RecipientsPerHour < 0 {
+		return usagef("negative limits are not allowed")
+	}
+	p, err := proxyproto.ParseCIDRs(a.ProxyProtocolFrom)
+	if err != nil {
+		return usagef("--proxy-protocol-from: %v", err)
+	}
+	a.proxyFrom = p
+	return nil
+}
+
+// abuseLimits returns the limits the edge and gateways share, or nil when
+// the store keeps no counters.
+func (d *deps) abuseLimits() *abuse.Limits {
+	l := abuse.New(d.store, abuse.Config{
+		ConnPerIPMinute:   d.cfg.Abuse.ConnPerIPMinute,
+		AuthFailures:      d.cfg.Abuse.AuthFailures,
+		MessagesPerHour:   d.cfg.Abuse.MessagesPerHour,
+		RecipientsPerHour: d.cfg.Abuse.RecipientsPerHour,
+	}, d.log)
+	if l == nil {
+		d.log.Warn("store keeps no counters: abuse limits off")
+	}
+	return l
+}
+
+// withProxyProtocol wraps a bound listener so that connections from the
+// trusted balancers have their PROXY header read (before any TLS).
+func (d *deps) withProxyProtocol(name string, ln net.Listener) net.Listener {
+	return proxyproto.NewListener(ln, d.cfg.Abuse.proxyFrom, 0, d.log.With(slog.String("listener", name)))
+}

@@ -1,0 +1,75 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Replies of the abuse limits (internal/abuse). They are temporary: the
+// counters expire, and RFC 4954 section 6 gives 454 4.7.0 for an
+// authentication the server cannot accept now.
+var (
+	errAuthBlocked = reply(c454TempAuthFailure, e470TempSecurity, "Too many failed authentications, try again later")
+	errMessageRate = reply(c451LocalError, e470TempSecurity, "Hourly message limit reached, try again later")
+	errRcptRate    = reply(c452TooManyRecipients, e470TempSecurity, "Hourly recipient limit reached, try again later")
+)
+
+// connRefusal is the greeting of a connection over the per-IP rate: 421
+// closes the connection (RFC 5321 section 3.8).
+func (s *Server) connRefusal() string {
+	return fmt.Sprintf("421 4.7.0 %s Too many connections from your address, try again later\r\n", s.cfg.Hostname)
+}
+
+// authBlocked reports whether the client's IP or username is blocked after
+// too many failures; nothing is verified then.
+func (s *session) authBlocked(username string) bool {
+	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
+	defer cancel()
+	if !s.srv.cfg.Limits.AuthBlocked(ctx, s.clientIP, username) {
+		return false
+	}
+	s.reject("auth_blocked")
+	s.srv.cfg.Log.Warn("smtp auth blocked", slog.String("client_ip", s.clientIP), slog.String("username", username))
+	return true
+}
+
+// authFailure counts a failed authentication and waits the growing delay.
+func (s *session) authFailure(username string) {
+	s.srv.cfg.Limits.AuthFailed(s.srv.ctx, s.clientIP, username)
+}
+
+// checkSendRate refuses a submitted message (addRcpts == 0, at MAIL) or a
+// recipient (addRcpts: the transaction's recipients with the new one) over
+// the hourly limits of the authenticated user.
+// A refused recipient is counted by the caller (refuse).
+func (s *session) checkSendRate(user string, addRcpts int) *smtp.SMTPError {
+	if user == "" || s.srv.cfg.Limits == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
+	defer cancel()
+	msgOK, rcptOK := s.srv.cfg.Limits.SendAllowed(ctx, user, int64(addRcpts))
+	switch {
+	case addRcpts == 0 && !msgOK:
+		s.reject("message_rate")
+		s.srv.cfg.Log.Warn("smtp message rate limit", slog.String("client_ip", s.clientIP), slog.String("user", user))
+		return errMessageRate
+	case addRcpts > 0 && !rcptOK:
+		s.srv.cfg.Log.Warn("smtp recipient rate limit", slog.String("client_ip", s.clientIP), slog.String("user", user))
+		return errRcptRate
+	}
+	return nil
+}
+
+// countSent counts a queued submitted message against the hourly limits.
+func (s *session) countSent(tx *transaction) {
+	if tx.auth == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
+	defer cancel()
+	s.srv.cfg.Limits.Sent(ctx, tx.auth, int64(len(tx.rcpts)))
+}

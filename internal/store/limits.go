@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Limiter keeps fixed-window counters shared by every process on the same
+// store, so that abuse limits (connections, failed logins, messages per
+// hour) hold across all edges and gateways.
+//
+// A counter is identified by key and window: the window [k*window,
+// (k+1)*window) of Unix time holds one count, which expires once the window
+// is over. Keys are built by LimitKey from encoded values, never from raw
+// client input.
+//
+// Limiter is deliberately not part of Store yet: callers type-assert
+// (st.(store.Limiter)) and run without limits when the store lacks it.
+type Limiter interface {
+	// Hit adds n (>= 0) to the counter of key in the current window and
+	// returns the new count.
+	Hit(ctx context.Context, key string, n int64, window time.Duration) (int64, error)
+	// Count returns the counter of key in the current window (0 if none).
+	Count(ctx context.Context, key string, window time.Duration) (int64, error)
+}
+
+// LimitKey joins parts with "/" after query-escaping each, so that no part
+// can contain "/", "{", "}" or spaces: LimitKey("auth-fail", "ip", ip).
+func LimitKey(parts ...string) string {
+	esc := make([]string, len(parts))
+	for i, p := range parts {
+		esc[i] = url.QueryEscape(p)
+	}
+	return strings.Join(esc, "/")
+}
+
+// LimitWindow returns the index of the fixed window of length window that
+// holds now, and how long that window still lasts.
+func LimitWindow(now time.Time, window time.Duration) (index int64, left time.Duration) {
+	ns := now.UnixNano()
+	w := int64(window)
+	index = ns / w
+	return index, time.Duration((index+1)*w - ns)
+}

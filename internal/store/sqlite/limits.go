@@ -1,0 +1,67 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+var _ store.Limiter = (*DB)(nil)
+
+// limitPruneOdds: one Hit in limitPruneOdds also deletes expired counters,
+// which keeps the table small without a background job.
+const limitPruneOdds = 64
+
+// Hit implements store.Limiter. One row per (key, window) holds the count
+// of window index idx; a hit in a later window starts it over.
+func (db *DB) Hit(ctx context.Context, key string, n int64, window time.Duration) (int64, error) {
+	if n < 0 || window <= 0 || key == "" {
+		return 0, fmt.Errorf("sqlite: limit hit: %w", store.ErrInvalid)
+	}
+	now := time.Now()
+	idx, left := store.LimitWindow(now, window)
+	expires := now.Add(left).UnixNano()
+	var count int64
+	err := db.write(ctx, "limit hit", func(tx *sql.Tx) error {
+		// In an UPDATE's SET every column reference is the old value, so
+		// count and idx below are the stored ones.
+		err := tx.QueryRowContext(ctx, `INSERT INTO limits(key, window, idx, count, expires)
+			VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(key, window) DO UPDATE SET
+				count = CASE WHEN idx = excluded.idx THEN count + excluded.count ELSE excluded.count END,
+				idx = excluded.idx, expires = excluded.expires
+			RETURNING count`, key, int64(window), idx, n, expires).Scan(&count)
+		if err != nil {
+			return err
+		}
+		if rand.IntN(limitPruneOdds) == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM limits WHERE expires < ?`, now.UnixNano())
+		}
+		return err
+	})
+	return count, err
+}
+
+// Count implements store.Limiter.
+func (db *DB) Count(ctx context.Context, key string, window time.Duration) (int64, error) {
+	if window <= 0 || key == "" {
+		return 0, fmt.Errorf("sqlite: limit count: %w", store.ErrInvalid)
+	}
+	idx, _ := store.LimitWindow(time.Now(), window)
+	var count int64
+	err := db.read(ctx, "limit count", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT count FROM limits WHERE key = ? AND window = ? AND idx = ?`,
+			key, int64(window), idx).Scan(&count)
+		if errors.Is(err, sql.ErrNoRows) {
+			count = 0
+			return nil
+		}
+		return err
+	})
+	return count, err
+}
