@@ -96,7 +96,7 @@ func TestMessageAndRecipientRates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Write([]byte("From: "+alice+"\r\nSubject: 2\r\n\r\nhi\r\n")); err != nil {
+	if _, err := w.Write([]byte("From: " + alice + "\r\nSubject: 2\r\n\r\nhi\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

@@ -55,6 +55,7 @@ type config struct {
 	MaxMessageSize    byteSize
 	MaxRecipients     int
 	AllowInsecureAuth bool
+	Abuse             abuseConfig // abuse limits and PROXY protocol (edge, gateway)
 
 	WorkerConcurrency int
 	WorkerLease       time.Duration
@@ -186,6 +187,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.StringVar(&c.ACMEEmail, "acme-email", "", "contact `address` of the ACME account")
 		fs.StringVar(&c.ACMEDirectoryURL, "acme-directory-url", "", "ACME directory `URL` (default: Let's Encrypt production; use the staging one to test)")
 		fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow authentication without TLS (testing only)")
+		c.Abuse.register(fs)
 	}
 	if r.edge || r.worker {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
@@ -234,6 +236,9 @@ func (c *config) check() error {
 		return usagef("--hostname must not be empty")
 	}
 	if err := c.Outbound.check(); err != nil {
+		return err
+	}
+	if err := c.Abuse.check(); err != nil {
 		return err
 	}
 	c.resolve()

@@ -119,6 +119,7 @@ type process struct {
 	stoppers  []func(context.Context) error // graceful server shutdowns, run together (shutdown.go)
 	closers   []func() error                // servers to close on shutdown, once each
 	tls       *tlsconf.Manager              // nil without TLS listeners
+	tlsPoll   time.Duration                 // how often tls checks its files (0: tlsPollInterval)
 	// shutdownTimeout bounds the graceful shutdown (0: the default).
 	shutdownTimeout time.Duration
 	worker          func(context.Context) error // nil without the worker role

@@ -70,7 +70,11 @@ func (p *process) watchTLS(ctx context.Context) (stop func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.tls.Watch(ctx, tlsPollInterval)
+			interval := p.tlsPoll
+			if interval <= 0 {
+				interval = tlsPollInterval
+			}
+			p.tls.Watch(ctx, interval)
 		}()
 	}
 	return func() {

@@ -29,6 +29,7 @@ func (d *deps) tlsOptions() tlsconf.Options {
 			Email:        d.cfg.ACMEEmail,
 			DirectoryURL: d.cfg.ACMEDirectoryURL,
 			Blobs:        d.blobs,
+			Hostname:     d.cfg.Hostname,
 		}
 	}
 	return o

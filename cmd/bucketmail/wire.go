@@ -85,6 +85,7 @@ func (d *deps) listen(p *process, name, addr string, serve func(net.Listener) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	ln = d.withProxyProtocol(name, ln)
 	d.log.Info("listening", slog.String("listener", name), slog.String("addr", ln.Addr().String()))
 	p.listeners = append(p.listeners, boundListener{name: name, ln: ln, serve: serve})
 	return nil
@@ -102,6 +103,7 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Blobs:             d.blobs,
 		Auth:              d.auth,
 		DMARCReject:       d.edgeDMARCChecker(),
+		Limits:            d.abuseLimits(),
 		Log:               d.log.With(slog.String("role", "edge")),
 		Metrics:           d.metrics,
 	})
@@ -117,6 +119,7 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 }
 
 func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
+	limits := d.abuseLimits()
 	imapSrv := imapgw.New(imapgw.Config{
 		Hostname:          d.cfg.Hostname,
 		TLS:               tlsConf,
@@ -127,6 +130,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		Log:               d.log.With(slog.String("role", "imap")),
 		Metrics:           d.metrics,
 		AppendLimit:       int64(d.cfg.MaxMessageSize),
+		Limits:            limits,
 	})
 	pop3Srv := pop3.New(pop3.Config{
 		Hostname:          d.cfg.Hostname,
@@ -137,6 +141,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		Auth:              d.auth,
 		Log:               d.log.With(slog.String("role", "pop3")),
 		Metrics:           d.metrics,
+		Limits:            limits,
 	})
 	p.stoppers = append(p.stoppers, imapSrv.Shutdown, pop3Srv.Shutdown)
 	imapServe := func(implicit bool) func(net.Listener) error {

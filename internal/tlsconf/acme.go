@@ -30,12 +30,16 @@ type ACMEOptions struct {
 	Email        string     // contact of the account; may be empty
 	DirectoryURL string     // "" is Let's Encrypt production
 	Blobs        blob.Store // the cache, shared by every node
+	Hostname     string     // preferred name for clients without SNI
 }
 
 // acmeManager is autocert with the set of names it answers for.
 type acmeManager struct {
 	mgr     *autocert.Manager
 	domains map[string]bool
+	// defaultName is served to handshakes without SNI: the host name
+	// when it is an ACME name, else the first ACME name.
+	defaultName string
 }
 
 func newACME(o ACMEOptions) (*acmeManager, error) {
@@ -57,6 +61,10 @@ func newACME(o ACMEOptions) (*acmeManager, error) {
 	}
 	if len(names) == 0 {
 		return nil, errors.New("tlsconf: ACME needs at least one domain")
+	}
+	a.defaultName = names[0]
+	if a.handles(o.Hostname) {
+		a.defaultName = strings.ToLower(strings.TrimSuffix(o.Hostname, "."))
 	}
 	a.mgr = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,

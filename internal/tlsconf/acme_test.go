@@ -67,7 +67,8 @@ func TestCacheKeyEncodes(t *testing.T) {
 }
 
 // TestACMEChoosesByName: a name on the ACME list is served from the ACME
-// cache (so no CA is contacted), any other name gets the self-signed pair.
+// cache (so no CA is contacted), as is a handshake without SNI; any other
+// name gets the self-signed pair.
 func TestACMEChoosesByName(t *testing.T) {
 	cache := blobCache(t)
 	certPEM, keyPEM, err := generate("mail.example.org")
@@ -102,8 +103,8 @@ func TestACMEChoosesByName(t *testing.T) {
 	if got := servedCN(t, addr, "other.example"); got != "other.example" {
 		t.Fatalf("other name served %q, want the self-signed other.example", got)
 	}
-	if got := servedCN(t, addr, ""); got != "other.example" {
-		t.Fatalf("no SNI served %q, want the self-signed other.example", got)
+	if got := servedCN(t, addr, ""); got != "mail.example.org" {
+		t.Fatalf("no SNI served %q, want the ACME certificate", got)
 	}
 
 	// HTTP-01: challenges of names not on the list are refused, other
@@ -137,4 +138,27 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestACMEFallsBackWithoutCertificate: before ACME has a certificate (the
+// CA here is a closed loopback port), a handshake without SNI gets the
+// self-signed pair instead of failing.
+func TestACMEFallsBackWithoutCertificate(t *testing.T) {
+	m, err := Open(Options{
+		DataDir:  t.TempDir(),
+		Hostname: "mail.example.org",
+		ACME: &ACMEOptions{
+			Domains:      []string{"mail.example.org"},
+			DirectoryURL: "http://127.0.0.1:9/directory",
+			Blobs:        blobCache(t).Blobs,
+			Hostname:     "mail.example.org",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveTLS(t, m.Config())
+	if got := servedCN(t, addr, ""); got != "mail.example.org" {
+		t.Fatalf("no SNI served %q, want the self-signed mail.example.org", got)
+	}
 }

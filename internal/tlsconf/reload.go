@@ -96,8 +96,19 @@ func (m *Manager) Config() *tls.Config {
 // GetCertificate picks the certificate of a handshake: ACME's for the names
 // ACME manages, the current file or self-signed pair for any other.
 func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if m.acme != nil && m.acme.handles(hello.ServerName) {
-		return m.acme.mgr.GetCertificate(hello)
+	if m.acme != nil {
+		if m.acme.handles(hello.ServerName) {
+			return m.acme.mgr.GetCertificate(hello)
+		}
+		if hello.ServerName == "" {
+			// Many SMTP clients send no SNI: give them the certificate
+			// of the main ACME name when there is one already.
+			h := *hello
+			h.ServerName = m.acme.defaultName
+			if c, err := m.acme.mgr.GetCertificate(&h); err == nil {
+				return c, nil
+			}
+		}
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
