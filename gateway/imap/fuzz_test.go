@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,6 +71,12 @@ func FuzzHostileMIME(f *testing.F) {
 	f.Add([]byte(plainMsg), "\xff\x00\"\\{3}\r\n")
 	env := newEnv(f)
 	const prefix = "Return-Path: <fuzz@example.net>\r\nDelivered-To: alice@example.org\r\n"
+	var sess *fuzzSession
+	f.Cleanup(func() {
+		if sess != nil {
+			sess.close()
+		}
+	})
 	f.Fuzz(func(t *testing.T, raw []byte, key string) {
 		// The connection deadline bounds the session; this bounds
 		// everything else, and shows where it hung.
@@ -79,17 +86,20 @@ func FuzzHostileMIME(f *testing.F) {
 		})
 		defer watchdog.Stop()
 		uid := imap.UID(env.deliver(t, "alice@example.org", "INBOX", prefix, string(raw)))
-		conn, err := tls.Dial("tcp", env.tlsAddr, clientTLS())
-		if err != nil {
-			t.Fatal(err)
+		// One session serves every input, so that a message that leaves
+		// it broken fails the next input too; it is redialled only after
+		// a failure.
+		if sess == nil {
+			sess = dialFuzz(t, env)
 		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(fuzzDeadline))
-		c := imapclient.New(conn, nil)
-		defer c.Close()
-		if err := c.Login("alice@example.org", testPassword).Wait(); err != nil {
-			t.Fatalf("login: %v", err)
-		}
+		defer func() {
+			if t.Failed() {
+				sess.close()
+				sess = nil
+			}
+		}()
+		_ = sess.conn.SetDeadline(time.Now().Add(fuzzDeadline))
+		c := sess.c
 		if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 			t.Fatalf("select: %v", err)
 		}
@@ -147,8 +157,27 @@ func FuzzHostileMIME(f *testing.F) {
 		if err := c.UIDExpunge(imap.UIDSetNum(uid)).Close(); err != nil {
 			t.Fatalf("UID EXPUNGE: %v", err)
 		}
-		if err := c.Logout().Wait(); err != nil {
-			t.Fatalf("logout: %v", err)
-		}
 	})
 }
+
+// fuzzSession is the client session FuzzHostileMIME reuses.
+type fuzzSession struct {
+	conn net.Conn
+	c    *imapclient.Client
+}
+
+func dialFuzz(t *testing.T, env *testEnv) *fuzzSession {
+	conn, err := tls.Dial("tcp", env.tlsAddr, clientTLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(fuzzDeadline))
+	c := imapclient.New(conn, nil)
+	if err := c.Login("alice@example.org", testPassword).Wait(); err != nil {
+		c.Close()
+		t.Fatalf("login: %v", err)
+	}
+	return &fuzzSession{conn: conn, c: c}
+}
+
+func (s *fuzzSession) close() { s.c.Close() }

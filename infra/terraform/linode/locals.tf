@@ -25,20 +25,27 @@ locals {
     BUCKETMAIL_LOG_FORMAT    = "json"
   }, var.extra_env)
 
+  # The NodeBalancer sends a PROXY protocol header (proxy_protocol) so the
+  # backends see the client's address; they require it from the
+  # NodeBalancer range and trust it from nowhere else ("" turns it off).
+  proxy_from = var.proxy_protocol != "none" ? local.nodebalancer_cidr : ""
+
   role_env = {
     edge = {
-      BUCKETMAIL_SMTP_ADDR        = ":25"
-      BUCKETMAIL_SUBMISSION_ADDR  = ":587"
-      BUCKETMAIL_SUBMISSIONS_ADDR = ":465"
+      BUCKETMAIL_SMTP_ADDR           = ":25"
+      BUCKETMAIL_SUBMISSION_ADDR     = ":587"
+      BUCKETMAIL_SUBMISSIONS_ADDR    = ":465"
+      BUCKETMAIL_PROXY_PROTOCOL_FROM = var.submission_via_nodebalancer ? local.proxy_from : ""
     }
     worker = {
       BUCKETMAIL_WORKER_CONCURRENCY = tostring(var.worker_concurrency)
     }
     gateway = {
-      BUCKETMAIL_IMAP_ADDR  = ":143"
-      BUCKETMAIL_IMAPS_ADDR = ":993"
-      BUCKETMAIL_POP3_ADDR  = ":110"
-      BUCKETMAIL_POP3S_ADDR = ":995"
+      BUCKETMAIL_IMAP_ADDR           = ":143"
+      BUCKETMAIL_IMAPS_ADDR          = ":993"
+      BUCKETMAIL_POP3_ADDR           = ":110"
+      BUCKETMAIL_POP3S_ADDR          = ":995"
+      BUCKETMAIL_PROXY_PROTOCOL_FROM = local.proxy_from
     }
   }
 

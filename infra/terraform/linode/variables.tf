@@ -110,9 +110,9 @@ variable "submission_via_nodebalancer" {
 }
 
 variable "proxy_protocol" {
-  description = "PROXY protocol version the NodeBalancer sends to the backends (none, v1, v2). Use v2 only with a bucketmail release whose listeners accept PROXY headers; otherwise every connection fails."
+  description = "PROXY protocol version the NodeBalancer sends to the backends (none, v1, v2), so they see the client's address; the backends then require it from the NodeBalancer range (BUCKETMAIL_PROXY_PROTOCOL_FROM)."
   type        = string
-  default     = "none"
+  default     = "v2"
 
   validation {
     condition     = contains(["none", "v1", "v2"], var.proxy_protocol)
