@@ -79,7 +79,7 @@ func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey stri
 	if err := mailboxArgs(userID, mailboxID); err != nil {
 		return 0, false, wrap(op, err)
 	}
-	flags, err := normFlags(m.Flags)
+	flags, err := store.NormalizeFlags(m.Flags)
 	if err != nil {
 		return 0, false, wrap(op, err)
 	}

@@ -125,7 +125,7 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 			if m.BlobKey == "" || m.Size < 0 || strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 				return nil, nil, errorf(store.ErrInvalid, "mailbox %q: message %d: blob %q size %d", name, m.UID, m.BlobKey, m.Size)
 			}
-			flags, err := normFlags(m.Flags)
+			flags, err := store.NormalizeFlags(m.Flags)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -14,7 +14,7 @@ import (
 // section 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
 	const name = "set flags"
-	flags, err := normFlags(flags)
+	flags, err := store.NormalizeFlags(flags)
 	if err != nil {
 		return nil, wrap(name, err)
 	}

@@ -7,41 +7,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// systemFlags maps the lower-case spelling of each system flag to its
-// canonical form (RFC 9051 section 2.3.2: flags are case-insensitive).
-var systemFlags = map[string]string{
-	`\seen`:     store.FlagSeen,
-	`\answered`: store.FlagAnswered,
-	`\flagged`:  store.FlagFlagged,
-	`\deleted`:  store.FlagDeleted,
-	`\draft`:    store.FlagDraft,
-}
-
-// normFlags returns flags with system flags in canonical case, keywords as
-// first given, duplicates (compared case-insensitively) removed, sorted
-// case-insensitively. A flag that is empty or holds white space or control
-// characters is invalid.
-func normFlags(flags []string) ([]string, error) {
-	out := make([]string, 0, len(flags))
-	seen := make(map[string]bool, len(flags))
-	for _, f := range flags {
-		if f == "" || strings.ContainsFunc(f, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return nil, errorf(store.ErrInvalid, "flag %q", f)
-		}
-		low := strings.ToLower(f)
-		if seen[low] {
-			continue
-		}
-		seen[low] = true
-		if c, ok := systemFlags[low]; ok {
-			f = c
-		}
-		out = append(out, f)
-	}
-	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return out, nil
-}
-
 // applyFlags returns the flag set that op with flags makes of cur (both
 // normalized).
 func applyFlags(cur []string, op store.FlagOp, flags []string) []string {
@@ -49,7 +14,7 @@ func applyFlags(cur []string, op store.FlagOp, flags []string) []string {
 	case store.FlagsReplace:
 		return flags
 	case store.FlagsAdd:
-		out, _ := normFlags(append(slices.Clip(cur), flags...))
+		out, _ := store.NormalizeFlags(append(slices.Clip(cur), flags...))
 		return out
 	default:
 		out := make([]string, 0, len(cur))

@@ -16,7 +16,7 @@ func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey stri
 	if m.BlobKey == "" || m.Size < 0 {
 		return 0, false, wrap("insert message", errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
 	}
-	flags, err := normFlags(m.Flags)
+	flags, err := store.NormalizeFlags(m.Flags)
 	if err != nil {
 		return 0, false, wrap("insert message", err)
 	}

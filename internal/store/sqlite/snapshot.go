@@ -181,7 +181,7 @@ func (t *txn) importMailbox(ms store.MailboxSnapshot) (int64, error) {
 	var d delta
 	var keys []string
 	for _, m := range ms.Messages {
-		flags, err := normFlags(m.Flags)
+		flags, err := store.NormalizeFlags(m.Flags)
 		if err != nil {
 			return 0, err
 		}

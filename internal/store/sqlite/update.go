@@ -53,7 +53,7 @@ func (t *txn) rows(query string, args []any, fn func(*sql.Rows) error) error {
 // changed. HIGHESTMODSEQ moves only if something changed (RFC 7162 section
 // 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
-	flags, err := normFlags(flags)
+	flags, err := store.NormalizeFlags(flags)
 	if err != nil {
 		return nil, wrap("set flags", err)
 	}
