@@ -151,15 +151,15 @@ type chaosReport struct {
 	refusedDups                            int // 250-acked, twice: only 4xx before
 	unackedPresent                         int // no 250 ever, yet delivered (unknown outcome)
 	probes, probeDups                      int
-	maxRecovery                            time.Duration
+	maxRecovery, maxRefusal                time.Duration
 }
 
 func (r chaosReport) String() string {
 	return fmt.Sprintf("%d messages: %d accepted (250), %d attempts refused (4xx/5xx/connect), %d attempts with unknown outcome, "+
 		"%d never accepted (%d of them delivered anyway); duplicates in SMTP's window %d, after a 4xx %d; "+
-		"probes %d (%d duplicated); max recovery %s",
+		"probes %d (%d duplicated); slowest refusal during an outage %s; max recovery %s",
 		r.messages, r.accepted, r.refusals, r.unknowns, r.abandoned, r.unackedPresent, r.windowDups, r.refusedDups,
-		r.probes, r.probeDups, r.maxRecovery.Round(time.Millisecond))
+		r.probes, r.probeDups, r.maxRefusal.Round(time.Millisecond), r.maxRecovery.Round(time.Millisecond))
 }
 
 // checkDelivered reads every mailbox over IMAP on the gateway and checks

@@ -176,4 +176,3 @@ func (l *load) deliver(i int, stop <-chan struct{}) {
 	}
 	l.abandoned.Add(1)
 }
-

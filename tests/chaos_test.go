@@ -101,6 +101,8 @@ func TestChaos(t *testing.T) {
 	var windows []window
 	var maxRecovery time.Duration
 	counts := map[string]int{}
+	var order []int
+	var maxRefusal time.Duration // longest wait for the edge's 4xx during an outage
 	deadline := time.Now().Add(dur)
 	for k := 0; time.Now().Before(deadline); k++ {
 		sleepOrDone(loadDone, jitter(rng, 500*time.Millisecond, 1500*time.Millisecond))
@@ -110,7 +112,13 @@ func TestChaos(t *testing.T) {
 			continue
 		default:
 		}
-		ev := events[rng.IntN(len(events))]
+		// Every fault once per round, in a random order, so that even a
+		// short run meets each of them.
+		if len(order) == 0 {
+			order = rng.Perm(len(events))
+		}
+		ev := events[order[0]]
+		order = order[1:]
 		counts[ev.name]++
 		ev.down()
 		from := time.Now()
@@ -120,6 +128,7 @@ func TestChaos(t *testing.T) {
 			if a.result == accepted {
 				t.Errorf("%s: the probe got 250 while the backend was down", ev.name)
 			}
+			maxRefusal = max(maxRefusal, a.reply.Sub(from))
 			probes.add(fmt.Sprintf("probe down %03d", k), chaosProbeUser, a)
 		}
 		time.Sleep(jitter(rng, 300*time.Millisecond, 2*time.Second))
@@ -146,7 +155,7 @@ func TestChaos(t *testing.T) {
 	cc.waitSettled()
 	checkOutageWindows(t, tr, windows)
 	rep := cc.checkDelivered(tr, probes)
-	rep.maxRecovery = maxRecovery
+	rep.maxRecovery, rep.maxRefusal = maxRecovery, maxRefusal
 	t.Logf("chaos figures: %s", rep)
 	cc.checkNoLeak(warm)
 	t.Logf("whole chaos test %s", time.Since(start).Round(time.Millisecond))
