@@ -155,7 +155,7 @@ func TestChaos(t *testing.T) {
 	cc.waitSettled()
 	checkOutageWindows(t, tr, windows)
 	rep := cc.checkDelivered(tr, probes)
-	rep.maxRecovery, rep.maxRefusal = maxRecovery, maxRefusal
+	rep.maxRecovery, rep.maxRefusal, rep.deadRefused = maxRecovery, maxRefusal, cc.deadRefused
 	t.Logf("chaos figures: %s", rep)
 	cc.checkNoLeak(warm)
 	t.Logf("whole chaos test %s", time.Since(start).Round(time.Millisecond))
@@ -249,4 +249,7 @@ type chaosCluster struct {
 	redis *testenv.RedisServer
 	s3    *testenv.S3Server
 	gw    *server
+	edges []*server // every edge started, for their logs
+
+	deadRefused int // dead letters of transactions the edge refused
 }
