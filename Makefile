@@ -53,7 +53,7 @@ Stop with Ctrl-C.
 endef
 export RUN_HELP
 
-.PHONY: all build run test deps vet bench fmt lint clean release version infra-check
+.PHONY: all build run test deps vet bench fmt lint clean release version infra-check chaos
 
 all: build
 
@@ -95,6 +95,18 @@ vet:
 
 test: deps vet infra-check
 	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+# chaos runs the chaos test long: CHAOS_MESSAGES messages over CHAOS_DURATION
+# while workers, the edge, redis-server and the S3 server are SIGKILLed and
+# restarted (docs/operations.md, "Chaos test"). `make test` runs a short one.
+# CHAOS_SEED=N replays the schedule of an earlier run (it is logged).
+CHAOS_MESSAGES ?= 3000
+CHAOS_DURATION ?= 3m
+CHAOS_SEED     ?=
+chaos: deps
+	BUCKETMAIL_CHAOS_MESSAGES=$(CHAOS_MESSAGES) BUCKETMAIL_CHAOS_DURATION=$(CHAOS_DURATION) \
+		BUCKETMAIL_CHAOS_SEED=$(CHAOS_SEED) \
+		$(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./tests/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
