@@ -54,8 +54,8 @@ type Config struct {
 	// quota of users without their own (--default-quota; <= 0: unlimited).
 	Mailboxes    store.Mailboxes
 	DefaultQuota int64
-	Log     *slog.Logger     // nil discards
-	Metrics *metrics.Metrics // nil means a private, unexported set
+	Log          *slog.Logger     // nil discards
+	Metrics      *metrics.Metrics // nil means a private, unexported set
 }
 
 // Mode says what a listener is for.

@@ -17,7 +17,7 @@ type scriptSet struct {
 	ensure, create, deleteMB, purge, subscribe, mailboxes, rename *goredis.Script
 	insert, messages, uids, setFlags, expunge, transfer           *goredis.Script
 	enqueue, claim, settle, stats, dead                           *goredis.Script
-	addUser, deleteUser, setPassword, setQuota, user, users                *goredis.Script
+	addUser, deleteUser, setPassword, setQuota, user, users       *goredis.Script
 	addAlias, deleteAlias, aliases, deleteDomain                  *goredis.Script
 	unref                                                         *goredis.Script
 	jobKnown, lease, importUser, dirExport, dirImport             *goredis.Script
