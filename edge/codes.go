@@ -9,6 +9,7 @@ const (
 	c250OK                = 250 // RFC 5321 4.2.2: requested action completed
 	c451LocalError        = 451 // RFC 5321 4.2.2: local error in processing
 	c452TooManyRecipients = 452 // RFC 5321 4.5.3.1.10
+	c452NoStorage         = 452 // RFC 5321 4.2.2: insufficient system storage
 	c454TempAuthFailure   = 454 // RFC 4954 6: temporary authentication failure
 	c530AuthRequired      = 530 // RFC 4954 6: authentication required
 	c535AuthFailed        = 535 // RFC 4954 6: authentication credentials invalid
@@ -26,6 +27,7 @@ var (
 	e513BadDestSyntax   = smtp.EnhancedCode{5, 1, 3} // bad destination mailbox address syntax
 	e430SystemIncapable = smtp.EnhancedCode{4, 3, 0} // other or undefined mail system status
 	e453TooManyRcpts    = smtp.EnhancedCode{4, 5, 3} // too many recipients
+	e422MailboxFull     = smtp.EnhancedCode{4, 2, 2} // mailbox full (RFC 3463 section 3.3)
 	e534TooBig          = smtp.EnhancedCode{5, 3, 4} // message too big for system
 	e517BadSenderSyntax = smtp.EnhancedCode{5, 1, 7} // bad sender's mailbox address syntax
 	e560Media           = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
@@ -46,6 +48,7 @@ var (
 	errBadRecipient      = reply(c553BadMailbox, e513BadDestSyntax, "Bad recipient address syntax")
 	errRelayDenied       = reply(c554Failed, e571Denied, "Relaying denied")
 	errTooManyRecipients = reply(c452TooManyRecipients, e453TooManyRcpts, "Too many recipients")
+	errMailboxFull       = reply(c452NoStorage, e422MailboxFull, "Mailbox full, try again later")
 	errTooBig            = reply(c552TooBig, e534TooBig, "Message exceeds the maximum size")
 	errAuthRequired      = reply(c530AuthRequired, e570Security, "Authentication required")
 	errAuthFailed        = reply(c535AuthFailed, e578AuthInvalid, "Authentication credentials invalid")

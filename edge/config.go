@@ -48,9 +48,14 @@ type Config struct {
 	DMARCReject *authcheck.Checker
 	// Limits are the abuse limits (connections per IP, failed AUTH,
 	// messages and recipients per hour); nil: none.
-	Limits  *abuse.Limits
-	Log     *slog.Logger     // nil discards
-	Metrics *metrics.Metrics // nil means a private, unexported set
+	Limits *abuse.Limits
+	// Mailboxes, when not nil, lets RCPT refuse a local recipient whose
+	// mailbox is over its storage quota (452 4.2.2); DefaultQuota is the
+	// quota of users without their own (--default-quota; <= 0: unlimited).
+	Mailboxes    store.Mailboxes
+	DefaultQuota int64
+	Log          *slog.Logger     // nil discards
+	Metrics      *metrics.Metrics // nil means a private, unexported set
 }
 
 // Mode says what a listener is for.

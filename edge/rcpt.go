@@ -58,7 +58,7 @@ func (s *session) checkRecipient(ctx context.Context, tx *transaction, to string
 	res, err := s.resolve(ctx, to)
 	switch {
 	case err == nil && len(res.Users)+len(res.External) > 0:
-		return nil
+		return s.checkQuota(ctx, tx, res)
 	case err == nil, errors.Is(err, store.ErrNotFound):
 		return s.refuse(tx, "unknown_user", errUnknownUser)
 	case errors.Is(err, store.ErrNotLocal):

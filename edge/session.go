@@ -40,6 +40,7 @@ type transaction struct {
 	rejected int             // recipients refused
 	auth     string          // submitter's address
 	remote   bool            // some recipient is in a domain that is not ours
+	size     int64           // SIZE= of MAIL (RFC 1870), 0 when not given
 }
 
 var _ smtp.Session = (*session)(nil)
@@ -71,6 +72,9 @@ func remoteIP(a net.Addr) string {
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.abandon() // a MAIL without RSET after a failed DATA starts afresh
 	tx := &transaction{start: time.Now(), helo: s.conn.Hostname(), from: from, seen: map[string]bool{}}
+	if opts != nil {
+		tx.size = opts.Size
+	}
 	if s.mode != MX {
 		user := s.authUser()
 		if user == nil {

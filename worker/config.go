@@ -58,6 +58,10 @@ type Config struct {
 	// Authentication-Results field, and a DMARC failure whose policy is
 	// quarantine or reject is filed to Junk (see authcheck.go).
 	Checker *authcheck.Checker
+
+	// DefaultQuota is the storage quota of users without their own
+	// (--default-quota, bytes); <= 0 means unlimited. See quota.go.
+	DefaultQuota int64
 }
 
 // withDefaults fills in the zero values.

@@ -12,6 +12,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -52,6 +53,7 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 		received = time.Now()
 	}
 	mailbox := w.placement(ctx, j, auth)
+	var over []error
 	for _, r := range rcpts {
 		prefix := deliveryPrefix(j.From, r.rcpt)
 		if auth != nil {
@@ -66,11 +68,18 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 			InternalDate: received,
 			Summary:      encoded,
 		}
+		if err := w.checkQuota(ctx, j, r, mailbox, m); err != nil {
+			if !errors.Is(err, quota.ErrOverQuota) {
+				return err
+			}
+			over = append(over, err)
+			continue
+		}
 		if err := w.insert(ctx, j, r, mailbox, m); err != nil {
 			return err
 		}
 	}
-	return nil
+	return overQuota(j, over)
 }
 
 // summarize reads the object once, streaming it through the parser and,

@@ -12,17 +12,18 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-const userSynopsis = "bucketmail user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | user list [FLAGS]"
+const userSynopsis = "bucketmail user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | user quota ADDRESS [SIZE|default|unlimited] | user list [FLAGS]"
 
 // maxPasswordLen bounds what --password-stdin reads.
 const maxPasswordLen = 1024
 
 func (a *app) cmdUser(ctx context.Context, args []string) error {
-	verb, rest, err := subcommand(args, "add", "del", "list", "passwd")
+	verb, rest, err := subcommand(args, "add", "del", "list", "passwd", "quota")
 	if err != nil {
 		return err
 	}
@@ -48,6 +49,8 @@ func (a *app) cmdUser(ctx context.Context, args []string) error {
 		err = c.userDel(ctx)
 	case "list":
 		err = c.userList(ctx, a)
+	case "quota":
+		err = c.userQuota(ctx, a)
 	}
 	return wrapVerb(verb, c.done(err))
 }
@@ -185,9 +188,55 @@ func (c *adminCmd) userList(ctx context.Context, a *app) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Address, u.ID, u.Created.UTC().Format(time.RFC3339))
+		usage, err := c.store.Usage(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("usage of %s: %w", u.Address, err)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Address, u.ID, u.Created.UTC().Format(time.RFC3339),
+			quota.FormatSize(usage), quotaText(u.Quota))
 	}
 	return tw.Flush()
+}
+
+// quotaText shows a user's own quota; "default" is --default-quota of the
+// servers, which this command does not know.
+func quotaText(q int64) string {
+	switch q {
+	case store.QuotaDefault:
+		return "default"
+	case store.QuotaUnlimited:
+		return "unlimited"
+	}
+	return quota.FormatSize(q)
+}
+
+// userQuota sets a user's quota (user quota ADDRESS SIZE) or shows its
+// usage and quota (user quota ADDRESS).
+func (c *adminCmd) userQuota(ctx context.Context, a *app) error {
+	if err := c.wantArgs(1, 2, "ADDRESS [SIZE|default|unlimited]"); err != nil {
+		return err
+	}
+	addr, err := validAddress(c.args[0])
+	if err != nil {
+		return err
+	}
+	if len(c.args) == 2 {
+		n, err := quota.ParseSize(c.args[1])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		return userErr(addr, c.store.SetQuota(ctx, addr, n))
+	}
+	u, err := c.store.UserByAddress(ctx, addr)
+	if err != nil {
+		return userErr(addr, err)
+	}
+	usage, err := c.store.Usage(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "usage: %s (%d bytes)\nquota: %s\n", quota.FormatSize(usage), usage, quotaText(u.Quota))
+	return nil
 }
 
 func userErr(addr string, err error) error {

@@ -41,7 +41,7 @@ func (a *app) commands() []command {
 		{"worker", "run a delivery worker", (*app).cmdWorker},
 		{"gateway", "run the IMAP and POP3 gateway", (*app).cmdGateway},
 		{"domain", "add, delete or list local domains", (*app).cmdDomain},
-		{"user", "add, delete or list users, or set a password", (*app).cmdUser},
+		{"user", "add, delete or list users, set a password or a storage quota", (*app).cmdUser},
 		{"alias", "add, delete or list aliases", (*app).cmdAlias},
 		{"queue", "show the delivery queues and dead-lettered jobs", (*app).cmdQueue},
 		{"reindex", "rebuild the index from the blob store (snapshots and messages)", (*app).cmdReindex},
@@ -121,7 +121,7 @@ Commands:
 	fmt.Fprint(w, `
 Admin commands:
   bucketmail domain add|del DOMAIN | domain list
-  bucketmail user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | user list
+  bucketmail user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | user quota ADDRESS [SIZE] | user list
   bucketmail alias add SOURCE TARGET... | alias del SOURCE [TARGET...] | alias list
       (SOURCE "@domain" is the domain's catch-all)
   bucketmail queue [--json]

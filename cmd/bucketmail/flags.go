@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 )
@@ -51,9 +52,12 @@ type config struct {
 	// store; empty: off. See tlsconf.ACMEOptions.
 	ACMEDomains, ACMEEmail, ACMEDirectoryURL string
 	// ShutdownTimeout bounds the graceful shutdown after SIGTERM.
-	ShutdownTimeout   time.Duration
-	MaxMessageSize    byteSize
-	MaxRecipients     int
+	ShutdownTimeout time.Duration
+	MaxMessageSize  byteSize
+	MaxRecipients   int
+	// DefaultQuota is the storage quota of users without their own, in
+	// bytes; <= 0: unlimited (see internal/quota).
+	DefaultQuota      quotaSize
 	AllowInsecureAuth bool
 	Abuse             abuseConfig // abuse limits and PROXY protocol (edge, gateway)
 
@@ -193,6 +197,9 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
 		fs.StringVar(&c.DMARCReject, "dmarc-reject", dmarcJunk, "what port-25 mail failing DMARC under p=reject gets: junk (filed to Junk by the worker) or reject (550 at the edge after DATA); p=quarantine failures always go to Junk")
 	}
+	if r.edge || r.gateway || r.worker {
+		fs.Var(&c.DefaultQuota, "default-quota", "storage quota of users without their own (`bucketmail user quota`), checked at RCPT, at delivery and at IMAP APPEND (suffixes as --max-message-size; 0 or unlimited: none) (default unlimited)")
+	}
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker delivers at once")
 		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
@@ -246,6 +253,21 @@ func (c *config) check() error {
 }
 
 // byteSize is a flag value in bytes that accepts K/M/G suffixes.
+// quotaSize is a --default-quota: quota.ParseSize's syntax, "unlimited"
+// stored as 0 (no default).
+type quotaSize int64
+
+func (q *quotaSize) String() string { return strconv.FormatInt(int64(*q), 10) }
+
+func (q *quotaSize) Set(s string) error {
+	n, err := quota.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*q = quotaSize(max(n, 0))
+	return nil
+}
+
 type byteSize int64
 
 func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }

@@ -104,6 +104,8 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Auth:              d.auth,
 		DMARCReject:       d.edgeDMARCChecker(),
 		Limits:            d.abuseLimits(),
+		Mailboxes:         d.store,
+		DefaultQuota:      int64(d.cfg.DefaultQuota),
 		Log:               d.log.With(slog.String("role", "edge")),
 		Metrics:           d.metrics,
 	})
@@ -130,6 +132,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		Log:               d.log.With(slog.String("role", "imap")),
 		Metrics:           d.metrics,
 		AppendLimit:       int64(d.cfg.MaxMessageSize),
+		DefaultQuota:      int64(d.cfg.DefaultQuota),
 		Limits:            limits,
 	})
 	pop3Srv := pop3.New(pop3.Config{
@@ -161,18 +164,19 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 func (d *deps) wireWorker(p *process) error {
 	consumer := fmt.Sprintf("%s-%d", d.cfg.Hostname, os.Getpid())
 	w := worker.New(worker.Config{
-		Store:       d.store,
-		Blobs:       d.blobs,
-		Hostname:    d.cfg.Hostname,
-		Consumer:    consumer,
-		Concurrency: d.cfg.WorkerConcurrency,
-		Lease:       d.cfg.WorkerLease,
-		Drain:       d.cfg.Drain,
-		Log:         d.log,
-		Metrics:     d.metrics,
-		Reconciler:  d.reconciler(consumer),
-		Snapshotter: d.snapshotter(consumer),
-		Checker:     d.authChecker(),
+		Store:        d.store,
+		Blobs:        d.blobs,
+		Hostname:     d.cfg.Hostname,
+		Consumer:     consumer,
+		Concurrency:  d.cfg.WorkerConcurrency,
+		Lease:        d.cfg.WorkerLease,
+		Drain:        d.cfg.Drain,
+		Log:          d.log,
+		Metrics:      d.metrics,
+		Reconciler:   d.reconciler(consumer),
+		Snapshotter:  d.snapshotter(consumer),
+		Checker:      d.authChecker(),
+		DefaultQuota: int64(d.cfg.DefaultQuota),
 	})
 	out, err := d.outboundSender(consumer)
 	if err != nil {

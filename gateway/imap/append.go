@@ -2,6 +2,7 @@ package imapgw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -27,6 +29,9 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, mailbox)
 	if err != nil {
 		return nil, s.protoErr("append", err, errTryCreate)
+	}
+	if err := s.checkQuota(r.Size()); err != nil {
+		return nil, err
 	}
 	date := options.Time
 	if date.IsZero() {
@@ -56,6 +61,22 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, s.protoErr("append: insert", err, errTryCreate)
 	}
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
+}
+
+// checkQuota answers NO [OVERQUOTA] (RFC 9208 section 4.3, RFC 5530) when
+// size more bytes would take the user over its storage quota. The user is
+// read again so that a quota changed during the session applies at once.
+func (s *session) checkQuota(size int64) error {
+	u, err := s.srv.cfg.Store.UserByID(s.ctx, s.user.ID)
+	if err != nil {
+		return s.protoErr("append: quota", err, errUnavailable)
+	}
+	err = quota.Check(s.ctx, s.srv.cfg.Store, u, s.srv.cfg.DefaultQuota, size)
+	if errors.Is(err, quota.ErrOverQuota) {
+		s.log.Info("imap append over quota", slog.String("user_id", u.ID), slog.String("error", err.Error()))
+		return errOverQuota
+	}
+	return s.protoErr("append: quota", err, nil)
 }
 
 // putMessage writes r to a new object msg/<id> with meta and parses it on

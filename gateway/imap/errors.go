@@ -33,6 +33,8 @@ var (
 		Code: responseCodeUseAttr, Text: "Unsupported special-use attribute"}
 	errTooBig = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: imap.ResponseCodeTooBig, Text: "Message too big"}
+	errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeOverQuota, Text: "Mailbox quota exceeded"}
 )
 
 // protoErr turns a storage error into the *imap.Error a client sees and logs

@@ -42,6 +42,10 @@ type Config struct {
 	Log               *slog.Logger     // nil discards
 	Metrics           *metrics.Metrics // nil: a private set
 	AppendLimit       int64            // bytes; 0 means DefaultAppendLimit; at most 100 MiB
+	// DefaultQuota is the storage quota of users without their own
+	// (--default-quota, bytes); <= 0 means unlimited. APPEND beyond the
+	// quota fails with NO [OVERQUOTA] (RFC 9208 section 4.3).
+	DefaultQuota int64
 	// Limits are the abuse limits (connections per IP, failed logins);
 	// nil: none.
 	Limits *abuse.Limits

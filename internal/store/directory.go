@@ -13,7 +13,18 @@ type User struct {
 	Address      string // lower-case local@domain
 	PasswordHash string // argon2id, PHC string format; see internal/auth
 	Created      time.Time
+	// Quota is the user's storage limit in bytes (the sum of the sizes of
+	// its messages, see Mailboxes.Usage): QuotaDefault (0) means the
+	// server's default (--default-quota), QuotaUnlimited (-1) means no
+	// limit whatever the default. See internal/quota.
+	Quota int64
 }
+
+// Special values of User.Quota.
+const (
+	QuotaDefault   int64 = 0
+	QuotaUnlimited int64 = -1
+)
 
 // Directory holds domains, users and aliases. Addresses and domains are
 // stored lower-case; drivers lower-case their arguments. Changes made by any
@@ -33,6 +44,9 @@ type Directory interface {
 	AddUser(ctx context.Context, address, passwordHash string) (User, error)
 	DeleteUser(ctx context.Context, address string) error
 	SetPassword(ctx context.Context, address, passwordHash string) error
+	// SetQuota sets a user's Quota: bytes > 0, QuotaDefault or
+	// QuotaUnlimited (ErrInvalid otherwise). ErrNotFound if no such user.
+	SetQuota(ctx context.Context, address string, bytes int64) error
 	UserByAddress(ctx context.Context, address string) (User, error) // ErrNotFound
 	UserByID(ctx context.Context, id string) (User, error)           // ErrNotFound
 	Users(ctx context.Context) ([]User, error)                       // sorted by address

@@ -87,6 +87,10 @@ type Mailboxes interface {
 	PurgeUser(ctx context.Context, userID string) (orphans []string, err error)
 
 	ListMailboxes(ctx context.Context, userID string) ([]Mailbox, error) // sorted by name
+	// Usage returns the storage userID uses: the sum of Mailbox.Size over
+	// its mailboxes (0 for a user without mailboxes). Quotas are checked
+	// against it (internal/quota).
+	Usage(ctx context.Context, userID string) (int64, error)
 	// Mailbox returns a mailbox by name; "inbox" in any case is INBOX.
 	Mailbox(ctx context.Context, userID, name string) (Mailbox, error)
 	// CreateMailbox fails with ErrExists, or ErrInvalid for a bad name

@@ -75,6 +75,15 @@ func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) err
 	return wrap("set password", db.run(ctx, scripts.setPassword, dirKey, normAddress(address), passwordHash).Err())
 }
 
+// SetQuota sets a user's storage quota (see store.User.Quota), a field of
+// the user's hash.
+func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
+	if bytes < store.QuotaUnlimited {
+		return wrap("set quota", errorf(store.ErrInvalid, "quota %d", bytes))
+	}
+	return wrap("set quota", db.run(ctx, scripts.setQuota, dirKey, normAddress(address), bytes).Err())
+}
+
 // UserByAddress returns the user with address.
 func (db *DB) UserByAddress(ctx context.Context, address string) (store.User, error) {
 	v, err := db.run(ctx, scripts.user, dirKey, normAddress(address)).StringSlice()
@@ -86,14 +95,14 @@ func (db *DB) UserByAddress(ctx context.Context, address string) (store.User, er
 
 // UserByID returns the user with id.
 func (db *DB) UserByID(ctx context.Context, id string) (store.User, error) {
-	v, err := db.rdb.HMGet(ctx, "{dir}:user:"+id, "address", "hash", "created").Result()
+	v, err := db.rdb.HMGet(ctx, "{dir}:user:"+id, "address", "hash", "created", "quota").Result()
 	if err != nil {
 		return store.User{}, wrap("user by id", err)
 	}
 	if v[0] == nil {
 		return store.User{}, wrap("user by id", errorf(store.ErrNotFound, "user %s", id))
 	}
-	return parseUser([]string{id, str(v[0]), str(v[1]), str(v[2])})
+	return parseUser([]string{id, str(v[0]), str(v[1]), str(v[2]), str(v[3])})
 }
 
 // Users returns all users, sorted by address.
@@ -103,8 +112,8 @@ func (db *DB) Users(ctx context.Context) ([]store.User, error) {
 		return nil, wrap("users", err)
 	}
 	var out []store.User
-	for i := 0; i+4 <= len(v); i += 4 {
-		u, err := parseUser(v[i : i+4])
+	for i := 0; i+5 <= len(v); i += 5 {
+		u, err := parseUser(v[i : i+5])
 		if err != nil {
 			return nil, err
 		}
@@ -114,15 +123,23 @@ func (db *DB) Users(ctx context.Context) ([]store.User, error) {
 	return out, nil
 }
 
+// parseUser reads {id, address, hash, created[, quota]}; a missing or
+// empty quota (users made before quotas existed) is store.QuotaDefault.
 func parseUser(v []string) (store.User, error) {
-	if len(v) != 4 {
+	if len(v) != 4 && len(v) != 5 {
 		return store.User{}, fmt.Errorf("redis: user record has %d fields", len(v))
 	}
 	ns, err := strconv.ParseInt(v[3], 10, 64)
 	if err != nil {
 		return store.User{}, fmt.Errorf("redis: user %s: created %q", v[0], v[3])
 	}
-	return store.User{ID: v[0], Address: v[1], PasswordHash: v[2], Created: time.Unix(0, ns).UTC()}, nil
+	u := store.User{ID: v[0], Address: v[1], PasswordHash: v[2], Created: time.Unix(0, ns).UTC()}
+	if len(v) == 5 && v[4] != "" {
+		if u.Quota, err = strconv.ParseInt(v[4], 10, 64); err != nil {
+			return store.User{}, fmt.Errorf("redis: user %s: quota %q", v[0], v[4])
+		}
+	}
+	return u, nil
 }
 
 func str(v any) string {

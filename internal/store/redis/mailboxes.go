@@ -105,6 +105,20 @@ func parseMailboxes(v []string) ([]store.Mailbox, error) {
 	return out, nil
 }
 
+// Usage returns the sum of the sizes of userID's mailboxes, read in one
+// script (the mailbox hashes keep their sizes), so it is consistent.
+func (db *DB) Usage(ctx context.Context, userID string) (int64, error) {
+	mbs, err := db.ListMailboxes(ctx, userID)
+	if err != nil {
+		return 0, wrap("usage", err)
+	}
+	var n int64
+	for _, mb := range mbs {
+		n += mb.Size
+	}
+	return n, nil
+}
+
 // ListMailboxes returns userID's mailboxes sorted by name.
 func (db *DB) ListMailboxes(ctx context.Context, userID string) ([]store.Mailbox, error) {
 	if err := checkUser(userID); err != nil {

@@ -17,7 +17,7 @@ type scriptSet struct {
 	ensure, create, deleteMB, purge, subscribe, mailboxes, rename *goredis.Script
 	insert, messages, uids, setFlags, expunge, transfer           *goredis.Script
 	enqueue, claim, settle, stats, dead                           *goredis.Script
-	addUser, deleteUser, setPassword, user, users                 *goredis.Script
+	addUser, deleteUser, setPassword, setQuota, user, users       *goredis.Script
 	addAlias, deleteAlias, aliases, deleteDomain                  *goredis.Script
 	unref                                                         *goredis.Script
 	jobKnown, lease, importUser, dirExport, dirImport             *goredis.Script
@@ -35,7 +35,7 @@ func buildScripts() *scriptSet {
 		insert: mb("insert"), messages: mb("messages"), uids: mb("uids"), setFlags: mb("setflags"),
 		expunge: mb("expunge"), transfer: mb("transfer"),
 		enqueue: q("enqueue"), claim: q("claim"), settle: q("settle"), stats: q("stats"), dead: q("dead"),
-		addUser: mb("dir_adduser"), deleteUser: mb("dir_deleteuser"), setPassword: mb("dir_setpassword"),
+		addUser: mb("dir_adduser"), deleteUser: mb("dir_deleteuser"), setPassword: mb("dir_setpassword"), setQuota: mb("dir_setquota"),
 		user: mb("dir_user"), users: mb("dir_users"), addAlias: mb("dir_addalias"),
 		deleteAlias: mb("dir_deletealias"), aliases: mb("dir_aliases"), deleteDomain: mb("dir_deletedomain"),
 		unref:    goredis.NewScript(unrefLua),

@@ -36,8 +36,8 @@ func (db *DB) ExportDirectory(ctx context.Context) (*store.DirectorySnapshot, er
 	snap.Domains = strs(v[0])
 	slices.Sort(snap.Domains)
 	users := strs(v[1])
-	for i := 0; i+4 <= len(users); i += 4 {
-		u, err := parseUser(users[i : i+4])
+	for i := 0; i+5 <= len(users); i += 5 {
+		u, err := parseUser(users[i : i+5])
 		if err != nil {
 			return nil, wrap("export directory", err)
 		}
@@ -81,7 +81,7 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 		if created.IsZero() {
 			created = time.Now()
 		}
-		users = append(users, u.ID, addr, domain, u.PasswordHash, created.UnixNano())
+		users = append(users, u.ID, addr, domain, u.PasswordHash, created.UnixNano(), u.Quota)
 	}
 	var aliases [][]any // one call's arguments per chunk of aliases
 	for source, targets := range snap.Aliases {
@@ -104,8 +104,8 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 			return wrap(op, err)
 		}
 	}
-	for i := 1; i < len(users); i += 5 * dirImportChunk {
-		chunk := append([]any{"u"}, users[i:min(i+5*dirImportChunk, len(users))]...)
+	for i := 1; i < len(users); i += 6 * dirImportChunk {
+		chunk := append([]any{"u"}, users[i:min(i+6*dirImportChunk, len(users))]...)
 		if err := db.run(ctx, scripts.dirImport, dirKey, chunk...).Err(); err != nil {
 			return wrap(op, err)
 		}

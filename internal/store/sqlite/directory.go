@@ -119,6 +119,21 @@ func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) err
 	})
 }
 
+// SetQuota sets a user's storage quota (see store.User.Quota).
+func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
+	address = normAddress(address)
+	if bytes < store.QuotaUnlimited {
+		return wrap("set quota", errorf(store.ErrInvalid, "quota %d", bytes))
+	}
+	return db.write(ctx, "set quota", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE users SET quota = ? WHERE address = ?", bytes, address)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "user %s", address)
+	})
+}
+
 // UserByAddress returns the user with address.
 func (db *DB) UserByAddress(ctx context.Context, address string) (store.User, error) {
 	return db.user(ctx, "user by address", "address", normAddress(address))
@@ -131,7 +146,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (store.User, error) {
 
 func (db *DB) user(ctx context.Context, op, column, value string) (store.User, error) {
 	// column is one of our constants, never input.
-	row := db.r.QueryRowContext(ctx, "SELECT id, address, password_hash, created FROM users WHERE "+column+" = ?", value)
+	row := db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+column+" = ?", value)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = errorf(store.ErrNotFound, "user %s", value)
@@ -143,7 +158,7 @@ func (db *DB) user(ctx context.Context, op, column, value string) (store.User, e
 func (db *DB) Users(ctx context.Context) ([]store.User, error) {
 	var out []store.User
 	err := db.read(ctx, "users", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id, address, password_hash, created FROM users ORDER BY address")
+		rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY address")
 		if err != nil {
 			return err
 		}
@@ -162,10 +177,13 @@ func (db *DB) Users(ctx context.Context) ([]store.User, error) {
 
 type scanner interface{ Scan(dest ...any) error }
 
+// userColumns are the columns scanUser reads, in its order.
+const userColumns = "id, address, password_hash, created, quota"
+
 func scanUser(s scanner) (store.User, error) {
 	var u store.User
 	var created int64
-	err := s.Scan(&u.ID, &u.Address, &u.PasswordHash, &created)
+	err := s.Scan(&u.ID, &u.Address, &u.PasswordHash, &created, &u.Quota)
 	u.Created = time.Unix(0, created).UTC()
 	return u, err
 }

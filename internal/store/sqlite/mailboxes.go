@@ -142,6 +142,13 @@ func (db *DB) PurgeUser(ctx context.Context, userID string) ([]string, error) {
 	return orphans, err
 }
 
+// Usage returns the sum of the sizes of userID's mailboxes.
+func (db *DB) Usage(ctx context.Context, userID string) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, "SELECT coalesce(sum(size), 0) FROM mailboxes WHERE user_id = ?", userID).Scan(&n)
+	return n, wrap("usage", err)
+}
+
 // ListMailboxes returns userID's mailboxes sorted by name.
 func (db *DB) ListMailboxes(ctx context.Context, userID string) ([]store.Mailbox, error) {
 	var out []store.Mailbox

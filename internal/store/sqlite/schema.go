@@ -150,6 +150,11 @@ CREATE TABLE limits (
 ) WITHOUT ROWID;
 CREATE INDEX limits_expires ON limits(expires);
 `,
+	// 4: per-user storage quotas (store.User.Quota): bytes, 0 = the
+	// server's default, -1 = unlimited.
+	`
+ALTER TABLE users ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -232,7 +232,7 @@ func (db *DB) ExportDirectory(ctx context.Context) (*store.DirectorySnapshot, er
 		if snap.Domains, err = queryStrings(ctx, tx, "SELECT name FROM domains ORDER BY name"); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT id, address, password_hash, created FROM users ORDER BY address")
+		rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY address")
 		if err != nil {
 			return err
 		}
@@ -316,8 +316,8 @@ func importUser(ctx context.Context, tx *sql.Tx, u store.User, addDomain func(st
 	if created.IsZero() {
 		created = time.Now()
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO users(id, address, domain, password_hash, created) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, u.ID, addr, domain, u.PasswordHash, created.UnixNano())
+	_, err = tx.ExecContext(ctx, `INSERT INTO users(id, address, domain, password_hash, created, quota) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, u.ID, addr, domain, u.PasswordHash, created.UnixNano(), u.Quota)
 	return err
 }
 

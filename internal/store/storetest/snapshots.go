@@ -234,6 +234,7 @@ func testDirectorySnapshot(t *testing.T, src, dst Full) {
 	must(t, src.AddDomain(ctx, "example.net"))
 	must(t, src.AddAlias(ctx, "team@example.org", []string{"alice@example.org", "x@remote.example"}))
 	must(t, src.AddAlias(ctx, "@example.net", []string{"alice@example.org"}))
+	must(t, src.SetQuota(ctx, "alice@example.org", 12345)) // quotas travel with the directory
 	snap, err := src.ExportDirectory(ctx)
 	must(t, err)
 	if snap.Version != store.SnapshotVersion || !slices.Equal(snap.Domains, []string{"example.net", "example.org"}) ||
@@ -251,8 +252,8 @@ func testDirectorySnapshot(t *testing.T, src, dst Full) {
 	must(t, dst.ImportDirectory(ctx, &back)) // idempotent
 	got, err := dst.UserByAddress(ctx, "alice@example.org")
 	must(t, err)
-	if got.ID != a.ID || got.PasswordHash != a.PasswordHash || !got.Created.Equal(a.Created) {
-		t.Fatalf("imported user = %+v, want %+v", got, a)
+	if got.ID != a.ID || got.PasswordHash != a.PasswordHash || !got.Created.Equal(a.Created) || got.Quota != 12345 {
+		t.Fatalf("imported user = %+v, want %+v with Quota 12345", got, a)
 	}
 	if _, err := dst.UserByID(ctx, keep.ID); err != nil {
 		t.Fatalf("existing user lost: %v", err)

@@ -2,17 +2,17 @@
 -- are missing; an entry that conflicts with an existing one (address taken
 -- by an alias or another user, user ID taken) is left out. The domain of
 -- each entry is added.
--- ARGV: 'u', then id, address, domain, hash, created (unix ns) per user; or
+-- ARGV: 'u', then id, address, domain, hash, created (unix ns), quota per user; or
 --       'a', then source, domain, number of targets, targets... per alias.
 local D = '{dir}'
 if ARGV[1] == 'u' then
-  for i = 2, #ARGV, 5 do
+  for i = 2, #ARGV, 6 do
     local id, address, domain = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     if redis.call('SISMEMBER', D .. ':aliases', address) == 0 then
       redis.call('SADD', D .. ':domains', domain)
       if redis.call('HEXISTS', D .. ':users', address) == 0 and redis.call('EXISTS', D .. ':user:' .. id) == 0 then
         redis.call('HSET', D .. ':users', address, id)
-        redis.call('HSET', D .. ':user:' .. id, 'address', address, 'hash', ARGV[i + 3], 'created', ARGV[i + 4])
+        redis.call('HSET', D .. ':user:' .. id, 'address', address, 'hash', ARGV[i + 3], 'created', ARGV[i + 4], 'quota', ARGV[i + 5])
         redis.call('SADD', D .. ':domain:' .. domain, address)
       end
     end
