@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"slices"
 	"strings"
 	"time"
@@ -17,12 +16,13 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
 
 // DSN actions (RFC 3464 section 2.3.3).
 const (
-	actionFailed  = "failed"
-	actionDelayed = "delayed"
+	actionFailed  = dsn.ActionFailed
+	actionDelayed = dsn.ActionDelayed
 )
 
 // maxReturnedHeader caps the original header returned in a DSN.
@@ -104,7 +104,9 @@ func (s *Sender) sendNotices(ctx context.Context, log *slog.Logger, j store.Job,
 		dj := store.Job{ID: rec.ID, Queue: store.QueueInbound, BlobKey: blob.MessageKey(rec.ID),
 			From: "", To: []string{j.From}, ReceivedAt: rec.At, Auth: "MAILER-DAEMON@" + s.cfg.Hostname}
 		var buf bytes.Buffer
-		s.writeDSN(&buf, j, rec, header)
+		if err := s.writeDSN(&buf, j, rec, header); err != nil {
+			return fmt.Errorf("writing DSN: %w", err)
+		}
 		if _, err := s.cfg.Blobs.Put(ctx, dj.BlobKey, &buf, store.JobMeta(dj)); err != nil {
 			return fmt.Errorf("writing DSN: %w", err)
 		}
@@ -148,77 +150,22 @@ func (s *Sender) originalHeader(ctx context.Context, key string) ([]byte, error)
 
 // writeDSN writes the notice rec about j as a multipart/report message
 // (RFC 3462) with a message/delivery-status part (RFC 3464).
-func (s *Sender) writeDSN(w io.Writer, j store.Job, rec dsnRecord, header []byte) {
-	host := s.cfg.Hostname
-	boundary := "bm-report-" + rec.ID
-	subject := "Undelivered Mail Returned to Sender"
-	if rec.Action == actionDelayed {
-		subject = "Delayed Mail (still being retried)"
+func (s *Sender) writeDSN(w io.Writer, j store.Job, rec dsnRecord, header []byte) error {
+	p := dsn.Params{
+		ID: rec.ID, Hostname: s.cfg.Hostname, Action: rec.Action, At: rec.At,
+		QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Header: header,
 	}
-	date := rec.At.Format(time.RFC1123Z)
-	fmt.Fprintf(w, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host)
-	fmt.Fprintf(w, "To: <%s>\r\n", j.From)
-	fmt.Fprintf(w, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", subject))
-	fmt.Fprintf(w, "Date: %s\r\n", date)
-	fmt.Fprintf(w, "Message-ID: <%s.dsn@%s>\r\n", rec.ID, host)
-	fmt.Fprintf(w, "Auto-Submitted: auto-replied\r\n") // RFC 3834 section 5
-	fmt.Fprintf(w, "MIME-Version: 1.0\r\n")
-	fmt.Fprintf(w, "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n", boundary)
-	fmt.Fprintf(w, "This is a MIME-encapsulated delivery status notification.\r\n")
-
-	// 1. The human-readable part.
-	fmt.Fprintf(w, "\r\n--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", boundary)
-	fmt.Fprintf(w, "This is the mail system at host %s.\r\n\r\n", host)
 	if rec.Action == actionDelayed {
-		fmt.Fprintf(w, "Your message has not been delivered yet to the recipients below.\r\n")
-		fmt.Fprintf(w, "It will be retried until %s; you need not send it again.\r\n\r\n",
-			j.ReceivedAt.Add(s.cfg.Lifetime).Format(time.RFC1123Z))
-	} else {
-		fmt.Fprintf(w, "Your message could not be delivered to the recipients below.\r\n\r\n")
+		p.RetryUntil = j.ReceivedAt.Add(s.cfg.Lifetime)
 	}
 	for _, r := range rec.Rcpts {
-		fmt.Fprintf(w, "<%s>: %s\r\n", r.Rcpt, oneLine(r.Text))
-	}
-
-	// 2. The machine-readable part: per-message fields, then one block of
-	// per-recipient fields each (RFC 3464 sections 2.2 and 2.3).
-	fmt.Fprintf(w, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", boundary)
-	fmt.Fprintf(w, "Reporting-MTA: dns; %s\r\n", host)
-	fmt.Fprintf(w, "X-Bucketmail-Queue-ID: %s\r\n", j.ID)
-	if !j.ReceivedAt.IsZero() {
-		fmt.Fprintf(w, "Arrival-Date: %s\r\n", j.ReceivedAt.Format(time.RFC1123Z))
-	}
-	for _, r := range rec.Rcpts {
-		fmt.Fprintf(w, "\r\n")
-		addrType := "rfc822"
-		if !isASCII(r.Rcpt) {
-			addrType = "utf-8" // RFC 6533 section 3
+		dr := dsn.Recipient{Rcpt: r.Rcpt, Status: statusCode(r, rec.Action), RemoteMTA: r.MTA, Diagnostic: r.Text}
+		if r.Code != 0 {
+			dr.DiagnosticType = "smtp"
 		}
-		fmt.Fprintf(w, "Final-Recipient: %s; %s\r\n", addrType, r.Rcpt)
-		fmt.Fprintf(w, "Action: %s\r\n", rec.Action)
-		fmt.Fprintf(w, "Status: %s\r\n", statusCode(r, rec.Action))
-		if r.MTA != "" {
-			fmt.Fprintf(w, "Remote-MTA: dns; %s\r\n", r.MTA)
-		}
-		if r.Text != "" {
-			kind := "smtp"
-			if r.Code == 0 {
-				kind = "x-bucketmail"
-			}
-			fmt.Fprintf(w, "Diagnostic-Code: %s; %s\r\n", kind, oneLine(r.Text))
-		}
-		fmt.Fprintf(w, "Last-Attempt-Date: %s\r\n", date)
-		if rec.Action == actionDelayed {
-			fmt.Fprintf(w, "Will-Retry-Until: %s\r\n", j.ReceivedAt.Add(s.cfg.Lifetime).Format(time.RFC1123Z))
-		}
+		p.Recipients = append(p.Recipients, dr)
 	}
-
-	// 3. The original header.
-	if len(header) > 0 {
-		fmt.Fprintf(w, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", boundary)
-		w.Write(header)
-	}
-	fmt.Fprintf(w, "\r\n--%s--\r\n", boundary)
+	return dsn.Write(w, p)
 }
 
 // statusCode is the RFC 3463 code of r for the Status field: a failure

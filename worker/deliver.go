@@ -53,7 +53,7 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 		received = time.Now()
 	}
 	mailbox := w.placement(ctx, j, auth)
-	var over []error
+	var over []overRcpt
 	for _, r := range rcpts {
 		prefix := deliveryPrefix(j.From, r.rcpt)
 		if auth != nil {
@@ -72,14 +72,14 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 			if !errors.Is(err, quota.ErrOverQuota) {
 				return err
 			}
-			over = append(over, err)
+			over = append(over, overRcpt{r: r, err: err})
 			continue
 		}
 		if err := w.insert(ctx, j, r, mailbox, m); err != nil {
 			return err
 		}
 	}
-	return overQuota(j, over)
+	return w.settleOverQuota(ctx, j, over, sum.Header)
 }
 
 // summarize reads the object once, streaming it through the parser and,
