@@ -69,17 +69,11 @@ func (w *Worker) alreadyDelivered(ctx context.Context, userID, key, mailbox stri
 	return false, nil
 }
 
-// overQuota turns the over-quota recipients of j into the job's outcome,
-// once every other recipient got its copy:
-//   - mail received on port 25 (no Auth): a temporary failure, so the job
-//     is retried with backoff (the user may free space) and, after
-//     store.MaxAttempts attempts, dead-lettered with the reason, which
-//     `bucketmail queue` shows ("gave up after 10 attempts: ... over quota");
-//   - submitted mail (Auth set) and notices made here: a permanent failure,
-//     dead-lettered at once with the reason. No DSN is sent yet: the
-//     submitter was already told 452 4.2.2 at RCPT when the mailbox was full
-//     then; a message that overflows it at delivery is only logged and
-//     listed by `bucketmail queue`.
+// overQuota is the error of j for its over-quota recipients: temporary
+// for mail received on port 25 (no Auth: the job is retried, the user may
+// free space), permanent for submitted mail and notices made here. One
+// line: when the job is dead-lettered (see settleOverQuota) the reason is
+// shown by `bucketmail queue` ("worker: 1 recipient(s) over quota: ...").
 func overQuota(j store.Job, over []error) error {
 	if len(over) == 0 {
 		return nil
