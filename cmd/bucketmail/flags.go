@@ -53,6 +53,9 @@ type config struct {
 	ACMEDomains, ACMEEmail, ACMEDirectoryURL string
 	// ShutdownTimeout bounds the graceful shutdown after SIGTERM.
 	ShutdownTimeout time.Duration
+	// ReadinessGate closes the protocol listeners while the stores do not
+	// answer (gate.go).
+	ReadinessGate bool
 	MaxMessageSize  byteSize
 	MaxRecipients   int
 	// DefaultQuota is the storage quota of users without their own, in
@@ -169,6 +172,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "`address` for /healthz, /readyz and /metrics (empty: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json unless stderr is a terminal)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.ReadinessGate, "readiness-gate", false, "stop listening on the mail protocol ports while the stores do not answer (what /readyz reports), so that a load balancer's TCP health check takes this node out")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "after SIGTERM, how long open SMTP transactions, sessions and jobs get to finish before the process exits")
 	if r.edge {
 		fs.StringVar(&c.SMTPAddr, "smtp-addr", ":25", "SMTP (MX) listen `address` (empty: off)")

@@ -123,6 +123,8 @@ type process struct {
 	// shutdownTimeout bounds the graceful shutdown (0: the default).
 	shutdownTimeout time.Duration
 	worker          func(context.Context) error // nil without the worker role
+	gates           []*gatedListener            // protocol listeners closed while not ready (--readiness-gate)
+	ready           func(context.Context) error // the /readyz check, for the gates
 	drain           bool                        // the worker returning nil is the normal end
 }
 
@@ -146,6 +148,9 @@ func (p *process) run(ctx context.Context) error {
 	}
 	stopTLS := p.watchTLS(ctx)
 	defer stopTLS()
+	gateCtx, stopGates := context.WithCancel(ctx)
+	defer stopGates()
+	go runGate(gateCtx, p.gates, p.ready, gateInterval, p.log)
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
 	var workerDone chan error // stays nil without the worker: never ready

@@ -85,6 +85,12 @@ func (d *deps) listen(p *process, name, addr string, serve func(net.Listener) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if d.cfg.ReadinessGate && name != "http" {
+		g := newGatedListener(ln)
+		p.gates = append(p.gates, g)
+		p.ready = func(ctx context.Context) error { return ready(ctx, d.store, d.blobs) }
+		ln = g
+	}
 	ln = d.withProxyProtocol(name, ln)
 	d.log.Info("listening", slog.String("listener", name), slog.String("addr", ln.Addr().String()))
 	p.listeners = append(p.listeners, boundListener{name: name, ln: ln, serve: serve})

@@ -36,6 +36,7 @@ locals {
       BUCKETMAIL_SUBMISSION_ADDR     = ":587"
       BUCKETMAIL_SUBMISSIONS_ADDR    = ":465"
       BUCKETMAIL_PROXY_PROTOCOL_FROM = var.submission_via_nodebalancer ? local.proxy_from : ""
+      BUCKETMAIL_READINESS_GATE      = var.submission_via_nodebalancer ? "true" : "false"
     }
     worker = {
       BUCKETMAIL_WORKER_CONCURRENCY = tostring(var.worker_concurrency)
@@ -46,6 +47,7 @@ locals {
       BUCKETMAIL_POP3_ADDR           = ":110"
       BUCKETMAIL_POP3S_ADDR          = ":995"
       BUCKETMAIL_PROXY_PROTOCOL_FROM = local.proxy_from
+      BUCKETMAIL_READINESS_GATE      = "true"
     }
   }
 

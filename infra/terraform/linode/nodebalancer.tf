@@ -40,9 +40,11 @@ resource "linode_nodebalancer" "mail" {
 }
 
 # A NodeBalancer health check goes to the port that carries the traffic,
-# so it cannot ask /readyz on the HTTP port; a TCP connection check plus
-# passive checks take a dead backend out. /readyz itself is for Kubernetes
-# and for the deploy checks in docs/deploy-linode.md.
+# so it cannot ask /readyz on the HTTP port. The backends run with
+# BUCKETMAIL_READINESS_GATE=true instead: while /readyz would fail (Redis or
+# the bucket unreachable) they stop listening on their mail ports, so this
+# TCP connection check fails exactly when /readyz does; passive checks take
+# out a backend that stops answering mid-stream.
 resource "linode_nodebalancer_config" "mail" {
   for_each = local.nodebalancer_ports
 
