@@ -55,9 +55,9 @@ type config struct {
 	ShutdownTimeout time.Duration
 	// ReadinessGate closes the protocol listeners while the stores do not
 	// answer (gate.go).
-	ReadinessGate bool
-	MaxMessageSize  byteSize
-	MaxRecipients   int
+	ReadinessGate  bool
+	MaxMessageSize byteSize
+	MaxRecipients  int
 	// DefaultQuota is the storage quota of users without their own, in
 	// bytes; <= 0: unlimited (see internal/quota).
 	DefaultQuota      quotaSize
