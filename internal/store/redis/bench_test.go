@@ -6,76 +6,41 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/store/storetest"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
-func benchMessage(i int) store.NewMessage {
-	return store.NewMessage{
-		BlobKey:      fmt.Sprintf("msg/%08d", i),
-		Prefix:       []byte("Return-Path: <a@example.org>\r\nDelivered-To: b@example.org\r\n"),
-		Size:         4096,
-		InternalDate: time.Now(),
-		Flags:        []string{`\Seen`},
-		Summary:      make([]byte, 1500),
-	}
-}
-
 func benchInbox(b testing.TB) (*DB, string) {
 	db := openURL(b, testenv.Redis(b).URL(), true)
-	ctx := context.Background()
-	if err := db.EnsureUser(ctx, "u"); err != nil {
-		b.Fatal(err)
+	return db, storetest.BenchInbox(b, db)
+}
+
+// fillInbox delivers n messages to the benchmark user's INBOX.
+func fillInbox(b *testing.B, db *DB, id string, n int) {
+	for i := 1; i <= n; i++ {
+		if _, _, err := db.InsertMessage(context.Background(), "u", id, "", storetest.BenchMessage(i)); err != nil {
+			b.Fatal(err)
+		}
 	}
-	mb, err := db.Mailbox(ctx, "u", "INBOX")
-	if err != nil {
-		b.Fatal(err)
-	}
-	return db, mb.ID
 }
 
 func BenchmarkInsertMessage(b *testing.B) {
 	db, id := benchInbox(b)
-	ctx := context.Background()
-	i := 0
-	for b.Loop() {
-		i++
-		if _, _, err := db.InsertMessage(ctx, "u", id, fmt.Sprint("k", i), benchMessage(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchInsertMessage(b, db, id)
 }
 
 func BenchmarkMessages10k(b *testing.B) {
 	db, id := benchInbox(b)
-	ctx := context.Background()
-	const n = 10000
-	for i := 1; i <= n; i++ {
-		if _, _, err := db.InsertMessage(ctx, "u", id, "", benchMessage(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		ms, err := db.Messages(ctx, "u", id, 1, 0, 0)
-		if err != nil || len(ms) != n {
-			b.Fatalf("Messages = %d, %v", len(ms), err)
-		}
-	}
+	fillInbox(b, db, id, 10000)
+	storetest.BenchMessages(b, db, id, 10000)
 }
 
 func BenchmarkUIDs10k(b *testing.B) {
 	db, id := benchInbox(b)
 	ctx := context.Background()
 	const n = 10000
-	for i := 1; i <= n; i++ {
-		if _, _, err := db.InsertMessage(ctx, "u", id, "", benchMessage(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
+	fillInbox(b, db, id, n)
 	for b.Loop() {
 		if uids, err := db.UIDs(ctx, "u", id); err != nil || len(uids) != n {
 			b.Fatalf("UIDs = %d, %v", len(uids), err)
@@ -109,7 +74,7 @@ func TestInsertCommandCount(t *testing.T) {
 	db, id := benchInbox(t)
 	ctx := context.Background()
 	// Warm up: the first call loads the script (EVALSHA, NOSCRIPT, EVAL).
-	if _, _, err := db.InsertMessage(ctx, "u", id, "k0", benchMessage(0)); err != nil {
+	if _, _, err := db.InsertMessage(ctx, "u", id, "k0", storetest.BenchMessage(0)); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Client().ConfigResetStat(ctx).Err(); err != nil {
@@ -117,7 +82,7 @@ func TestInsertCommandCount(t *testing.T) {
 	}
 	const n = 100
 	for i := 1; i <= n; i++ {
-		if _, _, err := db.InsertMessage(ctx, "u", id, fmt.Sprint("k", i), benchMessage(i)); err != nil {
+		if _, _, err := db.InsertMessage(ctx, "u", id, fmt.Sprint("k", i), storetest.BenchMessage(i)); err != nil {
 			t.Fatal(err)
 		}
 	}

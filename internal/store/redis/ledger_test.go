@@ -174,7 +174,7 @@ func TestExportUserConsistent(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; ctx.Err() == nil; i++ {
-			m := benchMessage(i)
+			m := storetest.BenchMessage(i)
 			if _, _, err := writer.InsertMessage(ctx, "u", inbox.ID, fmt.Sprintf("J%d/u", i), m); err != nil && ctx.Err() == nil {
 				t.Error(err)
 				return
@@ -289,7 +289,7 @@ func TestCommandCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 1000 {
-		if _, _, err := db.InsertMessage(ctx, "u", inbox.ID, fmt.Sprintf("J%d/u", i), benchMessage(i)); err != nil {
+		if _, _, err := db.InsertMessage(ctx, "u", inbox.ID, fmt.Sprintf("J%d/u", i), storetest.BenchMessage(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
