@@ -14,7 +14,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/redis"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
@@ -23,21 +22,7 @@ import (
 func newChaosCluster(t *testing.T) *chaosCluster {
 	rds := testenv.Redis(t)
 	s3srv := testenv.S3(t)
-	c := &cluster{
-		t: t,
-		env: []string{
-			"BUCKETMAIL_S3_ACCESS_KEY=" + s3srv.AccessKey,
-			"BUCKETMAIL_S3_SECRET_KEY=" + s3srv.SecretKey,
-			"BUCKETMAIL_CREATE_BUCKET=true",
-		},
-		storage: []string{"--store", rds.URL(), "--blobs", s3srv.URL("chaos")},
-	}
-	st, err := redis.Open(context.Background(), rds.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	c.st = st
+	c := newClusterOn(t, rds, s3srv, "chaos")
 	cc := &chaosCluster{cluster: c, redis: rds, s3: s3srv}
 
 	mustAdminEnv(t, c.env, t.TempDir(), "", append([]string{"domain", "add", "chaos.example"}, c.storage...)...)
@@ -47,7 +32,7 @@ func newChaosCluster(t *testing.T) *chaosCluster {
 	}
 	for i, u := range addrs {
 		mustAdminEnv(t, c.env, t.TempDir(), scalePassword(u)+"\n", append([]string{"user", "add", u, "--password-stdin"}, c.storage...)...)
-		usr, err := st.UserByAddress(context.Background(), u)
+		usr, err := c.st.UserByAddress(context.Background(), u)
 		if err != nil {
 			t.Fatalf("user %s after user add: %v", u, err)
 		}

@@ -133,8 +133,12 @@ func (s *server) logCount(sub string) int {
 // newCluster starts redis-server and versitygw. The bucket does not exist:
 // the first process creates it (BUCKETMAIL_CREATE_BUCKET).
 func newCluster(t *testing.T) *cluster {
-	rds := testenv.Redis(t)
-	s3srv := testenv.S3(t)
+	return newClusterOn(t, testenv.Redis(t), testenv.S3(t), "scaleout")
+}
+
+// newClusterOn is the cluster of processes sharing rds and the bucket of
+// s3srv, with a store handle of its own for the test's checks.
+func newClusterOn(t *testing.T, rds *testenv.RedisServer, s3srv *testenv.S3Server, bucket string) *cluster {
 	c := &cluster{
 		t: t,
 		env: []string{
@@ -142,7 +146,7 @@ func newCluster(t *testing.T) *cluster {
 			"BUCKETMAIL_S3_SECRET_KEY=" + s3srv.SecretKey,
 			"BUCKETMAIL_CREATE_BUCKET=true",
 		},
-		storage: []string{"--store", rds.URL(), "--blobs", s3srv.URL("scaleout")},
+		storage: []string{"--store", rds.URL(), "--blobs", s3srv.URL(bucket)},
 	}
 	st, err := redis.Open(context.Background(), rds.URL())
 	if err != nil {
