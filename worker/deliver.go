@@ -142,8 +142,11 @@ func (w *Worker) resolve(ctx context.Context, j store.Job) ([]recipient, error) 
 // (invariant 3). A user without that mailbox gets it in the INBOX.
 func (w *Worker) insert(ctx context.Context, j store.Job, r recipient, mailbox string, m store.NewMessage) error {
 	uid := r.user.ID
-	if err := w.cfg.Store.EnsureUser(ctx, uid); err != nil {
-		return fmt.Errorf("worker: mailboxes of %s: %w", uid, err)
+	if _, ok := w.ensured.Load(uid); !ok {
+		if err := w.cfg.Store.EnsureUser(ctx, uid); err != nil {
+			return fmt.Errorf("worker: mailboxes of %s: %w", uid, err)
+		}
+		w.ensured.Store(uid, struct{}{})
 	}
 	mb, err := w.cfg.Store.Mailbox(ctx, uid, mailbox)
 	if errors.Is(err, store.ErrNotFound) && mailbox != store.Inbox {

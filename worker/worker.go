@@ -13,6 +13,9 @@ import (
 type Worker struct {
 	cfg Config
 	log *slog.Logger
+	// ensured holds the IDs of users whose default mailboxes this process
+	// has made sure of: once is enough, and it saves a write per delivery.
+	ensured sync.Map
 }
 
 // New returns a Worker; nothing runs until Run.

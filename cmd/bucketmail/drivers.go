@@ -128,6 +128,9 @@ func openStorageContext(ctx context.Context, s storageConfig, m *metrics.Metrics
 	if err != nil {
 		return nil, nil, err
 	}
+	if r, ok := st.(*redis.DB); ok && m != nil {
+		r.CountCommands(m.RedisCommands)
+	}
 	bl, err := openBlobs(ctx, s.Blobs, blobOptions{createBucket: s.CreateBucket, metrics: m})
 	if err != nil {
 		return nil, nil, errors.Join(err, st.Close())

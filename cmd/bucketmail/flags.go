@@ -24,6 +24,7 @@ const (
 	defaultMaxRecipients   = 100      // RFC 5321 section 4.5.3.1.8: at least 100
 	defaultWorkerLease     = 60 * time.Second
 	defaultShutdownTimeout = 30 * time.Second
+	defaultAuthCacheTTL    = 5 * time.Minute
 )
 
 // storageConfig says where the state lives; every command needs it.
@@ -56,13 +57,17 @@ type config struct {
 	// ReadinessGate closes the protocol listeners while the stores do not
 	// answer (gate.go).
 	ReadinessGate  bool
+	PProf          bool
 	MaxMessageSize byteSize
 	MaxRecipients  int
 	// DefaultQuota is the storage quota of users without their own, in
 	// bytes; <= 0: unlimited (see internal/quota).
 	DefaultQuota      quotaSize
 	AllowInsecureAuth bool
-	Abuse             abuseConfig // abuse limits and PROXY protocol (edge, gateway)
+	// AuthCacheTTL is how long a verified password is remembered
+	// (auth.Options.CacheTTL); 0: off.
+	AuthCacheTTL time.Duration
+	Abuse        abuseConfig // abuse limits and PROXY protocol (edge, gateway)
 
 	WorkerConcurrency int
 	WorkerLease       time.Duration
@@ -172,6 +177,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "`address` for /healthz, /readyz and /metrics (empty: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json unless stderr is a terminal)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.PProf, "pprof", false, "serve the Go runtime profiles under /debug/pprof/ on --http-addr (keep that address private)")
 	fs.BoolVar(&c.ReadinessGate, "readiness-gate", false, "stop listening on the mail protocol ports while the stores do not answer (what /readyz reports), so that a load balancer's TCP health check takes this node out")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "after SIGTERM, how long open SMTP transactions, sessions and jobs get to finish before the process exits")
 	if r.edge {
@@ -195,6 +201,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.StringVar(&c.ACMEEmail, "acme-email", "", "contact `address` of the ACME account")
 		fs.StringVar(&c.ACMEDirectoryURL, "acme-directory-url", "", "ACME directory `URL` (default: Let's Encrypt production; use the staging one to test)")
 		fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow authentication without TLS (testing only)")
+		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", defaultAuthCacheTTL, "how long a successful password check is remembered in memory, so that the same user with the same password logs in again without the argon2id hash; failures are never remembered, a password change takes effect at once (0: off)")
 		c.Abuse.register(fs)
 	}
 	if r.edge || r.worker {
@@ -205,7 +212,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.Var(&c.DefaultQuota, "default-quota", "storage quota of users without their own (`bucketmail user quota`), checked at RCPT, at delivery and at IMAP APPEND (suffixes as --max-message-size; 0 or unlimited: none) (default unlimited)")
 	}
 	if r.worker {
-		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker delivers at once")
+		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 16, "jobs a worker delivers at once")
 		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
 		if !r.edge && !r.gateway {
 			// Only the worker command: a process serving listeners has
@@ -227,7 +234,7 @@ func (c *config) check() error {
 	}
 	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 ||
 		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 ||
-		c.ShutdownTimeout < 0 {
+		c.ShutdownTimeout < 0 || c.AuthCacheTTL < 0 {
 		return usagef("negative limits are not allowed")
 	}
 	switch c.DMARCReject {

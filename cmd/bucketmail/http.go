@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -39,6 +40,18 @@ func newHTTPHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog
 		refreshQueueDepth(r.Context(), st, m, log)
 		prom.ServeHTTP(w, r)
 	})
+	return mux
+}
+
+// withPProf adds the Go runtime profiles under /debug/pprof/ (--pprof).
+func withPProf(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", h)
 	return mux
 }
 

@@ -238,6 +238,9 @@ func (d *deps) snapshotter(holder string) *snapshot.Snapshotter {
 func (d *deps) wireHTTP(p *process) error {
 	var h http.Handler = withAutoconfig(newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
 		d.cfg.Hostname, p.listeners, d.store, d.log)
+	if d.cfg.PProf {
+		h = withPProf(h)
+	}
 	if p.tls != nil {
 		h = p.tls.HTTPHandler(h) // ACME HTTP-01 challenges, when ACME is on
 	}

@@ -26,6 +26,9 @@ type Metrics struct {
 	AuthFailures *prometheus.CounterVec
 	// Latency of storage calls in seconds, by backend ("blob", "store") and operation.
 	StorageLatency *prometheus.HistogramVec
+	// Redis commands sent by the redis store driver, by command name;
+	// the commands of a pipeline or transaction count one by one.
+	RedisCommands *prometheus.CounterVec
 }
 
 // New makes the collectors and registers them, with the Go and process
@@ -62,12 +65,16 @@ func New() *Metrics {
 			Help:    "Latency of storage calls.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"backend", "op"}),
+		RedisCommands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bucketmail_redis_commands_total",
+			Help: "Redis commands sent by the store driver, by command.",
+		}, []string{"command"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Accepted, m.Rejected, m.Deliveries, m.QueueDepth, m.Sessions,
-		m.AuthFailures, m.StorageLatency,
+		m.AuthFailures, m.StorageLatency, m.RedisCommands,
 	)
 	return m
 }

@@ -27,7 +27,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	dir := filepath.Dir(p)
 	// The removal must be durable: a resurrected object could be taken for
 	// an undelivered message.
-	if err := syncDir(dir); err != nil {
+	if err := s.syncDirShared(dir); err != nil {
 		return ioErr("delete", key, err)
 	}
 	return nil

@@ -39,6 +39,7 @@ const (
 type Store struct {
 	root    string
 	durable sync.Map // directory path → struct{}: its entry is durable
+	syncers sync.Map // directory path → *dirSyncer (dirsync.go)
 }
 
 var _ blob.Store = (*Store)(nil)

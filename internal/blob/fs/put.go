@@ -99,7 +99,7 @@ func (s *Store) place(tmp, dst string) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return s.syncDirShared(dir)
 }
 
 // mkdirs creates the missing levels of dir below the root and makes each

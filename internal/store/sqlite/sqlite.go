@@ -44,6 +44,11 @@ type DB struct {
 	queues *signals
 	acks   atomic.Uint64 // Acks so far; every pruneEvery-th prunes done_jobs
 
+	wq            chan *writeReq // writes waiting for the committer (commit.go)
+	txns          atomic.Uint64  // transactions the committer began
+	closed        chan struct{}
+	committerDone chan struct{}
+
 	closeOnce sync.Once
 }
 
@@ -77,7 +82,9 @@ func Open(path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(maxReaders)
 	r.SetMaxIdleConns(maxReaders)
-	db := &DB{w: w, r: r, queues: newSignals()}
+	db := &DB{w: w, r: r, queues: newSignals(), wq: make(chan *writeReq),
+		closed: make(chan struct{}), committerDone: make(chan struct{})}
+	go db.committer()
 	db.watch = newHub(db)
 	return db, nil
 }
@@ -120,6 +127,8 @@ func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		db.watch.close()
+		close(db.closed)
+		<-db.committerDone
 		err = errors.Join(db.r.Close(), db.w.Close())
 		if err != nil {
 			err = fmt.Errorf("sqlite: close: %w", err)
@@ -144,14 +153,7 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) e
 }
 
 func (db *DB) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, ignoreDone(tx.Rollback()))
-	}
-	return tx.Commit()
+	return db.commit(ctx, fn)
 }
 
 // read runs fn in one read transaction, so that its queries see a single
