@@ -53,7 +53,7 @@ Stop with Ctrl-C.
 endef
 export RUN_HELP
 
-.PHONY: all build run test deps vet bench fmt lint clean release version infra-check chaos
+.PHONY: all build run test deps vet bench bench-compare bench-build bench-micro fmt lint clean release version infra-check chaos
 
 all: build
 
@@ -108,7 +108,23 @@ chaos: deps
 		BUCKETMAIL_CHAOS_SEED=$(CHAOS_SEED) \
 		$(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./tests/
 
-bench:
+# bench runs the load generator (cmd/bmbench) against bucketmail in embedded
+# and in cloud mode (redis-server + versitygw on loopback); bench-compare also
+# against Postfix + Dovecot from Debian's packages, configured by
+# bench/postfix-dovecot.sh. Both rewrite docs/benchmarks.md's tables and
+# docs/benchmarks.json (docs/benchmarks.md, "Method"). bench-micro runs the
+# Go benchmarks of the packages.
+bench: deps bench-build
+	bench/bench.sh embedded cloud
+
+bench-compare: deps bench-build
+	bench/bench.sh embedded cloud postfix-dovecot
+
+bench-build:
+	$(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BIN) ./cmd/bucketmail
+	$(GO) build -o bin/bmbench ./cmd/bmbench
+
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fmt:
