@@ -246,7 +246,14 @@ func smtpAccept(ctx context.Context, cfg *config, cnt *counter, res *results) er
 func endToEnd(ctx context.Context, cfg *config, res *results) error {
 	rate := cfg.e2eRate
 	if rate <= 0 {
-		rate = res.median("smtp-accept", "16 sessions", "accept rate") / 2
+		// Half the 16-session accept rate, or of the nearest session count run.
+		best := 0
+		for _, s := range cfg.sessions {
+			if best == 0 || abs(int64(s-16)) < abs(int64(best-16)) {
+				best = s
+			}
+		}
+		rate = res.median("smtp-accept", strconv.Itoa(best)+" sessions", "accept rate") / 2
 	}
 	if rate <= 0 {
 		return fmt.Errorf("e2e: no rate: run smtp-accept first or give --e2e-rate")
