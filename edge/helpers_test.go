@@ -76,7 +76,7 @@ func newEnv(t testing.TB, configure func(*Config)) *testEnv {
 	e.client = clientTLS
 	cfg := Config{
 		Hostname: testHostname, TLS: serverTLS,
-		Dir: db, Queue: db, Blobs: blobs, Auth: auth.New(db),
+		Dir: db, Queue: db, Blobs: blobs, Auth: auth.New(db, auth.Options{}),
 		Log: slog.New(slog.NewJSONHandler(e.logs, nil)), Metrics: e.m,
 	}
 	if configure != nil {

@@ -114,3 +114,29 @@ func TestCheckRejectsHalfTLS(t *testing.T) {
 		t.Error("check accepted --tls-cert without --tls-key")
 	}
 }
+
+// TestAuthCacheTTLFlag: the roles that authenticate have --auth-cache-ttl,
+// 5m by default, 0 (off) from the environment, never negative.
+func TestAuthCacheTTLFlag(t *testing.T) {
+	for _, r := range []roles{{edge: true}, {gateway: true}} {
+		var cfg config
+		fs := newFlagSet(r.String())
+		cfg.register(fs, r)
+		if cfg.AuthCacheTTL != 5*time.Minute {
+			t.Errorf("%s: default --auth-cache-ttl = %s, want 5m", r, cfg.AuthCacheTTL)
+		}
+		a := &app{lookupEnv: func(k string) (string, bool) { return "0", k == "BUCKETMAIL_AUTH_CACHE_TTL" }}
+		if _, err := a.parse(fs, "", nil); err != nil || cfg.AuthCacheTTL != 0 {
+			t.Errorf("%s: BUCKETMAIL_AUTH_CACHE_TTL=0 gave %s, %v", r, cfg.AuthCacheTTL, err)
+		}
+	}
+	fs := newFlagSet("worker")
+	new(config).register(fs, roles{worker: true})
+	if fs.Lookup("auth-cache-ttl") != nil {
+		t.Error("the worker, which authenticates no one, has --auth-cache-ttl")
+	}
+	cfg := config{Hostname: "h", LogLevel: "info", AuthCacheTTL: -time.Second}
+	if err := cfg.check(); err == nil {
+		t.Error("check accepted a negative --auth-cache-ttl")
+	}
+}

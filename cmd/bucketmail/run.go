@@ -93,7 +93,7 @@ func (a *app) serve(ctx context.Context, cfg *config, r roles) error {
 		store:   st,
 		blobs:   bl,
 		metrics: m,
-		auth:    auth.New(st),
+		auth:    auth.New(st, auth.Options{CacheTTL: cfg.AuthCacheTTL}),
 	}
 	p, err := d.build(r)
 	if err != nil {

@@ -2,6 +2,7 @@ package imapgw
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // transcript drives a raw IMAP conversation line by line.
@@ -171,4 +174,29 @@ func metricValue(t *testing.T, m prometheus.Metric) float64 {
 		return g.GetValue()
 	}
 	return out.GetCounter().GetValue()
+}
+
+// panickyStore panics when a login ensures the default mailboxes.
+type panickyStore struct{ store.Store }
+
+func (panickyStore) EnsureUser(context.Context, string) error { panic("index on fire") }
+
+// TestLoginPanicEndsOnlyTheSession: Login runs on a goroutine of its own;
+// a panic there must still reach imapserver's recovery (the connection
+// closes) and not end the process.
+func TestLoginPanicEndsOnlyTheSession(t *testing.T) {
+	env := newEnv(t, func(c *Config) { c.Store = panickyStore{c.Store} })
+	for range 2 {
+		conn, err := tlsDial(env.tlsAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		tr := newTranscript(t, conn)
+		tr.expect("* OK")
+		tr.send(`a LOGIN alice@example.org "` + testPassword + `"`)
+		if line, err := tr.r.ReadString('\n'); err == nil {
+			t.Errorf("LOGIN with a panicking store answered %q; want the connection closed", line)
+		}
+	}
 }

@@ -89,7 +89,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	}
 	cfg := Config{
 		Hostname: "localhost", TLS: tlsCfg, Store: db, Blobs: env.blobs,
-		Auth: auth.New(db), Log: log, Metrics: env.metrics,
+		Auth: auth.New(db, auth.Options{}), Log: log, Metrics: env.metrics,
 	}
 	for _, o := range opts {
 		o(&cfg)

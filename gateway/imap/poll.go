@@ -27,8 +27,17 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 }
 
 // Idle reports changes as they happen (RFC 2177) until stop closes. Any
-// process that changes the user's mailboxes wakes Watch.
+// process that changes the user's mailboxes wakes Watch. Without a
+// selected mailbox there is nothing to report (no NOTIFY, RFC 5465), so a
+// client idling in the authenticated state costs no subscription.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.mu.Lock()
+	selected := s.sel != nil
+	s.mu.Unlock()
+	if !selected {
+		<-stop
+		return nil
+	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	changes := s.mailboxes().Watch(ctx, s.user.ID)
@@ -65,15 +74,19 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	if mb.HighestModSeq == sel.modSeq && !(sel.expungePending && allowExpunge) {
 		return nil
 	}
-	uids, err := s.mailboxes().UIDs(s.ctx, s.user.ID, mb.ID)
-	if err != nil {
-		s.log.Warn("imap poll", slog.Any("err", err))
-		return nil
-	}
 	changed, err := s.mailboxes().Messages(s.ctx, s.user.ID, mb.ID, 1, 0, sel.modSeq)
 	if err != nil {
 		s.log.Warn("imap poll", slog.Any("err", err))
 		return nil
+	}
+	uids, ok := sel.uidsWithout(changed, mb.Messages)
+	if !ok {
+		// Something left the mailbox, or the counts come from different
+		// moments: read the whole list.
+		if uids, err = s.mailboxes().UIDs(s.ctx, s.user.ID, mb.ID); err != nil {
+			s.log.Warn("imap poll", slog.Any("err", err))
+			return nil
+		}
 	}
 	if err := sel.reportExpunges(uids, allowExpunge, w.WriteExpunge); err != nil {
 		return err
@@ -105,6 +118,32 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	}
 	sel.modSeq = mb.HighestModSeq
 	return nil
+}
+
+// uidsWithout returns the mailbox's UIDs without reading them all, when the
+// change list shows that nothing left it: every message added since the
+// view's mod-sequence is in changed (its ModSeq is newer), so if the view
+// plus those equals the mailbox's message count, no message of the view
+// was expunged. Otherwise, or with expunges still to report, ok is false.
+func (sel *selected) uidsWithout(changed []store.Message, count uint32) (uids []uint32, ok bool) {
+	if sel.expungePending {
+		return nil, false
+	}
+	var added []uint32
+	for _, m := range changed {
+		if m.UID > sel.maxUID {
+			added = append(added, m.UID)
+		}
+	}
+	if len(sel.msgs)+len(added) != int(count) {
+		return nil, false
+	}
+	slices.Sort(added)
+	uids = make([]uint32, 0, count)
+	for _, m := range sel.msgs {
+		uids = append(uids, m.uid)
+	}
+	return append(uids, added...), true
 }
 
 // reportExpunges removes from the view what is no longer in the index

@@ -3,7 +3,9 @@ package imapgw
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -58,7 +60,36 @@ func (s *session) Close() error {
 
 // Login checks the credentials; imapserver calls it for LOGIN and for
 // AUTHENTICATE PLAIN, and only once TLS is up unless AllowInsecureAuth.
+//
+// The work runs on a goroutine of its own: the directory and index calls
+// (SQLite in particular) grow a goroutine's stack to tens of KiB, and the
+// connection's goroutine, which then waits for the next command for
+// minutes or hours, would keep that stack until the collector shrinks it
+// by halves. A panic is carried back, for imapserver to recover.
 func (s *session) Login(username, password string) error {
+	type result struct {
+		err   error
+		panic string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if v := recover(); v != nil {
+				r.panic = fmt.Sprintf("%v\n%s", v, debug.Stack())
+			}
+			done <- r
+		}()
+		r.err = s.login(username, password)
+	}()
+	r := <-done
+	if r.panic != "" {
+		panic("imap login: " + r.panic)
+	}
+	return r.err
+}
+
+func (s *session) login(username, password string) error {
 	if s.loginBlocked(username) {
 		return errAuthBlocked
 	}
@@ -78,6 +109,7 @@ func (s *session) Login(username, password string) error {
 		s.log.Error("imap login: ensure mailboxes", slog.String("user_id", u.ID), slog.Any("err", err))
 		return errUnavailable
 	}
+	u.PasswordHash = "" // not needed for the session's hours of idling
 	s.user = u
 	s.log = s.log.With(slog.String("user_id", u.ID))
 	s.log.Info("imap login", slog.String("address", u.Address))

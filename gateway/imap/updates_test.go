@@ -1,6 +1,7 @@
 package imapgw
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // updates records unilateral responses, as a mail client would see them.
@@ -156,4 +159,54 @@ func TestOtherSessionsChangesAtNoop(t *testing.T) {
 	if got := u.lastExists(); got != 3 {
 		t.Errorf("EXISTS after other's APPEND = %d, want 3", got)
 	}
+}
+
+// watchCounting counts the Watch subscriptions sessions open.
+type watchCounting struct {
+	store.Store
+	mu      sync.Mutex
+	watches int
+}
+
+func (w *watchCounting) Watch(ctx context.Context, userID string) <-chan struct{} {
+	w.mu.Lock()
+	w.watches++
+	w.mu.Unlock()
+	return w.Store.Watch(ctx, userID)
+}
+
+func (w *watchCounting) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.watches
+}
+
+// TestIdleBeforeSelect: IDLE in the authenticated state has nothing to
+// report and subscribes to nothing; once a mailbox is selected it does.
+func TestIdleBeforeSelect(t *testing.T) {
+	var wc *watchCounting
+	env := newEnv(t, func(c *Config) {
+		wc = &watchCounting{Store: c.Store}
+		c.Store = wc
+	})
+	tr := rawLogin(t, env, "alice@example.org")
+	tr.send("i1 IDLE")
+	tr.expect("+ ")
+	env.deliver(t, "alice@example.org", "INBOX", "", plainMsg)
+	tr.send("DONE")
+	if line := tr.expect(""); line != "i1 OK IDLE completed" {
+		t.Errorf("after DONE: %q; want only the tagged OK", line)
+	}
+	if n := wc.count(); n != 0 {
+		t.Errorf("IDLE without a selected mailbox opened %d subscriptions", n)
+	}
+	tr.send("s SELECT INBOX")
+	tr.expect("s OK")
+	tr.send("i2 IDLE")
+	tr.expect("+ ")
+	waitFor(t, time.Second, "a subscription", func() bool { return wc.count() == 1 })
+	env.deliver(t, "alice@example.org", "INBOX", "", lunchMsg)
+	tr.expect("* 2 EXISTS")
+	tr.send("DONE")
+	tr.expect("i2 OK")
 }

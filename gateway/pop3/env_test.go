@@ -96,7 +96,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		AllowInsecureAuth: opts.insecureAuth,
 		Store:             db,
 		Blobs:             e.blobs,
-		Auth:              auth.New(db),
+		Auth:              auth.New(db, auth.Options{}),
 		Log:               slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:           e.metrics,
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -26,20 +27,43 @@ type Authenticator struct {
 	// memory.
 	sem chan struct{}
 
+	cache *loginCache  // nil: every login verifies
+	mem   *memReleaser // returns the hashes' memory to the OS
+	// hash verifies a password against a PHC string: verify, or a
+	// counting stand-in in tests.
+	hash func(hash, password string) (bool, error)
+
 	dummyOnce sync.Once
 	dummy     string // hash verified for unknown users
 }
 
+// Options configures an Authenticator. The zero value verifies every login.
+type Options struct {
+	// CacheTTL is how long a successful verification of a user's password
+	// is remembered, so that the next logins with that password skip the
+	// hash (cache.go); 0: not at all.
+	CacheTTL time.Duration
+	// CacheSize bounds the remembered verifications; 0: DefaultCacheSize.
+	CacheSize int
+}
+
 // New returns an Authenticator that looks users up in dir.
-func New(dir store.Directory) *Authenticator {
-	return &Authenticator{dir: dir, sem: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+func New(dir store.Directory, opts Options) *Authenticator {
+	return &Authenticator{
+		dir:   dir,
+		sem:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		cache: newLoginCache(opts.CacheTTL, opts.CacheSize),
+		mem:   newMemReleaser(),
+		hash:  verify,
+	}
 }
 
 // Login returns the user with address username (case-insensitive) if
 // password is theirs. Any mismatch returns ErrFailed after about the time
 // of a hash verification, whether or not the user exists. A directory
 // failure returns an error that is not ErrFailed, so the protocol can
-// answer "temporary failure".
+// answer "temporary failure". With Options.CacheTTL, a password verified
+// for the user less than the TTL ago is accepted without hashing again.
 func (a *Authenticator) Login(ctx context.Context, username, password string) (store.User, error) {
 	address := strings.ToLower(strings.TrimSpace(username))
 	if address == "" || len(password) > maxPassword || len(username) > 320 {
@@ -55,6 +79,33 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (s
 	if err != nil {
 		return store.User{}, fmt.Errorf("auth: looking up user: %w", err)
 	}
+	if a.cache == nil {
+		return a.check(ctx, u, password)
+	}
+	k := a.cache.key(u.ID, u.PasswordHash, password)
+	for {
+		cached, wait := a.cache.claim(k)
+		if cached {
+			return u, nil
+		}
+		if wait == nil {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return store.User{}, fmt.Errorf("auth: %w", ctx.Err())
+		}
+	}
+	verified := false
+	defer func() { a.cache.release(k, verified) }() // even on a panic, or the waiters would hang
+	u, err = a.check(ctx, u, password)
+	verified = err == nil
+	return u, err
+}
+
+// check verifies password against u's hash; ErrFailed if it does not match.
+func (a *Authenticator) check(ctx context.Context, u store.User, password string) (store.User, error) {
 	ok, err := a.verify(ctx, u.PasswordHash, password)
 	if ctx.Err() != nil {
 		return store.User{}, fmt.Errorf("auth: %w", ctx.Err())
@@ -73,15 +124,17 @@ func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool
 		return false, ctx.Err()
 	}
 	defer func() { <-a.sem }()
+	a.mem.start()
+	defer a.mem.done()
 	h := hash
 	if _, err := parsePHC(hash); err != nil {
 		// A user without a usable hash (disabled account) still costs a
 		// verification.
 		h = a.dummyHash()
-		_, _ = verify(h, password)
+		_, _ = a.hash(h, password)
 		return false, err
 	}
-	return verify(h, password)
+	return a.hash(h, password)
 }
 
 // dummyHash is a hash of a random password, made once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -14,10 +15,13 @@ type directory struct {
 	store.Directory // nil: any other method panics
 	users           map[string]store.User
 	err             error
+	mu              sync.Mutex // for concurrent Logins
 	lookups         int
 }
 
 func (d *directory) UserByAddress(ctx context.Context, address string) (store.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.lookups++
 	if d.err != nil {
 		return store.User{}, d.err
@@ -30,6 +34,12 @@ func (d *directory) UserByAddress(ctx context.Context, address string) (store.Us
 		return store.User{}, store.ErrNotFound
 	}
 	return u, nil
+}
+
+func (d *directory) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lookups
 }
 
 func newDir(t *testing.T) *directory {
@@ -49,7 +59,7 @@ func newDir(t *testing.T) *directory {
 
 func TestLogin(t *testing.T) {
 	ctx := context.Background()
-	a := New(newDir(t))
+	a := New(newDir(t), Options{})
 	// A cheap dummy too; TestLoginUnknownUserVerifiesDummy checks the real one.
 	a.dummyOnce.Do(func() { a.dummy, _ = hashWith("dummy", 64, 1, 1) })
 	for _, name := range []string{"alice@example.org", "Alice@Example.ORG", " alice@example.org "} {
@@ -77,7 +87,7 @@ func TestLogin(t *testing.T) {
 // TestLoginUnknownUserVerifiesDummy checks the timing defence structurally:
 // a login for an unknown address runs a real argon2id verification.
 func TestLoginUnknownUserVerifiesDummy(t *testing.T) {
-	a := New(newDir(t))
+	a := New(newDir(t), Options{})
 	if _, err := a.Login(context.Background(), "nobody@example.org", "x"); !errors.Is(err, ErrFailed) {
 		t.Fatalf("Login = %v, want ErrFailed", err)
 	}
@@ -90,7 +100,7 @@ func TestLoginStorageFailure(t *testing.T) {
 	d := newDir(t)
 	boom := errors.New("disk on fire")
 	d.err = boom
-	_, err := New(d).Login(context.Background(), "alice@example.org", "right password")
+	_, err := New(d, Options{}).Login(context.Background(), "alice@example.org", "right password")
 	if err == nil || errors.Is(err, ErrFailed) || !errors.Is(err, boom) {
 		t.Fatalf("Login with a failing directory = %v; want the storage error, not ErrFailed", err)
 	}
@@ -99,7 +109,7 @@ func TestLoginStorageFailure(t *testing.T) {
 func TestLoginCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	a := New(newDir(t))
+	a := New(newDir(t), Options{})
 	// Fill every hashing slot so that Login must wait and sees ctx end.
 	for range cap(a.sem) {
 		a.sem <- struct{}{}
