@@ -10,6 +10,13 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
+// defaultPoolSize is the connection pool of a client whose URL sets no
+// pool_size. Every idle worker loop (--worker-concurrency of them per
+// queue, inbound and outbound) holds a connection in a blocking read, and
+// go-redis's default of 10 per CPU would leave the other callers of a
+// 2-CPU process (the edge, the gateway, the reconciler) waiting for one.
+const defaultPoolSize = 128
+
 // ParseURL turns a store URL into client options:
 //
 //	redis://[user:pass@]host:port[/db]      one server
@@ -24,7 +31,8 @@ import (
 //
 // Every other query parameter is one of go-redis's own (see
 // goredis.ParseURL: dial_timeout, read_timeout, pool_size, max_retries,
-// skip_verify, ...). A Cluster has only database 0.
+// skip_verify, ...). A Cluster has only database 0. pool_size defaults to
+// defaultPoolSize, not go-redis's 10 per CPU.
 func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("redis: url: %s: %w", fmt.Sprintf(format, args...), store.ErrInvalid)
@@ -79,6 +87,9 @@ func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 		MaxActiveConns:   o.MaxActiveConns,
 		ConnMaxIdleTime:  o.ConnMaxIdleTime,
 		ConnMaxLifetime:  o.ConnMaxLifetime,
+	}
+	if opts.PoolSize == 0 {
+		opts.PoolSize = defaultPoolSize
 	}
 	if o.DB != 0 && master == "" && (cluster || len(opts.Addrs) > 1) {
 		return nil, bad("a Cluster has only database 0, not %d", o.DB)

@@ -80,19 +80,24 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 		woken := db.queues.wait(queue)
 		jobs, err := db.claimOnce(ctx, queue, consumer, max, lease)
 		if err != nil || len(jobs) > 0 {
+			db.queues.release(queue, woken)
 			return jobs, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
+			db.queues.release(queue, woken)
 			return []store.Job{}, nil
 		}
 		t := time.NewTimer(min(left, claimPoll))
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			db.queues.release(queue, woken)
 			return []store.Job{}, fmt.Errorf("sqlite: claim: %w", ctx.Err())
 		case <-woken:
+			// Consumed: the next claimOnce acts on it.
 		case <-t.C:
+			db.queues.release(queue, woken)
 		}
 		t.Stop()
 	}
@@ -250,31 +255,59 @@ func (db *DB) DeadJobs(ctx context.Context, queue string, limit int) ([]store.Jo
 	return out, err
 }
 
-// signals wakes Claims waiting in this process when a job becomes ready.
+// signals wakes Claims waiting in this process when a job becomes ready:
+// one waiting Claim per fire, so that one new job does not make every idle
+// worker loop run a claim transaction (all but one of which would find
+// nothing, and each of which is a write through the one committer).
 type signals struct {
-	mu sync.Mutex
-	m  map[string]chan struct{}
+	mu      sync.Mutex
+	waiters map[string][]chan struct{} // per queue, oldest first
 }
 
-func newSignals() *signals { return &signals{m: map[string]chan struct{}{}} }
+func newSignals() *signals { return &signals{waiters: map[string][]chan struct{}{}} }
 
-// wait returns a channel closed at the next fire of queue.
-func (s *signals) wait(queue string) <-chan struct{} {
+// wait registers a waiter of queue; its channel is closed by a fire. The
+// caller must release it when it stops waiting.
+func (s *signals) wait(queue string) chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.m[queue]
-	if ch == nil {
-		ch = make(chan struct{})
-		s.m[queue] = ch
-	}
+	ch := make(chan struct{})
+	s.waiters[queue] = append(s.waiters[queue], ch)
 	return ch
 }
 
+// release ends the wait of ch. A fire it received but its Claim may not
+// have acted on goes to the next waiter: a spurious wake-up costs one empty
+// claim, a lost one would leave a job waiting for the poll timer.
+func (s *signals) release(queue string, ch chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.waiters[queue]
+	for i, c := range w {
+		if c == ch {
+			s.waiters[queue] = append(w[:i:i], w[i+1:]...)
+			return
+		}
+	}
+	s.fireLocked(queue)
+}
+
+// fire wakes the oldest waiter of queue, if any.
 func (s *signals) fire(queue string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ch := s.m[queue]; ch != nil {
-		close(ch)
-		delete(s.m, queue)
+	s.fireLocked(queue)
+}
+
+func (s *signals) fireLocked(queue string) {
+	w := s.waiters[queue]
+	if len(w) == 0 {
+		return
+	}
+	close(w[0])
+	if len(w) == 1 {
+		delete(s.waiters, queue)
+	} else {
+		s.waiters[queue] = w[1:]
 	}
 }
