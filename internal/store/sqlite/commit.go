@@ -10,11 +10,11 @@ import (
 // the WAL, and the one writer connection makes writers take turns, so a
 // write costs a whole fsync however little it changes. The committer runs
 // the writes that queued up while the previous COMMIT was syncing in one
-// transaction, each inside its own SAVEPOINT, and commits them together:
-// one fsync for the lot. Each writer still returns only after the COMMIT
-// that holds its changes, so a write is as durable as before (invariant 1);
-// a writer whose function fails is rolled back to its savepoint alone and
-// gets its error, the others are unaffected.
+// transaction and commits them together: one fsync for the lot. Each
+// writer still returns only after the COMMIT that holds its changes, so a
+// write is as durable as before (invariant 1). A writer whose function
+// fails gets its error with nothing of it kept: the transaction is rolled
+// back and the other writes run again in a new one.
 
 // maxBatch bounds the writes of one transaction, so that a long queue
 // does not make one COMMIT wait for all of it.
@@ -67,10 +67,9 @@ func (db *DB) committer() {
 	}
 }
 
-// runBatch runs batch in one transaction. If the transaction itself breaks
-// (SQLITE_BUSY from another process, an interrupted statement that rolled
-// it back), the writes not yet answered run again in a new one: write
-// functions have no side effects outside tx, so running one again is safe.
+// runBatch runs batch in one transaction. When a function fails, the
+// writes not yet answered run again in a new one: write functions have no
+// side effects outside tx (see write), so running one again is safe.
 func (db *DB) runBatch(batch []*writeReq) {
 	for len(batch) > 0 {
 		batch = db.tryBatch(batch)
@@ -87,43 +86,22 @@ func (db *DB) tryBatch(batch []*writeReq) []*writeReq {
 		}
 		return nil
 	}
-	single := len(batch) == 1
 	var ok []*writeReq
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.done <- err
 			continue
 		}
-		if single {
-			if err := r.fn(tx); err != nil {
-				r.done <- errors.Join(err, ignoreDone(tx.Rollback()))
-				return nil
-			}
-			ok = append(ok, r)
-			break
+		if err := r.fn(tx); err != nil {
+			// Its changes must go, and SQLite cannot undo one function's
+			// statements without a savepoint around each (two more
+			// statements per write, on the path of every write): roll
+			// the whole transaction back instead and run the others again.
+			// Failing writes are rare, so this costs less.
+			r.done <- errors.Join(err, ignoreDone(tx.Rollback()))
+			return append(ok, batch[i+1:]...)
 		}
-		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
-			return db.abort(tx, err, ok, batch[i:])
-		}
-		fnErr := r.fn(tx)
-		if fnErr == nil {
-			if _, err := tx.Exec("RELEASE w"); err != nil {
-				return db.abort(tx, err, ok, batch[i:])
-			}
-			ok = append(ok, r)
-			continue
-		}
-		if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
-			// The transaction is gone with this write's failure: it gets
-			// its error, the others run again.
-			r.done <- fnErr
-			return db.abort(tx, nil, ok, batch[i+1:])
-		}
-		if _, err := tx.Exec("RELEASE w"); err != nil {
-			r.done <- fnErr
-			return db.abort(tx, nil, ok, batch[i+1:])
-		}
-		r.done <- fnErr
+		ok = append(ok, r)
 	}
 	err = tx.Commit()
 	if err != nil && isBusy(err) && len(ok) > 1 {
@@ -134,26 +112,4 @@ func (db *DB) tryBatch(batch []*writeReq) []*writeReq {
 		r.done <- err
 	}
 	return nil
-}
-
-// abort rolls tx back and returns the writes to run again. With a cause,
-// the transaction failed before any function could be blamed: with one
-// write left, that write gets the error instead of looping.
-func (db *DB) abort(tx *sql.Tx, cause error, ok, rest []*writeReq) []*writeReq {
-	ignoreDone(tx.Rollback())
-	again := append(ok, rest...)
-	if cause != nil && len(again) <= 1 {
-		for _, r := range again {
-			r.done <- cause
-		}
-		return nil
-	}
-	if cause != nil {
-		// Run them one by one, so a cause tied to one of them ends there.
-		for _, r := range again {
-			db.runBatch([]*writeReq{r})
-		}
-		return nil
-	}
-	return again
 }
