@@ -34,7 +34,7 @@ func scrape(ctx context.Context, metricsURL string, rdb *goredis.Client) (counts
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.HasPrefix(line, "bucketmail_storage_seconds_count{") && strings.Contains(line, `backend="blob"`):
+		case strings.HasPrefix(line, "bucketmail_storage_seconds_count{") && strings.Contains(line, `backend="s3"`):
 			c.blob[label(line, "op")] += value(line)
 		case strings.HasPrefix(line, "bucketmail_redis_commands_total{"):
 			c.redis[label(line, "command")] += value(line)

@@ -24,7 +24,10 @@ type Metrics struct {
 	Sessions *prometheus.GaugeVec
 	// Failed authentications by protocol.
 	AuthFailures *prometheus.CounterVec
-	// Latency of storage calls in seconds, by backend ("blob", "store") and operation.
+	// Latency of storage calls in seconds, by backend and operation: "blob"
+	// and "store" are timed by the edge around its calls, "s3" by the S3
+	// object-store driver around each of its calls (one per request made,
+	// whoever calls), so its counts are the object requests of the process.
 	StorageLatency *prometheus.HistogramVec
 	// Redis commands sent by the redis store driver, by command name;
 	// the commands of a pipeline or transaction count one by one.

@@ -171,7 +171,7 @@ func (s *Store) checkBucket(ctx context.Context, region string, create bool) err
 // observe records the latency of op since start.
 func (s *Store) observe(op string, start time.Time) {
 	if s.metrics != nil {
-		s.metrics.StorageLatency.WithLabelValues("blob", op).Observe(time.Since(start).Seconds())
+		s.metrics.StorageLatency.WithLabelValues("s3", op).Observe(time.Since(start).Seconds())
 	}
 }
 

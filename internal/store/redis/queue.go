@@ -98,7 +98,8 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 		if due, _ := v[0].(int64); due >= 0 {
 			block = min(block, time.Duration(due)*time.Millisecond)
 		}
-		if err := db.waitEntry(ctx, Q+":stream", str(v[1]), block); err != nil {
+		stream, last := Q+":stream", str(v[1])
+		if err := db.relay.wait(ctx, stream, block, func() error { return db.waitEntry(ctx, stream, last, block) }); err != nil {
 			return []store.Job{}, wrap("claim", err)
 		}
 	}

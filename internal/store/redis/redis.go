@@ -32,6 +32,7 @@ type DB struct {
 	rdb     goredis.UniversalClient
 	cluster bool
 	watch   *hub
+	relay   *relay // one blocked XREAD per stream (relay.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -57,7 +58,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 // New wraps an existing client; Close closes it.
 func New(rdb goredis.UniversalClient) *DB {
 	_, cluster := rdb.(*goredis.ClusterClient)
-	db := &DB{rdb: rdb, cluster: cluster}
+	db := &DB{rdb: rdb, cluster: cluster, relay: newRelay()}
 	db.watch = newHub(rdb)
 	return db
 }
