@@ -166,7 +166,14 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+messageColumns+` FROM messages
+		// What changed since a mod-sequence is found through its index
+		// (few rows); the planner would otherwise walk the UID range,
+		// every row with its summary.
+		from := " FROM messages"
+		if changedSince > 0 {
+			from = " FROM messages INDEXED BY messages_modseq"
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+messageColumns+from+`
 			WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid`,
 			id, first, upper, int64(changedSince))
 		if err != nil {

@@ -155,6 +155,12 @@ CREATE INDEX limits_expires ON limits(expires);
 	`
 ALTER TABLE users ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;
 `,
+	// 5: a narrow index of the messages, so that listing a mailbox's UIDs
+	// (SELECT, polls that saw an expunge) reads a few bytes per message
+	// instead of every row with its summary.
+	`
+CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in
