@@ -15,12 +15,18 @@ func (s *session) cmdRETR(ctx context.Context, cmd command) bool {
 	if len(args) != 1 {
 		return s.syntaxError()
 	}
-	e, _, problem := s.drop.lookup(args[0])
+	e, n, problem := s.drop.lookup(args[0])
 	if e == nil {
 		s.err("", problem)
 		return false
 	}
-	ok, end := s.send(ctx, e, -1)
+	obj, _ := s.takePrefetched(ctx, n)
+	if n == s.lastRetr+1 && s.lastRetr > 0 {
+		// Two in a row: the client is downloading in order.
+		s.prefetch(ctx, n)
+	}
+	s.lastRetr = n
+	ok, end := s.send(ctx, e, -1, obj)
 	if ok {
 		e.retrieved = true
 		s.retrieved++
@@ -44,16 +50,21 @@ func (s *session) cmdTOP(ctx context.Context, cmd command) bool {
 		s.err("", problem)
 		return false
 	}
-	_, end := s.send(ctx, e, lines)
+	_, end := s.send(ctx, e, lines, nil)
 	return end
 }
 
 // send streams Prefix + object of e as a multi-line response, the whole
 // message when lines < 0, else as TOP does. It reports whether the message
 // was sent and whether the session must end: a failure in the middle of a
-// response cannot be reported, only the connection closed.
-func (s *session) send(ctx context.Context, e *entry, lines int) (sent, end bool) {
-	rc, err := s.srv.cfg.Blobs.Get(ctx, e.blobKey, 0, -1)
+// response cannot be reported, only the connection closed. obj, when not
+// nil, is the object already read (prefetch.go).
+func (s *session) send(ctx context.Context, e *entry, lines int, obj io.Reader) (sent, end bool) {
+	var rc io.ReadCloser = io.NopCloser(obj)
+	var err error
+	if obj == nil {
+		rc, err = s.srv.cfg.Blobs.Get(ctx, e.blobKey, 0, -1)
+	}
 	if err != nil {
 		s.log.Error("pop3 blob read failed", slog.String("key", e.blobKey), slog.String("error", err.Error()))
 		if errors.Is(err, blob.ErrNotFound) {

@@ -42,6 +42,9 @@ type session struct {
 
 	// counts for the session's log line
 	retrieved, deleted int
+
+	ahead    map[int]*prefetched // objects read ahead, by message number (prefetch.go)
+	lastRetr int                 // number of the last RETR, 0 before the first
 }
 
 // Buffer sizes. Reading through a buffer is what lets the client pipeline

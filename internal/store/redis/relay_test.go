@@ -39,8 +39,11 @@ func TestRelayOneBlocker(t *testing.T) {
 	}
 	// Let them all arrive: one blocks, nine wait.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		n := 0
 		r.mu.Lock()
-		n := len(r.streams["s"].waiters)
+		if st := r.streams["s"]; st != nil {
+			n = len(st.waiters)
+		}
 		r.mu.Unlock()
 		if n == 9 || time.Now().After(deadline) {
 			break
