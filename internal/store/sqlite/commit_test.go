@@ -9,10 +9,8 @@ import (
 	"testing"
 )
 
-// TestGroupCommit runs many concurrent writes, every third of which fails
-// after writing: the failed ones leave nothing, the others all commit, and
-// each writer gets its own outcome.
-func TestGroupCommit(t *testing.T) {
+// openWithTable opens a new database with a table gc of keys.
+func openWithTable(t *testing.T) (*DB, context.Context) {
 	db := openTemp(t)
 	ctx := context.Background()
 	if err := db.write(ctx, "setup", func(tx *sql.Tx) error {
@@ -21,6 +19,14 @@ func TestGroupCommit(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return db, ctx
+}
+
+// TestGroupCommit runs many concurrent writes, every third of which fails
+// after writing: the failed ones leave nothing, the others all commit, and
+// each writer gets its own outcome.
+func TestGroupCommit(t *testing.T) {
+	db, ctx := openWithTable(t)
 	errPlanned := errors.New("planned failure")
 	txns := db.txns.Load()
 	const writers = 300
@@ -76,14 +82,7 @@ func TestGroupCommit(t *testing.T) {
 // TestGroupCommitStatementError: a write whose statement fails (a
 // constraint) is rolled back alone while others share its transaction.
 func TestGroupCommitStatementError(t *testing.T) {
-	db := openTemp(t)
-	ctx := context.Background()
-	if err := db.write(ctx, "setup", func(tx *sql.Tx) error {
-		_, err := tx.Exec(`CREATE TABLE gc (k TEXT PRIMARY KEY)`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx := openWithTable(t)
 	const writers = 100
 	var wg sync.WaitGroup
 	var failed sync.Map
