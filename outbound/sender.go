@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -87,28 +86,9 @@ func (s *Sender) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop claims one job at a time. A job in flight runs on a context that
-// ignores cancellation, bounded by the lease, as in worker/.
+// loop claims and sends outbound jobs until ctx ends (store.ClaimLoop).
 func (s *Sender) loop(ctx context.Context) {
-	work := context.WithoutCancel(ctx)
-	pause := time.Second
-	for ctx.Err() == nil {
-		jobs, err := s.cfg.Store.Claim(ctx, store.QueueOutbound, s.cfg.Consumer, 1, claimWait, s.cfg.Lease)
-		if ctx.Err() != nil {
-			if err == nil {
-				s.processAll(work, jobs)
-			}
-			return
-		}
-		if err != nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
-			sleep(ctx, pause)
-			pause = min(2*pause, time.Minute)
-			continue
-		}
-		pause = time.Second
-		s.processAll(work, jobs)
-	}
+	store.ClaimLoop(ctx, s.cfg.Store, store.QueueOutbound, s.cfg.Consumer, claimWait, s.cfg.Lease, s.log, nil, s.processAll)
 }
 
 func (s *Sender) processAll(ctx context.Context, jobs []store.Job) {
@@ -117,14 +97,5 @@ func (s *Sender) processAll(ctx context.Context, jobs []store.Job) {
 		jctx, cancel := context.WithTimeout(ctx, s.cfg.Lease*9/10)
 		s.process(jctx, ctx, j)
 		cancel()
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

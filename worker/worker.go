@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -49,34 +48,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop claims one job at a time and processes it. A job in flight is not
-// cut short by ctx: it runs on a context that ignores cancellation (the
-// lease bounds it), so a shutdown never leaves half a delivery to redo.
+// loop claims and delivers inbound jobs until ctx ends (store.ClaimLoop).
 func (w *Worker) loop(ctx context.Context, d *drainer) {
-	work := context.WithoutCancel(ctx)
-	pause := time.Second
-	for ctx.Err() == nil {
-		jobs, err := w.cfg.Store.Claim(ctx, store.QueueInbound, w.cfg.Consumer, 1, claimWait, w.cfg.Lease)
-		if ctx.Err() != nil {
-			// Claim may have leased jobs just before ctx ended: process them.
-			if err == nil {
-				w.processAll(work, jobs)
-			}
-			return
-		}
-		if err != nil {
-			w.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
-			sleep(ctx, pause)
-			pause = min(2*pause, time.Minute)
-			continue
-		}
-		pause = time.Second
-		if len(jobs) == 0 && w.cfg.Drain {
-			d.check(ctx)
-			continue
-		}
-		w.processAll(work, jobs)
+	var idle func(context.Context)
+	if w.cfg.Drain {
+		idle = d.check
 	}
+	store.ClaimLoop(ctx, w.cfg.Store, store.QueueInbound, w.cfg.Consumer, claimWait, w.cfg.Lease, w.log, idle, w.processAll)
 }
 
 func (w *Worker) processAll(ctx context.Context, jobs []store.Job) {
@@ -84,15 +62,5 @@ func (w *Worker) processAll(ctx context.Context, jobs []store.Job) {
 		jctx, cancel := context.WithTimeout(ctx, w.cfg.Lease)
 		w.process(jctx, j)
 		cancel()
-	}
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }
