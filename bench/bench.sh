@@ -70,6 +70,9 @@ stop_pid() {
 
 "$BB" dns --addr 127.0.0.1:$DNS_PORT 2>"$WORK/dns.log" &
 PIDS+=($!)
+sleep 0.5
+# Fail now rather than measure with whatever else answers on that port.
+kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/dns.log" >&2; exit 1; }
 
 VERSION=$("$BM" version | head -1)
 

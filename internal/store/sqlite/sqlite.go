@@ -144,16 +144,12 @@ func (db *DB) Close() error {
 func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = db.writeOnce(ctx, fn)
+		err = db.commit(ctx, fn)
 		if err == nil || !isBusy(err) || ctx.Err() != nil {
 			break
 		}
 	}
 	return wrap(op, err)
-}
-
-func (db *DB) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.commit(ctx, fn)
 }
 
 // read runs fn in one read transaction, so that its queries see a single
