@@ -27,6 +27,7 @@ type msgData struct {
 	sumErr error
 	raw    []byte
 	hdr    *textproto.Header
+	fm     *fetchMeta
 }
 
 // summary decodes the index summary once.
@@ -88,10 +89,29 @@ func (d *msgData) header() (textproto.Header, error) {
 	return h, nil
 }
 
+// meta returns the ENVELOPE and BODYSTRUCTURE decoded from the index
+// summary, through the server's cache; nil if the summary is bad.
+func (d *msgData) meta() *fetchMeta {
+	if d.fm != nil {
+		return d.fm
+	}
+	cache := d.s.srv.meta
+	if d.fm = cache.get(d.m.BlobKey); d.fm != nil {
+		return d.fm
+	}
+	sum, err := d.summary()
+	if err != nil {
+		return nil
+	}
+	d.fm = &fetchMeta{env: sum.IMAPEnvelope(), bs: sum.IMAPBodyStructure(true)}
+	cache.put(d.m.BlobKey, d.fm)
+	return d.fm
+}
+
 // envelope is the ENVELOPE, from the index summary.
 func (d *msgData) envelope() (*imap.Envelope, error) {
-	if sum, err := d.summary(); err == nil {
-		return sum.IMAPEnvelope(), nil
+	if fm := d.meta(); fm != nil {
+		return fm.env, nil
 	}
 	h, err := d.header()
 	if err != nil {
@@ -103,8 +123,8 @@ func (d *msgData) envelope() (*imap.Envelope, error) {
 // bodyStructure is the extended BODYSTRUCTURE, from the index summary. The
 // prefix lines are header fields, so they change no part of it.
 func (d *msgData) bodyStructure() (imap.BodyStructure, error) {
-	if sum, err := d.summary(); err == nil {
-		return sum.IMAPBodyStructure(true), nil
+	if fm := d.meta(); fm != nil {
+		return fm.bs, nil
 	}
 	raw, err := d.body()
 	if err != nil {

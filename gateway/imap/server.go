@@ -13,6 +13,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/batchconn"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -58,6 +59,7 @@ type Server struct {
 	met    *metrics.Metrics
 	imap   *imapserver.Server
 	cache  *bodyCache
+	meta   *metaCache
 	ctx    context.Context // ends at Close; parent of every storage call
 	cancel context.CancelFunc
 	live   liveSessions // for the BYE of Shutdown
@@ -81,6 +83,7 @@ func New(cfg Config) *Server {
 		log:    cfg.Log,
 		met:    cfg.Metrics,
 		cache:  newBodyCache(defaultCacheBytes, defaultCacheEntry),
+		meta:   newMetaCache(defaultMetaEntries),
 		ctx:    ctx,
 		cancel: cancel,
 	}
@@ -117,6 +120,9 @@ func capabilities(appendLimit int64) imap.CapSet {
 // connection starts with a TLS handshake (port 993, RFC 8314); otherwise
 // clients may use STARTTLS (port 143).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	// Responses go out when the session reads again, not line by line;
+	// under TLS, so that records are batched and TLS is still seen.
+	ln = batchconn.Listener(ln)
 	if implicitTLS {
 		if s.cfg.TLS == nil {
 			return errors.New("imapgw: implicit TLS needs a TLS config")

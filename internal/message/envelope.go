@@ -2,6 +2,7 @@ package message
 
 import (
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message"
@@ -37,13 +38,14 @@ func newEnvelope(h textproto.Header) Envelope {
 
 // IMAPEnvelope returns the ENVELOPE of the message as go-imap writes it. The
 // prefix lines of a delivery (Return-Path, Delivered-To) do not change it.
+// Its date is Summary.Date, parsed once at delivery from the same field.
 func (s *Summary) IMAPEnvelope() *imap.Envelope {
-	return s.Envelope.imap()
+	return s.Envelope.imap(s.Date)
 }
 
-func (e *Envelope) imap() *imap.Envelope {
+func (e *Envelope) imap(date time.Time) *imap.Envelope {
 	out := &imap.Envelope{
-		Date:    parseDate(e.Date),
+		Date:    date,
 		Subject: e.Subject,
 		From:    imapAddresses(e.From),
 		Sender:  imapAddresses(e.Sender),

@@ -38,7 +38,7 @@ func (p *Part) imap(extended bool) imap.BodyStructure {
 	case p.isMessage():
 		msg := &imap.BodyStructureMessageRFC822{NumLines: p.Lines}
 		if p.Envelope != nil {
-			msg.Envelope = p.Envelope.imap()
+			msg.Envelope = p.Envelope.imap(parseDate(p.Envelope.Date))
 		} else {
 			msg.Envelope = &imap.Envelope{}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -76,13 +77,24 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 		lease = defaultLease
 	}
 	deadline := time.Now().Add(wait)
+	signalled := false
 	for {
 		woken := db.queues.wait(queue)
-		jobs, err := db.claimOnce(ctx, queue, consumer, max, lease)
+		// A poll first looks with a read, so that idle consumers stay out
+		// of the write lock; a signal means a job was just enqueued here.
+		var jobs []store.Job
+		found, err := signalled, error(nil)
+		if !found {
+			found, err = db.claimable(ctx, queue)
+		}
+		if found && err == nil {
+			jobs, err = db.claimOnce(ctx, queue, consumer, max, lease)
+		}
 		if err != nil || len(jobs) > 0 {
 			db.queues.release(queue, woken)
 			return jobs, err
 		}
+		signalled = false
 		left := time.Until(deadline)
 		if left <= 0 {
 			db.queues.release(queue, woken)
@@ -96,11 +108,29 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 			return []store.Job{}, fmt.Errorf("sqlite: claim: %w", ctx.Err())
 		case <-woken:
 			// Consumed: the next claimOnce acts on it.
+			signalled = true
 		case <-t.C:
 			db.queues.release(queue, woken)
 		}
 		t.Stop()
 	}
+}
+
+// claimable reports whether queue holds a job a claim would take now (or
+// bury): one indexed read, no write lock.
+func (db *DB) claimable(ctx context.Context, queue string) (bool, error) {
+	now := time.Now().UnixNano()
+	var one int
+	err := db.r.QueryRowContext(ctx, `SELECT 1 FROM jobs
+		WHERE queue = ? AND ((state = ? AND not_before <= ?) OR (state = ? AND lease_until <= ?)) LIMIT 1`,
+		queue, stateReady, now, stateClaimed, now).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("claim", err)
+	}
+	return true, nil
 }
 
 func (db *DB) claimOnce(ctx context.Context, queue, consumer string, max int, lease time.Duration) ([]store.Job, error) {
