@@ -24,7 +24,14 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 
 func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, options *imap.FetchOptions) error {
 	markSeen := !sel.readOnly && setsSeen(options)
-	return s.forEach(sel, idx, func(batch []*msgData) error {
+	how := listFull
+	if len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0 {
+		how = listHeads
+		if options.Envelope || options.BodyStructure != nil {
+			how = listMeta
+		}
+	}
+	return s.forEach(sel, idx, how, func(batch []*msgData) error {
 		var seen map[uint32]bool
 		if markSeen {
 			var err error
@@ -173,13 +180,26 @@ func writeLiteral(wc interface {
 	return cerr
 }
 
+// listing says what forEach loads of each message.
+type listing int
+
+const (
+	listFull  listing = iota // everything, summaries included
+	listHeads                // no summaries (msgData.summary loads one if asked)
+	listMeta                 // heads, and the summaries whose fetchMeta is not cached
+)
+
 // forEach loads the index entries at view positions idx (ascending), a
 // range query per run of consecutive positions, and hands them to fn batch
 // by batch. Entries expunged meanwhile by another session are skipped.
-func (s *session) forEach(sel *selected, idx []int, fn func(batch []*msgData) error) error {
+func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch []*msgData) error) error {
+	list := s.mailboxes().Messages
+	if how != listFull {
+		list = s.mailboxes().MessageHeads
+	}
 	for _, run := range runs(idx, batchSize) {
 		first, last := sel.msgs[run[0]].uid, sel.msgs[run[len(run)-1]].uid
-		ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, first, last, 0)
+		ms, err := list(s.ctx, s.user.ID, sel.mb.ID, first, last, 0)
 		if err != nil {
 			return s.protoErr("load messages", err, nil)
 		}
@@ -191,12 +211,44 @@ func (s *session) forEach(sel *selected, idx []int, fn func(batch []*msgData) er
 				k++
 			}
 			if k < len(ms) && ms[k].UID == uid {
-				batch = append(batch, &msgData{s: s, pos: pos, m: &ms[k]})
+				batch = append(batch, &msgData{s: s, sel: sel, pos: pos, m: &ms[k], heads: how != listFull})
+			}
+		}
+		if how == listMeta {
+			if err := s.loadMeta(sel, batch); err != nil {
+				return err
 			}
 		}
 		if err := fn(batch); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// loadMeta gives each message of batch its fetchMeta from the cache, and
+// loads the summaries of the others in one range query.
+func (s *session) loadMeta(sel *selected, batch []*msgData) error {
+	var miss []*msgData
+	for _, d := range batch {
+		if d.fm = s.srv.meta.get(d.m.BlobKey); d.fm == nil && d.m.Summary == nil {
+			miss = append(miss, d)
+		}
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, miss[0].m.UID, miss[len(miss)-1].m.UID, 0)
+	if err != nil {
+		return s.protoErr("load messages", err, nil)
+	}
+	byUID := make(map[uint32][]byte, len(ms))
+	for i := range ms {
+		byUID[ms[i].UID] = ms[i].Summary
+	}
+	for _, d := range miss {
+		d.m.Summary = byUID[d.m.UID]
+		d.heads = false // whatever is missing now was expunged meanwhile
 	}
 	return nil
 }

@@ -290,3 +290,40 @@ func TestFetchRFC822Items(t *testing.T) {
 	}
 	tr.expect("e6 OK")
 }
+
+// TestSyncFromMetaCache: a sync served from the metadata cache (heads
+// listing, no summaries) answers exactly what the first one, decoded from
+// the summaries, did; a second session of the same user hits the cache.
+func TestSyncFromMetaCache(t *testing.T) {
+	env := newEnv(t)
+	for range 3 {
+		env.deliver(t, "alice@example.org", "INBOX", "", plainMsg)
+		env.deliver(t, "alice@example.org", "INBOX", "", multipartMsg)
+	}
+	sync := func() []*imapclient.FetchMessageBuffer {
+		c := env.dial(t, "alice@example.org", nil)
+		defer c.Close()
+		mustSelect(t, c, "INBOX", true)
+		msgs, err := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
+			UID: true, Flags: true, Envelope: true, RFC822Size: true, InternalDate: true,
+			BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+		}).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msgs
+	}
+	first := sync()
+	if n := len(env.srv.meta.cur) + len(env.srv.meta.prev); n != 6 {
+		t.Fatalf("%d cached entries after the first sync, want 6", n)
+	}
+	second := sync()
+	if len(first) != 6 || !reflect.DeepEqual(first, second) {
+		t.Fatalf("second sync differs:\n%s\n%s", fmtAny(first), fmtAny(second))
+	}
+	for _, m := range second {
+		if m.Envelope == nil || m.Envelope.Subject == "" || m.BodyStructure == nil {
+			t.Fatalf("message %d: envelope %+v, bodystructure %v", m.UID, m.Envelope, m.BodyStructure)
+		}
+	}
+}

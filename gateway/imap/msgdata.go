@@ -19,9 +19,11 @@ import (
 // it so far. The summary comes from the index; raw (Prefix + object) is
 // read from the blob store only when a command needs the body.
 type msgData struct {
-	s   *session
-	pos int // position in the view: sequence number - 1
-	m   *store.Message
+	s     *session
+	sel   *selected
+	pos   int // position in the view: sequence number - 1
+	m     *store.Message
+	heads bool // listed without its summary: summary loads it
 
 	sum    *message.Summary
 	sumErr error
@@ -30,8 +32,19 @@ type msgData struct {
 	fm     *fetchMeta
 }
 
-// summary decodes the index summary once.
+// summary decodes the index summary once, after loading it if the entry
+// was listed without it.
 func (d *msgData) summary() (*message.Summary, error) {
+	if d.heads && d.m.Summary == nil && d.sumErr == nil {
+		d.heads = false
+		ms, err := d.s.mailboxes().Messages(d.s.ctx, d.s.user.ID, d.sel.mb.ID, d.m.UID, d.m.UID, 0)
+		switch {
+		case err != nil:
+			d.sumErr = err
+		case len(ms) == 1:
+			d.m.Summary = ms[0].Summary
+		}
+	}
 	if d.sum == nil && d.sumErr == nil {
 		d.sum, d.sumErr = message.Unmarshal(d.m.Summary)
 		if d.sumErr != nil {

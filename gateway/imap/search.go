@@ -28,7 +28,11 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		seqSet imap.SeqSet
 		uidSet imap.UIDSet
 	)
-	err := s.forEach(sel, all, func(batch []*msgData) error {
+	how := listHeads
+	if needsSummary(criteria) {
+		how = listFull
+	}
+	err := s.forEach(sel, all, how, func(batch []*msgData) error {
 		for _, d := range batch {
 			ok, err := s.match(d, criteria)
 			if err != nil {
@@ -100,6 +104,25 @@ func (sel *selected) staticCriteria(c *imap.SearchCriteria) {
 		sel.staticCriteria(&c.Or[i][0])
 		sel.staticCriteria(&c.Or[i][1])
 	}
+}
+
+// needsSummary reports whether matching c reads index summaries (the Date
+// and header fields); flags, dates, sizes and numbers need none.
+func needsSummary(c *imap.SearchCriteria) bool {
+	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		return true
+	}
+	for i := range c.Not {
+		if needsSummary(&c.Not[i]) {
+			return true
+		}
+	}
+	for i := range c.Or {
+		if needsSummary(&c.Or[i][0]) || needsSummary(&c.Or[i][1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // match evaluates c against one message, cheapest keys first so that the

@@ -178,6 +178,12 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 	return kept, nil
 }
 
+// MessageHeads is Messages: a message's summary is stored with the rest of
+// what a listing needs, in one hash field.
+func (db *DB) MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	return db.Messages(ctx, userID, mailboxID, first, last, changedSince)
+}
+
 // bodies reads the fields of hash key in pipelined chunks; a missing field
 // is nil.
 func (db *DB) bodies(ctx context.Context, key string, fields []string) ([][]byte, error) {

@@ -141,13 +141,23 @@ func (t *txn) unref(keys []string) ([]string, error) {
 	return orphans, nil
 }
 
-const messageColumns = `uid, blob_key, prefix, size, internal_date, flags, modseq, summary`
+const (
+	headColumns    = `uid, blob_key, prefix, size, internal_date, flags, modseq`
+	messageColumns = headColumns + `, summary`
+)
 
-func scanMessage(s scanner) (store.Message, error) {
+func scanMessage(s scanner) (store.Message, error) { return scanColumns(s, true) }
+
+// scanColumns scans headColumns, and the summary too if withSummary.
+func scanColumns(s scanner, withSummary bool) (store.Message, error) {
 	var m store.Message
 	var date int64
 	var flags string
-	err := s.Scan(&m.UID, &m.BlobKey, &m.Prefix, &m.Size, &date, &flags, &m.ModSeq, &m.Summary)
+	dest := []any{&m.UID, &m.BlobKey, &m.Prefix, &m.Size, &date, &flags, &m.ModSeq}
+	if withSummary {
+		dest = append(dest, &m.Summary)
+	}
+	err := s.Scan(dest...)
 	m.InternalDate = time.Unix(0, date).UTC()
 	m.Flags = decodeFlags(flags)
 	return m, err
@@ -156,12 +166,26 @@ func scanMessage(s scanner) (store.Message, error) {
 // Messages returns the messages of mailboxID with first <= UID <= last
 // (no upper bound when last is 0) and ModSeq > changedSince, in UID order.
 func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	return db.listMessages(ctx, "messages", userID, mailboxID, first, last, changedSince, true)
+}
+
+// MessageHeads is Messages without the summaries, which are the bulk of a
+// row: the summary column is last, so its overflow pages are not read.
+func (db *DB) MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	return db.listMessages(ctx, "message heads", userID, mailboxID, first, last, changedSince, false)
+}
+
+func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, first, last uint32, changedSince uint64, withSummary bool) ([]store.Message, error) {
 	upper := int64(last)
 	if last == 0 {
 		upper = 1 << 32
 	}
 	var out []store.Message
-	err := db.read(ctx, "messages", func(tx *sql.Tx) error {
+	columns := messageColumns
+	if !withSummary {
+		columns = headColumns
+	}
+	err := db.read(ctx, op, func(tx *sql.Tx) error {
 		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
 		if err != nil {
 			return err
@@ -169,11 +193,17 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 		// What changed since a mod-sequence is found through its index
 		// (few rows); the planner would otherwise walk the UID range,
 		// every row with its summary.
+		// Heads come from their covering index: a row with its summary
+		// spills into an overflow page of its own, which a listing would
+		// otherwise read for every message.
 		from := " FROM messages"
-		if changedSince > 0 {
+		switch {
+		case changedSince > 0:
 			from = " FROM messages INDEXED BY messages_modseq"
+		case !withSummary:
+			from = " FROM messages INDEXED BY messages_heads"
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+messageColumns+from+`
+		rows, err := tx.QueryContext(ctx, "SELECT "+columns+from+`
 			WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid`,
 			id, first, upper, int64(changedSince))
 		if err != nil {
@@ -181,7 +211,7 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 		}
 		defer rows.Close()
 		for rows.Next() {
-			m, err := scanMessage(rows)
+			m, err := scanColumns(rows, withSummary)
 			if err != nil {
 				return err
 			}

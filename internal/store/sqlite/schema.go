@@ -161,6 +161,11 @@ ALTER TABLE users ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;
 	`
 CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
 `,
+	// 6: everything of a message but its summary, so that MessageHeads
+	// (flag searches, syncs served from the gateway's cache) reads no row.
+	`
+CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, prefix);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

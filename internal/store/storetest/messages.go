@@ -39,6 +39,38 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		wantErr(t, err, store.ErrNotFound, "insert into missing mailbox")
 	})
 
+	t.Run("MessageHeads", func(t *testing.T) {
+		s, ctx := open(t), ctxFor(t)
+		u := newUser(t, s, "a")
+		inbox := mailbox(t, s, u, "INBOX")
+		var all []uint32
+		for i := range 5 {
+			all = append(all, insert(t, s, u, inbox, msg(int64(100+i), `\Seen`)))
+		}
+		_, err := s.SetFlags(ctx, u.ID, inbox.ID, all[2:3], store.FlagsAdd, []string{store.FlagFlagged})
+		must(t, err)
+		for _, q := range []struct {
+			first, last uint32
+			since       uint64
+		}{{1, 0, 0}, {all[1], all[3], 0}, {1, 0, inbox.HighestModSeq}} {
+			full, err := s.Messages(ctx, u.ID, inbox.ID, q.first, q.last, q.since)
+			must(t, err)
+			heads, err := s.MessageHeads(ctx, u.ID, inbox.ID, q.first, q.last, q.since)
+			must(t, err)
+			if len(full) == 0 || len(heads) != len(full) {
+				t.Fatalf("%+v: %d heads, %d messages", q, len(heads), len(full))
+			}
+			for i, h := range heads {
+				f := full[i]
+				if h.UID != f.UID || h.BlobKey != f.BlobKey || string(h.Prefix) != string(f.Prefix) || h.Size != f.Size ||
+					!h.InternalDate.Equal(f.InternalDate) || !slices.Equal(h.Flags, f.Flags) || h.ModSeq != f.ModSeq ||
+					(h.Summary != nil && string(h.Summary) != string(f.Summary)) {
+					t.Fatalf("%+v: head %+v, message %+v", q, h, f)
+				}
+			}
+		}
+	})
+
 	t.Run("UIDsNeverReused", func(t *testing.T) {
 		s, ctx := open(t), ctxFor(t)
 		u := newUser(t, s, "a")
