@@ -78,6 +78,12 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 	}
 	deadline := time.Now().Add(wait)
 	signalled := false
+	// One waiter per queue polls for jobs of other processes; the rest
+	// sleep until a signal or their deadline.
+	poll := db.queues.takePoll(queue)
+	if poll {
+		defer db.queues.givePoll(queue)
+	}
 	for {
 		woken := db.queues.wait(queue)
 		// A poll first looks with a read, so that idle consumers stay out
@@ -89,6 +95,9 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 		}
 		if found && err == nil {
 			jobs, err = db.claimOnce(ctx, queue, consumer, max, lease)
+			if len(jobs) > 0 && !signalled {
+				db.queues.fire(queue) // what the poll found may be more than this
+			}
 		}
 		if err != nil || len(jobs) > 0 {
 			db.queues.release(queue, woken)
@@ -100,7 +109,10 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 			db.queues.release(queue, woken)
 			return []store.Job{}, nil
 		}
-		t := time.NewTimer(min(left, claimPoll))
+		if poll {
+			left = min(left, claimPoll)
+		}
+		t := time.NewTimer(left)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -292,9 +304,30 @@ func (db *DB) DeadJobs(ctx context.Context, queue string, limit int) ([]store.Jo
 type signals struct {
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // per queue, oldest first
+	polling map[string]bool            // a waiter of the queue polls
 }
 
-func newSignals() *signals { return &signals{waiters: map[string][]chan struct{}{}} }
+func newSignals() *signals {
+	return &signals{waiters: map[string][]chan struct{}{}, polling: map[string]bool{}}
+}
+
+// takePoll makes the caller the poller of queue, unless there is one.
+func (s *signals) takePoll(queue string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.polling[queue] {
+		return false
+	}
+	s.polling[queue] = true
+	return true
+}
+
+// givePoll ends the caller's turn as poller of queue.
+func (s *signals) givePoll(queue string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.polling, queue)
+}
 
 // wait registers a waiter of queue; its channel is closed by a fire. The
 // caller must release it when it stops waiting.

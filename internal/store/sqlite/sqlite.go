@@ -99,9 +99,10 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	// FULL: a job is durable when Enqueue returns (invariant 1), power loss included.
 	q.Add("_pragma", "synchronous(FULL)")
-	// Read pages through a memory map and keep more of them: listing a
-	// large mailbox is otherwise one pread per page.
-	q.Add("_pragma", "mmap_size(268435456)")
+	// No memory map: in WAL mode every commit makes each reader's next
+	// transaction unmap the whole file and fault it back in, which under
+	// IMAP load cost more than the preads it saves.
+	q.Add("_pragma", "mmap_size(0)")
 	q.Add("_pragma", "cache_size(-16000)")
 	if readOnly {
 		q.Add("_query_only", "1")
