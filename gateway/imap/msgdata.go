@@ -32,9 +32,9 @@ type msgData struct {
 	fm     *fetchMeta
 }
 
-// summary decodes the index summary once, after loading it if the entry
-// was listed without it.
-func (d *msgData) summary() (*message.Summary, error) {
+// loadSummary loads the encoded summary if the entry was listed without
+// it; the error stays in sumErr.
+func (d *msgData) loadSummary() {
 	if d.heads && d.m.Summary == nil && d.sumErr == nil {
 		d.heads = false
 		ms, err := d.s.mailboxes().Messages(d.s.ctx, d.s.user.ID, d.sel.mb.ID, d.m.UID, d.m.UID, 0)
@@ -45,6 +45,11 @@ func (d *msgData) summary() (*message.Summary, error) {
 			d.m.Summary = ms[0].Summary
 		}
 	}
+}
+
+// summary decodes the index summary once.
+func (d *msgData) summary() (*message.Summary, error) {
+	d.loadSummary()
 	if d.sum == nil && d.sumErr == nil {
 		d.sum, d.sumErr = message.Unmarshal(d.m.Summary)
 		if d.sumErr != nil {
@@ -58,12 +63,28 @@ func (d *msgData) summary() (*message.Summary, error) {
 // indexHeader is the header block as served (Prefix + the object's header)
 // when the index holds all of it.
 func (d *msgData) indexHeader() ([]byte, bool) {
-	sum, err := d.summary()
-	if err != nil || int64(len(sum.Header)) < sum.HeaderSize {
+	var (
+		hdr  []byte
+		size int64
+	)
+	if d.sum != nil {
+		hdr, size = d.sum.Header, d.sum.HeaderSize
+	} else {
+		// Only the header: decoding the whole summary costs more.
+		d.loadSummary()
+		var err error
+		if d.sumErr != nil {
+			return nil, false
+		}
+		if hdr, size, err = message.UnmarshalHeader(d.m.Summary); err != nil {
+			return nil, false
+		}
+	}
+	if int64(len(hdr)) < size {
 		return nil, false
 	}
-	b := make([]byte, 0, len(d.m.Prefix)+len(sum.Header))
-	return append(append(b, d.m.Prefix...), sum.Header...), true
+	b := make([]byte, 0, len(d.m.Prefix)+len(hdr))
+	return append(append(b, d.m.Prefix...), hdr...), true
 }
 
 // body returns the message as served: Prefix + object bytes.

@@ -49,3 +49,36 @@ func BenchmarkGoIMAPExtract1MiB(b *testing.B) {
 		_ = imapserver.ExtractBodyStructure(bytes.NewReader(raw))
 	}
 }
+
+func TestUnmarshalHeader(t *testing.T) {
+	sum, err := Parse(bytes.NewReader(benchMessage(4 << 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, size, err := UnmarshalHeader(sum.Marshal())
+	if err != nil || !bytes.Equal(hdr, sum.Header) || size != sum.HeaderSize || size == 0 {
+		t.Fatalf("UnmarshalHeader = %q, %d, %v; summary has %q, %d", hdr, size, err, sum.Header, sum.HeaderSize)
+	}
+	if _, _, err := UnmarshalHeader([]byte("{not json")); err == nil {
+		t.Fatal("no error for a broken summary")
+	}
+}
+
+func BenchmarkUnmarshal(b *testing.B) {
+	sum, _ := Parse(bytes.NewReader(benchMessage(10 << 10)))
+	enc := sum.Marshal()
+	b.Run("summary", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Unmarshal(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("header", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := UnmarshalHeader(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -40,3 +40,17 @@ func Unmarshal(b []byte) (*Summary, error) {
 	}
 	return &s, nil
 }
+
+// UnmarshalHeader decodes only the header block of a summary made by
+// Marshal, and its real size: what serving BODY[HEADER...] needs, without
+// building the envelope and body structure.
+func UnmarshalHeader(b []byte) (header []byte, size int64, err error) {
+	var s struct {
+		Header     []byte `json:"h"`
+		HeaderSize int64  `json:"hs"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, 0, fmt.Errorf("message: decoding summary: %w", err)
+	}
+	return s.Header, s.HeaderSize, nil
+}

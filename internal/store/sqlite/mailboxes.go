@@ -23,8 +23,8 @@ func scanMailbox(s scanner) (store.Mailbox, int64, error) {
 }
 
 // mailboxByName returns userID's mailbox name (already canonical).
-func mailboxByName(ctx context.Context, tx *sql.Tx, userID, name string) (store.Mailbox, int64, error) {
-	row := tx.QueryRowContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE user_id = ? AND name = ?", userID, name)
+func mailboxByName(ctx context.Context, q querier, userID, name string) (store.Mailbox, int64, error) {
+	row := q.QueryRowContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE user_id = ? AND name = ?", userID, name)
 	mb, id, err := scanMailbox(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = errorf(store.ErrNotFound, "mailbox %q", name)
@@ -34,12 +34,12 @@ func mailboxByName(ctx context.Context, tx *sql.Tx, userID, name string) (store.
 
 // mailboxByID returns the mailbox with the opaque id, if it belongs to
 // userID (invariant 6: another user's ID is simply not found).
-func mailboxByID(ctx context.Context, tx *sql.Tx, userID, id string) (store.Mailbox, int64, error) {
+func mailboxByID(ctx context.Context, q querier, userID, id string) (store.Mailbox, int64, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
 		return store.Mailbox{}, 0, errorf(store.ErrNotFound, "mailbox id %q", id)
 	}
-	row := tx.QueryRowContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE user_id = ? AND id = ?", userID, n)
+	row := q.QueryRowContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE user_id = ? AND id = ?", userID, n)
 	mb, n, err := scanMailbox(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = errorf(store.ErrNotFound, "mailbox id %q", id)
@@ -172,16 +172,12 @@ func (db *DB) ListMailboxes(ctx context.Context, userID string) ([]store.Mailbox
 
 // Mailbox returns userID's mailbox by name.
 func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, error) {
-	var mb store.Mailbox
-	err := db.read(ctx, "mailbox", func(tx *sql.Tx) error {
-		name, err := checkName(name)
-		if err != nil {
-			return errorf(store.ErrNotFound, "%v", err)
-		}
-		mb, _, err = mailboxByName(ctx, tx, userID, name)
-		return err
-	})
-	return mb, err
+	name, err := checkName(name)
+	if err != nil {
+		return store.Mailbox{}, wrap("mailbox", errorf(store.ErrNotFound, "%v", err))
+	}
+	mb, _, err := mailboxByName(ctx, db.rq, userID, name)
+	return mb, wrap("mailbox", err)
 }
 
 // CreateMailbox creates a mailbox and its missing parents.

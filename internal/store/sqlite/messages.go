@@ -185,8 +185,10 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 	if !withSummary {
 		columns = headColumns
 	}
-	err := db.read(ctx, op, func(tx *sql.Tx) error {
-		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+	// Two statements outside a transaction: a mailbox deleted in between
+	// lists as empty, as it would a moment later.
+	err := func() error {
+		_, id, err := mailboxByID(ctx, db.rq, userID, mailboxID)
 		if err != nil {
 			return err
 		}
@@ -203,7 +205,7 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 		case !withSummary:
 			from = " FROM messages INDEXED BY messages_heads"
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+columns+from+`
+		rows, err := db.rq.QueryContext(ctx, "SELECT "+columns+from+`
 			WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid`,
 			id, first, upper, int64(changedSince))
 		if err != nil {
@@ -218,8 +220,8 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 			out = append(out, m)
 		}
 		return rows.Err()
-	})
-	return out, err
+	}()
+	return out, wrap(op, err)
 }
 
 // UIDs returns all UIDs of mailboxID in ascending order.

@@ -37,8 +37,9 @@ const maxReaders = 8
 // DB is a store.Store in one SQLite file. It is safe for concurrent use by
 // many goroutines, and by several processes on the same file.
 type DB struct {
-	w *sql.DB // one connection: in-process writers queue here, not on SQLITE_BUSY
-	r *sql.DB // query_only readers
+	w  *sql.DB  // one connection: in-process writers queue here, not on SQLITE_BUSY
+	r  *sql.DB  // query_only readers
+	rq *readers // prepared statements on r, outside transactions
 
 	watch  *hub
 	queues *signals
@@ -82,7 +83,7 @@ func Open(path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(maxReaders)
 	r.SetMaxIdleConns(maxReaders)
-	db := &DB{w: w, r: r, queues: newSignals(), wq: make(chan *writeReq),
+	db := &DB{w: w, r: r, rq: newReaders(r), queues: newSignals(), wq: make(chan *writeReq),
 		closed: make(chan struct{}), committerDone: make(chan struct{})}
 	go db.committer()
 	db.watch = newHub(db)
@@ -130,6 +131,7 @@ func (db *DB) Close() error {
 		db.watch.close()
 		close(db.closed)
 		<-db.committerDone
+		db.rq.close()
 		err = errors.Join(db.r.Close(), db.w.Close())
 		if err != nil {
 			err = fmt.Errorf("sqlite: close: %w", err)
