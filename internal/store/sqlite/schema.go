@@ -166,12 +166,40 @@ CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
 	`
 CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, prefix);
 `,
+	// 7: messages becomes a rowid table. In a WITHOUT ROWID table a row
+	// longer than about 1,000 bytes (a summary is) keeps only some 490
+	// bytes in its b-tree cell and the rest in an overflow page of its
+	// own, and every key comparison of a seek reads that whole row back
+	// from its overflow page. A rowid table keeps rows of up to about 4 KiB
+	// in the leaf, and its seeks compare integers.
+	`
+CREATE TABLE messages_new (
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid           INTEGER NOT NULL,
+	blob_key      TEXT NOT NULL,
+	prefix        BLOB NOT NULL,
+	size          INTEGER NOT NULL,
+	internal_date INTEGER NOT NULL, -- unix nanoseconds
+	flags         TEXT NOT NULL,    -- normalized, space-separated
+	seen          INTEGER NOT NULL, -- flags has \Seen; keeps Unseen cheap
+	modseq        INTEGER NOT NULL,
+	summary       BLOB NOT NULL,    -- last: listings without it stop before it
+	PRIMARY KEY (mailbox_id, uid)
+);
+INSERT INTO messages_new(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
+	SELECT mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_new RENAME TO messages;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
+CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, prefix);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in
 // one BEGIN IMMEDIATE transaction, so that two processes opening a new file
 // at once do not both create the schema.
-func migrate(ctx context.Context, w *sql.DB) error {
+func migrate(ctx context.Context, w *sql.DB, target int) error {
 	var mode string
 	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return fmt.Errorf("journal mode: %w", err)
@@ -191,14 +219,14 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	if version > len(migrations) {
 		return fmt.Errorf("migrate: schema version %d is newer than this program's %d", version, len(migrations))
 	}
-	for i := version; i < len(migrations); i++ {
+	for i := version; i < target; i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrate to version %d: %w", i+1, err)
 		}
 	}
-	if version < len(migrations) {
+	if version < target {
 		// PRAGMA takes no parameters; the value is our own constant.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", target)); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}

@@ -61,7 +61,11 @@ var (
 
 // Open opens (creating if needed) the database file at path and creates or
 // migrates its schema.
-func Open(path string) (*DB, error) {
+func Open(path string) (*DB, error) { return openAt(path, len(migrations)) }
+
+// openAt is Open with the schema migrated up to version at most (tests of
+// the migrations open files as an older program would).
+func openAt(path string, version int) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, store.ErrInvalid)
 	}
@@ -72,7 +76,7 @@ func Open(path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(context.Background(), w); err != nil {
+	if err := migrate(context.Background(), w, version); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

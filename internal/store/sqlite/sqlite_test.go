@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -365,4 +367,84 @@ func TestJobQueued(t *testing.T) {
 	if queued(jobs[0].ID) {
 		t.Fatal("acked job still queued")
 	}
+}
+
+// TestMigrateMessagesToRowid: a file written at schema version 6 (messages
+// WITHOUT ROWID) keeps every message, flag and idempotency key when
+// migration 7 rebuilds the table, and the listings and indexes work after.
+func TestMigrateMessagesToRowid(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bucketmail.db")
+	old, err := openAt(path, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := old.AddUser(ctx, "a@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.EnsureUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := old.Mailbox(ctx, u.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := []byte(`{"s":3,"h":"` + strings.Repeat("QUJD", 400) + `"}`) // a row that overflows
+	for i := range 5 {
+		m := store.NewMessage{BlobKey: fmt.Sprintf("msg/%d", i), Prefix: []byte("Delivered-To: a@example.org\r\n"),
+			Size: 3, InternalDate: time.Unix(int64(1e9+i), 0).UTC(), Summary: summary}
+		if _, _, err := old.InsertMessage(ctx, u.ID, inbox.ID, fmt.Sprint("k", i), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := old.SetFlags(ctx, u.ID, inbox.ID, []uint32{2}, store.FlagsAdd, []string{store.FlagSeen}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := old.Messages(ctx, u.ID, inbox.ID, 1, 0, 0)
+	if err != nil || len(before) != 5 {
+		t.Fatalf("before: %d messages, %v", len(before), err)
+	}
+	mbBefore, _ := old.Mailbox(ctx, u.ID, "INBOX")
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openFile(t, path)
+	var ddl string
+	if err := db.r.QueryRow("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'").Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Fatalf("messages not rebuilt: %s", ddl)
+	}
+	after, err := db.Messages(ctx, u.ID, inbox.ID, 1, 0, 0)
+	if err != nil || !reflect.DeepEqual(after, before) {
+		t.Fatalf("after migration:\n%+v\nbefore:\n%+v (%v)", after, before, err)
+	}
+	heads, err := db.MessageHeads(ctx, u.ID, inbox.ID, 1, 0, mbBefore.HighestModSeq-1)
+	if err != nil || len(heads) != 1 || heads[0].UID != before[1].UID {
+		t.Fatalf("changes since the last modseq: %+v, %v", heads, err)
+	}
+	if mb, err := db.Mailbox(ctx, u.ID, "INBOX"); err != nil || mb != mbBefore {
+		t.Fatalf("mailbox %+v, before %+v (%v)", mb, mbBefore, err)
+	}
+	if uid, dup, err := db.InsertMessage(ctx, u.ID, inbox.ID, "k3", store.NewMessage{BlobKey: "msg/3", Size: 3}); err != nil || !dup || uid != before[3].UID {
+		t.Fatalf("idempotency key after migration: %d %v %v", uid, dup, err)
+	}
+	if uid := insertOne(t, db, u.ID, inbox.ID); uid != mbBefore.UIDNext {
+		t.Fatalf("new UID %d, want UIDNEXT %d", uid, mbBefore.UIDNext)
+	}
+}
+
+func insertOne(t *testing.T, db *DB, userID, mailboxID string) uint32 {
+	t.Helper()
+	uid, _, err := db.InsertMessage(context.Background(), userID, mailboxID, "", store.NewMessage{BlobKey: "msg/new", Size: 1, Summary: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uid
 }
