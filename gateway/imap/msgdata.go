@@ -172,6 +172,9 @@ func (d *msgData) bodyStructure() (imap.BodyStructure, error) {
 func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 	if len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierHeader {
 		if hdr, ok := d.indexHeader(); ok {
+			if b, ok := headerFields(hdr, sec); ok {
+				return b, nil
+			}
 			return imapserver.ExtractBodySection(bytes.NewReader(hdr), sec), nil
 		}
 	}
