@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/storetest"
 )
 
@@ -40,4 +42,32 @@ func mustRow(b *testing.B, id string) int64 {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkClaimBacklog claims and acks one job at a time from a queue
+// 5,000 jobs deep: a claim must not cost in proportion to the backlog.
+func BenchmarkClaimBacklog(b *testing.B) {
+	db := openTemp(b)
+	ctx := context.Background()
+	const backlog = 5000
+	enqueue := func(i int) {
+		if err := db.Enqueue(ctx, store.Job{ID: fmt.Sprint("j", i), Queue: "q", BlobKey: "k", From: "a@b", To: []string{"c@d"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range backlog {
+		enqueue(i)
+	}
+	next := backlog
+	for b.Loop() {
+		jobs, err := db.Claim(ctx, "q", "c", 1, 0, time.Minute)
+		if err != nil || len(jobs) != 1 {
+			b.Fatalf("claim: %v, %v", jobs, err)
+		}
+		if err := db.Ack(ctx, jobs[0]); err != nil {
+			b.Fatal(err)
+		}
+		enqueue(next) // the backlog stays as deep
+		next++
+	}
 }

@@ -155,27 +155,42 @@ func (db *DB) claimOnce(ctx context.Context, queue, consumer string, max int, le
 			stateDead, queue, stateClaimed, now, store.MaxAttempts); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, id, payload, attempts, not_before, last_error FROM jobs
-			WHERE queue = ? AND ((state = ? AND not_before <= ?) OR (state = ? AND lease_until <= ?))
-			ORDER BY seq LIMIT ?`, queue, stateReady, now, stateClaimed, now, max)
-		if err != nil {
-			return err
-		}
+		// Ready jobs in the order of their indexes, so that the first
+		// rows end the search however long the queue: pending jobs (not
+		// before 0) first, in enqueue order, then delayed ones by due time;
+		// then jobs whose lease expired.
 		var seqs []int64
-		for rows.Next() {
-			var seq int64
-			j, err := scanJob(rows, &seq)
+		for _, q := range []struct {
+			sql   string
+			state int
+		}{
+			{`SELECT seq, id, payload, attempts, not_before, last_error FROM jobs INDEXED BY jobs_ready
+				WHERE queue = ? AND state = ? AND not_before <= ? ORDER BY not_before, seq LIMIT ?`, stateReady},
+			{`SELECT seq, id, payload, attempts, not_before, last_error FROM jobs INDEXED BY jobs_lease
+				WHERE queue = ? AND state = ? AND lease_until <= ? ORDER BY lease_until, seq LIMIT ?`, stateClaimed},
+		} {
+			if len(jobs) >= max {
+				break
+			}
+			rows, err := tx.QueryContext(ctx, q.sql, queue, q.state, now, max-len(jobs))
 			if err != nil {
-				rows.Close()
 				return err
 			}
-			j.Queue = queue
-			j.Attempts++
-			jobs = append(jobs, j)
-			seqs = append(seqs, seq)
-		}
-		if err := rows.Close(); err != nil {
-			return err
+			for rows.Next() {
+				var seq int64
+				j, err := scanJob(rows, &seq)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				j.Queue = queue
+				j.Attempts++
+				jobs = append(jobs, j)
+				seqs = append(seqs, seq)
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
 		}
 		until := now + lease.Nanoseconds()
 		for _, seq := range seqs {
