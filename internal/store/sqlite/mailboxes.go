@@ -176,7 +176,7 @@ func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, 
 	if err != nil {
 		return store.Mailbox{}, wrap("mailbox", errorf(store.ErrNotFound, "%v", err))
 	}
-	mb, _, err := mailboxByName(ctx, db.rq, userID, name)
+	mb, _, err := mailboxByName(ctx, db.r, userID, name)
 	return mb, wrap("mailbox", err)
 }
 

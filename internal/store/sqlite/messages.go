@@ -188,7 +188,7 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 	// Two statements outside a transaction: a mailbox deleted in between
 	// lists as empty, as it would a moment later.
 	err := func() error {
-		_, id, err := mailboxByID(ctx, db.rq, userID, mailboxID)
+		_, id, err := mailboxByID(ctx, db.r, userID, mailboxID)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 		case !withSummary:
 			from = " FROM messages INDEXED BY messages_heads"
 		}
-		rows, err := db.rq.QueryContext(ctx, "SELECT "+columns+from+`
+		rows, err := db.r.QueryContext(ctx, "SELECT "+columns+from+`
 			WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid`,
 			id, first, upper, int64(changedSince))
 		if err != nil {

@@ -133,7 +133,7 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 func (db *DB) claimable(ctx context.Context, queue string) (bool, error) {
 	now := time.Now().UnixNano()
 	var one int
-	err := db.rq.QueryRowContext(ctx, `SELECT 1 FROM jobs
+	err := db.r.QueryRowContext(ctx, `SELECT 1 FROM jobs
 		WHERE queue = ? AND ((state = ? AND not_before <= ?) OR (state = ? AND lease_until <= ?)) LIMIT 1`,
 		queue, stateReady, now, stateClaimed, now).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

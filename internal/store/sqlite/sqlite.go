@@ -37,9 +37,8 @@ const maxReaders = 8
 // DB is a store.Store in one SQLite file. It is safe for concurrent use by
 // many goroutines, and by several processes on the same file.
 type DB struct {
-	w  *sql.DB  // one connection: in-process writers queue here, not on SQLITE_BUSY
-	r  *sql.DB  // query_only readers
-	rq *readers // prepared statements on r, outside transactions
+	w *sql.DB // one connection: in-process writers queue here, not on SQLITE_BUSY
+	r *sql.DB // query_only readers
 
 	watch  *hub
 	queues *signals
@@ -69,7 +68,7 @@ func openAt(path string, version int) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, store.ErrInvalid)
 	}
-	w, err := sql.Open("sqlite", dsn(path, false))
+	w, err := openPool(dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -80,18 +79,28 @@ func openAt(path string, version int) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn(path, true))
+	r, err := openPool(dsn(path, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(maxReaders)
 	r.SetMaxIdleConns(maxReaders)
-	db := &DB{w: w, r: r, rq: newReaders(r), queues: newSignals(), wq: make(chan *writeReq),
+	db := &DB{w: w, r: r, queues: newSignals(), wq: make(chan *writeReq),
 		closed: make(chan struct{}), committerDone: make(chan struct{})}
 	go db.committer()
 	db.watch = newHub(db)
 	return db, nil
+}
+
+// openPool opens a pool of connections that keep their prepared
+// statements (stmtcache.go).
+func openPool(dsn string) (*sql.DB, error) {
+	c, err := newConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }
 
 // dsn builds the connection string. Writers begin their transactions with
@@ -135,7 +144,6 @@ func (db *DB) Close() error {
 		db.watch.close()
 		close(db.closed)
 		<-db.committerDone
-		db.rq.close()
 		err = errors.Join(db.r.Close(), db.w.Close())
 		if err != nil {
 			err = fmt.Errorf("sqlite: close: %w", err)
