@@ -242,12 +242,14 @@ func (s *session) loadMeta(sel *selected, batch []*msgData) error {
 	if err != nil {
 		return s.protoErr("load messages", err, nil)
 	}
-	byUID := make(map[uint32][]byte, len(ms))
+	byUID := make(map[uint32]*store.Message, len(ms))
 	for i := range ms {
-		byUID[ms[i].UID] = ms[i].Summary
+		byUID[ms[i].UID] = &ms[i]
 	}
 	for _, d := range miss {
-		d.m.Summary = byUID[d.m.UID]
+		if m := byUID[d.m.UID]; m != nil {
+			d.m.Prefix, d.m.Summary = m.Prefix, m.Summary
+		}
 		d.heads = false // whatever is missing now was expunged meanwhile
 	}
 	return nil

@@ -32,24 +32,24 @@ type msgData struct {
 	fm     *fetchMeta
 }
 
-// loadSummary loads the encoded summary if the entry was listed without
-// it; the error stays in sumErr.
-func (d *msgData) loadSummary() {
-	if d.heads && d.m.Summary == nil && d.sumErr == nil {
+// loadFull loads the prefix and encoded summary if the entry was listed
+// without them (MessageHeads); an error stays in sumErr.
+func (d *msgData) loadFull() {
+	if d.heads && d.sumErr == nil {
 		d.heads = false
 		ms, err := d.s.mailboxes().Messages(d.s.ctx, d.s.user.ID, d.sel.mb.ID, d.m.UID, d.m.UID, 0)
 		switch {
 		case err != nil:
 			d.sumErr = err
 		case len(ms) == 1:
-			d.m.Summary = ms[0].Summary
+			d.m.Prefix, d.m.Summary = ms[0].Prefix, ms[0].Summary
 		}
 	}
 }
 
 // summary decodes the index summary once.
 func (d *msgData) summary() (*message.Summary, error) {
-	d.loadSummary()
+	d.loadFull()
 	if d.sum == nil && d.sumErr == nil {
 		d.sum, d.sumErr = message.Unmarshal(d.m.Summary)
 		if d.sumErr != nil {
@@ -71,7 +71,7 @@ func (d *msgData) indexHeader() ([]byte, bool) {
 		hdr, size = d.sum.Header, d.sum.HeaderSize
 	} else {
 		// Only the header: decoding the whole summary costs more.
-		d.loadSummary()
+		d.loadFull()
 		var err error
 		if d.sumErr != nil {
 			return nil, false
@@ -91,6 +91,9 @@ func (d *msgData) indexHeader() ([]byte, bool) {
 func (d *msgData) body() ([]byte, error) {
 	if d.raw != nil {
 		return d.raw, nil
+	}
+	if d.loadFull(); d.sumErr != nil && d.m.Prefix == nil {
+		return nil, d.sumErr
 	}
 	obj, err := d.s.readObject(d.m.BlobKey)
 	if err != nil {

@@ -106,10 +106,11 @@ func (sel *selected) staticCriteria(c *imap.SearchCriteria) {
 	}
 }
 
-// needsSummary reports whether matching c reads index summaries (the Date
-// and header fields); flags, dates, sizes and numbers need none.
+// needsSummary reports whether matching c reads index summaries or
+// prefixes (the Date and header fields, the body); flags, dates, sizes and
+// numbers need neither.
 func needsSummary(c *imap.SearchCriteria) bool {
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() || len(c.Body) > 0 || len(c.Text) > 0 {
 		return true
 	}
 	for i := range c.Not {

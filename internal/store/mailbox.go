@@ -112,9 +112,9 @@ type Mailboxes interface {
 	// Messages returns the messages of mailboxID with first <= UID <= last
 	// (last 0 means no upper bound) and ModSeq > changedSince, in UID order.
 	Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
-	// MessageHeads is Messages for callers that need no Summary: a driver
-	// may leave it nil, and spare reading it (flag searches, and syncs
-	// whose summaries a gateway has cached).
+	// MessageHeads is Messages for callers that need neither Prefix nor
+	// Summary: a driver may leave them nil, and spare reading them (flag
+	// searches, and syncs whose summaries a gateway has cached).
 	MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
 	// UIDs returns all UIDs of mailboxID in ascending order.
 	UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error)

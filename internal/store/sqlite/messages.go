@@ -142,20 +142,20 @@ func (t *txn) unref(keys []string) ([]string, error) {
 }
 
 const (
-	headColumns    = `uid, blob_key, prefix, size, internal_date, flags, modseq`
-	messageColumns = headColumns + `, summary`
+	headColumns    = `uid, blob_key, size, internal_date, flags, modseq`
+	messageColumns = headColumns + `, prefix, summary`
 )
 
 func scanMessage(s scanner) (store.Message, error) { return scanColumns(s, true) }
 
-// scanColumns scans headColumns, and the summary too if withSummary.
-func scanColumns(s scanner, withSummary bool) (store.Message, error) {
+// scanColumns scans headColumns, and the prefix and summary too if full.
+func scanColumns(s scanner, full bool) (store.Message, error) {
 	var m store.Message
 	var date int64
 	var flags string
-	dest := []any{&m.UID, &m.BlobKey, &m.Prefix, &m.Size, &date, &flags, &m.ModSeq}
-	if withSummary {
-		dest = append(dest, &m.Summary)
+	dest := []any{&m.UID, &m.BlobKey, &m.Size, &date, &flags, &m.ModSeq}
+	if full {
+		dest = append(dest, &m.Prefix, &m.Summary)
 	}
 	err := s.Scan(dest...)
 	m.InternalDate = time.Unix(0, date).UTC()
@@ -169,8 +169,8 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 	return db.listMessages(ctx, "messages", userID, mailboxID, first, last, changedSince, true)
 }
 
-// MessageHeads is Messages without the summaries, which are the bulk of a
-// row: the summary column is last, so its overflow pages are not read.
+// MessageHeads is Messages without prefixes and summaries, the bulk of a
+// row, from the narrow covering index messages_heads.
 func (db *DB) MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
 	return db.listMessages(ctx, "message heads", userID, mailboxID, first, last, changedSince, false)
 }

@@ -161,10 +161,10 @@ ALTER TABLE users ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;
 	`
 CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
 `,
-	// 6: everything of a message but its summary, so that MessageHeads
+	// 6: everything of a message but its prefix and summary, so that MessageHeads
 	// (flag searches, syncs served from the gateway's cache) reads no row.
 	`
-CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, prefix);
+CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags);
 `,
 	// 7: messages becomes a rowid table. In a WITHOUT ROWID table a row
 	// longer than about 1,000 bytes (a summary is) keeps only some 490
@@ -192,7 +192,7 @@ DROP TABLE messages;
 ALTER TABLE messages_new RENAME TO messages;
 CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
 CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
-CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, prefix);
+CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags);
 `,
 }
 

@@ -62,7 +62,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			for i, h := range heads {
 				f := full[i]
-				if h.UID != f.UID || h.BlobKey != f.BlobKey || string(h.Prefix) != string(f.Prefix) || h.Size != f.Size ||
+				if h.UID != f.UID || h.BlobKey != f.BlobKey || (h.Prefix != nil && string(h.Prefix) != string(f.Prefix)) || h.Size != f.Size ||
 					!h.InternalDate.Equal(f.InternalDate) || !slices.Equal(h.Flags, f.Flags) || h.ModSeq != f.ModSeq ||
 					(h.Summary != nil && string(h.Summary) != string(f.Summary)) {
 					t.Fatalf("%+v: head %+v, message %+v", q, h, f)
