@@ -2,9 +2,11 @@ package snapshot_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
@@ -178,5 +180,46 @@ func TestReindexWithoutSnapshots(t *testing.T) {
 	_, got := e.mailbox(u, store.Inbox)
 	if len(got) != 1 || got[0].BlobKey != m1.BlobKey || u.ID == alice.ID {
 		t.Fatalf("INBOX = %+v", got)
+	}
+}
+
+// TestSnapshotterPacesLargeUsers: a user with thousands of messages is
+// snapshotted again only after one Interval per thousand messages; a
+// small one at every pass after a change.
+func TestSnapshotterPacesLargeUsers(t *testing.T) {
+	e := newEnv(t)
+	big := e.addUser("big@example.org")
+	small := e.addUser("small@example.org")
+	must(t, e.db.EnsureUser(e.ctx, big.ID))
+	inbox, err := e.db.Mailbox(e.ctx, big.ID, "INBOX")
+	must(t, err)
+	for i := range 3000 {
+		_, _, err := e.db.InsertMessage(e.ctx, big.ID, inbox.ID, "", store.NewMessage{
+			BlobKey: fmt.Sprintf("msg/big%05d", i), Size: 10, InternalDate: time.Now(), Summary: []byte("{}")})
+		must(t, err)
+	}
+	e.appendMessage(small, "INBOX", "first")
+	s := snapshot.New(snapshot.Config{Store: e.db, Blobs: e.blobs, Holder: "w1", Interval: time.Minute})
+	if res := e.snap(s); res.Users != 2 {
+		t.Fatalf("first pass = %+v, want both users", res)
+	}
+	e.appendMessage(big, "INBOX", "more")
+	e.appendMessage(small, "INBOX", "more")
+	if res := e.snap(s); res.Users != 1 {
+		t.Fatalf("pass right after = %+v, want the small user only", res)
+	}
+	s.AgePace(big.ID, 2*time.Minute) // 3,000 messages: 3 minutes
+	if res := e.snap(s); res.Users != 0 {
+		t.Fatalf("pass 2 minutes on = %+v, want none", res)
+	}
+	s.AgePace(big.ID, time.Minute)
+	if res := e.snap(s); res.Users != 1 {
+		t.Fatalf("pass 3 minutes on = %+v, want the large user", res)
+	}
+	keys := e.keys(snapshot.UserPrefix(big.ID))
+	seq, err := e.db.ChangeSeq(e.ctx, big.ID)
+	must(t, err)
+	if len(keys) != 2 || keys[1] != snapshot.UserKey(big.ID, seq) {
+		t.Fatalf("large user's snapshots = %q, want the newest at seq %d", keys, seq)
 	}
 }

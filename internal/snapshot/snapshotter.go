@@ -75,11 +75,34 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Large mailboxes are snapshotted less often: a snapshot holds a user's
+// whole index, so one of 10,000 messages every Interval would cost about
+// as much as the mail it protects. A user with paceStep messages or more
+// waits one Interval per paceStep messages between snapshots, at most
+// maxPace. Only flags and folders changed since are at stake: mail itself
+// is recovered from the objects (invariant 2).
+const (
+	paceStep = 1000
+	maxPace  = 30 * time.Minute
+)
+
 // Snapshotter writes index snapshots of changed users to the bucket.
 type Snapshotter struct {
 	cfg   Config
 	log   *slog.Logger
 	epoch *reconcile.Epoch
+	paced map[string]paced // large users by ID; Once runs one at a time
+}
+
+// paced is when a large user was last snapshotted, and its size then.
+type paced struct {
+	at       time.Time
+	messages int
+}
+
+// spacing is how long a user of n messages waits between snapshots.
+func (s *Snapshotter) spacing(n int) time.Duration {
+	return min(s.cfg.Interval*time.Duration(n/paceStep), maxPace)
 }
 
 // New returns a Snapshotter; nothing runs until Run or Once.
@@ -89,6 +112,7 @@ func New(cfg Config) *Snapshotter {
 		cfg:   cfg,
 		log:   cfg.Log.With(slog.String("role", "snapshotter")),
 		epoch: reconcile.NewEpoch(cfg.Store, cfg.Blobs, cfg.Holder),
+		paced: map[string]paced{},
 	}
 }
 
@@ -173,6 +197,9 @@ func (s *Snapshotter) user(ctx context.Context, userID string, res *Result) erro
 	if seq == 0 || last == strconv.FormatUint(seq, 10) {
 		return nil
 	}
+	if p, ok := s.paced[userID]; ok && time.Since(p.at) < s.spacing(p.messages) {
+		return nil
+	}
 	snap, err := s.cfg.Store.ExportUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("snapshot: export %s: %w", userID, err)
@@ -181,6 +208,15 @@ func (s *Snapshotter) user(ctx context.Context, userID string, res *Result) erro
 		return err
 	}
 	res.Users++
+	n := 0
+	for _, mb := range snap.Mailboxes {
+		n += len(mb.Messages)
+	}
+	if n >= paceStep {
+		s.paced[userID] = paced{at: time.Now(), messages: n}
+	} else {
+		delete(s.paced, userID)
+	}
 	if err := s.cfg.Store.SetCheckpoint(ctx, checkpointPrefix+userID, strconv.FormatUint(snap.ChangeSeq, 10)); err != nil {
 		return fmt.Errorf("snapshot: user %s: %w", userID, err)
 	}
