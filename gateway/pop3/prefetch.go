@@ -14,10 +14,11 @@ import (
 // client that picks single messages costs no extra object read; one that
 // stops after reading in order costs at most prefetchAhead reads it did
 // not need. Bounded: at most prefetchAhead objects of at most prefetchMax
-// bytes per session.
+// bytes each, and prefetchBudget bytes in all, per session.
 const (
-	prefetchAhead = 4
-	prefetchMax   = 1 << 20
+	prefetchAhead  = 8
+	prefetchMax    = 1 << 20
+	prefetchBudget = 2 << 20
 )
 
 type prefetched struct {
@@ -55,9 +56,16 @@ func (s *session) prefetch(ctx context.Context, n int) {
 	if s.ahead == nil {
 		s.ahead = map[int]*prefetched{}
 	}
+	budget := int64(prefetchBudget)
 	for k := n + 1; k <= n+prefetchAhead && k <= len(s.drop.msgs); k++ {
 		e := &s.drop.msgs[k-1]
-		if _, ok := s.ahead[k]; ok || e.deleted || e.size > prefetchMax {
+		if e.deleted || e.size > prefetchMax {
+			continue
+		}
+		if budget -= e.size; budget < 0 {
+			break
+		}
+		if _, ok := s.ahead[k]; ok {
 			continue
 		}
 		p := &prefetched{done: make(chan struct{})}

@@ -95,12 +95,22 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
+	tr, err := minio.DefaultTransport(cfg.Secure)
+	if err != nil {
+		return nil, fmt.Errorf("blob/s3: %v", err)
+	}
+	// Every request goes to the one endpoint: keep as many idle connections
+	// to it as the roles run requests at once (SMTP sessions, delivery
+	// loops, POP3 read-ahead), instead of dialing (and TLS handshaking)
+	// anew whenever more than 16 were busy.
+	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:        chooseCredentials(opt),
 		Secure:       cfg.Secure,
 		Region:       cfg.Region,
 		BucketLookup: lookup,
 		MaxRetries:   clientRetries,
+		Transport:    tr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("blob/s3: %v", err)
