@@ -3,9 +3,11 @@ package imapgw
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // appendMsg APPENDs raw to mailbox and returns the APPENDUID data.
@@ -325,5 +329,46 @@ func TestSyncFromMetaCache(t *testing.T) {
 		if m.Envelope == nil || m.Envelope.Subject == "" || m.BodyStructure == nil {
 			t.Fatalf("message %d: envelope %+v, bodystructure %v", m.UID, m.Envelope, m.BodyStructure)
 		}
+	}
+}
+
+// fullHeads is a store whose MessageHeads returns whole entries, as the
+// Redis driver's does; it counts the Messages calls.
+type fullHeads struct {
+	store.Store
+	messages atomic.Int64
+}
+
+func (f *fullHeads) Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	f.messages.Add(1)
+	return f.Store.Messages(ctx, userID, mailboxID, first, last, changedSince)
+}
+
+func (f *fullHeads) MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
+	return f.Store.Messages(ctx, userID, mailboxID, first, last, changedSince)
+}
+
+// TestSyncWithFullHeads: when MessageHeads already carries the summaries,
+// a cold sync decodes them and lists nothing more, per message or at all.
+func TestSyncWithFullHeads(t *testing.T) {
+	var fh *fullHeads
+	env := newEnv(t, func(cfg *Config) {
+		fh = &fullHeads{Store: cfg.Store}
+		cfg.Store = fh
+	})
+	for range 5 {
+		env.deliver(t, "alice@example.org", "INBOX", "", multipartMsg)
+	}
+	c := env.dial(t, "alice@example.org", nil)
+	mustSelect(t, c, "INBOX", true)
+	before := fh.messages.Load()
+	msgs, err := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
+		UID: true, Flags: true, Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+	}).Collect()
+	if err != nil || len(msgs) != 5 || msgs[4].Envelope == nil || msgs[4].Envelope.Subject == "" {
+		t.Fatalf("sync: %d messages, %v", len(msgs), err)
+	}
+	if n := fh.messages.Load() - before; n > 1 { // the poll after the command may list changes
+		t.Fatalf("%d Messages calls for a sync of 5, want at most 1", n)
 	}
 }

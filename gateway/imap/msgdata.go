@@ -33,9 +33,10 @@ type msgData struct {
 }
 
 // loadFull loads the prefix and encoded summary if the entry was listed
-// without them (MessageHeads); an error stays in sumErr.
+// without them (MessageHeads of a driver that leaves them out); an error
+// stays in sumErr.
 func (d *msgData) loadFull() {
-	if d.heads && d.sumErr == nil {
+	if d.heads && d.m.Summary == nil && d.sumErr == nil {
 		d.heads = false
 		ms, err := d.s.mailboxes().Messages(d.s.ctx, d.s.user.ID, d.sel.mb.ID, d.m.UID, d.m.UID, 0)
 		switch {
