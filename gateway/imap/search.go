@@ -3,6 +3,7 @@ package imapgw
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -19,44 +20,61 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	sel := s.lock()
 	defer s.mu.Unlock()
 	sel.staticCriteria(criteria)
-	all := make([]int, len(sel.msgs))
-	for i := range all {
-		all[i] = i
-	}
 	var (
 		data   imap.SearchData
 		seqSet imap.SeqSet
 		uidSet imap.UIDSet
 	)
-	how := listHeads
-	if needsSummary(criteria) {
-		how = listFull
-	}
-	err := s.forEach(sel, all, how, func(batch []*msgData) error {
-		for _, d := range batch {
-			ok, err := s.match(d, criteria)
-			if err != nil {
-				return s.protoErr("search", err, nil)
-			}
-			if !ok {
-				continue
-			}
-			num := d.m.UID
-			if kind == imapserver.NumKindSeq {
-				num = uint32(d.pos + 1)
-				seqSet.AddNum(num)
-			}
-			uidSet.AddNum(imap.UID(d.m.UID)) // also kept for SAVE
-			if data.Min == 0 || num < data.Min {
-				data.Min = num
-			}
-			if num > data.Max {
-				data.Max = num
-			}
-			data.Count++
+	add := func(pos int, uid uint32) {
+		num := uid
+		if kind == imapserver.NumKindSeq {
+			num = uint32(pos + 1)
+			seqSet.AddNum(num)
 		}
-		return nil
-	})
+		uidSet.AddNum(imap.UID(uid)) // also kept for SAVE
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		if num > data.Max {
+			data.Max = num
+		}
+		data.Count++
+	}
+	var err error
+	if seen, ok := seenOnly(criteria); ok {
+		// SEEN or UNSEEN alone, what clients ask most: the index answers
+		// with UIDs, no entry per message.
+		var uids []uint32
+		if uids, err = s.mailboxes().SeenUIDs(s.ctx, s.user.ID, sel.mb.ID, seen); err != nil {
+			return nil, s.protoErr("search", err, nil)
+		}
+		for _, uid := range uids {
+			if pos := sel.index(uid); pos >= 0 {
+				add(pos, uid)
+			}
+		}
+	} else {
+		how := listHeads
+		if needsSummary(criteria) {
+			how = listFull
+		}
+		all := make([]int, len(sel.msgs))
+		for i := range all {
+			all[i] = i
+		}
+		err = s.forEach(sel, all, how, func(batch []*msgData) error {
+			for _, d := range batch {
+				ok, err := s.match(d, criteria)
+				if err != nil {
+					return s.protoErr("search", err, nil)
+				}
+				if ok {
+					add(d.pos, d.m.UID)
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +122,22 @@ func (sel *selected) staticCriteria(c *imap.SearchCriteria) {
 		sel.staticCriteria(&c.Or[i][0])
 		sel.staticCriteria(&c.Or[i][1])
 	}
+}
+
+// seenOnly reports whether c is SEEN or UNSEEN and nothing else.
+func seenOnly(c *imap.SearchCriteria) (seen, ok bool) {
+	rest := *c
+	rest.Flag, rest.NotFlag = nil, nil
+	if !reflect.DeepEqual(rest, imap.SearchCriteria{}) {
+		return false, false
+	}
+	switch {
+	case len(c.Flag) == 1 && len(c.NotFlag) == 0 && strings.EqualFold(string(c.Flag[0]), string(imap.FlagSeen)):
+		return true, true
+	case len(c.NotFlag) == 1 && len(c.Flag) == 0 && strings.EqualFold(string(c.NotFlag[0]), string(imap.FlagSeen)):
+		return false, true
+	}
+	return false, false
 }
 
 // needsSummary reports whether matching c reads index summaries or

@@ -105,3 +105,43 @@ func TestSearchKeys(t *testing.T) {
 func hdr(key, value string) imap.SearchCriteria {
 	return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key, Value: value}}}
 }
+
+// TestSearchSeenFastPath: SEEN and UNSEEN alone come from the index's
+// UIDs, and answer what the same search through the entries does.
+func TestSearchSeenFastPath(t *testing.T) {
+	env := newEnv(t)
+	for i := range 6 {
+		var flags []string
+		if i%3 == 0 {
+			flags = []string{`\Seen`}
+		}
+		env.deliver(t, "alice@example.org", "INBOX", "", plainMsg, flags...)
+	}
+	tr := rawLogin(t, env, "alice@example.org")
+	tr.send("a1 SELECT INBOX")
+	tr.expect("a1 OK")
+	tr.send(`a2 STORE 2 +FLAGS.SILENT (\Seen)`)
+	tr.expect("a2 OK")
+	for _, q := range []struct{ fast, slow, want string }{
+		{"UID SEARCH UNSEEN", "UID SEARCH UNSEEN UID 1:*", "* SEARCH 3 5 6"},
+		{"UID SEARCH SEEN", "UID SEARCH SEEN UID 1:*", "* SEARCH 1 2 4"},
+		{"SEARCH UNSEEN", "SEARCH UNSEEN 1:*", "* SEARCH 3 5 6"},
+	} {
+		tr.send("f " + q.fast)
+		fast := tr.expect("* SEARCH")
+		tr.expect("f OK")
+		tr.send("s " + q.slow)
+		slow := tr.expect("* SEARCH")
+		tr.expect("s OK")
+		if fast != q.want || slow != q.want {
+			t.Errorf("%s: %q, through the entries %q, want %q", q.fast, fast, slow, q.want)
+		}
+	}
+	seen, ok := seenOnly(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}})
+	if seen || !ok {
+		t.Fatal("UNSEEN not taken for the fast path")
+	}
+	if _, ok := seenOnly(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}, Larger: 10}); ok {
+		t.Fatal("UNSEEN LARGER 10 taken for the fast path")
+	}
+}

@@ -118,6 +118,10 @@ type Mailboxes interface {
 	MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
 	// UIDs returns all UIDs of mailboxID in ascending order.
 	UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error)
+	// SeenUIDs returns, in ascending order, the UIDs of the messages of
+	// mailboxID that have \Seen (seen true) or lack it: SEARCH SEEN and
+	// UNSEEN without a row per message.
+	SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error)
 	// SetFlags changes the flags of the given UIDs and returns the messages
 	// whose flags changed (UID, Flags and ModSeq filled in).
 	SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op FlagOp, flags []string) ([]Message, error)

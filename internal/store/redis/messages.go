@@ -178,6 +178,34 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 	return kept, nil
 }
 
+// SeenUIDs reads the heads (flags) of the mailbox's messages, not their
+// bodies.
+func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error) {
+	if err := mailboxArgs(userID, mailboxID); err != nil {
+		return nil, wrap("seen uids", err)
+	}
+	v, err := db.run(ctx, scripts.messages, userMeta(userID), userPrefix(userID), mailboxID, 1, "+inf", 0).StringSlice()
+	if err != nil {
+		return nil, wrap("seen uids", err)
+	}
+	out := []uint32{}
+	for i := 0; i+2 <= len(v); i += 2 {
+		var m store.Message
+		uid, err := strconv.ParseUint(v[i], 10, 32)
+		if err != nil {
+			return nil, wrap("seen uids", fmt.Errorf("uid %q", v[i]))
+		}
+		m.UID = uint32(uid)
+		if err := parseHead(v[i+1], &m); err != nil {
+			return nil, wrap("seen uids", err)
+		}
+		if slices.Contains(m.Flags, store.FlagSeen) == seen {
+			out = append(out, m.UID)
+		}
+	}
+	return out, nil
+}
+
 // MessageHeads is Messages: a message's summary is stored with the rest of
 // what a listing needs, in one hash field.
 func (db *DB) MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {

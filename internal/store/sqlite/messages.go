@@ -224,6 +224,36 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 	return out, wrap(op, err)
 }
 
+// SeenUIDs returns the UIDs with or without \Seen, from messages_uid.
+func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error) {
+	out := []uint32{}
+	err := func() error {
+		_, id, err := mailboxByID(ctx, db.r, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		want := 0
+		if seen {
+			want = 1
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT uid FROM messages INDEXED BY messages_uid
+			WHERE mailbox_id = ? AND seen = ? ORDER BY uid`, id, want)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid uint32
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			out = append(out, uid)
+		}
+		return rows.Err()
+	}()
+	return out, wrap("seen uids", err)
+}
+
 // UIDs returns all UIDs of mailboxID in ascending order.
 func (db *DB) UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
 	var out []uint32

@@ -71,6 +71,31 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("SeenUIDs", func(t *testing.T) {
+		s, ctx := open(t), ctxFor(t)
+		u := newUser(t, s, "a")
+		inbox := mailbox(t, s, u, "INBOX")
+		a := insert(t, s, u, inbox, msg(1, store.FlagSeen))
+		b := insert(t, s, u, inbox, msg(1))
+		c := insert(t, s, u, inbox, msg(1, store.FlagSeen, store.FlagFlagged))
+		d := insert(t, s, u, inbox, msg(1, store.FlagFlagged))
+		_, err := s.SetFlags(ctx, u.ID, inbox.ID, []uint32{a}, store.FlagsRemove, []string{store.FlagSeen})
+		must(t, err)
+		_, err = s.SetFlags(ctx, u.ID, inbox.ID, []uint32{d}, store.FlagsAdd, []string{store.FlagSeen})
+		must(t, err)
+		seen, err := s.SeenUIDs(ctx, u.ID, inbox.ID, true)
+		must(t, err)
+		unseen, err := s.SeenUIDs(ctx, u.ID, inbox.ID, false)
+		must(t, err)
+		if !slices.Equal(seen, []uint32{c, d}) || !slices.Equal(unseen, []uint32{a, b}) {
+			t.Fatalf("seen %v, unseen %v; want [%d %d] and [%d %d]", seen, unseen, c, d, a, b)
+		}
+		other := mailbox(t, s, u, "Trash")
+		if got, err := s.SeenUIDs(ctx, u.ID, other.ID, false); err != nil || len(got) != 0 {
+			t.Fatalf("empty mailbox: %v, %v", got, err)
+		}
+	})
+
 	t.Run("UIDsNeverReused", func(t *testing.T) {
 		s, ctx := open(t), ctxFor(t)
 		u := newUser(t, s, "a")
