@@ -131,32 +131,9 @@ const bodyChunk = 500
 // the bodies follow in pipelined HMGETs. A message expunged between the two
 // reads is left out, as if the listing had happened after the expunge.
 func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
-	if err := mailboxArgs(userID, mailboxID); err != nil {
-		return nil, wrap("messages", err)
-	}
-	upper := "+inf"
-	if last != 0 {
-		upper = strconv.FormatUint(uint64(last), 10)
-	}
-	v, err := db.run(ctx, scripts.messages, userMeta(userID), userPrefix(userID), mailboxID,
-		first, upper, changedSince).StringSlice()
+	out, fields, err := db.heads(ctx, userID, mailboxID, first, last, changedSince)
 	if err != nil {
 		return nil, wrap("messages", err)
-	}
-	out := make([]store.Message, 0, len(v)/2)
-	fields := make([]string, 0, len(v)/2)
-	for i := 0; i+2 <= len(v); i += 2 {
-		var m store.Message
-		uid, err := strconv.ParseUint(v[i], 10, 32)
-		if err != nil {
-			return nil, wrap("messages", fmt.Errorf("uid %q", v[i]))
-		}
-		m.UID = uint32(uid)
-		if err := parseHead(v[i+1], &m); err != nil {
-			return nil, wrap("messages", err)
-		}
-		out = append(out, m)
-		fields = append(fields, v[i])
 	}
 	if len(out) == 0 {
 		return out, nil
@@ -178,27 +155,48 @@ func (db *DB) Messages(ctx context.Context, userID, mailboxID string, first, las
 	return kept, nil
 }
 
-// SeenUIDs reads the heads (flags) of the mailbox's messages, not their
-// bodies.
-func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error) {
+// heads reads the heads (UID, modseq, size, object key, flags) of the
+// messages Messages lists, in one script, and their body field names.
+func (db *DB) heads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, []string, error) {
 	if err := mailboxArgs(userID, mailboxID); err != nil {
-		return nil, wrap("seen uids", err)
+		return nil, nil, err
 	}
-	v, err := db.run(ctx, scripts.messages, userMeta(userID), userPrefix(userID), mailboxID, 1, "+inf", 0).StringSlice()
+	upper := "+inf"
+	if last != 0 {
+		upper = strconv.FormatUint(uint64(last), 10)
+	}
+	v, err := db.run(ctx, scripts.messages, userMeta(userID), userPrefix(userID), mailboxID,
+		first, upper, changedSince).StringSlice()
 	if err != nil {
-		return nil, wrap("seen uids", err)
+		return nil, nil, err
 	}
-	out := []uint32{}
+	out := make([]store.Message, 0, len(v)/2)
+	fields := make([]string, 0, len(v)/2)
 	for i := 0; i+2 <= len(v); i += 2 {
 		var m store.Message
 		uid, err := strconv.ParseUint(v[i], 10, 32)
 		if err != nil {
-			return nil, wrap("seen uids", fmt.Errorf("uid %q", v[i]))
+			return nil, nil, fmt.Errorf("uid %q", v[i])
 		}
 		m.UID = uint32(uid)
 		if err := parseHead(v[i+1], &m); err != nil {
-			return nil, wrap("seen uids", err)
+			return nil, nil, err
 		}
+		out = append(out, m)
+		fields = append(fields, v[i])
+	}
+	return out, fields, nil
+}
+
+// SeenUIDs reads the heads (flags) of the mailbox's messages, not their
+// bodies.
+func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error) {
+	hs, _, err := db.heads(ctx, userID, mailboxID, 1, 0, 0)
+	if err != nil {
+		return nil, wrap("seen uids", err)
+	}
+	out := []uint32{}
+	for _, m := range hs {
 		if slices.Contains(m.Flags, store.FlagSeen) == seen {
 			out = append(out, m.UID)
 		}

@@ -226,18 +226,30 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 
 // SeenUIDs returns the UIDs with or without \Seen, from messages_uid.
 func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error) {
+	want := 0
+	if seen {
+		want = 1
+	}
+	return db.listUIDs(ctx, "seen uids", userID, mailboxID, " INDEXED BY messages_uid", " AND seen = ?", want)
+}
+
+// UIDs returns all UIDs of mailboxID in ascending order.
+func (db *DB) UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
+	return db.listUIDs(ctx, "uids", userID, mailboxID, "", "")
+}
+
+// listUIDs returns the UIDs of mailboxID's messages that match the extra
+// condition and, in ascending order; two statements outside a transaction,
+// as listMessages.
+func (db *DB) listUIDs(ctx context.Context, op, userID, mailboxID, index, and string, args ...any) ([]uint32, error) {
 	out := []uint32{}
 	err := func() error {
 		_, id, err := mailboxByID(ctx, db.r, userID, mailboxID)
 		if err != nil {
 			return err
 		}
-		want := 0
-		if seen {
-			want = 1
-		}
-		rows, err := db.r.QueryContext(ctx, `SELECT uid FROM messages INDEXED BY messages_uid
-			WHERE mailbox_id = ? AND seen = ? ORDER BY uid`, id, want)
+		rows, err := db.r.QueryContext(ctx, "SELECT uid FROM messages"+index+" WHERE mailbox_id = ?"+and+" ORDER BY uid",
+			append([]any{id}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -251,30 +263,5 @@ func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool)
 		}
 		return rows.Err()
 	}()
-	return out, wrap("seen uids", err)
-}
-
-// UIDs returns all UIDs of mailboxID in ascending order.
-func (db *DB) UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
-	var out []uint32
-	err := db.read(ctx, "uids", func(tx *sql.Tx) error {
-		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid uint32
-			if err := rows.Scan(&uid); err != nil {
-				return err
-			}
-			out = append(out, uid)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return out, wrap(op, err)
 }
