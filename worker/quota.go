@@ -56,7 +56,7 @@ func (w *Worker) alreadyDelivered(ctx context.Context, userID, key, mailbox stri
 		if err != nil {
 			return false, fmt.Errorf("worker: %s of %s: %w", name, userID, err)
 		}
-		msgs, err := w.cfg.Store.Messages(ctx, userID, mb.ID, 1, 0, 0)
+		msgs, err := w.cfg.Store.MessageHeads(ctx, userID, mb.ID, 1, 0, 0)
 		if err != nil {
 			return false, fmt.Errorf("worker: messages of %s: %w", userID, err)
 		}

@@ -95,7 +95,7 @@ func (s *session) statusData(mb store.Mailbox, options *imap.StatusOptions) (*im
 }
 
 func (s *session) countDeleted(ctx context.Context, mailboxID string) (uint32, int64, error) {
-	msgs, err := s.mailboxes().Messages(ctx, s.user.ID, mailboxID, 1, 0, 0)
+	msgs, err := s.mailboxes().MessageHeads(ctx, s.user.ID, mailboxID, 1, 0, 0)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -74,7 +74,7 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	if mb.HighestModSeq == sel.modSeq && !(sel.expungePending && allowExpunge) {
 		return nil
 	}
-	changed, err := s.mailboxes().Messages(s.ctx, s.user.ID, mb.ID, 1, 0, sel.modSeq)
+	changed, err := s.mailboxes().MessageHeads(s.ctx, s.user.ID, mb.ID, 1, 0, sel.modSeq)
 	if err != nil {
 		s.log.Warn("imap poll", slog.Any("err", err))
 		return nil

@@ -21,17 +21,23 @@ import (
 //
 //	P:meta                   hash uidvalidity (last handed out), changes (counter)
 //	P:mailboxes              hash name → mailbox id (16 hex digits, random)
-//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size
+//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size,
+//	                         mi ("1" once P:mb:<mbid>:m holds every message)
 //	P:mb:<mbid>:u            sorted set of UIDs (score = member = UID)
-//	P:mb:<mbid>:h            hash UID → head "modseq\nsize\nblobkey\nflags"
-//	                         (flags space-separated; read and changed by scripts)
+//	P:mb:<mbid>:m            sorted set of UIDs, score = modseq: what changed since
+//	                         a mod-sequence, without reading every head. Built
+//	                         by messages.lua for a mailbox older than it (no mi).
+//	P:mb:<mbid>:h            hash UID → head "modseq\nsize\nblobkey\nflags\ndate"
+//	                         (flags space-separated; date: internal date in unix
+//	                         ns, kept as text by scripts; heads written before it
+//	                         have no date line; read and changed by scripts)
 //	P:mb:<mbid>:b            hash UID → body: uvarint len(prefix), prefix,
 //	                         varint internal date (unix ns), summary
 //	                         (opaque to scripts: copied verbatim)
 //	P:idem                   hash idempotency key → "<mbid>:<uid>"
 //	P:changes                pub/sub channel; each change publishes P:meta changes
 //	P:import:<token>:<i>     a mailbox staged by ImportUser (as P:mb:<mbid>, no uv),
-//	P:import:<token>:<i>:u   with its :u, :h and :b keys, and the idempotency keys
+//	P:import:<token>:<i>:u   with its :u, :m, :h and :b keys, and the idempotency keys
 //	P:import:<token>:idem    (as P:idem); they expire after an hour unless
 //	                         import.lua renames them into place
 //

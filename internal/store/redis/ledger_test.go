@@ -329,8 +329,8 @@ func TestImportStagingExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, err := db.Client().Keys(ctx, S+"*").Result()
-	if err != nil || len(keys) != 5 {
-		t.Fatalf("staged keys = %q, %v; want 5", keys, err)
+	if err != nil || len(keys) != 6 {
+		t.Fatalf("staged keys = %q, %v; want 6", keys, err)
 	}
 	for _, k := range keys {
 		if ttl, err := db.Client().PTTL(ctx, k).Result(); err != nil || ttl <= 0 || ttl > stagingTTL {

@@ -20,11 +20,11 @@ const stagingTTL = time.Hour
 
 // stagedMailbox is one mailbox of a snapshot, checked and ready to stage.
 type stagedMailbox struct {
-	snapID, name, id string // id: the fresh mailbox ID it gets
-	floor            uint32 // the snapshot's UIDVALIDITY
-	fields           []any  // status fields but uv
-	uids             []goredis.Z
-	heads, bodies    []any // field, value pairs
+	snapID, name, id string      // id: the fresh mailbox ID it gets
+	floor            uint32      // the snapshot's UIDVALIDITY
+	fields           []any       // status fields but uv
+	uids, modseqs    []goredis.Z // :u and :m
+	heads, bodies    []any       // field, value pairs
 }
 
 // ImportUser replaces snap.UserID's index with snap. The mailboxes are
@@ -138,7 +138,8 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 			}
 			uid := strconv.FormatUint(uint64(m.UID), 10)
 			sm.uids = append(sm.uids, goredis.Z{Score: float64(m.UID), Member: uid})
-			sm.heads = append(sm.heads, uid, headOf(modseq, m.Size, m.BlobKey, flags))
+			sm.modseqs = append(sm.modseqs, goredis.Z{Score: float64(modseq), Member: uid})
+			sm.heads = append(sm.heads, uid, headOf(modseq, m.Size, m.BlobKey, flags, m.InternalDate))
 			sm.bodies = append(sm.bodies, uid, encodeBody(m.NewMessage))
 			blobs = append(blobs, m.BlobKey)
 		}
@@ -147,15 +148,15 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 			sub = "1"
 		}
 		sm.fields = []any{"name", name, "special", special, "sub", sub, "next", next, "hms", hms,
-			"n", n, "unseen", unseen, "size", size}
+			"n", n, "unseen", unseen, "size", size, "mi", 1}
 		out = append(out, sm)
 	}
 	return out, blobs, nil
 }
 
 // headOf is a message head as the scripts keep it (see keys.go).
-func headOf(modseq uint64, size int64, blobKey string, flags []string) string {
-	return fmt.Sprintf("%d\n%d\n%s\n%s", modseq, size, blobKey, strings.Join(flags, " "))
+func headOf(modseq uint64, size int64, blobKey string, flags []string, date time.Time) string {
+	return fmt.Sprintf("%d\n%d\n%s\n%s\n%d", modseq, size, blobKey, strings.Join(flags, " "), date.UnixNano())
 }
 
 // stageChunk is how many entries one staging command writes.
@@ -177,12 +178,13 @@ func (db *DB) stage(ctx context.Context, S string, snap *store.UserSnapshot, mbs
 			p.HSet(ctx, k, m.fields...)
 			for j := 0; j < len(m.uids); j += stageChunk {
 				p.ZAdd(ctx, k+":u", m.uids[j:min(j+stageChunk, len(m.uids))]...)
+				p.ZAdd(ctx, k+":m", m.modseqs[j:min(j+stageChunk, len(m.modseqs))]...)
 			}
 			for j := 0; j < len(m.heads); j += 2 * stageChunk {
 				p.HSet(ctx, k+":h", m.heads[j:min(j+2*stageChunk, len(m.heads))]...)
 				p.HSet(ctx, k+":b", m.bodies[j:min(j+2*stageChunk, len(m.bodies))]...)
 			}
-			for _, key := range []string{k, k + ":u", k + ":h", k + ":b"} {
+			for _, key := range []string{k, k + ":u", k + ":m", k + ":h", k + ":b"} {
 				p.PExpire(ctx, key, stagingTTL)
 			}
 		}

@@ -27,6 +27,7 @@ if #victims == 0 then return {uids, blobs} end
 local n, unseen, size = tonumber(st[2]), tonumber(st[3]), tonumber(st[4])
 for _, v in ipairs(victims) do
   redis.call('ZREM', k .. ':u', v[1])
+  redis.call('ZREM', k .. ':m', v[1])
   redis.call('HDEL', k .. ':h', v[1])
   redis.call('HDEL', k .. ':b', v[1])
   n, size = n - 1, size - v[2]

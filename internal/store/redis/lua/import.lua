@@ -42,7 +42,7 @@ for i = 4, #ARGV, 4 do
   local staged, name, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local k = mbKey(P, id)
   move(staged, k)
-  for _, suffix in ipairs({':u', ':h', ':b'}) do move(staged .. suffix, k .. suffix) end
+  for _, suffix in ipairs({':u', ':m', ':h', ':b'}) do move(staged .. suffix, k .. suffix) end
   redis.call('HSET', k, 'uv', string.format('%d', uvs[(i - 4) / 4 + 1]))
   redis.call('HSET', P .. ':mailboxes', name, id)
 end

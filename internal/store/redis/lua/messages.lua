@@ -8,7 +8,34 @@ local P, id = ARGV[1], ARGV[2]
 local k = mbKey(P, id)
 if redis.call('EXISTS', k) == 0 then fail('ERR_NOTFOUND', 'mailbox id ' .. id) end
 local since = tonumber(ARGV[5])
-local uids = redis.call('ZRANGEBYSCORE', k .. ':u', ARGV[3], ARGV[4])
+local uids
+if since == 0 then
+  uids = redis.call('ZRANGEBYSCORE', k .. ':u', ARGV[3], ARGV[4])
+else
+  -- What changed since a mod-sequence comes from the :m index, so that an
+  -- update poll reads the few heads that changed, not every one. A mailbox
+  -- from before the index gets it built here, once.
+  if redis.call('HGET', k, 'mi') ~= '1' then
+    local all = redis.call('HGETALL', k .. ':h')
+    for i = 1, #all, 1000 do
+      local args = {}
+      for j = i, math.min(i + 999, #all), 2 do
+        args[#args + 1] = parseHead(all[j + 1])
+        args[#args + 1] = all[j]
+      end
+      if #args > 0 then redis.call('ZADD', k .. ':m', unpack(args)) end
+    end
+    redis.call('HSET', k, 'mi', 1)
+  end
+  local first, last = tonumber(ARGV[3]), math.huge
+  if ARGV[4] ~= '+inf' then last = tonumber(ARGV[4]) end
+  uids = {}
+  for _, u in ipairs(redis.call('ZRANGEBYSCORE', k .. ':m', '(' .. ARGV[5], '+inf')) do
+    local n = tonumber(u)
+    if n >= first and n <= last then uids[#uids + 1] = u end
+  end
+  table.sort(uids, function(a, b) return tonumber(a) < tonumber(b) end)
+end
 local out = {}
 local chunk = 1000
 for i = 1, #uids, chunk do

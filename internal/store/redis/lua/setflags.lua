@@ -49,13 +49,14 @@ for i = 5, #ARGV do
   local uid = ARGV[i]
   local h = redis.call('HGET', k .. ':h', uid)
   if h then
-    local _, size, blob, flags = parseHead(h)
+    local _, size, blob, flags, date = parseHead(h)
     local next = table.concat(apply(split(flags, ' ')), ' ')
     if string.lower(next) ~= string.lower(flags) then
       local was, is = hasFlag(flags, '\\Seen'), hasFlag(next, '\\Seen')
       if is and not was then unseen = unseen - 1 end
       if was and not is then unseen = unseen + 1 end
-      redis.call('HSET', k .. ':h', uid, makeHead(ms, size, blob, next))
+      redis.call('HSET', k .. ':h', uid, makeHead(ms, size, blob, next, date))
+      redis.call('ZADD', k .. ':m', ms, uid)
       out[#out + 1] = uid
       out[#out + 1] = next
     end

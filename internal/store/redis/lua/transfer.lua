@@ -30,9 +30,10 @@ local next = tonumber(redis.call('HGET', dst, 'next'))
 local size, unseen = 0, 0
 for i, m in ipairs(msgs) do
   local uid = next + i - 1
-  local _, sz, blob, flags = parseHead(m[2])
+  local _, sz, blob, flags, date = parseHead(m[2])
   redis.call('ZADD', dst .. ':u', uid, uid)
-  redis.call('HSET', dst .. ':h', uid, makeHead(ms, sz, blob, flags))
+  redis.call('ZADD', dst .. ':m', ms, uid)
+  redis.call('HSET', dst .. ':h', uid, makeHead(ms, sz, blob, flags, date))
   redis.call('HSET', dst .. ':b', uid, redis.call('HGET', src .. ':b', m[1]))
   size = size + sz
   if not hasFlag(flags, '\\Seen') then unseen = unseen + 1 end
@@ -49,6 +50,7 @@ if move then
   if srcID == dstID then srcMs = ms + 1 end
   for _, m in ipairs(msgs) do
     redis.call('ZREM', src .. ':u', m[1])
+    redis.call('ZREM', src .. ':m', m[1])
     redis.call('HDEL', src .. ':h', m[1])
     redis.call('HDEL', src .. ':b', m[1])
   end
