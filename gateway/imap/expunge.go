@@ -32,6 +32,9 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 		return s.protoErr("expunge", err, nil)
 	}
 	s.deleteOrphans(orphans)
+	if len(expunged) > 0 {
+		s.srv.heads.forget(sel.headKey(s.user.ID))
+	}
 	return sel.expungeFromView(expunged, w.WriteExpunge)
 }
 

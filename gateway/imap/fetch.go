@@ -189,17 +189,79 @@ const (
 	listMeta                 // heads, and the summaries whose fetchMeta is not cached
 )
 
-// forEach loads the index entries at view positions idx (ascending), a
-// range query per run of consecutive positions, and hands them to fn batch
-// by batch. Entries expunged meanwhile by another session are skipped.
+// forEach loads the index entries at view positions idx (ascending) and
+// hands them to fn batch by batch. Entries expunged meanwhile by another
+// session are skipped. Heads come from the head cache; whole entries (with
+// summaries) from a range query per run of consecutive positions.
 func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch []*msgData) error) error {
-	list := s.mailboxes().Messages
-	if how != listFull {
-		list = s.mailboxes().MessageHeads
+	if how == listFull {
+		return s.forEachListed(sel, idx, fn)
 	}
+	hs, err := s.cachedHeads(sel, false)
+	if err != nil {
+		return s.protoErr("load messages", err, nil)
+	}
+	again := false
+	var (
+		ms    []store.Message
+		batch []*msgData
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if how == listMeta {
+			if err := s.loadMeta(sel, batch); err != nil {
+				return err
+			}
+		}
+		err := fn(batch)
+		ms, batch = nil, nil
+		return err
+	}
+	k := 0
+	for _, pos := range idx {
+		uid := sel.msgs[pos].uid
+		j := findHead(hs, k, uid)
+		if j < 0 && !again {
+			// Newer than the cache, or expunged: ask once what changed.
+			again = true
+			if hs, err = s.cachedHeads(sel, true); err != nil {
+				return s.protoErr("load messages", err, nil)
+			}
+			j = findHead(hs, 0, uid)
+		}
+		if j < 0 {
+			continue // expunged meanwhile
+		}
+		k = j + 1
+		if ms == nil {
+			ms = make([]store.Message, 0, min(batchSize, len(idx)))
+			batch = make([]*msgData, 0, cap(ms))
+		}
+		ms = append(ms, hs[j])
+		batch = append(batch, &msgData{s: s, sel: sel, pos: pos, m: &ms[len(ms)-1], heads: true})
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// cachedHeads returns the heads of the selected mailbox from the head
+// cache, complete up to the view's mod-sequence at least.
+func (s *session) cachedHeads(sel *selected, again bool) ([]store.Message, error) {
+	return s.srv.heads.heads(s.ctx, s.mailboxes(), sel.headKey(s.user.ID), sel.modSeq, again)
+}
+
+// forEachListed is forEach for whole entries: a range query per run of
+// consecutive positions.
+func (s *session) forEachListed(sel *selected, idx []int, fn func(batch []*msgData) error) error {
 	for _, run := range runs(idx, batchSize) {
 		first, last := sel.msgs[run[0]].uid, sel.msgs[run[len(run)-1]].uid
-		ms, err := list(s.ctx, s.user.ID, sel.mb.ID, first, last, 0)
+		ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, first, last, 0)
 		if err != nil {
 			return s.protoErr("load messages", err, nil)
 		}
@@ -211,12 +273,7 @@ func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch [
 				k++
 			}
 			if k < len(ms) && ms[k].UID == uid {
-				batch = append(batch, &msgData{s: s, sel: sel, pos: pos, m: &ms[k], heads: how != listFull})
-			}
-		}
-		if how == listMeta {
-			if err := s.loadMeta(sel, batch); err != nil {
-				return err
+				batch = append(batch, &msgData{s: s, sel: sel, pos: pos, m: &ms[k]})
 			}
 		}
 		if err := fn(batch); err != nil {

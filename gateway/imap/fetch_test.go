@@ -332,8 +332,8 @@ func TestSyncFromMetaCache(t *testing.T) {
 	}
 }
 
-// fullHeads is a store whose MessageHeads returns whole entries, as the
-// Redis driver's does; it counts the Messages calls.
+// fullHeads is a store whose MessageHeads returns whole entries, as a
+// driver may; it counts the Messages calls.
 type fullHeads struct {
 	store.Store
 	messages atomic.Int64

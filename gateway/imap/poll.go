@@ -82,7 +82,9 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	uids, ok := sel.uidsWithout(changed, mb.Messages)
 	if !ok {
 		// Something left the mailbox, or the counts come from different
-		// moments: read the whole list.
+		// moments: read the whole list. The head cache lets go of the
+		// mailbox, which would otherwise keep what left it.
+		s.srv.heads.forget(sel.headKey(s.user.ID))
 		if uids, err = s.mailboxes().UIDs(s.ctx, s.user.ID, mb.ID); err != nil {
 			s.log.Warn("imap poll", slog.Any("err", err))
 			return nil

@@ -10,6 +10,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // Search answers SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with the
@@ -42,10 +44,11 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	}
 	var err error
 	if seen, ok := seenOnly(criteria); ok {
-		// SEEN or UNSEEN alone, what clients ask most: the index answers
+		// SEEN or UNSEEN alone, what clients ask most: answered from the
+		// head cache, or for a mailbox too large for it by the index,
 		// with UIDs, no entry per message.
 		var uids []uint32
-		if uids, err = s.mailboxes().SeenUIDs(s.ctx, s.user.ID, sel.mb.ID, seen); err != nil {
+		if uids, err = s.seenUIDs(sel, seen); err != nil {
 			return nil, s.protoErr("search", err, nil)
 		}
 		for _, uid := range uids {
@@ -334,4 +337,23 @@ func entityContains(e *gomessage.Entity, pattern string, withHeader bool) bool {
 	}
 	b, _ := io.ReadAll(e.Body)
 	return bytes.Contains(bytes.ToLower(b), []byte(pattern))
+}
+
+// seenUIDs returns the UIDs of the selected mailbox with \Seen, or
+// without it.
+func (s *session) seenUIDs(sel *selected, seen bool) ([]uint32, error) {
+	if len(sel.msgs) > s.srv.heads.max {
+		return s.mailboxes().SeenUIDs(s.ctx, s.user.ID, sel.mb.ID, seen)
+	}
+	hs, err := s.cachedHeads(sel, false)
+	if err != nil {
+		return nil, err
+	}
+	var uids []uint32
+	for _, m := range hs {
+		if hasFlag(m.Flags, store.FlagSeen) == seen {
+			uids = append(uids, m.UID)
+		}
+	}
+	return uids, nil
 }

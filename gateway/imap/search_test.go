@@ -109,7 +109,14 @@ func hdr(key, value string) imap.SearchCriteria {
 // TestSearchSeenFastPath: SEEN and UNSEEN alone come from the index's
 // UIDs, and answer what the same search through the entries does.
 func TestSearchSeenFastPath(t *testing.T) {
-	env := newEnv(t)
+	t.Run("head cache", func(t *testing.T) { testSearchSeenFastPath(t, 0) })
+	// A mailbox larger than the head cache is answered by SeenUIDs, and
+	// its heads are listed every time.
+	t.Run("index", func(t *testing.T) { testSearchSeenFastPath(t, 2) })
+}
+
+func testSearchSeenFastPath(t *testing.T, headEntries int) {
+	env := newEnv(t, func(cfg *Config) { cfg.HeadCacheEntries = headEntries })
 	for i := range 6 {
 		var flags []string
 		if i%3 == 0 {
@@ -136,6 +143,9 @@ func TestSearchSeenFastPath(t *testing.T) {
 		if fast != q.want || slow != q.want {
 			t.Errorf("%s: %q, through the entries %q, want %q", q.fast, fast, slow, q.want)
 		}
+	}
+	if n := env.srv.heads.mailboxes(); headEntries > 0 && n != 0 {
+		t.Errorf("%d mailboxes in a head cache of %d heads", n, headEntries)
 	}
 	seen, ok := seenOnly(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}})
 	if seen || !ok {

@@ -1,6 +1,7 @@
 package imapgw
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -50,6 +51,9 @@ type Config struct {
 	// Limits are the abuse limits (connections per IP, failed logins);
 	// nil: none.
 	Limits *abuse.Limits
+	// HeadCacheEntries bounds the head cache (message heads of all
+	// mailboxes held); 0 means defaultHeadEntries.
+	HeadCacheEntries int
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
@@ -60,6 +64,7 @@ type Server struct {
 	imap   *imapserver.Server
 	cache  *bodyCache
 	meta   *metaCache
+	heads  *headCache
 	ctx    context.Context // ends at Close; parent of every storage call
 	cancel context.CancelFunc
 	live   liveSessions // for the BYE of Shutdown
@@ -84,6 +89,7 @@ func New(cfg Config) *Server {
 		met:    cfg.Metrics,
 		cache:  newBodyCache(defaultCacheBytes, defaultCacheEntry),
 		meta:   newMetaCache(defaultMetaEntries),
+		heads:  newHeadCache(cmp.Or(cfg.HeadCacheEntries, defaultHeadEntries)),
 		ctx:    ctx,
 		cancel: cancel,
 	}

@@ -34,6 +34,11 @@ type viewMsg struct {
 	modSeq uint64
 }
 
+// headKey names the selected mailbox in the head cache.
+func (sel *selected) headKey(userID string) headKey {
+	return headKey{userID: userID, mailboxID: sel.mb.ID, uidValidity: sel.mb.UIDValidity}
+}
+
 func newSelected(mb store.Mailbox, uids []uint32, readOnly bool) *selected {
 	sel := &selected{mb: mb, readOnly: readOnly, modSeq: mb.HighestModSeq}
 	sel.msgs = make([]viewMsg, len(uids))
