@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
@@ -79,7 +80,8 @@ func (c Config) withDefaults() Config {
 // whole index, so one of 10,000 messages every Interval would cost about
 // as much as the mail it protects. A user with paceStep messages or more
 // waits one Interval per paceStep messages between snapshots, at most
-// maxPace. Only flags and folders changed since are at stake: mail itself
+// maxPace, counted from the time its checkpoint records (so also across a
+// restart). Only flags and folders changed since are at stake: mail itself
 // is recovered from the objects (invariant 2).
 const (
 	paceStep = 1000
@@ -91,13 +93,52 @@ type Snapshotter struct {
 	cfg   Config
 	log   *slog.Logger
 	epoch *reconcile.Epoch
-	paced map[string]paced // large users by ID; Once runs one at a time
+	now   func() time.Time
 }
 
-// paced is when a large user was last snapshotted, and its size then.
-type paced struct {
+// mark is what a user's checkpoint holds: the change counter of the last
+// snapshot and, for a large user, when it was taken and how many messages
+// it held. Kept in the index store, the pacing holds across restarts and
+// from one lease holder to the next.
+type mark struct {
+	seq      string
 	at       time.Time
 	messages int
+}
+
+// parseMark reads a checkpoint: "<seq>", or "<seq> <unix ns> <messages>".
+func parseMark(v string) mark {
+	f := strings.Fields(v)
+	var m mark
+	if len(f) > 0 {
+		m.seq = f[0]
+	}
+	if len(f) == 3 {
+		ns, err1 := strconv.ParseInt(f[1], 10, 64)
+		n, err2 := strconv.Atoi(f[2])
+		if err1 == nil && err2 == nil {
+			m.at, m.messages = time.Unix(0, ns), n
+		}
+	}
+	return m
+}
+
+func (m mark) String() string {
+	if m.messages < paceStep {
+		return m.seq
+	}
+	return fmt.Sprintf("%s %d %d", m.seq, m.at.UnixNano(), m.messages)
+}
+
+// waiting says whether a large user's last snapshot is too recent for
+// another one. A time in the future (another holder's clock) does not
+// hold a snapshot back.
+func (s *Snapshotter) waiting(m mark) bool {
+	if m.messages < paceStep {
+		return false
+	}
+	age := s.now().Sub(m.at)
+	return age >= 0 && age < s.spacing(m.messages)
 }
 
 // spacing is how long a user of n messages waits between snapshots.
@@ -112,7 +153,7 @@ func New(cfg Config) *Snapshotter {
 		cfg:   cfg,
 		log:   cfg.Log.With(slog.String("role", "snapshotter")),
 		epoch: reconcile.NewEpoch(cfg.Store, cfg.Blobs, cfg.Holder),
-		paced: map[string]paced{},
+		now:   time.Now,
 	}
 }
 
@@ -194,10 +235,8 @@ func (s *Snapshotter) user(ctx context.Context, userID string, res *Result) erro
 	if err != nil {
 		return fmt.Errorf("snapshot: user %s: %w", userID, err)
 	}
-	if seq == 0 || last == strconv.FormatUint(seq, 10) {
-		return nil
-	}
-	if p, ok := s.paced[userID]; ok && time.Since(p.at) < s.spacing(p.messages) {
+	m := parseMark(last)
+	if seq == 0 || m.seq == strconv.FormatUint(seq, 10) || s.waiting(m) {
 		return nil
 	}
 	snap, err := s.cfg.Store.ExportUser(ctx, userID)
@@ -212,12 +251,8 @@ func (s *Snapshotter) user(ctx context.Context, userID string, res *Result) erro
 	for _, mb := range snap.Mailboxes {
 		n += len(mb.Messages)
 	}
-	if n >= paceStep {
-		s.paced[userID] = paced{at: time.Now(), messages: n}
-	} else {
-		delete(s.paced, userID)
-	}
-	if err := s.cfg.Store.SetCheckpoint(ctx, checkpointPrefix+userID, strconv.FormatUint(snap.ChangeSeq, 10)); err != nil {
+	m = mark{seq: strconv.FormatUint(snap.ChangeSeq, 10), at: s.now(), messages: n}
+	if err := s.cfg.Store.SetCheckpoint(ctx, checkpointPrefix+userID, m.String()); err != nil {
 		return fmt.Errorf("snapshot: user %s: %w", userID, err)
 	}
 	return s.prune(ctx, UserPrefix(userID), res)
