@@ -102,7 +102,13 @@ make_maildirs() {
 
 setup_postfix() {
 	# Keep the package's files once; every setup starts again from them, so
-	# running setup twice gives the same result.
+	# running setup twice gives the same result. A package installed with
+	# "No configuration" has no main.cf: start from an empty one (the
+	# settings below make it complete) and remove it again after.
+	if [ ! -e "$PF_CONF/main.cf" ] && [ ! -e "$PF_CONF/main.cf$PF_ORIG_SUFFIX" ]; then
+		: >"$PF_CONF/main.cf"
+		: >"$PF_CONF/main.cf$PF_ORIG_SUFFIX.absent"
+	fi
 	for f in main.cf master.cf; do
 		[ -e "$PF_CONF/$f$PF_ORIG_SUFFIX" ] || cp -p "$PF_CONF/$f" "$PF_CONF/$f$PF_ORIG_SUFFIX"
 		cp -p "$PF_CONF/$f$PF_ORIG_SUFFIX" "$PF_CONF/$f"
@@ -116,6 +122,7 @@ setup_postfix() {
 	# Queue, fsync and concurrency parameters stay at Postfix defaults: the
 	# durability of an accepted message is what the comparison is about.
 	postconf -e \
+		"compatibility_level = 3.6" \
 		"myhostname = mx.$BENCH_DOMAIN" \
 		"mydestination = localhost" \
 		"inet_interfaces = 127.0.0.1" \
@@ -135,7 +142,9 @@ setup_postfix() {
 		"virtual_gid_maps = static:$VMAIL_GID" \
 		"maillog_file = $BENCH_DIR/postfix.log" \
 		"maillog_file_prefixes = /var, /dev/stdout, $BENCH_DIR"
-	# Notes on the above: no reverse DNS for clients (the resolver here
+	# Notes on the above: the compatibility level of Debian's own main.cf
+	# (relay restrictions permit_mynetworks, defer_unauth_destination); no
+	# reverse DNS for clients (the resolver here
 	# answers nothing useful, so lookups only add timeouts); TLS off because
 	# the load generator speaks plaintext, as on the Dovecot side; 64 MiB so a
 	# 50 MiB message plus headers fits; there is no syslog, hence maillog_file.
@@ -426,6 +435,9 @@ restore_postfix() {
 			mv -f "$PF_CONF/$f$PF_ORIG_SUFFIX" "$PF_CONF/$f"
 		fi
 	done
+	if [ -e "$PF_CONF/main.cf$PF_ORIG_SUFFIX.absent" ]; then
+		rm -f "$PF_CONF/main.cf" "$PF_CONF/main.cf$PF_ORIG_SUFFIX.absent"
+	fi
 }
 
 cmd_start() {
