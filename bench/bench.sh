@@ -148,8 +148,10 @@ for target in "$@"; do
 			--save "" --appendonly yes --appendfsync everysec >"$WORK/redis.log" 2>&1 &
 		REDIS_PID=$!
 		PIDS+=($REDIS_PID)
+		# --keep-alive: versitygw closes every connection after one request
+		# unless told otherwise; an S3 service keeps them open.
 		"$VGW" --access $S3_ACCESS --secret $S3_SECRET --region us-east-1 --port 127.0.0.1:$S3_PORT \
-			--quiet posix "$WORK/s3/data" >"$WORK/versitygw.log" 2>&1 &
+			--keep-alive --quiet posix "$WORK/s3/data" >"$WORK/versitygw.log" 2>&1 &
 		S3_PID=$!
 		PIDS+=($S3_PID)
 		wait_port 127.0.0.1:$REDIS_PORT

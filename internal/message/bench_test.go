@@ -62,6 +62,21 @@ func TestUnmarshalHeader(t *testing.T) {
 	if _, _, err := UnmarshalHeader([]byte("{not json")); err == nil {
 		t.Fatal("no error for a broken summary")
 	}
+	// Not in Marshal's shape: the decoder reads them.
+	for in, want := range map[string]string{
+		`{"s":1,"hs":0,"e":{}}`:                           "",
+		`{"s": 1, "h": "QQ==", "hs": 1, "e": {}}`:         "A",
+		`{"e":{"subject":",\"hs\":9"},"h":"QQ==","hs":1}`: "A",
+		`{"s":1,"hs":1,"h":"QQ==","e":{}}`:                "A",
+	} {
+		hdr, _, err := UnmarshalHeader([]byte(in))
+		if err != nil || string(hdr) != want {
+			t.Errorf("UnmarshalHeader(%s) = %q, %v; want %q", in, hdr, err, want)
+		}
+	}
+	if _, _, err := UnmarshalHeader([]byte(`{"s":1,"h":"Q!==","hs":1,"e":{}}`)); err == nil {
+		t.Error("no error for a header that is not base64")
+	}
 }
 
 func BenchmarkUnmarshal(b *testing.B) {

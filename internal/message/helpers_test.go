@@ -69,4 +69,10 @@ func checkSummary(t testing.TB, raw []byte, s *Summary) {
 	if b2 := s2.Marshal(); !bytes.Equal(b, b2) {
 		t.Fatalf("round trip differs:\n%s\n%s", b, b2)
 	}
+	// The short way to the header must read what the decoder reads.
+	hdr, size, err := UnmarshalHeader(b)
+	whdr, wsize, werr := unmarshalHeaderAll(b)
+	if err != nil || werr != nil || !bytes.Equal(hdr, whdr) || size != wsize {
+		t.Fatalf("UnmarshalHeader = %q, %d, %v; the decoder reads %q, %d, %v", hdr, size, err, whdr, wsize, werr)
+	}
 }
