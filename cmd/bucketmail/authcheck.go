@@ -12,9 +12,10 @@ const (
 )
 
 // authChecker is the SPF/DKIM/DMARC checker of port-25 mail; its lookups
-// go to --dns-resolver.
+// go to --dns-resolver, their answers kept for --dns-cache-ttl.
 func (d *deps) authChecker() *authcheck.Checker {
-	return &authcheck.Checker{Resolver: resolver.New(d.cfg.DNSResolver), Hostname: d.cfg.Hostname}
+	r := resolver.NewCache(resolver.New(d.cfg.DNSResolver), d.cfg.DNSCacheTTL)
+	return &authcheck.Checker{Resolver: r, Hostname: d.cfg.Hostname}
 }
 
 // edgeDMARCChecker is the checker the edge runs after DATA: only with

@@ -81,7 +81,8 @@ type config struct {
 	// DNSResolver is HOST:PORT of the DNS server every lookup goes to
 	// (SPF, DKIM, DMARC, MX); "" is the system resolver. See resolver.New.
 	DNSResolver string
-	DMARCReject string // junk or reject: what a DMARC p=reject failure gets
+	DNSCacheTTL time.Duration // how long SPF/DKIM/DMARC answers are kept; 0: not at all
+	DMARCReject string        // junk or reject: what a DMARC p=reject failure gets
 
 	Outbound outboundConfig // delivery to remote domains (worker role)
 
@@ -206,6 +207,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	}
 	if r.edge || r.worker {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
+		fs.DurationVar(&c.DNSCacheTTL, "dns-cache-ttl", time.Minute, "how long the answers of SPF, DKIM and DMARC lookups (records, and no such record) are kept in memory, at most; failures are never kept (0: off)")
 		fs.StringVar(&c.DMARCReject, "dmarc-reject", dmarcJunk, "what port-25 mail failing DMARC under p=reject gets: junk (filed to Junk by the worker) or reject (550 at the edge after DATA); p=quarantine failures always go to Junk")
 	}
 	if r.edge || r.gateway || r.worker {

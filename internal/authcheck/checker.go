@@ -12,11 +12,12 @@ package authcheck
 import (
 	"context"
 	"io"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
+
+	"github.com/bucketmail/bucketmail/internal/resolver"
 )
 
 // Disposition is what the DMARC policy asks a receiver to do with a
@@ -30,11 +31,12 @@ const (
 	DispositionReject     Disposition = "reject"
 )
 
-// Checker evaluates messages. Resolver is required; Hostname is the
+// Checker evaluates messages. Resolver is required (a *net.Resolver, or
+// one behind resolver.NewCache); Hostname is the
 // authserv-id of the Authentication-Results field; Now defaults to
 // time.Now.
 type Checker struct {
-	Resolver *net.Resolver
+	Resolver resolver.Lookuper
 	Hostname string
 	Now      func() time.Time
 }
