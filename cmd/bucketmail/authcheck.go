@@ -12,10 +12,13 @@ const (
 )
 
 // authChecker is the SPF/DKIM/DMARC checker of port-25 mail; its lookups
-// go to --dns-resolver, their answers kept for --dns-cache-ttl.
+// go to --dns-resolver, their answers kept for --dns-cache-ttl in one cache
+// that the edge and the worker of a process share.
 func (d *deps) authChecker() *authcheck.Checker {
-	r := resolver.NewCache(resolver.New(d.cfg.DNSResolver), d.cfg.DNSCacheTTL)
-	return &authcheck.Checker{Resolver: r, Hostname: d.cfg.Hostname}
+	if d.dns == nil {
+		d.dns = resolver.NewCache(resolver.New(d.cfg.DNSResolver), d.cfg.DNSCacheTTL)
+	}
+	return &authcheck.Checker{Resolver: d.dns, Hostname: d.cfg.Hostname}
 }
 
 // edgeDMARCChecker is the checker the edge runs after DATA: only with

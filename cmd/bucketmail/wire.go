@@ -18,6 +18,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
+	"github.com/bucketmail/bucketmail/internal/resolver"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/tlsconf"
@@ -32,6 +33,7 @@ type deps struct {
 	blobs   blob.Store
 	metrics *metrics.Metrics
 	auth    *auth.Authenticator
+	dns     resolver.Lookuper // of the auth checks, one cache for edge and worker
 }
 
 // boundListener is a listening socket and the server that will serve it.
