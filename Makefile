@@ -21,6 +21,7 @@ IMAPS_PORT       ?= 1993
 POP3_PORT        ?= 1110
 POP3S_PORT       ?= 1995
 HTTP_PORT        ?= 8080
+METRICS_PORT     ?= 8081
 
 # RUN_HELP is what `make run` prints before starting the server.
 define RUN_HELP
@@ -32,7 +33,8 @@ bucketmail on 127.0.0.1, data in $(DATA):
   IMAPS (implicit TLS)        $(IMAPS_PORT)
   POP3 (STLS)                 $(POP3_PORT)
   POP3S (implicit TLS)        $(POP3S_PORT)
-  HTTP /healthz /readyz /metrics  $(HTTP_PORT)
+  HTTP /healthz /readyz, autoconfig, MTA-STS  $(HTTP_PORT)
+  HTTP /metrics (private)         $(METRICS_PORT)
 The TLS certificate is self-signed (made in $(DATA)); clients must accept it.
 
 Next steps, in another terminal:
@@ -70,7 +72,8 @@ run: build
 		--imaps-addr 127.0.0.1:$(IMAPS_PORT) \
 		--pop3-addr 127.0.0.1:$(POP3_PORT) \
 		--pop3s-addr 127.0.0.1:$(POP3S_PORT) \
-		--http-addr 127.0.0.1:$(HTTP_PORT)
+		--http-addr 127.0.0.1:$(HTTP_PORT) \
+		--metrics-addr 127.0.0.1:$(METRICS_PORT)
 
 # deps installs and builds what the tests need; running it twice is harmless.
 # - python3 (standard library only) for the independent client in tests/python;

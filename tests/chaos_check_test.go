@@ -285,7 +285,7 @@ type usage struct{ goroutines, fds int }
 func (cc *chaosCluster) gatewayUsage() usage {
 	t := cc.t
 	t.Helper()
-	resp, err := http.Get("http://" + cc.gw.addr("http") + "/metrics")
+	resp, err := http.Get("http://" + cc.gw.addr("metrics") + "/metrics")
 	if err != nil {
 		t.Fatalf("gateway /metrics: %v", err)
 	}

@@ -326,6 +326,12 @@ func testHTTP(t *testing.T, w *world) {
 	if code, body := get("/readyz"); code != 200 {
 		t.Errorf("/readyz = %d %q", code, body)
 	}
+	// /metrics and /debug/pprof have no authentication: they are served
+	// on the private metrics listener, never on the public one.
+	if code, _ := get("/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the public HTTP listener = %d, want 404", code)
+	}
+	base = "http://" + w.srv.addr("metrics")
 	code, body := get("/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics = %d", code)

@@ -107,6 +107,8 @@ func startServerEnv(t, owner *testing.T, env []string, dataDir string, args ...s
 // passes its own BUCKETMAIL_DNS_RESOLVER, which comes later and wins.
 // The abuse limits are raised far above what any test does from
 // 127.0.0.1 (the counters still run); a test of a limit sets its own.
+// The metrics listener takes a random loopback port (listener "metrics"),
+// so that servers started side by side do not fight over the default.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -114,7 +116,7 @@ func cleanEnv() []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, "BUCKETMAIL_DNS_RESOLVER="+deadDNS,
+	return append(env, "BUCKETMAIL_DNS_RESOLVER="+deadDNS, "BUCKETMAIL_METRICS_ADDR=127.0.0.1:0",
 		"BUCKETMAIL_LIMIT_CONN_PER_IP_MINUTE=1000000", "BUCKETMAIL_LIMIT_AUTH_FAILURES=1000000")
 }
 

@@ -72,7 +72,14 @@ func TestAutoconfigHTTP(t *testing.T) {
 	}
 	get := func(path string) string {
 		t.Helper()
-		resp, err := http.Get(base + path)
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path == "/.well-known/mta-sts.txt" {
+			req.Host = "mta-sts.example.org" // RFC 8461 section 3.3
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,6 +120,14 @@ func TestAutoconfigHTTP(t *testing.T) {
 	}
 	if policy := get("/.well-known/mta-sts.txt"); !strings.Contains(policy, "mx: mx.test.example\r\n") {
 		t.Errorf("mta-sts.txt = %q", policy)
+	}
+	resp, err := http.Get(base + "/.well-known/mta-sts.txt") // Host: the IP address
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("mta-sts.txt for Host %s = %d, want 404", w.srv.addr("http"), resp.StatusCode)
 	}
 	if body := get("/healthz"); body != "ok\n" {
 		t.Errorf("/healthz = %q", body)

@@ -25,6 +25,9 @@ const (
 	defaultWorkerLease     = 60 * time.Second
 	defaultShutdownTimeout = 30 * time.Second
 	defaultAuthCacheTTL    = 5 * time.Minute
+	// defaultMetricsAddr is loopback: /metrics and /debug/pprof have no
+	// authentication. Not 9090, which a Prometheus on the same host takes.
+	defaultMetricsAddr = "127.0.0.1:8081"
 )
 
 // storageConfig says where the state lives; every command needs it.
@@ -44,6 +47,9 @@ type config struct {
 
 	Hostname string
 	HTTPAddr string
+	// MetricsAddr serves /metrics and /debug/pprof; it defaults to
+	// loopback because neither has authentication.
+	MetricsAddr string
 
 	SMTPAddr, SubmissionAddr, SubmissionsAddr string
 	IMAPAddr, IMAPSAddr, POP3Addr, POP3SAddr  string
@@ -175,10 +181,11 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		host = "localhost"
 	}
 	fs.StringVar(&c.Hostname, "hostname", host, "host name announced in greetings and Received lines")
-	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "`address` for /healthz, /readyz and /metrics (empty: off)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "public `address` for /healthz, /readyz, autoconfig, autodiscover, the MTA-STS policy and ACME HTTP-01 (empty: off)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", defaultMetricsAddr, "private `address` for /metrics, /debug/pprof/ (with --pprof), /healthz and /readyz; no authentication, keep it off public interfaces (empty: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json unless stderr is a terminal)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.BoolVar(&c.PProf, "pprof", false, "serve the Go runtime profiles under /debug/pprof/ on --http-addr (keep that address private)")
+	fs.BoolVar(&c.PProf, "pprof", false, "serve the Go runtime profiles under /debug/pprof/ on --metrics-addr")
 	fs.BoolVar(&c.ReadinessGate, "readiness-gate", false, "stop listening on the mail protocol ports while the stores do not answer (what /readyz reports), so that a load balancer's TCP health check takes this node out")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "after SIGTERM, how long open SMTP transactions, sessions and jobs get to finish before the process exits")
 	if r.edge {
@@ -254,6 +261,9 @@ func (c *config) check() error {
 	}
 	if c.Hostname == "" {
 		return usagef("--hostname must not be empty")
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr {
+		return usagef("--metrics-addr must differ from --http-addr: /metrics stays off the public listener")
 	}
 	if err := c.Outbound.check(); err != nil {
 		return err

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -20,9 +22,10 @@ import (
 // of /metrics, so a stuck backend makes the probe fail instead of hang.
 const probeTimeout = 3 * time.Second
 
-// newHTTPHandler serves /healthz (the process is up), /readyz (the backends
-// answer) and /metrics (Prometheus).
-func newHTTPHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog.Logger) http.Handler {
+// newHealthHandler serves /healthz (the process is up) and /readyz (the
+// backends answer). Both listeners serve it: load balancers and
+// Kubernetes probe the public one, a monitoring agent may use either.
+func newHealthHandler(st store.Store, bl blob.Store, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -35,12 +38,43 @@ func newHTTPHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	return mux
+}
+
+// newMetricsHandler serves, besides the health checks, /metrics
+// (Prometheus). It belongs on --metrics-addr only: the metrics name
+// users' counts and internals and have no authentication.
+func newMetricsHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog.Logger) http.Handler {
+	mux := newHealthHandler(st, bl, log)
 	prom := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		refreshQueueDepth(r.Context(), st, m, log)
 		prom.ServeHTTP(w, r)
 	})
 	return mux
+}
+
+// serveHTTP binds addr as listener name and serves h there until shutdown.
+func (d *deps) serveHTTP(p *process, name, addr string, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	p.stoppers = append(p.stoppers, func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			srv.Close() // requests still open when the bound passed
+		}
+		return err
+	})
+	return d.listen(p, name, addr, func(ln net.Listener) error {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
 }
 
 // withPProf adds the Go runtime profiles under /debug/pprof/ (--pprof).

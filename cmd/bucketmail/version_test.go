@@ -19,7 +19,7 @@ func TestVersionCommand(t *testing.T) {
 // empty store: it must end by itself with exit code 0.
 func TestWorkerDrainExits(t *testing.T) {
 	env := map[string]string{"BUCKETMAIL_DATA_DIR": t.TempDir(), "BUCKETMAIL_DRAIN": "true"}
-	code, _, errOut := runCmd(t, "", env, "worker", "--http-addr", "", "--log-format", "text")
+	code, _, errOut := runCmd(t, "", env, "worker", "--http-addr", "", "--metrics-addr", "", "--log-format", "text")
 	if code != 0 {
 		t.Fatalf("worker --drain: code %d: %s", code, errOut)
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/bucketmail/bucketmail/edge"
 	imapgw "github.com/bucketmail/bucketmail/gateway/imap"
@@ -87,7 +86,7 @@ func (d *deps) listen(p *process, name, addr string, serve func(net.Listener) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if d.cfg.ReadinessGate && name != "http" {
+	if d.cfg.ReadinessGate && name != "http" && name != "metrics" {
 		g := newGatedListener(ln)
 		p.gates = append(p.gates, g)
 		p.ready = func(ctx context.Context) error { return ready(ctx, d.store, d.blobs) }
@@ -237,32 +236,20 @@ func (d *deps) snapshotter(holder string) *snapshot.Snapshotter {
 	})
 }
 
+// wireHTTP serves the public HTTP listener (health, autoconfig, MTA-STS,
+// ACME HTTP-01) and the private metrics listener (/metrics, /debug/pprof).
 func (d *deps) wireHTTP(p *process) error {
-	var h http.Handler = withAutoconfig(newHTTPHandler(d.store, d.blobs, d.metrics, d.log),
+	var public http.Handler = withAutoconfig(newHealthHandler(d.store, d.blobs, d.log),
 		d.cfg.Hostname, p.listeners, d.store, d.log)
-	if d.cfg.PProf {
-		h = withPProf(h)
-	}
 	if p.tls != nil {
-		h = p.tls.HTTPHandler(h) // ACME HTTP-01 challenges, when ACME is on
+		public = p.tls.HTTPHandler(public) // ACME HTTP-01 challenges, when ACME is on
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	private := newMetricsHandler(d.store, d.blobs, d.metrics, d.log)
+	if d.cfg.PProf {
+		private = withPProf(private)
 	}
-	p.stoppers = append(p.stoppers, func(ctx context.Context) error {
-		err := srv.Shutdown(ctx)
-		if err != nil {
-			srv.Close() // requests still open when the bound passed
-		}
-		return err
-	})
-	return d.listen(p, "http", d.cfg.HTTPAddr, func(ln net.Listener) error {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
-	})
+	return errors.Join(
+		d.serveHTTP(p, "http", d.cfg.HTTPAddr, public),
+		d.serveHTTP(p, "metrics", d.cfg.MetricsAddr, private),
+	)
 }

@@ -238,6 +238,36 @@ func TestMTASTSPolicy(t *testing.T) {
 	}
 }
 
+// TestMTASTSOnlyForLocalDomains checks that the policy is served only for
+// Host mta-sts.<local domain> (RFC 8461 section 3.3), whatever the port or
+// case, and nowhere else.
+func TestMTASTSOnlyForLocalDomains(t *testing.T) {
+	srv := newServer(t, nil)
+	for host, want := range map[string]int{
+		"mta-sts.example.test":       200,
+		"MTA-STS.Example.Test.:8080": 200,
+		"127.0.0.1":                  404,
+		"[::1]:8080":                 404,
+		"example.test":               404,
+		"mail.example.test":          404,
+		"autoconfig.example.test":    404,
+		"mta-sts.other.test":         404,
+		"mta-sts.":                   404,
+		"mta-sts.a..example.test":    404,
+		"mta-sts.broken.test":        503,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/.well-known/mta-sts.txt", nil)
+		req.Host = host
+		code, body, _ := do(t, req)
+		if code != want {
+			t.Errorf("Host %q: %d, want %d", host, code, want)
+		}
+		if code != 200 && strings.Contains(body, "STSv1") {
+			t.Errorf("Host %q: the refusal carries the policy: %q", host, body)
+		}
+	}
+}
+
 func TestListenerFromAddr(t *testing.T) {
 	for addr, want := range map[string]int{":587": 587, "0.0.0.0:465": 465, "[::]:993": 993, "": 0, "x": 0, ":0": 0} {
 		l, ok := ListenerFromAddr(SMTP, addr, false)

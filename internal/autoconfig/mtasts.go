@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -36,12 +38,38 @@ func MTASTSPolicyID(hostname string) string {
 
 // MTASTS serves the policy at /.well-known/mta-sts.txt. Senders fetch it
 // over HTTPS from mta-sts.<domain> (RFC 8461 section 3.3): put a
-// TLS-terminating proxy with a valid certificate in front.
+// TLS-terminating proxy with a valid certificate in front. Only a Host of
+// that form whose domain is local gets the policy; any other Host (an IP
+// address, a name of someone else's) gets 404, so the listener does not
+// vouch for domains it does not serve.
 func MTASTS(cfg Config) http.Handler {
 	policy := MTASTSPolicy(cfg.Hostname)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		domain, ok := mtaSTSDomain(r.Host)
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if !cfg.domainAllowed(w, r, domain) {
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain") // RFC 8461 section 3.3
 		w.Header().Set("Cache-Control", "max-age=300")
 		_, _ = w.Write([]byte(policy))
 	})
+}
+
+// mtaSTSDomain returns the policy domain of a request Host
+// "mta-sts.<domain>[:port]" (RFC 8461 section 3.3), lower-cased; ok is
+// false for any other Host.
+func mtaSTSDomain(host string) (string, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	domain, ok := strings.CutPrefix(host, "mta-sts.")
+	if !ok || !validDomain(domain) {
+		return "", false
+	}
+	return domain, true
 }

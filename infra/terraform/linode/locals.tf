@@ -15,6 +15,8 @@ locals {
 
   # Settings shared by every role. Secrets are here too: the file is
   # written 0600 root and read by systemd before it drops privileges.
+  # /metrics has no authentication: loopback only; scrape it with an agent
+  # on the host, or move it with extra_env and a firewall rule.
   common_env = merge({
     BUCKETMAIL_STORE         = local.store_url
     BUCKETMAIL_BLOBS         = local.blobs_url
@@ -22,6 +24,7 @@ locals {
     BUCKETMAIL_S3_SECRET_KEY = linode_object_storage_key.mail.secret_key
     BUCKETMAIL_DATA_DIR      = "/var/lib/bucketmail"
     BUCKETMAIL_HTTP_ADDR     = ":8080"
+    BUCKETMAIL_METRICS_ADDR  = "127.0.0.1:8081"
     BUCKETMAIL_LOG_FORMAT    = "json"
   }, var.extra_env)
 
