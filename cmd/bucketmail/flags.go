@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -262,7 +263,9 @@ func (c *config) check() error {
 	if c.Hostname == "" {
 		return usagef("--hostname must not be empty")
 	}
-	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr {
+	// Two ":0" are two random ports, not one.
+	_, port, _ := net.SplitHostPort(c.MetricsAddr)
+	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr && port != "0" {
 		return usagef("--metrics-addr must differ from --http-addr: /metrics stays off the public listener")
 	}
 	if err := c.Outbound.check(); err != nil {

@@ -129,4 +129,12 @@ func TestMetricsAddrDefaultsToLoopback(t *testing.T) {
 	if err := cfg.check(); err == nil {
 		t.Error("--metrics-addr equal to --http-addr accepted")
 	}
+	cfg.MetricsAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0" // two random ports
+	if err := cfg.check(); err != nil {
+		t.Errorf("two :0 listeners refused: %v", err)
+	}
+	cfg.MetricsAddr, cfg.HTTPAddr = "", "" // both off
+	if err := cfg.check(); err != nil {
+		t.Errorf("both listeners off refused: %v", err)
+	}
 }
