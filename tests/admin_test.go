@@ -67,3 +67,46 @@ func TestAdminExitCodes(t *testing.T) {
 		t.Errorf("the store is not in the data dir: %v", err)
 	}
 }
+
+// TestAdminRefusesBadInput runs the built binary with the names and sizes
+// the admin commands once accepted: each is refused with exit 1 and one
+// line on stderr, and the directory is left as it was. An IDN domain is
+// kept in its A-label form.
+func TestAdminRefusesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	mustAdmin(t, dir, "", "domain", "add", "example.org")
+	mustAdmin(t, dir, "pw\n", "user", "add", "alice@example.org", "--password-stdin")
+	mustAdmin(t, dir, "", "user", "quota", "alice@example.org", "1GiB")
+	state := func() string {
+		t.Helper()
+		return mustAdmin(t, dir, "", "domain", "list") + mustAdmin(t, dir, "", "user", "list") +
+			mustAdmin(t, dir, "", "user", "quota", "alice@example.org")
+	}
+	before := state()
+	for _, args := range [][]string{
+		{"user", "add", "../x@example.org", "--password-stdin"},
+		{"user", "add", strings.Repeat("x", 10000) + "@example.org", "--password-stdin"}, // 10,012 characters
+		{"user", "add", "x\x01@example.org", "--password-stdin"},
+		{"domain", "add", "xn--"},
+		{"user", "quota", "alice@example.org", "1e-9"},
+		{"user", "quota", "alice@example.org", "0.5K"},
+		{"user", "quota", "alice@example.org", "--", "-1"},
+	} {
+		r := admin(t, dir, "pw\n", args...)
+		if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || len(r.stderr) > 400 {
+			t.Errorf("bucketmail %.60q: exit %d, stdout %q, stderr %q; want exit 1 and one line", args, r.code, r.stdout, r.stderr)
+		}
+		if after := state(); after != before {
+			t.Fatalf("bucketmail %.60q changed the directory:\n%s\nwas:\n%s", args, after, before)
+		}
+	}
+
+	mustAdmin(t, dir, "", "domain", "add", "bücher.example")
+	mustAdmin(t, dir, "pw\n", "user", "add", "anna@bücher.example", "--password-stdin")
+	if out := mustAdmin(t, dir, "", "domain", "list"); out != "example.org\nxn--bcher-kva.example\n" {
+		t.Errorf("domain list = %q, want the A-label form", out)
+	}
+	if out := mustAdmin(t, dir, "", "user", "list"); !strings.Contains(out, "anna@xn--bcher-kva.example ") {
+		t.Errorf("user list = %q, want anna@xn--bcher-kva.example", out)
+	}
+}

@@ -68,8 +68,27 @@ func (c *adminCmd) wantArgs(min, max int, what string) error {
 	return nil
 }
 
-// validAddress checks the shape local@domain and returns it lower-case.
+// newAddress checks an address that is about to be created
+// (store.CheckAddress: RFC 5321 lengths, dot-atom local part, IDNA domain)
+// and returns the form the directory keeps. A refusal is an ordinary error
+// (exit 1): the command line was well formed, the value is not.
+func newAddress(addr string) (string, error) {
+	return store.CheckAddress(addr)
+}
+
+// newDomain is newAddress for a domain (store.CheckDomain).
+func newDomain(d string) (string, error) {
+	return store.CheckDomain(d)
+}
+
+// validAddress normalises an address that names an existing entry: the
+// form store.CheckAddress returns when it passes (so an IDN finds its
+// A-label entry), else the lower-cased shape local@domain, so that an entry
+// made before the checks existed can still be shown, changed or deleted.
 func validAddress(addr string) (string, error) {
+	if a, err := store.CheckAddress(addr); err == nil {
+		return a, nil
+	}
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	local, domain, ok := strings.Cut(addr, "@")
 	if !ok || local == "" || !validDomain(domain) || strings.ContainsAny(local, " \t\r\n<>@,;\"") {

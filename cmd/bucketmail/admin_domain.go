@@ -34,9 +34,15 @@ func (a *app) cmdDomain(ctx context.Context, args []string) error {
 	return wrapVerb(verb, c.done(err))
 }
 
+// domain is the DOMAIN argument of a command on an existing domain: the
+// form store.CheckDomain returns when it passes, else the lower-cased
+// argument, so a domain made before the checks existed can be deleted.
 func (c *adminCmd) domain() (string, error) {
 	if err := c.wantArgs(1, 1, "one DOMAIN"); err != nil {
 		return "", err
+	}
+	if d, err := newDomain(c.args[0]); err == nil {
+		return d, nil
 	}
 	d := strings.ToLower(c.args[0])
 	if !validDomain(d) {
@@ -46,7 +52,10 @@ func (c *adminCmd) domain() (string, error) {
 }
 
 func (c *adminCmd) domainAdd(ctx context.Context) error {
-	d, err := c.domain()
+	if err := c.wantArgs(1, 1, "one DOMAIN"); err != nil {
+		return err
+	}
+	d, err := newDomain(c.args[0])
 	if err != nil {
 		return err
 	}

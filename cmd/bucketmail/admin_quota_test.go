@@ -67,7 +67,7 @@ func TestUserQuotaCommand(t *testing.T) {
 	}
 	wantOneLine(t, errOut, "bucketmail: user: quota: user carol@example.org does not exist")
 	code, _, errOut = runCmd(t, "", env, "user", "quota", "alice@example.org", "lots")
-	if code != exitUsage {
+	if code != exitError {
 		t.Errorf("bad size: code %d", code)
 	}
 	wantOneLine(t, errOut, `bucketmail: user: quota: quota: bad size "lots"`)

@@ -92,7 +92,10 @@ func newPassword(a *app, fromStdin bool) (pw, hash string, err error) {
 }
 
 func (c *adminCmd) userAdd(ctx context.Context, a *app, fromStdin bool) error {
-	addr, err := c.address()
+	if err := c.wantArgs(1, 1, "one ADDRESS"); err != nil {
+		return err
+	}
+	addr, err := newAddress(c.args[0])
 	if err != nil {
 		return err
 	}
@@ -223,7 +226,7 @@ func (c *adminCmd) userQuota(ctx context.Context, a *app) error {
 	if len(c.args) == 2 {
 		n, err := quota.ParseSize(c.args[1])
 		if err != nil {
-			return usagef("%v", err)
+			return err // a refused value, not a misused command: exit 1
 		}
 		return userErr(addr, c.store.SetQuota(ctx, addr, n))
 	}

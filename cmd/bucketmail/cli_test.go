@@ -95,7 +95,7 @@ func TestAdminCommandsInProcess(t *testing.T) {
 	fail(exitError, "bucketmail: domain: add: domain example.org already exists", "domain", "add", "example.org")
 	fail(exitError, "bucketmail: user: add: domain nowhere.test does not exist", "user", "add", "a@nowhere.test", "--password-stdin")
 	fail(exitUsage, "bucketmail: user: add: want one ADDRESS", "user", "add")
-	fail(exitUsage, `bucketmail: user: add: "not-an-address" is not an address`, "user", "add", "not-an-address")
+	fail(exitError, `bucketmail: user: add: store: address "not-an-address": no @`, "user", "add", "not-an-address")
 	fail(exitUsage, "bucketmail: user: missing subcommand", "user")
 
 	if out := must("s3cret\n", "user", "add", "alice@example.org", "--password-stdin"); out != "" {

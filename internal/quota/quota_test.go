@@ -23,15 +23,18 @@ func TestLimit(t *testing.T) {
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{
-		"1GiB": 1 << 30, "500MB": 500e6, "10m": 10 << 20, "2048": 2048, "1.5 KiB": 1536,
-		"0": 0, "default": 0, "unlimited": -1, "-1": -1, "7b": 7,
+		"1GiB": 1 << 30, "500MB": 500e6, "10m": 10 << 20, "2048": 2048, "1536 KiB": 1536 << 10,
+		"0": 0, "default": 0, "unlimited": -1, "None": -1, "7b": 7, "4T": 1 << 42,
 	} {
 		got, err := ParseSize(in)
 		if err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v, want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "x", "-5", "1QB", "GiB"} {
+	// Not a whole positive size: refused, never read as default or
+	// unlimited.
+	for _, bad := range []string{"", "x", "-5", "-1", "1QB", "GiB", "1e-9", "1e9", "0.5K", "1.5G", "0.0", "00",
+		"+5", "0x10", "1_000", "5 5M", "9223372036854775807", "4194305T", "NaN", "Inf"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}

@@ -19,14 +19,17 @@ var units = []struct {
 	{"b", 1},
 }
 
-// ParseSize reads a quota: a byte count with an optional unit (1GiB, 500MB,
-// 10M: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB and the bare letters
-// K/M/G/T powers of 1024), "0" or "default" for store.QuotaDefault, and
-// "unlimited" (or "-1") for store.QuotaUnlimited.
+// ParseSize reads a quota: a whole positive byte count with an optional
+// unit (1GiB, 500MB, 10M: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB
+// and the bare letters K/M/G/T powers of 1024), "0" or "default" for
+// store.QuotaDefault, and "unlimited" (or "none") for
+// store.QuotaUnlimited. Anything else is refused, so that a typo never
+// becomes a different quota: no sign, fraction or exponent ("-1", "0.5K"
+// and "1e-9" once meant unlimited or default), and nothing past 2^62.
 func ParseSize(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	switch t {
-	case "unlimited", "none", "-1":
+	case "unlimited", "none":
 		return store.QuotaUnlimited, nil
 	case "default", "0":
 		return store.QuotaDefault, nil
@@ -38,11 +41,11 @@ func ParseSize(s string) (int64, error) {
 			break
 		}
 	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n < 0 || n*float64(factor) > 1<<62 {
-		return 0, fmt.Errorf("quota: bad size %q (want e.g. 500MB, 1GiB, 0 or unlimited)", s)
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || strings.Trim(t, "0123456789") != "" || n > (1<<62)/factor {
+		return 0, fmt.Errorf("quota: bad size %q (want a whole number of bytes with an optional unit, e.g. 500MB, 1536MiB, or 0, default, unlimited)", s)
 	}
-	return int64(n * float64(factor)), nil
+	return n * factor, nil
 }
 
 // FormatSize writes n bytes with a binary unit, for listings (1.5 GiB).
