@@ -30,7 +30,7 @@ S3_ACCESS=benchaccess
 S3_SECRET=benchsecret0123456789
 
 # Ports on 127.0.0.1.
-DNS_PORT=5399 SMTP_PORT=2725 IMAP_PORT=2743 POP3_PORT=2710 HTTP_PORT=2780
+DNS_PORT=5399 SMTP_PORT=2725 IMAP_PORT=2743 POP3_PORT=2710 HTTP_PORT=2780 METRICS_PORT=2781
 REDIS_PORT=2779 S3_PORT=2777
 export PF_SMTP_PORT=2625 DC_IMAP_PORT=2643 DC_POP3_PORT=2610
 
@@ -84,7 +84,7 @@ start_bucketmail() {
 		--smtp-addr 127.0.0.1:$SMTP_PORT --submission-addr "" --submissions-addr "" \
 		--imap-addr 127.0.0.1:$IMAP_PORT --imaps-addr "" \
 		--pop3-addr 127.0.0.1:$POP3_PORT --pop3s-addr "" \
-		--http-addr 127.0.0.1:$HTTP_PORT \
+		--http-addr 127.0.0.1:$HTTP_PORT --metrics-addr 127.0.0.1:$METRICS_PORT \
 		--allow-insecure-auth --limit-conn-per-ip-minute 0 --limit-auth-failures 0 \
 		--dns-resolver 127.0.0.1:$DNS_PORT \
 		>>"$WORK/bucketmail-$mode.log" 2>&1 &
@@ -120,7 +120,7 @@ bench_bucketmail() {
 		# them apart, docs/benchmarks.md).
 		start_bucketmail "$mode" --reconcile-interval 0 --snapshot-interval 0
 		log "$target: request costs"
-		"$BB" cost "${flags[@]}" --metrics http://127.0.0.1:$HTTP_PORT/metrics --redis 127.0.0.1:$REDIS_PORT
+		"$BB" cost "${flags[@]}" --metrics http://127.0.0.1:$METRICS_PORT/metrics --redis 127.0.0.1:$REDIS_PORT
 		stop_pid "$BM_PID"
 	fi
 	# Memory: every run on a fresh process, so that none reuses what an
