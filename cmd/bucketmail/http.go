@@ -42,8 +42,8 @@ func newHealthHandler(st store.Store, bl blob.Store, log *slog.Logger) *http.Ser
 }
 
 // newMetricsHandler serves, besides the health checks, /metrics
-// (Prometheus). It belongs on --metrics-addr only: the metrics name
-// users' counts and internals and have no authentication.
+// (Prometheus). It belongs on --metrics-addr only: the metrics show queue
+// depths and rejection counts to whoever asks, without a password.
 func newMetricsHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *slog.Logger) http.Handler {
 	mux := newHealthHandler(st, bl, log)
 	prom := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
