@@ -26,9 +26,10 @@ const (
 )
 
 // maxNameInput bounds the input the checks look at, so that a hostile
-// argument costs nothing before it is refused: no valid name, even with
-// U-labels of 4-byte runes, comes near it.
-const maxNameInput = 4 * 1024
+// argument costs nothing before it is refused. Every rune is at least one
+// octet of the A-label form, and UTF-8 takes at most 4 octets a rune, so
+// an input above it is too long in any form.
+const maxNameInput = 4 * (MaxDomain + 2)
 
 // NameError is a refused address or domain. It matches ErrInvalid.
 type NameError struct {
@@ -75,8 +76,11 @@ func CheckDomain(domain string) (string, error) {
 	if domain == "" {
 		return bad("empty")
 	}
-	if len(domain) > maxNameInput || !utf8.ValidString(domain) {
-		return bad("too long or not UTF-8")
+	if len(domain) > maxNameInput {
+		return bad(fmt.Sprintf("longer than %d octets", MaxDomain))
+	}
+	if !utf8.ValidString(domain) {
+		return bad("not UTF-8")
 	}
 	if why := badRunes(domain); why != "" {
 		return bad(why)
@@ -126,8 +130,11 @@ func CheckAddress(addr string) (string, error) {
 	bad := func(why string) (string, error) {
 		return "", &NameError{Kind: "address", Name: addr, Reason: why}
 	}
-	if len(addr) > maxNameInput || !utf8.ValidString(addr) {
-		return bad("too long or not UTF-8")
+	if len(addr) > maxNameInput {
+		return bad(fmt.Sprintf("longer than %d octets", MaxAddress))
+	}
+	if !utf8.ValidString(addr) {
+		return bad("not UTF-8")
 	}
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
@@ -182,7 +189,7 @@ func badRunes(s string) string {
 		case r == ' ' || r == '\u00a0':
 			return "space"
 		case r == '/' || r == '\\':
-			return fmt.Sprintf("%q", r)
+			return fmt.Sprintf("%q (a path separator)", r)
 		}
 	}
 	return ""
