@@ -8,6 +8,10 @@ import (
 	"github.com/bucketmail/bucketmail/internal/abuse"
 )
 
+// capRefusal greets a connection over the listener's caps
+// (abuse.ConnConfig), like one over the per-IP rate.
+const capRefusal = "-ERR " + codeSysTemp + " Too many connections, try again later\r\n"
+
 // connAllowed counts a new connection (after the TLS handshake of an
 // implicit-TLS port, so that the refusal is readable) and refuses one over
 // the per-IP rate with -ERR [SYS/TEMP] (RFC 3206 section 4) instead of the
