@@ -28,7 +28,7 @@ type connConfig struct {
 }
 
 func (c *connConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections per SMTP, IMAP or POP3 listener of a process; over it: SMTP `421 4.7.0`, IMAP `* BYE [UNAVAILABLE]`, POP3 `-ERR [SYS/TEMP]` (0: no cap)")
+	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections per SMTP, IMAP or POP3 listener of a process; over it: SMTP 421 4.7.0, IMAP * BYE [UNAVAILABLE], POP3 -ERR [SYS/TEMP] (0: no cap)")
 	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", defaultMaxConnectionsPerIP, "open connections per listener of a process from one client IP (IPv6: one /64); loopback is exempt (0: no cap)")
 	fs.DurationVar(&c.TLSHandshakeTimeout, "tls-handshake-timeout", defaultTLSHandshakeTimeout, "bound of a TLS handshake: on implicit-TLS ports from the accept, for STARTTLS/STLS from the ClientHello (SMTP) or the command (POP3)")
 	fs.DurationVar(&c.LineTimeout, "line-timeout", defaultLineTimeout, "how long a client may take to send one command line, from its first byte to the answer, plus one second per --min-line-rate bytes received; the wait between commands is not counted (0: no bound)")
