@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -43,7 +44,7 @@ func closedByServer(t *testing.T, r *bufio.Reader, what string) {
 	t.Helper()
 	for {
 		_, err := r.ReadString('\n')
-		if errors.Is(err, io.EOF) {
+		if closedErr(err) {
 			return
 		}
 		if err != nil {
@@ -115,4 +116,10 @@ func TestConnectionLimits(t *testing.T) {
 			}
 		}
 	})
+}
+
+// closedErr reports whether a read error means the server closed the
+// connection: EOF, or a reset when client bytes were still unread.
+func closedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestMaxConnectionsBye(t *testing.T) {
 	if line, err := r.ReadString('\n'); err != nil || line != capRefusal {
 		t.Fatalf("over the cap: %q, %v; want %q", line, err, capRefusal)
 	}
-	if _, err := r.ReadString('\n'); !errors.Is(err, io.EOF) {
+	if _, err := r.ReadString('\n'); !closedErr(err) {
 		t.Fatalf("after the BYE: %v, want the connection closed", err)
 	}
 	for i, c := range firsts {
@@ -61,7 +62,7 @@ func TestMaxConnectionsBye(t *testing.T) {
 func TestIMAPSWithoutClientHelloIsClosed(t *testing.T) {
 	env := newEnv(t, withConns(abuse.ConnConfig{HandshakeTimeout: 200 * time.Millisecond}))
 	_, r := rawDial(t, env.tlsAddr)
-	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+	if _, err := r.ReadByte(); !closedErr(err) {
 		t.Fatalf("IMAPS without a ClientHello: %v, want closed by the server", err)
 	}
 	env.dial(t, "alice@example.org", nil) // a real client is served
@@ -84,7 +85,7 @@ func TestTrickledCommandIsCut(t *testing.T) {
 	// imapserver's own bound is 30 s for a command; the test's 10 s.
 	for {
 		_, err := r.ReadString('\n')
-		if errors.Is(err, io.EOF) {
+		if closedErr(err) {
 			return
 		}
 		if err != nil {
@@ -116,4 +117,10 @@ func TestIdleOutlastsTheLineBound(t *testing.T) {
 	if _, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{UID: true}).Collect(); err != nil {
 		t.Fatalf("FETCH after IDLE: %v", err)
 	}
+}
+
+// closedErr reports whether a read error means the server closed the
+// connection: EOF, or a reset when client bytes were still unread.
+func closedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ func wantClosed(t *testing.T, r *bufio.Reader, what string) {
 	t.Helper()
 	for {
 		_, err := r.ReadString('\n')
-		if errors.Is(err, io.EOF) {
+		if closedErr(err) {
 			return
 		}
 		if err != nil {
@@ -90,4 +91,10 @@ func TestTrickledCommandIsCut(t *testing.T) {
 		}
 	}()
 	wantClosed(t, r, "a command sent a byte per 50 ms")
+}
+
+// closedErr reports whether a read error means the server closed the
+// connection: EOF, or a reset when client bytes were still unread.
+func closedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }

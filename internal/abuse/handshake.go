@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,11 @@ type tlsListener struct {
 	once    sync.Once
 	failed  chan struct{} // closed when ln failed for good, with err
 	err     error
+	// calls is touched by Accept and Close, as a socket's Accept and
+	// Close touch its lock, so that what a server did before Accept
+	// happens before Close: imapserver's Serve adds to the WaitGroup
+	// that its Close waits on after calling Accept, not under a lock.
+	calls atomic.Int64
 }
 
 func (l *tlsListener) acceptLoop() {
@@ -76,6 +82,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 
 // Accept returns the next handshaken connection.
 func (l *tlsListener) Accept() (net.Conn, error) {
+	l.calls.Add(1)
 	select {
 	case c := <-l.ready:
 		return c, nil
@@ -91,6 +98,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 // Close stops accepting; connections still in their handshake are
 // closed when it ends.
 func (l *tlsListener) Close() error {
+	l.calls.Add(1)
 	l.once.Do(func() { close(l.done) })
 	return l.Listener.Close()
 }
