@@ -108,3 +108,46 @@ func TestTrickledCommandLineIsCut(t *testing.T) {
 func closedErr(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
+
+// stalledConn sends what is written to it and never delivers a byte.
+type stalledConn struct {
+	net.Conn
+	done <-chan struct{}
+}
+
+func (c stalledConn) Read([]byte) (int, error) {
+	<-c.done
+	return 0, io.EOF
+}
+
+func TestStartTLSHandshakeIsBounded(t *testing.T) {
+	e := newEnv(t, withConns(abuse.ConnConfig{HandshakeTimeout: 200 * time.Millisecond}))
+	c, r := rawDial(t, e.addr[Submission])
+	for _, cmd := range []string{"", "EHLO client.example\r\n", "STARTTLS\r\n"} {
+		if _, err := io.WriteString(c, cmd); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %q: %v", cmd, err)
+			}
+			if line[3] == ' ' {
+				break
+			}
+		}
+	}
+	// The ClientHello goes out; the client never reads the server's
+	// answer, so the server waits for a Finished that never comes.
+	go func() {
+		_ = tls.Client(stalledConn{c, t.Context().Done()}, e.client).Handshake()
+	}()
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), "550 5.0.0 Handshake error") {
+		b, err := r.ReadByte()
+		if err != nil {
+			t.Fatalf("waiting for the end of a stalled STARTTLS handshake: %v", err)
+		}
+		seen.WriteByte(b)
+	}
+}
