@@ -93,7 +93,7 @@ func TestConnectionLimits(t *testing.T) {
 			refusal := map[string]string{
 				"smtp": "421 4.7.0 mx.test.example Too many connections, try again later\r\n",
 				"imap": "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
-				"pop3": "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+				"pop3": "-ERR [SYS/TEMP] Service unavailable: too many connections, try again later\r\n",
 			}[name]
 			for _, step := range []struct {
 				ip      string
