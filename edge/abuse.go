@@ -23,6 +23,12 @@ func (s *Server) connRefusal() string {
 	return fmt.Sprintf("421 4.7.0 %s Too many connections from your address, try again later\r\n", s.cfg.Hostname)
 }
 
+// capRefusal is the greeting of a connection over the listener's caps
+// (abuse.ConnConfig): 421 as for the per-IP rate.
+func (s *Server) capRefusal() string {
+	return fmt.Sprintf("421 4.7.0 %s Too many connections, try again later\r\n", s.cfg.Hostname)
+}
+
 // authBlocked reports whether the client's IP or username is blocked after
 // too many failures; nothing is verified then.
 func (s *session) authBlocked(username string) bool {

@@ -49,6 +49,10 @@ type Config struct {
 	// Limits are the abuse limits (connections per IP, failed AUTH,
 	// messages and recipients per hour); nil: none.
 	Limits *abuse.Limits
+	// Conns caps the connections of each listener and bounds TLS
+	// handshakes and the time a command line may take (zero: no caps,
+	// abuse.DefaultHandshakeTimeout, no line bound).
+	Conns abuse.ConnConfig
 	// Mailboxes, when not nil, lets RCPT refuse a local recipient whose
 	// mailbox is over its storage quota (452 4.2.2); DefaultQuota is the
 	// quota of users without their own (--default-quota; <= 0: unlimited).

@@ -36,12 +36,19 @@ func New(cfg Config) *Server {
 // Serve answers SMTP on ln in the given mode until Close. For SubmissionTLS
 // it wraps ln in TLS itself. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener, mode Mode) error {
-	ln = s.live.wrap(ln) // under TLS, so Shutdown reaches the socket
+	var implicit *tls.Config
 	if mode == SubmissionTLS {
 		if s.cfg.TLS == nil {
 			return errors.New("edge: implicit TLS needs a TLS configuration")
 		}
-		ln = tls.NewListener(ln, s.cfg.TLS)
+		implicit = s.cfg.TLS
+	}
+	// On the socket: connections count from the accept, and lines are
+	// bounded whatever the TLS state.
+	ln = s.cfg.Conns.Listener(ln, implicit, s.capRefusal())
+	ln = s.live.wrap(ln) // under TLS, so Shutdown reaches the socket
+	if implicit != nil {
+		ln = s.cfg.Conns.TLSListener(ln, implicit)
 	}
 	// Over TLS, so that an implicit-TLS client can read the refusal.
 	ln = s.cfg.Limits.Listener(ln, s.connRefusal())
@@ -66,7 +73,7 @@ func (s *Server) Serve(ln net.Listener, mode Mode) error {
 func (s *Server) newSMTPServer(mode Mode) *smtp.Server {
 	srv := smtp.NewServer(&backend{srv: s, mode: mode})
 	srv.Domain = s.cfg.Hostname
-	srv.TLSConfig = s.cfg.TLS
+	srv.TLSConfig = s.cfg.Conns.StartTLSConfig(s.cfg.TLS)
 	srv.MaxMessageBytes = s.cfg.MaxMessageSize
 	// The session enforces the recipient limit itself, so that refusals
 	// are counted and logged; go-smtp would answer before asking us.

@@ -12,7 +12,10 @@ import (
 
 // Defaults of the abuse limits.
 const (
-	defaultConnPerIPMinute   = 60
+	// defaultConnPerIPMinute is what a household or an office of 50
+	// behind one address never reaches (clients reconnect, poll, retry),
+	// and a scanner does; the concurrent caps (conns.go) do the rest.
+	defaultConnPerIPMinute   = 600
 	defaultAuthFailures      = 10
 	defaultMessagesPerHour   = 500
 	defaultRecipientsPerHour = 2000
@@ -30,6 +33,8 @@ type abuseConfig struct {
 	AuthFailures      int64
 	MessagesPerHour   int64
 	RecipientsPerHour int64
+
+	Conns connConfig // per listener and node
 }
 
 func (a *abuseConfig) register(fs *flag.FlagSet) {
@@ -38,11 +43,15 @@ func (a *abuseConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&a.AuthFailures, "limit-auth-failures", defaultAuthFailures, "failed SMTP/IMAP/POP3 authentications per client IP and per account in 15 minutes before a temporary block; a growing delay starts at half of it (0: no limit)")
 	fs.Int64Var(&a.MessagesPerHour, "limit-messages-per-hour", defaultMessagesPerHour, "messages an authenticated user may submit per hour (0: no limit)")
 	fs.Int64Var(&a.RecipientsPerHour, "limit-recipients-per-hour", defaultRecipientsPerHour, "recipients an authenticated user may submit to per hour (0: no limit)")
+	a.Conns.register(fs)
 }
 
 func (a *abuseConfig) check() error {
 	if a.ConnPerIPMinute < 0 || a.AuthFailures < 0 || a.MessagesPerHour < 0 || a.RecipientsPerHour < 0 {
 		return usagef("negative limits are not allowed")
+	}
+	if err := a.Conns.check(); err != nil {
+		return err
 	}
 	p, err := proxyproto.ParseCIDRs(a.ProxyProtocolFrom)
 	if err != nil {

@@ -99,6 +99,7 @@ func (d *deps) listen(p *process, name, addr string, serve func(net.Listener) er
 }
 
 func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
+	log := d.log.With(slog.String("role", "edge"))
 	srv := edge.New(edge.Config{
 		Hostname:          d.cfg.Hostname,
 		MaxMessageSize:    int64(d.cfg.MaxMessageSize),
@@ -111,9 +112,10 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Auth:              d.auth,
 		DMARCReject:       d.edgeDMARCChecker(),
 		Limits:            d.abuseLimits(),
+		Conns:             d.connLimits(log),
 		Mailboxes:         d.store,
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
-		Log:               d.log.With(slog.String("role", "edge")),
+		Log:               log,
 		Metrics:           d.metrics,
 	})
 	p.stoppers = append(p.stoppers, srv.Shutdown)
@@ -141,6 +143,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		AppendLimit:       int64(d.cfg.MaxMessageSize),
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
 		Limits:            limits,
+		Conns:             d.connLimits(d.log.With(slog.String("role", "imap"))),
 	})
 	pop3Srv := pop3.New(pop3.Config{
 		Hostname:          d.cfg.Hostname,
@@ -152,6 +155,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		Log:               d.log.With(slog.String("role", "pop3")),
 		Metrics:           d.metrics,
 		Limits:            limits,
+		Conns:             d.connLimits(d.log.With(slog.String("role", "pop3"))),
 	})
 	p.stoppers = append(p.stoppers, imapSrv.Shutdown, pop3Srv.Shutdown)
 	imapServe := func(implicit bool) func(net.Listener) error {

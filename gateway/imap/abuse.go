@@ -12,6 +12,10 @@ import (
 // closes it (RFC 9051 section 7.1.5).
 const connRefusal = "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n"
 
+// capRefusal greets a connection over the listener's caps
+// (abuse.ConnConfig).
+const capRefusal = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+
 // errAuthBlocked answers a login from an IP or for an account with too many
 // recent failures: UNAVAILABLE is temporary (RFC 5530 section 3).
 var errAuthBlocked = &imap.Error{Type: imap.StatusResponseTypeNo,

@@ -51,6 +51,10 @@ type Config struct {
 	// Limits are the abuse limits (connections per IP, failed logins);
 	// nil: none.
 	Limits *abuse.Limits
+	// Conns caps the connections of each listener and bounds TLS
+	// handshakes and the time a command line may take (zero: no caps,
+	// abuse.DefaultHandshakeTimeout, no line bound).
+	Conns abuse.ConnConfig
 	// HeadCacheEntries bounds the head cache (message heads of all
 	// mailboxes held); 0 means defaultHeadEntries.
 	HeadCacheEntries int
@@ -126,14 +130,23 @@ func capabilities(appendLimit int64) imap.CapSet {
 // connection starts with a TLS handshake (port 993, RFC 8314); otherwise
 // clients may use STARTTLS (port 143).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
-	// Responses go out when the session reads again, not line by line;
-	// under TLS, so that records are batched and TLS is still seen.
-	ln = batchconn.Listener(ln)
+	var implicit *tls.Config
 	if implicitTLS {
 		if s.cfg.TLS == nil {
 			return errors.New("imapgw: implicit TLS needs a TLS config")
 		}
-		ln = tls.NewListener(ln, s.cfg.TLS)
+		implicit = s.cfg.TLS
+	}
+	// On the socket: connections count from the accept, and lines are
+	// bounded whatever the TLS state.
+	ln = s.cfg.Conns.Listener(ln, implicit, capRefusal)
+	// Responses go out when the session reads again, not line by line;
+	// under TLS, so that records are batched and TLS is still seen.
+	ln = batchconn.Listener(ln)
+	if implicit != nil {
+		// imapserver sets no read deadline before its greeting, whose
+		// write would wait for the ClientHello forever.
+		ln = s.cfg.Conns.TLSListener(ln, implicit)
 	}
 	// Over TLS, so that an implicit-TLS client can read the refusal.
 	ln = s.cfg.Limits.Listener(ln, connRefusal)

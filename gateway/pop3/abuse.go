@@ -8,6 +8,17 @@ import (
 	"github.com/bucketmail/bucketmail/internal/abuse"
 )
 
+// Refusals at greeting. Besides [SYS/TEMP] (RFC 3206 section 4), the text
+// says "Service unavailable": clients that do not read response codes
+// (fetchmail) take any other -ERR before login for a wrong password.
+const (
+	// capRefusal answers a connection over the listener's caps
+	// (abuse.ConnConfig).
+	capRefusal = "-ERR " + codeSysTemp + " Service unavailable: too many connections, try again later\r\n"
+	// rateRefusal answers a connection over the per-IP rate.
+	rateRefusal = "-ERR " + codeSysTemp + " Service unavailable: too many connections from your address, try again later\r\n"
+)
+
 // connAllowed counts a new connection (after the TLS handshake of an
 // implicit-TLS port, so that the refusal is readable) and refuses one over
 // the per-IP rate with -ERR [SYS/TEMP] (RFC 3206 section 4) instead of the
@@ -17,7 +28,7 @@ func (s *Server) connAllowed(c net.Conn) bool {
 	if s.cfg.Limits.Connect(s.ctx, ip) {
 		return true
 	}
-	_, _ = c.Write([]byte("-ERR " + codeSysTemp + " Too many connections from your address, try again later\r\n"))
+	_, _ = c.Write([]byte(rateRefusal))
 	return false
 }
 

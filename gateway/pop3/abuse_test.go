@@ -57,7 +57,7 @@ func assertRefused(t *testing.T, c net.Conn) {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
-	if want := "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n"; err != nil || line != want {
+	if want := "-ERR [SYS/TEMP] Service unavailable: too many connections from your address, try again later\r\n"; err != nil || line != want {
 		t.Fatalf("greeting %q, %v; want %q", line, err, want)
 	}
 }

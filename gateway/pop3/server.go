@@ -38,16 +38,15 @@ type Config struct {
 	// Limits are the abuse limits (connections per IP, failed logins);
 	// nil: none.
 	Limits *abuse.Limits
+	// Conns caps the connections of each listener and bounds TLS
+	// handshakes (implicit and STLS) and the time a command line may
+	// take (zero: no caps, abuse.DefaultHandshakeTimeout, no line bound).
+	Conns abuse.ConnConfig
 }
 
-// Timeouts.
-const (
-	// idleTimeout closes a session that sends nothing; RFC 1939 section 3
-	// asks for at least 10 minutes.
-	idleTimeout = 10 * time.Minute
-	// handshakeTimeout bounds a TLS handshake.
-	handshakeTimeout = 30 * time.Second
-)
+// idleTimeout closes a session that sends nothing; RFC 1939 section 3
+// asks for at least 10 minutes.
+const idleTimeout = 10 * time.Minute
 
 // protocol is the label of this server's metrics.
 const protocol = "pop3"
@@ -105,6 +104,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS && s.cfg.TLS == nil {
 		return ErrNoTLS
 	}
+	ln = s.listener(ln, implicitTLS)
 	if !s.track(ln) {
 		ln.Close()
 		return nil
@@ -134,23 +134,25 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	}
 }
 
-// handle serves one connection.
+// listener wraps ln in the connection caps and line bounds, and for
+// implicit TLS in handshakes bounded by Conns.HandshakeTimeout.
+func (s *Server) listener(ln net.Listener, implicitTLS bool) net.Listener {
+	var implicit *tls.Config
+	if implicitTLS {
+		implicit = s.cfg.TLS
+	}
+	ln = s.cfg.Conns.Listener(ln, implicit, capRefusal)
+	if implicitTLS {
+		ln = s.cfg.Conns.TLSListener(ln, implicit)
+	}
+	return ln
+}
+
+// handle serves one connection (for implicit TLS, handshaken).
 func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	defer s.sessions.Done()
 	defer s.untrackConn(c)
 	defer c.Close()
-	if implicitTLS {
-		tc := tls.Server(c, s.cfg.TLS)
-		ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout)
-		err := tc.HandshakeContext(ctx)
-		cancel()
-		if err != nil {
-			s.log.Debug("pop3 tls handshake failed",
-				slog.String("remote", c.RemoteAddr().String()), slog.String("error", err.Error()))
-			return
-		}
-		c = tc
-	}
 	if !s.connAllowed(c) {
 		return
 	}

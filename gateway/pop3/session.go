@@ -243,7 +243,7 @@ func (s *session) startTLS() error {
 		return err
 	}
 	tc := tls.Server(s.conn, s.srv.cfg.TLS)
-	ctx, cancel := context.WithTimeout(s.srv.ctx, handshakeTimeout)
+	ctx, cancel := context.WithTimeout(s.srv.ctx, s.srv.cfg.Conns.TLSHandshakeTimeout())
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return err
