@@ -190,7 +190,18 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 		// The whole message, byte for byte as stored.
 		return partial(raw, sec.Partial), nil
 	}
-	return imapserver.ExtractBodySection(bytes.NewReader(raw), sec), nil
+	return extractSection(raw, sec), nil
+}
+
+// extractSection extracts a body part of raw. Each level of the part path
+// reads the bytes of the levels below it again, so a path deeper than
+// message.MaxDepth, which no BODYSTRUCTURE describes, is taken as a part
+// that does not exist rather than walked.
+func extractSection(raw []byte, sec *imap.FetchItemBodySection) []byte {
+	if len(sec.Part) > message.MaxDepth {
+		return nil
+	}
+	return imapserver.ExtractBodySection(bytes.NewReader(raw), sec)
 }
 
 // partial cuts <offset.size> out of b (RFC 9051 section 6.4.5).

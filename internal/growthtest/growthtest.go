@@ -22,9 +22,9 @@ import (
 const Limit = 20
 
 const (
-	rounds  = 3                    // measurements of each size
-	minWork = 4 * time.Millisecond // CPU time of one measurement of the small input
-	maxReps = 1 << 12              // repetitions of the small input, at most
+	rounds  = 4                    // measurements of each size
+	minWork = 8 * time.Millisecond // CPU time of one measurement of the small input
+	maxReps = 1 << 14              // repetitions of the small input, at most
 	retries = 3                    // a ratio over Limit is measured again this often
 )
 
