@@ -14,7 +14,7 @@ import (
 func TestRetrieveGrowth(t *testing.T) {
 	for _, shape := range growthtest.Messages() {
 		t.Run(shape.Name, func(t *testing.T) {
-			growthtest.Linear(t, 16<<10, shape, func(raw []byte) {
+			growthtest.Linear(t, shape, func(raw []byte) {
 				for _, lines := range []int{-1, 10} {
 					dw := newDotWriter(io.Discard)
 					var dst io.Writer = dw

@@ -13,11 +13,11 @@ import (
 func TestCheckGrowth(t *testing.T) {
 	w := newWorld(t)
 	for _, shape := range growthtest.Messages() {
-		signed := growthtest.Shape{Name: shape.Name, Make: func(n int) []byte {
+		signed := growthtest.Shape{Name: shape.Name, N: shape.N, Make: func(n int) []byte {
 			return []byte(w.signed(string(shape.Make(n))))
 		}}
 		t.Run(shape.Name, func(t *testing.T) {
-			growthtest.Linear(t, 16<<10, signed, func(raw []byte) {
+			growthtest.Linear(t, signed, func(raw []byte) {
 				if _, err := w.checker.Check(t.Context(), clientIP, "mx.sender.example", "bob@sender.example", bytes.NewReader(raw)); err != nil {
 					t.Fatal(err)
 				}

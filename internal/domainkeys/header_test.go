@@ -55,7 +55,7 @@ func TestSignGrowth(t *testing.T) {
 	}
 	for _, shape := range growthtest.Messages() {
 		t.Run(shape.Name, func(t *testing.T) {
-			growthtest.Linear(t, 16<<10, shape, func(raw []byte) {
+			growthtest.Linear(t, shape, func(raw []byte) {
 				var out bytes.Buffer
 				if err := Sign(ctx, blobs, "example.org", &out, bytes.NewReader(raw)); err != nil {
 					t.Fatal(err)

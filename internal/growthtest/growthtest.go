@@ -32,13 +32,14 @@ const (
 type Shape struct {
 	Name string
 	Make func(n int) []byte
+	N    int // the size it is measured at
 }
 
-// Linear runs run on shape's inputs of n and 8n bytes and fails t when
-// the cost per byte grows by more than Limit/8.
-func Linear(t *testing.T, n int, shape Shape, run func(input []byte)) {
+// Linear runs run on shape's inputs of shape.N and 8*shape.N bytes and
+// fails t when the cost per byte grows by more than Limit/8.
+func Linear(t *testing.T, shape Shape, run func(input []byte)) {
 	t.Helper()
-	small, big := shape.Make(n), shape.Make(8*n)
+	small, big := shape.Make(shape.N), shape.Make(8*shape.N)
 	reps := calibrate(small, run)
 	var ratio float64
 	for range retries {

@@ -12,7 +12,7 @@ import (
 func TestParseGrowth(t *testing.T) {
 	for _, shape := range growthtest.Messages() {
 		t.Run(shape.Name, func(t *testing.T) {
-			growthtest.Linear(t, 16<<10, shape, func(raw []byte) {
+			growthtest.Linear(t, shape, func(raw []byte) {
 				s, err := Parse(bytes.NewReader(raw))
 				if err != nil {
 					t.Fatal(err)
