@@ -31,7 +31,7 @@ func TestHeaderReadGrowth(t *testing.T) {
 	sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject", "To"}}
 	for _, shape := range growthtest.Messages() {
 		t.Run(shape.Name, func(t *testing.T) {
-			growthtest.Linear(t, 16<<10, shape, func(raw []byte) {
+			growthtest.Linear(t, shape, func(raw []byte) {
 				if _, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err != nil {
 					t.Fatal(err)
 				}
@@ -44,8 +44,8 @@ func TestHeaderReadGrowth(t *testing.T) {
 // TestSectionGrowth: BODY[1.1.1...] down a deeply nested message costs
 // time linear in the message, however long the path.
 func TestSectionGrowth(t *testing.T) {
-	shape := growthtest.Shape{Name: "deep nesting", Make: growthtest.DeepNesting}
-	growthtest.Linear(t, 16<<10, shape, func(raw []byte) {
+	shape := growthtest.Shape{Name: "deep nesting", Make: growthtest.DeepNesting, N: 16 << 10}
+	growthtest.Linear(t, shape, func(raw []byte) {
 		sec := &imap.FetchItemBodySection{Part: make([]int, bytes.Count(raw, []byte("boundary=")))}
 		for i := range sec.Part {
 			sec.Part[i] = 1
