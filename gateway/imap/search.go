@@ -20,6 +20,7 @@ import (
 // Flags, dates, sizes and header keys are matched against the index; only
 // BODY and TEXT read message objects.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	sel.staticCriteria(criteria)
@@ -68,6 +69,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		}
 		err = s.forEach(sel, all, how, func(batch []*msgData) error {
 			for _, d := range batch {
+				if err := s.gone(); err != nil {
+					return err
+				}
 				ok, err := s.match(d, criteria)
 				if err != nil {
 					return s.protoErr("search", err, nil)
