@@ -53,3 +53,15 @@ func TestSectionGrowth(t *testing.T) {
 		_ = extractSection(raw, sec)
 	})
 }
+
+// TestParsedBodyStructureGrowth: the BODYSTRUCTURE of an entry without a
+// usable summary costs time linear in the message.
+func TestParsedBodyStructureGrowth(t *testing.T) {
+	for _, shape := range growthtest.Messages() {
+		t.Run(shape.Name, func(t *testing.T) {
+			growthtest.Linear(t, shape, func(raw []byte) {
+				_ = parsedBodyStructure(raw)
+			})
+		})
+	}
+}

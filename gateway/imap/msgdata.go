@@ -168,7 +168,19 @@ func (d *msgData) bodyStructure() (imap.BodyStructure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return imapserver.ExtractBodyStructure(bytes.NewReader(raw)), nil
+	return parsedBodyStructure(raw), nil
+}
+
+// parsedBodyStructure is the BODYSTRUCTURE of raw for an entry whose index
+// summary is unusable: the summary parser's, linear in raw and bounded in
+// depth and parts as the index's are, where imapserver.ExtractBodyStructure
+// would descend every level of a deeply nested message.
+func parsedBodyStructure(raw []byte) imap.BodyStructure {
+	sum, err := message.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return imapserver.ExtractBodyStructure(bytes.NewReader(raw)) // not reached: raw is in memory
+	}
+	return sum.IMAPBodyStructure(true)
 }
 
 // section extracts BODY[section]<partial> (RFC 9051 section 6.4.5).
