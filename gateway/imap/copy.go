@@ -8,6 +8,7 @@ import (
 // Copy answers COPY and UID COPY (RFC 9051 section 6.4.7) with COPYUID
 // (RFC 4315 section 3). A missing destination is NO [TRYCREATE].
 func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	dst, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, dest)
@@ -28,6 +29,7 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 // Move answers MOVE and UID MOVE (RFC 6851): COPYUID first, then an
 // EXPUNGE per moved message.
 func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	if sel.readOnly {

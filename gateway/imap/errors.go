@@ -58,6 +58,8 @@ func (s *session) protoErr(op string, err error, notFound *imap.Error) error {
 		return errCannot
 	case errors.Is(err, store.ErrInUse):
 		return errInUse
+	case s.ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return errGone // the client left: not a failure
 	}
 	s.log.Error("imap storage failure", slog.String("op", op),
 		slog.String("user_id", s.user.ID), slog.Any("err", err))

@@ -12,6 +12,7 @@ import (
 // with a zero ExpungeWriter. A read-only mailbox is never expunged: CLOSE
 // then just closes it, EXPUNGE fails.
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	closing := *w == imapserver.ExpungeWriter{}

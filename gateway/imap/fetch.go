@@ -17,6 +17,7 @@ const batchSize = 256
 // section without PEEK sets \Seen unless the mailbox is read-only, and the
 // new flags are then sent along (RFC 9051 section 6.4.5, BODY[]).
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	return s.fetch(w, sel, sel.resolve(numSet), options)
@@ -40,6 +41,9 @@ func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, opt
 			}
 		}
 		for _, d := range batch {
+			if err := s.gone(); err != nil {
+				return err
+			}
 			if err := s.writeFetch(w, d, options, seen[d.m.UID]); err != nil {
 				return err
 			}

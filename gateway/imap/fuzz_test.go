@@ -14,6 +14,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/internal/growthtest"
 )
 
 // fuzzDeadline bounds one fuzz iteration: a session that needs longer is a hang.
@@ -39,6 +41,11 @@ func malformedCorpus(tb testing.TB) map[string][]byte {
 	// test's (1 MB header line) so that fuzzing stays fast.
 	out["long-header-line"] = []byte("Subject: " + strings.Repeat("x", 64<<10) + "\r\n\r\nbody\r\n")
 	out["many-parts"] = manyParts(1000)
+	// The adversarial shapes of the growth tests, at sizes where a
+	// superlinear reader would show.
+	out["folded-header"] = growthtest.FoldedHeader(80 << 10)
+	out["folded-recipients"] = growthtest.FoldedRecipients(64 << 10)
+	out["deep-nesting-2000"] = growthtest.DeepNesting(200 << 10)
 	return out
 }
 

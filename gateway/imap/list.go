@@ -23,6 +23,7 @@ type listEntry struct {
 // 6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, CHILDREN RFC 3348,
 // SPECIAL-USE RFC 6154). Names are matched with imapserver.MatchList.
 func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	defer s.watch()()
 	if len(patterns) == 0 {
 		// An empty pattern asks for the delimiter and the root of ref.
 		return w.WriteList(&imap.ListData{

@@ -59,6 +59,7 @@ func (s *session) Unsubscribe(name string) error {
 
 // Status answers STATUS (RFC 9051 section 6.3.11) from the index.
 func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	defer s.watch()()
 	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, name)
 	if err != nil {
 		return nil, s.protoErr("status", err, nil)

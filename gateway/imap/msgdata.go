@@ -168,7 +168,19 @@ func (d *msgData) bodyStructure() (imap.BodyStructure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return imapserver.ExtractBodyStructure(bytes.NewReader(raw)), nil
+	return parsedBodyStructure(raw), nil
+}
+
+// parsedBodyStructure is the BODYSTRUCTURE of raw for an entry whose index
+// summary is unusable: the summary parser's, linear in raw and bounded in
+// depth and parts as the index's are, where imapserver.ExtractBodyStructure
+// would descend every level of a deeply nested message.
+func parsedBodyStructure(raw []byte) imap.BodyStructure {
+	sum, err := message.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return imapserver.ExtractBodyStructure(bytes.NewReader(raw)) // not reached: raw is in memory
+	}
+	return sum.IMAPBodyStructure(true)
 }
 
 // section extracts BODY[section]<partial> (RFC 9051 section 6.4.5).
@@ -190,7 +202,18 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 		// The whole message, byte for byte as stored.
 		return partial(raw, sec.Partial), nil
 	}
-	return imapserver.ExtractBodySection(bytes.NewReader(raw), sec), nil
+	return extractSection(raw, sec), nil
+}
+
+// extractSection extracts a body part of raw. Each level of the part path
+// reads the bytes of the levels below it again, so a path deeper than
+// message.MaxDepth, which no BODYSTRUCTURE describes, is taken as a part
+// that does not exist rather than walked.
+func extractSection(raw []byte, sec *imap.FetchItemBodySection) []byte {
+	if len(sec.Part) > message.MaxDepth {
+		return nil
+	}
+	return imapserver.ExtractBodySection(bytes.NewReader(raw), sec)
 }
 
 // partial cuts <offset.size> out of b (RFC 9051 section 6.4.5).

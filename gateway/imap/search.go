@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 
+	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -19,6 +20,7 @@ import (
 // Flags, dates, sizes and header keys are matched against the index; only
 // BODY and TEXT read message objects.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	sel.staticCriteria(criteria)
@@ -67,6 +69,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		}
 		err = s.forEach(sel, all, how, func(batch []*msgData) error {
 			for _, d := range batch {
+				if err := s.gone(); err != nil {
+					return err
+				}
 				ok, err := s.match(d, criteria)
 				if err != nil {
 					return s.protoErr("search", err, nil)
@@ -308,35 +313,49 @@ func matchEntity(raw []byte, pattern string, withHeader bool) bool {
 	// An unknown charset is an error that still gives an entity.
 	e, _ := gomessage.Read(bytes.NewReader(raw))
 	if e == nil {
-		return bytes.Contains(bytes.ToLower(raw), bytes.ToLower([]byte(pattern)))
+		return containsFold(raw, pattern)
 	}
-	return entityContains(e, strings.ToLower(pattern), withHeader)
+	return entityContains(e, strings.ToLower(pattern), withHeader, 0)
 }
 
-func entityContains(e *gomessage.Entity, pattern string, withHeader bool) bool {
+// entityContains looks for pattern, lower-case, in entity e at the given
+// depth of the MIME tree. Each level of nesting reads the bytes of the
+// levels below it again, so a multipart at message.MaxDepth, the depth
+// of the summary's BODYSTRUCTURE, is not split: its bytes are searched as
+// they are. A message nested 10,000 levels deep then costs at most
+// MaxDepth readings of itself, not 10,000.
+func entityContains(e *gomessage.Entity, pattern string, withHeader bool, depth int) bool {
 	if pattern == "" {
 		return true
 	}
 	if withHeader && matchFields(e.Header.Fields(), pattern) {
 		return true
 	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			part, err := mr.NextPart()
-			if err != nil && part == nil {
-				return false
-			}
-			if entityContains(part, pattern, withHeader) {
-				return true
+	if depth < message.MaxDepth {
+		if mr := e.MultipartReader(); mr != nil {
+			for {
+				part, err := mr.NextPart()
+				if err != nil && part == nil {
+					return false
+				}
+				if entityContains(part, pattern, withHeader, depth+1) {
+					return true
+				}
 			}
 		}
 	}
 	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") &&
+		(depth < message.MaxDepth || !strings.HasPrefix(t, "multipart/")) {
 		return false
 	}
 	b, _ := io.ReadAll(e.Body)
-	return bytes.Contains(bytes.ToLower(b), []byte(pattern))
+	return containsFold(b, pattern)
+}
+
+// containsFold reports whether b contains pattern, ignoring case.
+func containsFold(b []byte, pattern string) bool {
+	return bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(pattern)))
 }
 
 // seenUIDs returns the UIDs of the selected mailbox with \Seen, or

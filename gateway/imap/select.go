@@ -9,6 +9,7 @@ import (
 // Select opens a mailbox (SELECT, or EXAMINE when read-only): RFC 9051
 // section 6.3.2. The view is the mailbox's UIDs at this moment.
 func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	defer s.watch()()
 	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, name)
 	if err != nil {
 		return nil, s.protoErr("select", err, nil)

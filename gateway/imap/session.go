@@ -23,7 +23,10 @@ type session struct {
 	srv  *Server
 	conn *imapserver.Conn
 	log  *slog.Logger
-	ctx  context.Context
+	// ctx is the context of the session's work, cancelled when the
+	// connection ends or a command sees the client gone (cancel.go).
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	user store.User // zero until Login
 
@@ -45,11 +48,13 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 	s.met.Sessions.WithLabelValues(protocol).Inc()
 	log := s.log.With(slog.String("protocol", protocol),
 		slog.String("remote", conn.NetConn().RemoteAddr().String()))
-	return &session{srv: s, conn: conn, log: log, ctx: s.ctx}, nil, nil
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &session{srv: s, conn: conn, log: log, ctx: ctx, cancel: cancel}, nil, nil
 }
 
 // Close ends the session (the connection is gone).
 func (s *session) Close() error {
+	s.cancel()
 	s.mu.Lock()
 	s.sel = nil
 	s.mu.Unlock()

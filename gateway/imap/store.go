@@ -10,6 +10,7 @@ import (
 // Store answers STORE and UID STORE (RFC 9051 section 6.4.6): replace, add
 // or remove flags, then send the new flags unless .SILENT.
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
 	if sel.readOnly {

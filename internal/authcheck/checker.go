@@ -73,7 +73,8 @@ func (c *Checker) Check(ctx context.Context, ip, helo, mailFrom string, r io.Rea
 	hdr := &headerCapture{}
 	body := io.TeeReader(r, hdr)
 	var res Result
-	res.DKIM = c.checkDKIM(ctx, body)
+	var tooLarge bool
+	res.DKIM, tooLarge = c.checkDKIM(ctx, body)
 	// DKIM verification may stop early; the rest of the message is read
 	// so that a caller feeding r from a pipe never blocks, and so that a
 	// reader failure is seen.
@@ -81,7 +82,14 @@ func (c *Checker) Check(ctx context.Context, ip, helo, mailFrom string, r io.Rea
 		return Result{}, err
 	}
 	res.SPF, res.SPFDomain = c.checkSPF(ctx, ip, helo, mailFrom)
-	c.checkDMARC(ctx, hdr.from(), &res)
+	if tooLarge {
+		// The From: fields past the limit are not read, so the author
+		// domain is unknown, and a From: hidden there must not escape
+		// its domain's policy: to Junk (RFC 7489 section 6.6.1).
+		res.DMARC, res.Disposition = authres.ResultPermError, DispositionQuarantine
+	} else {
+		c.checkDMARC(ctx, hdr.from(), &res)
+	}
 	res.Header = c.header(helo, mailFrom, res)
 	return res, nil
 }

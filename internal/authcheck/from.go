@@ -64,17 +64,25 @@ func (h *headerCapture) from() []string {
 }
 
 // unfold splits a header block into unfolded fields (RFC 5322 section 2.2.3).
+// The lines of a field are joined once, at its end: joining them one by
+// one would cost the square of the number of lines.
 func unfold(b []byte) []string {
-	var fields []string
+	var fields, cur []string // cur: lines of the field being read
 	for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
 		if line == "" {
 			continue
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
-			fields[len(fields)-1] += line
+		if (line[0] == ' ' || line[0] == '\t') && len(cur) > 0 {
+			cur = append(cur, line)
 			continue
 		}
-		fields = append(fields, line)
+		if len(cur) > 0 {
+			fields = append(fields, strings.Join(cur, ""))
+		}
+		cur = append(cur[:0], line)
+	}
+	if len(cur) > 0 {
+		fields = append(fields, strings.Join(cur, ""))
 	}
 	return fields
 }

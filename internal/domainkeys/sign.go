@@ -1,6 +1,7 @@
 package domainkeys
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -67,8 +68,7 @@ func Sign(ctx context.Context, blobs blob.Store, domain string, w io.Writer, r i
 	}
 	sp := &spool{}
 	defer sp.close()
-	writers = append(writers, sp)
-	if _, err := io.Copy(io.MultiWriter(writers...), r); err != nil {
+	if err := feed(io.MultiWriter(writers...), sp, r); err != nil {
 		closeAll()
 		return fmt.Errorf("domainkeys: reading message: %w", err)
 	}
@@ -85,6 +85,21 @@ func Sign(ctx context.Context, blobs blob.Store, domain string, w io.Writer, r i
 		return err
 	}
 	return sp.writeTo(w)
+}
+
+// feed copies the message r to sp, and gives signers its signed header
+// fields (header.go) and its body.
+func feed(signers io.Writer, sp *spool, r io.Reader) error {
+	br := bufio.NewReader(r)
+	hdr, err := signedHeader(br, sp)
+	if err != nil {
+		return err
+	}
+	if _, err := signers.Write(hdr); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.MultiWriter(signers, sp), br)
+	return err
 }
 
 // spool holds a message in memory and, past spoolMemory, in a temporary
