@@ -78,6 +78,11 @@ func (s *Sender) transportFor(domain string) Transport {
 // Run runs Concurrency loops until ctx ends, then lets the jobs in flight
 // finish and returns nil.
 func (s *Sender) Run(ctx context.Context) error {
+	if err := s.migrateCheckpoints(ctx); err != nil {
+		// Not fatal: the next start tries again, and a queued job's
+		// checkpoint moves when the job runs.
+		s.log.Warn("migrating outbound checkpoints", slog.String("error", err.Error()))
+	}
 	var wg sync.WaitGroup
 	for range s.cfg.Concurrency {
 		wg.Go(func() { s.loop(ctx) })
