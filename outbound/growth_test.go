@@ -218,3 +218,31 @@ func redisCounts(t *testing.T, rdb goredis.UniversalClient) map[string]int64 {
 	out["dbsize"] = size
 	return out
 }
+
+// TestLegacyCheckpointsMigrated: the ledger checkpoints of an older
+// version are read once by their job (a recipient delivered then is not
+// sent again) and deleted; those of finished jobs go at start.
+func TestLegacyCheckpointsMigrated(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	j := e.submitJob(sampleMessage("bob@remote.test, dave@remote.test"), "bob@remote.test", "dave@remote.test")
+	old := `{"rcpts":{"bob@remote.test":{"Rcpt":"bob@remote.test","Status":1,"at":"2026-01-01T00:00:00Z"}},"first":"2026-01-01T00:00:00Z"}`
+	if err := e.st.SetCheckpoint(ctx, legacyCheckpoint(j.ID), old); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetCheckpoint(ctx, legacyCheckpoint("01JFINISHEDLONGAGO00000000"), `{"finished":true}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Enqueue(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	e.run(e.config())
+	waitFor(t, "the job to be done", func() bool { return e.queueIdle() && len(e.remote.messages()) == 1 })
+	if msgs := e.remote.messages(); len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "dave@remote.test" {
+		t.Fatalf("remote got %+v, want dave only", msgs)
+	}
+	names, err := e.st.CheckpointNames(ctx, legacyPrefix)
+	if err != nil || len(names) != 0 {
+		t.Fatalf("checkpoints left: %q, %v", names, err)
+	}
+}
