@@ -72,7 +72,6 @@ func testNoStatePerJob(t *testing.T, st store.Store, count func() map[string]int
 	e.submit(sampleMessage("bob@remote.test"), "bob@remote.test")
 	settled := func() map[string]int64 {
 		waitFor(t, "the queue to be idle", e.queueIdle)
-		e.collect()
 		return e.settledCounts(count)
 	}
 	baseline := settled()
@@ -105,9 +104,11 @@ func testNoStatePerJob(t *testing.T, st store.Store, count func() map[string]int
 // retention, and the loops claim once a second).
 func (e *env) settledCounts(count func() map[string]int64) map[string]int64 {
 	time.Sleep(3*growthRetention + time.Second)
+	e.collect()
 	prev := count()
 	for range 10 {
 		time.Sleep(growthRetention + 500*time.Millisecond)
+		e.collect()
 		cur := count()
 		if maps.Equal(prev, cur) {
 			return cur
