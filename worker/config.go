@@ -33,8 +33,8 @@ type Config struct {
 	// JobTimeout is the budget of one run of a job; 0 means
 	// DefaultJobTimeout (see store.LoopConfig.Budget).
 	JobTimeout time.Duration
-	Log         *slog.Logger
-	Metrics     *metrics.Metrics // nil: not counted
+	Log        *slog.Logger
+	Metrics    *metrics.Metrics // nil: not counted
 
 	// RetryBase is the delay before the second attempt of a job that failed
 	// temporarily; it doubles with each attempt up to RetryMax. Zero values
