@@ -13,12 +13,14 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // Data stores the message and enqueues its job, and only then answers 250
 // (invariant 1). Any failure before that answers 4xx and leaves nothing
-// that would be delivered later.
+// that would be delivered later, except an enqueue whose outcome is
+// unknown (see enqueueFailed).
 func (s *session) Data(r io.Reader) error {
 	// Busy from before take until Data returns, so Shutdown never cuts
 	// the message short (shutdown.go).
@@ -124,8 +126,7 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 		out.result, out.reply, out.err = result, rep, err
 		return out
 	}
-	if err := s.enqueue(ctx, job); err != nil {
-		s.deleteObject(job.BlobKey)
+	if err := s.enqueue(ctx, job); err != nil && !s.enqueueFailed(job, err) {
 		out.result, out.reply, out.err = "storage", s.storageFailure(nil, "enqueue", err), err
 		return out
 	}
@@ -154,6 +155,44 @@ func (s *session) put(ctx context.Context, job store.Job, r io.Reader) (int64, e
 func (s *session) enqueue(ctx context.Context, job store.Job) error {
 	defer s.srv.observe("store", "enqueue")()
 	return s.srv.cfg.Queue.Enqueue(ctx, job)
+}
+
+// jobLookup is the part of the ledger that tells whether a job exists.
+type jobLookup interface {
+	JobKnown(ctx context.Context, queue, id string) (bool, error)
+}
+
+// enqueueFailed decides what an Enqueue that returned err did, and reports
+// whether the job is queued after all. A timeout can come after the store
+// ran the enqueue (Redis stalled on its reply): the job id is the
+// object's, so the store is asked. Queued: the client gets 250, and no
+// dead letter "object missing" is left for mail it would resend. Certainly
+// not queued (a permanent error): the object goes. Unknown: the object
+// stays, since its job may exist; if it does not, the reconciler enqueues
+// the object (invariant 2), and the client, told 4xx, may send a copy.
+func (s *session) enqueueFailed(job store.Job, err error) bool {
+	if errors.Is(err, store.ErrExists) {
+		return true
+	}
+	if fault.IsPermanent(err) {
+		s.deleteObject(job.BlobKey)
+		return false
+	}
+	lookup, ok := s.srv.cfg.Queue.(jobLookup)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.srv.ctx), storeTimeout)
+	defer cancel()
+	known, lerr := lookup.JobKnown(ctx, job.Queue, job.ID)
+	if lerr != nil || !known {
+		s.srv.cfg.Log.Warn("smtp enqueue outcome unknown: object kept for the reconciler", slog.String("key", job.BlobKey),
+			slog.Bool("looked_up", lerr == nil), slog.String("error", err.Error()))
+		return false
+	}
+	s.srv.cfg.Log.Warn("smtp enqueue failed but the job is queued", slog.String("id", job.ID),
+		slog.String("error", err.Error()))
+	return true
 }
 
 // deleteObject removes an object whose job could not be enqueued, best

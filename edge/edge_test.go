@@ -231,16 +231,34 @@ func TestBlobFailure(t *testing.T) {
 	}
 }
 
+// TestQueueFailure: an enqueue that failed in a way that may have left
+// the job behind (a temporary error) keeps the object, which the
+// reconciler delivers if no job exists; one that certainly did not enqueue
+// (a permanent error) deletes it. Either answers 451.
 func TestQueueFailure(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Queue = failingQueue{c.Queue} })
-	c := e.dial(MX, false)
-	_, err := send(c, "carol@remote.test", []string{alice}, testMessage)
-	wantReply(t, err, 451, smtp.EnhancedCode{4, 3, 0})
-	if objs := e.objects(); len(objs) != 0 {
-		t.Errorf("object of the unqueued message left: %v", objs)
-	}
-	if got := counter(t, e.m.Accepted, "smtp"); got != 0 {
-		t.Errorf("Accepted{smtp} = %v, want 0", got)
+	for _, tc := range []struct {
+		name    string
+		err     error
+		objects int
+	}{
+		{"temporary", errors.New("queue unreachable"), 1},
+		{"permanent", fmt.Errorf("job refused: %w", store.ErrInvalid), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.Queue = failingQueue{c.Queue, tc.err} })
+			c := e.dial(MX, false)
+			_, err := send(c, "carol@remote.test", []string{alice}, testMessage)
+			wantReply(t, err, 451, smtp.EnhancedCode{4, 3, 0})
+			if objs := e.objects(); len(objs) != tc.objects {
+				t.Errorf("objects left: %v, want %d", objs, tc.objects)
+			}
+			if jobs := e.jobs(store.QueueInbound); len(jobs) != 0 {
+				t.Errorf("jobs: %v", jobs)
+			}
+			if got := counter(t, e.m.Accepted, "smtp"); got != 0 {
+				t.Errorf("Accepted{smtp} = %v, want 0", got)
+			}
+		})
 	}
 }
 
@@ -309,9 +327,15 @@ func (b *breakingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// failingQueue cannot enqueue.
-type failingQueue struct{ store.Queue }
+// failingQueue cannot enqueue: it returns err (or a temporary error).
+type failingQueue struct {
+	store.Queue
+	err error
+}
 
-func (failingQueue) Enqueue(context.Context, store.Job) error {
+func (f failingQueue) Enqueue(context.Context, store.Job) error {
+	if f.err != nil {
+		return f.err
+	}
 	return errors.New("queue unreachable")
 }

@@ -21,7 +21,8 @@ const (
 	DefaultRetryMax       = 4 * time.Hour
 	DefaultConcurrency    = 4
 	DefaultPerDestination = 2
-	DefaultLease          = 10 * time.Minute
+	DefaultLease          = 15 * time.Second // renewed while a job runs
+	DefaultAttemptTimeout = 5 * time.Minute
 	DefaultPort           = "25"
 	claimWait             = time.Second
 )
@@ -70,7 +71,8 @@ type Config struct {
 	Concurrency    int // jobs handled at once
 	PerDestination int // SMTP sessions at once per destination host
 	Consumer       string
-	Lease          time.Duration
+	Lease          time.Duration // a claimed job's lease, renewed while it runs
+	AttemptTimeout time.Duration // bounds the deliveries of one attempt (--job-timeout)
 
 	Log     *slog.Logger
 	Metrics *metrics.Metrics // nil: not counted
@@ -118,6 +120,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Lease <= 0 {
 		c.Lease = DefaultLease
+	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = DefaultAttemptTimeout
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -117,7 +117,7 @@ func (s *Sender) sendNotices(ctx context.Context, log *slog.Logger, j store.Job,
 			slog.String("dsn", rec.ID), slog.Int("recipients", len(rec.Rcpts)))
 	}
 	st.DSNs = nil
-	return s.saveState(ctx, j.ID, st)
+	return s.saveState(ctx, j, st)
 }
 
 // originalHeader reads the header of the original message, for the

@@ -222,7 +222,7 @@ func (s *remoteSession) Logout() error { return nil }
 // alice and carol, a DNS zone and a remote server.
 type env struct {
 	t      *testing.T
-	st     *sqlite.DB
+	st     store.Store
 	blobs  blob.Store
 	zone   *zone
 	remote *remote
@@ -231,13 +231,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "index.db"))
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
+	return newEnvWith(t, st)
+}
+
+// newEnvWith is newEnv over the store st.
+func newEnvWith(t *testing.T, st store.Store) *env {
+	t.Helper()
+	blobs, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,13 +299,21 @@ func (e *env) run(cfg Config) {
 // does for a submitted message.
 func (e *env) submit(raw string, to ...string) store.Job {
 	e.t.Helper()
+	j := e.submitJob(raw, to...)
+	if err := e.st.Enqueue(e.t.Context(), j); err != nil {
+		e.t.Fatal(err)
+	}
+	return j
+}
+
+// submitJob stores raw and returns its outbound job from alice, not
+// enqueued.
+func (e *env) submitJob(raw string, to ...string) store.Job {
+	e.t.Helper()
 	id := ulid.Make().String()
 	j := store.Job{ID: id, Queue: store.QueueOutbound, BlobKey: blob.MessageKey(id),
 		From: "alice@local.test", To: to, ReceivedAt: time.Now().UTC(), Auth: "alice@local.test"}
 	if _, err := e.blobs.Put(e.t.Context(), j.BlobKey, strings.NewReader(raw), store.JobMeta(j)); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.st.Enqueue(e.t.Context(), j); err != nil {
 		e.t.Fatal(err)
 	}
 	return j

@@ -23,15 +23,15 @@ const settleTimeout = 30 * time.Second
 // does not leave a job unsettled.
 func (s *Sender) process(ctx, base context.Context, j store.Job) {
 	log := s.log.With(slog.String("id", j.ID), slog.Int("attempt", j.Attempts))
-	st, err := s.loadState(ctx, j.ID)
+	st, err := s.loadState(ctx, j)
 	if err != nil {
-		s.retrySoon(base, log, j, err)
+		s.retrySoon(base, log, j, nil, err)
 		return
 	}
 	if st.Finished {
 		// A crash or a failed ack after the last attempt: settle again.
 		if err := s.sendNotices(ctx, log, j, st); err != nil {
-			s.retrySoon(base, log, j, err)
+			s.retrySoon(base, log, j, st, err)
 			return
 		}
 		s.finish(base, log, j, st)
@@ -39,12 +39,12 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 	}
 	locals, remotes, err := s.split(ctx, j.To)
 	if err != nil {
-		s.retrySoon(base, log, j, err)
+		s.retrySoon(base, log, j, st, err)
 		return
 	}
 	if len(locals) > 0 && !st.LocalQueued {
 		if err := s.enqueueLocal(ctx, j, locals); err != nil {
-			s.retrySoon(base, log, j, err)
+			s.retrySoon(base, log, j, st, err)
 			return
 		}
 		st.LocalQueued = true
@@ -59,10 +59,10 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 		results, err := s.attempt(ctx, log, j, pending)
 		if err != nil {
 			if fault.IsPermanent(err) {
-				s.bury(base, log, j, err)
+				s.bury(base, log, j, st, err)
 				return
 			}
-			s.retrySoon(base, log, j, err)
+			s.retrySoon(base, log, j, st, err)
 			return
 		}
 		s.record(st, results)
@@ -91,7 +91,7 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 		pending = nil
 	}
 	if err := s.queueNotices(ctx, log, j, st, pending, now); err != nil {
-		s.retrySoon(base, log, j, err)
+		s.retrySoon(base, log, j, st, err)
 		return
 	}
 
@@ -100,12 +100,12 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 	if len(pending) == 0 {
 		st.Finished = true
 	}
-	if err := s.saveState(sctx, j.ID, st); err != nil {
-		s.retrySoon(sctx, log, j, err)
+	if err := s.saveState(sctx, j, st); err != nil {
+		s.retrySoon(sctx, log, j, st, err)
 		return
 	}
 	if err := s.sendNotices(sctx, log, j, st); err != nil {
-		s.retrySoon(sctx, log, j, err)
+		s.retrySoon(sctx, log, j, st, err)
 		return
 	}
 	if st.Finished {
@@ -116,6 +116,10 @@ func (s *Sender) process(ctx, base context.Context, j store.Job) {
 	reason := fmt.Sprintf("%d recipient(s) deferred", len(pending))
 	if last, ok := st.Deferred[pending[0]]; ok {
 		reason += ": " + last.Text
+	}
+	if j, err = withState(j, st); err != nil {
+		s.retrySoon(sctx, log, j, nil, err)
+		return
 	}
 	if err := s.cfg.Store.Retry(sctx, j, at, reason); err != nil {
 		log.Error("retry failed", slog.String("error", err.Error()))
@@ -273,7 +277,11 @@ func (s *Sender) nextAttempt(j store.Job, now time.Time) time.Time {
 // holds it (the inbound job of local recipients, if still queued, keeps
 // it from being collected: see reconcile's collector).
 func (s *Sender) finish(ctx context.Context, log *slog.Logger, j store.Job, st *state) {
-	if err := s.cfg.Store.Ack(ctx, j); err != nil {
+	j, err := withState(j, st)
+	if err == nil {
+		err = s.cfg.Store.Ack(ctx, j)
+	}
+	if err != nil {
 		log.Error("ack failed", slog.String("error", err.Error()))
 		return
 	}
@@ -290,21 +298,32 @@ func (s *Sender) finish(ctx context.Context, log *slog.Logger, j store.Job, st *
 	}
 }
 
-// retrySoon retries j after a failure of ours (storage), not the remote's.
-func (s *Sender) retrySoon(ctx context.Context, log *slog.Logger, j store.Job, cause error) {
+// retrySoon retries j after a failure of ours (storage), not the remote's,
+// keeping st (what this attempt did; nil: the state j was claimed with).
+func (s *Sender) retrySoon(ctx context.Context, log *slog.Logger, j store.Job, st *state, cause error) {
 	log.Warn("outbound job failed; will retry", slog.String("error", cause.Error()))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	if st != nil {
+		var err error
+		if j, err = withState(j, st); err != nil {
+			log.Error("retry failed", slog.String("error", err.Error()))
+			return
+		}
+	}
 	at := s.cfg.now().Add(min(s.cfg.RetryBase, time.Minute))
 	if err := s.cfg.Store.Retry(sctx, j, at, cause.Error()); err != nil {
 		log.Error("retry failed", slog.String("error", err.Error()))
 	}
 }
 
-func (s *Sender) bury(ctx context.Context, log *slog.Logger, j store.Job, cause error) {
+func (s *Sender) bury(ctx context.Context, log *slog.Logger, j store.Job, st *state, cause error) {
 	log.Error("outbound job buried", slog.String("error", cause.Error()))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	if b, err := withState(j, st); err == nil {
+		j = b
+	}
 	if err := s.cfg.Store.Bury(sctx, j, cause.Error()); err != nil {
 		log.Error("bury failed", slog.String("error", err.Error()))
 	}

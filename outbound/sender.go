@@ -78,6 +78,11 @@ func (s *Sender) transportFor(domain string) Transport {
 // Run runs Concurrency loops until ctx ends, then lets the jobs in flight
 // finish and returns nil.
 func (s *Sender) Run(ctx context.Context) error {
+	if err := s.migrateCheckpoints(ctx); err != nil {
+		// Not fatal: the next start tries again, and a queued job's
+		// checkpoint moves when the job runs.
+		s.log.Warn("migrating outbound checkpoints", slog.String("error", err.Error()))
+	}
 	var wg sync.WaitGroup
 	for range s.cfg.Concurrency {
 		wg.Go(func() { s.loop(ctx) })
@@ -88,14 +93,19 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // loop claims and sends outbound jobs until ctx ends (store.ClaimLoop).
 func (s *Sender) loop(ctx context.Context) {
-	store.ClaimLoop(ctx, s.cfg.Store, store.QueueOutbound, s.cfg.Consumer, claimWait, s.cfg.Lease, s.log, nil, s.processAll)
+	// No loop budget: an attempt is bounded by AttemptTimeout, and one
+	// that ran out is a temporary failure with its own retries and
+	// lifetime, its recipients done so far kept.
+	store.ClaimLoop(ctx, s.cfg.Store, store.LoopConfig{
+		Queue: store.QueueOutbound, Consumer: s.cfg.Consumer, Wait: claimWait, Lease: s.cfg.Lease,
+		Log: s.log, Process: s.processJob,
+	})
 }
 
-func (s *Sender) processAll(ctx context.Context, jobs []store.Job) {
-	for _, j := range jobs {
-		// Leave a margin of the lease for settling the job.
-		jctx, cancel := context.WithTimeout(ctx, s.cfg.Lease*9/10)
-		s.process(jctx, ctx, j)
-		cancel()
-	}
+// processJob runs one attempt at j within AttemptTimeout; settling it has
+// its own time (see process).
+func (s *Sender) processJob(ctx context.Context, j store.Job) {
+	jctx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
+	defer cancel()
+	s.process(jctx, context.WithoutCancel(ctx), j)
 }

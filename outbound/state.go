@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // state is what an outbound job remembers across attempts, kept as JSON in
-// the ledger checkpoint "outbound/<queue id>". The queue cannot hold it:
-// Retry persists neither a changed Job.To nor anything else of the job
-// (the SQLite driver updates only state, not_before and last_error; the
-// Redis one likewise), so recipients already delivered are recorded here
-// and skipped on the next attempt.
+// the job's own state in the queue (store.Job.State): saved while the job
+// is held, carried by Retry and Ack, and deleted with the job, so nothing
+// grows per message. Recipients already delivered are recorded here and
+// skipped on the next attempt.
 type state struct {
 	// Recipients done with remotely: delivered or failed for good.
 	Rcpts map[string]rcptState `json:"rcpts,omitempty"`
@@ -23,7 +26,7 @@ type state struct {
 	LocalQueued bool `json:"local,omitempty"`
 	// DelayNotified: the one "delayed" DSN was sent.
 	DelayNotified bool `json:"delayed,omitempty"`
-	// DSNs written to the checkpoint before they are sent, so a crash in
+	// DSNs written to the state before they are sent, so a crash in
 	// between resends the same one (same id) instead of a second copy.
 	DSNs []dsnRecord `json:"dsns,omitempty"`
 	// First is the first attempt, the start of the lifetime when the job
@@ -40,19 +43,29 @@ type rcptState struct {
 	Reported bool      `json:"reported,omitempty"` // a DSN covers this failure
 }
 
-func checkpointName(id string) string { return "outbound/" + id }
+// legacyPrefix starts the ledger checkpoints in which versions before the
+// queue kept job state: read once as a fallback, then deleted (see
+// migrateCheckpoints).
+const legacyPrefix = "outbound/"
 
-func (s *Sender) loadState(ctx context.Context, id string) (*state, error) {
-	v, err := s.cfg.Store.Checkpoint(ctx, checkpointName(id))
-	if err != nil {
-		return nil, fmt.Errorf("reading checkpoint: %w", err)
+func legacyCheckpoint(id string) string { return legacyPrefix + id }
+
+// loadState reads j's state; a job of an older version without one falls
+// back to its ledger checkpoint, which moves into the queue at once.
+func (s *Sender) loadState(ctx context.Context, j store.Job) (*state, error) {
+	v := j.State
+	if v == "" {
+		var err error
+		if v, err = s.moveCheckpoint(ctx, j); err != nil {
+			return nil, err
+		}
 	}
 	st := &state{}
 	if v != "" {
 		if err := json.Unmarshal([]byte(v), st); err != nil {
 			// A broken record must not stop the job: start over, at worst
 			// sending a recipient twice.
-			s.log.Warn("broken outbound checkpoint ignored", "id", id, "error", err.Error())
+			s.log.Warn("broken outbound job state ignored", slog.String("id", j.ID), slog.String("error", err.Error()))
 			st = &state{}
 		}
 	}
@@ -65,13 +78,78 @@ func (s *Sender) loadState(ctx context.Context, id string) (*state, error) {
 	return st, nil
 }
 
-func (s *Sender) saveState(ctx context.Context, id string, st *state) error {
+// withState returns j carrying st, for SaveState, Retry and Ack.
+func withState(j store.Job, st *state) (store.Job, error) {
 	b, err := json.Marshal(st)
+	if err != nil {
+		return j, err
+	}
+	j.State = string(b)
+	return j, nil
+}
+
+// moveCheckpoint returns j's legacy checkpoint ("" if none), saved as
+// j's state in the queue and deleted from the ledger.
+func (s *Sender) moveCheckpoint(ctx context.Context, j store.Job) (string, error) {
+	name := legacyCheckpoint(j.ID)
+	v, err := s.cfg.Store.Checkpoint(ctx, name)
+	if err != nil || v == "" {
+		return "", wrapErr("reading checkpoint", err)
+	}
+	j.State = v
+	if err := s.cfg.Store.SaveState(ctx, j); err != nil {
+		return "", fmt.Errorf("saving job state: %w", err)
+	}
+	return v, wrapErr("deleting checkpoint", s.cfg.Store.DeleteCheckpoint(ctx, name))
+}
+
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// saveState stores st as j's state in the queue while j is held.
+func (s *Sender) saveState(ctx context.Context, j store.Job, st *state) error {
+	j, err := withState(j, st)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SetCheckpoint(ctx, checkpointName(id), string(b)); err != nil {
-		return fmt.Errorf("writing checkpoint: %w", err)
+	if err := s.cfg.Store.SaveState(ctx, j); err != nil {
+		return fmt.Errorf("saving job state: %w", err)
 	}
+	return nil
+}
+
+// migrateCheckpoints deletes the legacy checkpoints of jobs no longer
+// queued (finished before the upgrade); those of queued jobs are read
+// once by their next attempt and deleted then.
+func (s *Sender) migrateCheckpoints(ctx context.Context) error {
+	names, err := s.cfg.Store.CheckpointNames(ctx, legacyPrefix)
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	q, ok := s.cfg.Store.(interface {
+		JobQueued(ctx context.Context, queue, id string) (bool, error)
+	})
+	if !ok {
+		return nil
+	}
+	deleted := 0
+	for _, name := range names {
+		queued, err := q.JobQueued(ctx, store.QueueOutbound, strings.TrimPrefix(name, legacyPrefix))
+		if err != nil {
+			return err
+		}
+		if queued {
+			continue
+		}
+		if err := s.cfg.Store.DeleteCheckpoint(ctx, name); err != nil {
+			return err
+		}
+		deleted++
+	}
+	s.log.Info("outbound checkpoints migrated", slog.Int("deleted", deleted), slog.Int("left_for_their_jobs", len(names)-deleted))
 	return nil
 }

@@ -15,7 +15,8 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultConcurrency = 4
-	DefaultLease       = 60 * time.Second
+	DefaultLease       = 15 * time.Second
+	DefaultJobTimeout  = 5 * time.Minute
 	DefaultRetryBase   = 30 * time.Second
 	DefaultRetryMax    = time.Hour
 	claimWait          = time.Second
@@ -28,9 +29,12 @@ type Config struct {
 	Hostname    string
 	Consumer    string        // consumer name in the queue; defaults to Hostname
 	Concurrency int           // delivery loops; 0 means DefaultConcurrency
-	Lease       time.Duration // how long a claimed job is ours; 0 means DefaultLease
-	Log         *slog.Logger
-	Metrics     *metrics.Metrics // nil: not counted
+	Lease       time.Duration // a claimed job's lease, renewed while it runs; 0 means DefaultLease
+	// JobTimeout is the budget of one run of a job; 0 means
+	// DefaultJobTimeout (see store.LoopConfig.Budget).
+	JobTimeout time.Duration
+	Log        *slog.Logger
+	Metrics    *metrics.Metrics // nil: not counted
 
 	// RetryBase is the delay before the second attempt of a job that failed
 	// temporarily; it doubles with each attempt up to RetryMax. Zero values
@@ -71,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Lease <= 0 {
 		c.Lease = DefaultLease
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = DefaultJobTimeout
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = DefaultRetryBase

@@ -23,13 +23,19 @@ const (
 
 // process delivers one job and settles it: Ack when every recipient is
 // done, Retry with backoff on a temporary failure, Bury on a permanent one
-// or after store.MaxAttempts attempts.
+// or after store.MaxAttempts attempts. A job whose context ended (its
+// budget ran out, its lease was lost) is left to the claim loop.
 func (w *Worker) process(ctx context.Context, j store.Job) {
 	if j.Attempts > store.MaxAttempts {
 		w.bury(ctx, j, fmt.Sprintf("gave up after %d attempts: %s", j.Attempts-1, j.LastError))
 		return
 	}
 	err := w.deliver(ctx, j)
+	if ctx.Err() != nil {
+		w.log.LogAttrs(ctx, slog.LevelWarn, "delivery stopped", slog.String("queue_id", j.ID),
+			slog.Int("attempts", j.Attempts), slog.String("cause", context.Cause(ctx).Error()))
+		return
+	}
 	switch {
 	case err == nil:
 		if err := w.cfg.Store.Ack(ctx, j); err != nil {

@@ -54,13 +54,8 @@ func (w *Worker) loop(ctx context.Context, d *drainer) {
 	if w.cfg.Drain {
 		idle = d.check
 	}
-	store.ClaimLoop(ctx, w.cfg.Store, store.QueueInbound, w.cfg.Consumer, claimWait, w.cfg.Lease, w.log, idle, w.processAll)
-}
-
-func (w *Worker) processAll(ctx context.Context, jobs []store.Job) {
-	for _, j := range jobs {
-		jctx, cancel := context.WithTimeout(ctx, w.cfg.Lease)
-		w.process(jctx, j)
-		cancel()
-	}
+	store.ClaimLoop(ctx, w.cfg.Store, store.LoopConfig{
+		Queue: store.QueueInbound, Consumer: w.cfg.Consumer, Wait: claimWait, Lease: w.cfg.Lease,
+		Budget: w.cfg.JobTimeout, Log: w.log, Idle: idle, Process: w.process,
+	})
 }

@@ -23,7 +23,8 @@ const envPrefix = "BUCKETMAIL_"
 const (
 	defaultMaxMessageSize  = 50 << 20 // 50 MiB
 	defaultMaxRecipients   = 100      // RFC 5321 section 4.5.3.1.8: at least 100
-	defaultWorkerLease     = 60 * time.Second
+	defaultWorkerLease     = 15 * time.Second
+	defaultJobTimeout      = 5 * time.Minute
 	defaultShutdownTimeout = 30 * time.Second
 	defaultAuthCacheTTL    = 5 * time.Minute
 	// defaultMetricsAddr is loopback: /metrics and /debug/pprof have no
@@ -78,6 +79,7 @@ type config struct {
 
 	WorkerConcurrency int
 	WorkerLease       time.Duration
+	JobTimeout        time.Duration
 	Drain             bool // worker command only: exit 0 once the queues are empty
 
 	ReconcileInterval time.Duration // 0: no reconciler nor collector
@@ -223,7 +225,8 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	}
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 16, "jobs a worker delivers at once")
-		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
+		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "lease of a claimed job: its worker renews it every third while the job runs, so a dead worker's jobs are taken by another after about this long")
+		fs.DurationVar(&c.JobTimeout, "job-timeout", defaultJobTimeout, "budget of one run of a job (delivery, or one outbound attempt); a delivery over it is retried once later, then dead-lettered")
 		if !r.edge && !r.gateway {
 			// Only the worker command: a process serving listeners has
 			// no reason to stop when the queue is empty.
@@ -242,7 +245,7 @@ func (c *config) check() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
-	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.MaxMessageSize < 0 ||
+	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.JobTimeout < 0 || c.MaxMessageSize < 0 ||
 		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 ||
 		c.ShutdownTimeout < 0 || c.AuthCacheTTL < 0 {
 		return usagef("negative limits are not allowed")

@@ -94,12 +94,13 @@ func (d *deps) outboundSender(consumer string) (*outbound.Sender, error) {
 		Signer: outbound.SignerFunc(func(ctx context.Context, domain string, w io.Writer, r io.Reader) error {
 			return domainkeys.Sign(ctx, d.blobs, domain, w, r)
 		}),
-		Lifetime:    o.QueueLifetime,
-		Concurrency: d.cfg.WorkerConcurrency,
-		Consumer:    consumer,
-		Lease:       max(d.cfg.WorkerLease, outbound.DefaultLease),
-		Log:         d.log,
-		Metrics:     d.metrics,
+		Lifetime:       o.QueueLifetime,
+		Concurrency:    d.cfg.WorkerConcurrency,
+		Consumer:       consumer,
+		Lease:          d.cfg.WorkerLease,
+		AttemptTimeout: d.cfg.JobTimeout,
+		Log:            d.log,
+		Metrics:        d.metrics,
 	}
 	if o.SESRegion != "" {
 		ses, err := outbound.NewSES(context.Background(), o.SESRegion)

@@ -181,6 +181,7 @@ func (d *deps) wireWorker(p *process) error {
 		Consumer:     consumer,
 		Concurrency:  d.cfg.WorkerConcurrency,
 		Lease:        d.cfg.WorkerLease,
+		JobTimeout:   d.cfg.JobTimeout,
 		Drain:        d.cfg.Drain,
 		Log:          d.log,
 		Metrics:      d.metrics,

@@ -36,6 +36,14 @@ var ErrIndexLost = errors.New("reconcile: the index store has no record of this 
 // epochLease serializes the creation of a new epoch.
 const epochLease = "epoch"
 
+// epochWait bounds how long a checker waits for another one creating the
+// epoch (the reconciler and the snapshotter of a fresh start race to it),
+// and epochPoll is how often it looks meanwhile.
+const (
+	epochWait = 30 * time.Second
+	epochPoll = 50 * time.Millisecond
+)
+
 // Epoch checks the epoch of an index store against its bucket, and creates
 // one for a new installation (neither has one). It remembers the epoch it
 // verified, so that later checks cost one ledger read.
@@ -93,14 +101,15 @@ func (e *Epoch) Check(ctx context.Context) error {
 }
 
 // create makes the epoch of a new installation, under a lease so that two
-// processes starting together agree on one.
+// processes starting together agree on one. A checker that finds the
+// lease taken waits for the holder's epoch instead of failing.
 func (e *Epoch) create(ctx context.Context) (string, error) {
 	ok, err := e.st.TryLease(ctx, epochLease, e.holder, time.Minute)
 	if err != nil {
 		return "", fmt.Errorf("reconcile: epoch: %w", err)
 	}
 	if !ok {
-		return "", errors.New("reconcile: epoch: another process is creating it")
+		return e.awaitOther(ctx)
 	}
 	mine, err := e.st.Checkpoint(ctx, EpochName)
 	if err != nil || mine != "" {
@@ -113,6 +122,30 @@ func (e *Epoch) create(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("reconcile: epoch: %w", err)
 	}
 	return id, writeEpoch(ctx, e.blobs, id)
+}
+
+// awaitOther waits up to epochWait for the epoch another checker is
+// creating. The ledger is written first (see create), so seeing it there
+// is enough; the bucket copy follows, or the next check heals it.
+func (e *Epoch) awaitOther(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, epochWait)
+	defer cancel()
+	t := time.NewTicker(epochPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return "", errors.New("reconcile: epoch: another process is creating it and has not finished")
+		case <-t.C:
+		}
+		mine, err := e.st.Checkpoint(ctx, EpochName)
+		if err != nil {
+			return "", fmt.Errorf("reconcile: epoch: %w", err)
+		}
+		if mine != "" {
+			return mine, nil
+		}
+	}
 }
 
 // AdoptEpoch makes the store's epoch the bucket's (creating one if the

@@ -19,6 +19,11 @@ type Ledger interface {
 	// Checkpoint returns the value last saved under name, or "".
 	Checkpoint(ctx context.Context, name string) (string, error)
 	SetCheckpoint(ctx context.Context, name, value string) error
+	// DeleteCheckpoint removes name (nothing if it is absent).
+	DeleteCheckpoint(ctx context.Context, name string) error
+	// CheckpointNames lists the names that start with prefix, in no
+	// particular order (a migration's sweep; not for hot paths).
+	CheckpointNames(ctx context.Context, prefix string) ([]string, error)
 
 	// ScheduleBlobDeletes records that keys lost their last reference and
 	// may be deleted at or after at. Scheduling a key twice keeps the later time.

@@ -53,10 +53,13 @@ import (
 //	Q:dead                   stream of buried jobs (field id), oldest first
 //	Q:job:<id>               hash p (envelope JSON), a (attempts), e (last error),
 //	                         nb (not before, unix ns), s (r ready, c claimed, d dead),
-//	                         x (stream entry id while in Q:stream), c (consumer)
+//	                         x (stream entry id while in Q:stream), c (consumer),
+//	                         st (the consumer's state, store.Job.State)
 //	Q:done                   sorted set of acked job ids, score = ack time (unix ms,
-//	                         Redis clock); each Ack prunes those older than
-//	                         store.DoneRetention (JobKnown)
+//	                         Redis clock); each Ack and Claim prunes those older
+//	                         than store.DoneRetention (JobKnown)
+//	Q:done:<id>              string: the state of an acked job, if it had one;
+//	                         expires with the done retention (PX)
 //
 // Ledger (store.Ledger), hash tag {ledger}:
 //

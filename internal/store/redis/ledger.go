@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -47,8 +48,19 @@ func (db *DB) jobKnown(ctx context.Context, op, queue, id string, queuedOnly boo
 		only = "1"
 	}
 	Q := queuePrefix(queue)
-	n, err := db.run(ctx, scripts.jobKnown, Q+":stream", Q, id, store.DoneRetention.Milliseconds(), only).Int()
+	n, err := db.run(ctx, scripts.jobKnown, Q+":stream", Q, id, db.retention().Milliseconds(), only).Int()
 	return n == 1, wrap(op, err)
+}
+
+// SetDoneRetention changes how long acked jobs (and their state) are
+// remembered (default store.DoneRetention); tests shorten it.
+func (db *DB) SetDoneRetention(d time.Duration) { db.doneRetention.Store(int64(d)) }
+
+func (db *DB) retention() time.Duration {
+	if d := time.Duration(db.doneRetention.Load()); d > 0 {
+		return d
+	}
+	return store.DoneRetention
 }
 
 // TryLease takes the lease name for holder until ttl from now (by the
@@ -74,6 +86,44 @@ func (db *DB) Checkpoint(ctx context.Context, name string) (string, error) {
 // SetCheckpoint saves value under name.
 func (db *DB) SetCheckpoint(ctx context.Context, name, value string) error {
 	return wrap("set checkpoint", db.rdb.HSet(ctx, ledgerCheckpoints, name, value).Err())
+}
+
+// DeleteCheckpoint removes name.
+func (db *DB) DeleteCheckpoint(ctx context.Context, name string) error {
+	return wrap("delete checkpoint", db.rdb.HDel(ctx, ledgerCheckpoints, name).Err())
+}
+
+// CheckpointNames lists the names that start with prefix (HSCAN, so the
+// hash is never read in one command).
+func (db *DB) CheckpointNames(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	var cursor uint64
+	for {
+		kv, next, err := db.rdb.HScan(ctx, ledgerCheckpoints, cursor, globEscape(prefix)+"*", 1000).Result()
+		if err != nil {
+			return nil, wrap("checkpoint names", err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if strings.HasPrefix(kv[i], prefix) {
+				out = append(out, kv[i])
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return out, nil
+		}
+	}
+}
+
+// globEscape quotes the glob characters of s for a MATCH pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // ScheduleBlobDeletes records keys for deletion at or after at. The

@@ -62,7 +62,7 @@ func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
 		delay = time.Until(j.NotBefore).Milliseconds()
 	}
 	Q := queuePrefix(j.Queue)
-	return wrap("enqueue", db.run(ctx, scripts.enqueue, Q+":stream", Q, j.ID, p, max(delay, 0), notBefore).Err())
+	return wrap("enqueue", db.run(ctx, scripts.enqueue, Q+":stream", Q, j.ID, p, max(delay, 0), notBefore, j.State).Err())
 }
 
 // Claim leases up to max ready jobs of queue to consumer, waiting up to wait
@@ -82,7 +82,8 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 	Q := queuePrefix(queue)
 	deadline := time.Now().Add(wait)
 	for {
-		v, err := db.run(ctx, scripts.claim, Q+":stream", Q, consumer, max, lease.Milliseconds(), store.MaxAttempts).Slice()
+		v, err := db.run(ctx, scripts.claim, Q+":stream", Q, consumer, max, lease.Milliseconds(), store.MaxAttempts,
+			db.retention().Milliseconds()).Slice()
 		if err != nil {
 			return []store.Job{}, wrap("claim", err)
 		}
@@ -118,13 +119,13 @@ func (db *DB) waitEntry(ctx context.Context, stream, lastID string, d time.Durat
 	return err
 }
 
-// parseJobs reads the {id, envelope, attempts, last error, not-before}
-// tuples of a script reply.
+// parseJobs reads the {id, envelope, attempts, last error, not-before,
+// state} tuples of a script reply.
 func parseJobs(queue string, raw any) ([]store.Job, error) {
 	v, _ := raw.([]any)
-	out := make([]store.Job, 0, len(v)/5)
-	for i := 0; i+5 <= len(v); i += 5 {
-		j := store.Job{ID: str(v[i]), Queue: queue, LastError: str(v[i+3])}
+	out := make([]store.Job, 0, len(v)/6)
+	for i := 0; i+6 <= len(v); i += 6 {
+		j := store.Job{ID: str(v[i]), Queue: queue, LastError: str(v[i+3]), State: str(v[i+5])}
 		var p payload
 		if err := json.Unmarshal([]byte(str(v[i+1])), &p); err != nil {
 			return nil, fmt.Errorf("job %s: %w", j.ID, err)
@@ -153,6 +154,17 @@ func (db *DB) Ack(ctx context.Context, j store.Job) error {
 	return db.settle(ctx, "ack", j, 0, "", 0)
 }
 
+// Renew extends the lease of j, which the caller holds, to lease from now
+// (by the Redis clock).
+func (db *DB) Renew(ctx context.Context, j store.Job, lease time.Duration) error {
+	return db.settle(ctx, "renew", j, max(lease.Milliseconds(), 1), "", 0)
+}
+
+// SaveState stores j.State while the caller holds j.
+func (db *DB) SaveState(ctx context.Context, j store.Job) error {
+	return db.settle(ctx, "save", j, 0, "", 0)
+}
+
 // Retry releases j to be claimed again at or after at. The delay is taken
 // relative to this process's clock and applied on the Redis clock, so that
 // clock skew between hosts does not shift it.
@@ -171,7 +183,7 @@ func (db *DB) settle(ctx context.Context, op string, j store.Job, delay int64, r
 	}
 	Q := queuePrefix(j.Queue)
 	return wrap(op, db.run(ctx, scripts.settle, Q+":stream", Q, j.ID, j.Attempts, op, delay, reason, notBefore,
-		store.DoneRetention.Milliseconds()).Err())
+		db.retention().Milliseconds(), j.State).Err())
 }
 
 // QueueStats counts the jobs of queue by state.

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -33,6 +34,8 @@ type DB struct {
 	cluster bool
 	watch   *hub
 	relay   *relay // one blocked XREAD per stream (relay.go)
+
+	doneRetention atomic.Int64 // 0: store.DoneRetention
 
 	closeOnce sync.Once
 	closeErr  error

@@ -13,25 +13,55 @@ import (
 // on every Ack would cost a range delete per delivery for nothing.
 const pruneEvery = 256
 
-// recordDone remembers j as done at now and, if prune, forgets the done
-// records older than store.DoneRetention.
-func recordDone(ctx context.Context, tx *sql.Tx, j store.Job, now time.Time, prune bool) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO done_jobs(queue, id, done) VALUES (?, ?, ?)
-		ON CONFLICT(queue, id) DO UPDATE SET done = excluded.done`, j.Queue, j.ID, now.UnixNano()); err != nil {
+// pruneInterval is how often a Claim prunes done_jobs at most.
+const pruneInterval = time.Minute
+
+// recordDone remembers j (and its state) as done at now and, if prune,
+// forgets the done records older than the retention.
+func (db *DB) recordDone(ctx context.Context, tx *sql.Tx, j store.Job, now time.Time, prune bool) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO done_jobs(queue, id, done, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT(queue, id) DO UPDATE SET done = excluded.done, data = excluded.data`,
+		j.Queue, j.ID, now.UnixNano(), j.State); err != nil {
 		return err
 	}
 	if !prune {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM done_jobs WHERE done < ?", now.Add(-store.DoneRetention).UnixNano())
+	_, err := tx.ExecContext(ctx, "DELETE FROM done_jobs WHERE done < ?", now.Add(-db.retention()).UnixNano())
 	return err
 }
 
+// pruneDone forgets the done records older than the retention, at most
+// once per pruneInterval: Acks prune too, but only every pruneEvery-th,
+// and a queue that went quiet must still end with nothing left.
+func (db *DB) pruneDone(ctx context.Context) error {
+	now := time.Now()
+	last := db.pruned.Load()
+	if now.UnixNano()-last < min(db.retention(), pruneInterval).Nanoseconds() || !db.pruned.CompareAndSwap(last, now.UnixNano()) {
+		return nil
+	}
+	return db.write(ctx, "prune done jobs", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM done_jobs WHERE done < ?", now.Add(-db.retention()).UnixNano())
+		return err
+	})
+}
+
+// SetDoneRetention changes how long acked jobs are remembered (default
+// store.DoneRetention); tests shorten it.
+func (db *DB) SetDoneRetention(d time.Duration) { db.doneRetention.Store(int64(d)) }
+
+func (db *DB) retention() time.Duration {
+	if d := time.Duration(db.doneRetention.Load()); d > 0 {
+		return d
+	}
+	return store.DoneRetention
+}
+
 // JobKnown reports whether id is in queue (pending, in flight, delayed or
-// dead) or was acked within store.DoneRetention.
+// dead) or was acked within the done retention.
 func (db *DB) JobKnown(ctx context.Context, queue, id string) (bool, error) {
 	var known bool
-	since := time.Now().Add(-store.DoneRetention).UnixNano()
+	since := time.Now().Add(-db.retention()).UnixNano()
 	err := db.r.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM jobs WHERE queue = ? AND id = ?) OR
 		EXISTS (SELECT 1 FROM done_jobs WHERE queue = ? AND id = ? AND done >= ?)`,
@@ -89,6 +119,26 @@ func (db *DB) SetCheckpoint(ctx context.Context, name, value string) error {
 			ON CONFLICT(name) DO UPDATE SET value = excluded.value`, name, value)
 		return err
 	})
+}
+
+// DeleteCheckpoint removes name.
+func (db *DB) DeleteCheckpoint(ctx context.Context, name string) error {
+	return db.write(ctx, "delete checkpoint", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM checkpoints WHERE name = ?", name)
+		return err
+	})
+}
+
+// CheckpointNames lists the names that start with prefix.
+func (db *DB) CheckpointNames(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	err := db.read(ctx, "checkpoint names", func(tx *sql.Tx) error {
+		var err error
+		out, err = queryStrings(ctx, tx, "SELECT name FROM checkpoints WHERE substr(name, 1, ?) = ? ORDER BY name",
+			len(prefix), prefix)
+		return err
+	})
+	return out, err
 }
 
 // ScheduleBlobDeletes records keys for deletion at or after at; a key

@@ -38,7 +38,8 @@ type payload struct {
 }
 
 // Enqueue adds j to j.Queue; ErrExists if the queue already has j.ID (dead
-// or alive).
+// or alive). j.State, or else the state of an acked job of the same id
+// still remembered, is the job's state.
 func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
 	if j.ID == "" || j.Queue == "" {
 		return wrap("enqueue", errorf(store.ErrInvalid, "job %q in queue %q", j.ID, j.Queue))
@@ -51,9 +52,13 @@ func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
 	if !j.NotBefore.IsZero() {
 		notBefore = j.NotBefore.UnixNano()
 	}
+	since := time.Now().Add(-db.retention()).UnixNano()
 	err = db.write(ctx, "enqueue", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO jobs(id, queue, payload, not_before) VALUES (?, ?, ?, ?)",
-			j.ID, j.Queue, string(p), notBefore)
+		// A job enqueued again within the done retention starts with the
+		// state its last run left (store.Job.State).
+		_, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, queue, payload, not_before, data) VALUES (?, ?, ?, ?,
+			coalesce(nullif(?, ''), (SELECT data FROM done_jobs WHERE queue = ? AND id = ? AND done >= ?), ''))`,
+			j.ID, j.Queue, string(p), notBefore, j.State, j.Queue, j.ID, since)
 		return err
 	})
 	if err == nil {
@@ -75,6 +80,9 @@ func (db *DB) Claim(ctx context.Context, queue, consumer string, max int, wait, 
 	}
 	if lease <= 0 {
 		lease = defaultLease
+	}
+	if err := db.pruneDone(ctx); err != nil {
+		return []store.Job{}, err
 	}
 	deadline := time.Now().Add(wait)
 	signalled := false
@@ -164,9 +172,9 @@ func (db *DB) claimOnce(ctx context.Context, queue, consumer string, max int, le
 			sql   string
 			state int
 		}{
-			{`SELECT seq, id, payload, attempts, not_before, last_error FROM jobs INDEXED BY jobs_ready
+			{`SELECT seq, id, payload, attempts, not_before, last_error, data FROM jobs INDEXED BY jobs_ready
 				WHERE queue = ? AND state = ? AND not_before <= ? ORDER BY not_before, seq LIMIT ?`, stateReady},
-			{`SELECT seq, id, payload, attempts, not_before, last_error FROM jobs INDEXED BY jobs_lease
+			{`SELECT seq, id, payload, attempts, not_before, last_error, data FROM jobs INDEXED BY jobs_lease
 				WHERE queue = ? AND state = ? AND lease_until <= ? ORDER BY lease_until, seq LIMIT ?`, stateClaimed},
 		} {
 			if len(jobs) >= max {
@@ -208,7 +216,7 @@ func scanJob(s scanner, seq *int64) (store.Job, error) {
 	var j store.Job
 	var p string
 	var notBefore int64
-	if err := s.Scan(seq, &j.ID, &p, &j.Attempts, &notBefore, &j.LastError); err != nil {
+	if err := s.Scan(seq, &j.ID, &p, &j.Attempts, &notBefore, &j.LastError, &j.State); err != nil {
 		return j, err
 	}
 	var pl payload
@@ -230,17 +238,29 @@ func scanJob(s scanner, seq *int64) (store.Job, error) {
 func (db *DB) Ack(ctx context.Context, j store.Job) error {
 	prune := db.acks.Add(1)%pruneEvery == 0
 	return db.write(ctx, "ack", func(tx *sql.Tx) error {
-		if err := settleTx(ctx, tx, j, "DELETE FROM jobs", nil); err != nil {
+		if err := settleTx(ctx, tx, j, "DELETE FROM jobs", nil, ""); err != nil {
 			return err
 		}
-		return recordDone(ctx, tx, j, time.Now(), prune)
+		return db.recordDone(ctx, tx, j, time.Now(), prune)
 	})
 }
 
-// Retry releases j to be claimed again at or after at.
+// Renew extends the lease of j, which the caller holds, to lease from now.
+func (db *DB) Renew(ctx context.Context, j store.Job, lease time.Duration) error {
+	until := time.Now().Add(lease).UnixNano()
+	return db.settle(ctx, "renew", j, "UPDATE jobs SET lease_until = max(lease_until, ?)",
+		[]any{until}, "AND state = ?", stateClaimed)
+}
+
+// SaveState stores j.State while the caller holds j.
+func (db *DB) SaveState(ctx context.Context, j store.Job) error {
+	return db.settle(ctx, "save state", j, "UPDATE jobs SET data = ?", []any{j.State}, "")
+}
+
+// Retry releases j to be claimed again at or after at, with j.State.
 func (db *DB) Retry(ctx context.Context, j store.Job, at time.Time, reason string) error {
-	err := db.settle(ctx, "retry", j, "UPDATE jobs SET state = ?, not_before = ?, last_error = ?, lease_until = 0, consumer = ''",
-		[]any{stateReady, at.UnixNano(), reason})
+	err := db.settle(ctx, "retry", j, "UPDATE jobs SET state = ?, not_before = ?, last_error = ?, lease_until = 0, consumer = '', data = ?",
+		[]any{stateReady, at.UnixNano(), reason, j.State}, "")
 	if err == nil {
 		db.queues.fire(j.Queue)
 	}
@@ -249,18 +269,20 @@ func (db *DB) Retry(ctx context.Context, j store.Job, at time.Time, reason strin
 
 // Bury moves j to the dead-letter list of its queue.
 func (db *DB) Bury(ctx context.Context, j store.Job, reason string) error {
-	return db.settle(ctx, "bury", j, "UPDATE jobs SET state = ?, last_error = ?, lease_until = 0",
-		[]any{stateDead, reason})
+	return db.settle(ctx, "bury", j, "UPDATE jobs SET state = ?, last_error = ?, lease_until = 0, data = ?",
+		[]any{stateDead, reason, j.State}, "")
 }
 
-// settle runs stmt (whose arguments are args) on j if j's claim still holds.
-func (db *DB) settle(ctx context.Context, op string, j store.Job, stmt string, args []any) error {
-	return db.write(ctx, op, func(tx *sql.Tx) error { return settleTx(ctx, tx, j, stmt, args) })
+// settle runs stmt (whose arguments are args) on j if j's claim still
+// holds; and (with its arguments andArgs) narrows the WHERE clause.
+func (db *DB) settle(ctx context.Context, op string, j store.Job, stmt string, args []any, and string, andArgs ...any) error {
+	return db.write(ctx, op, func(tx *sql.Tx) error { return settleTx(ctx, tx, j, stmt, args, and, andArgs...) })
 }
 
-func settleTx(ctx context.Context, tx *sql.Tx, j store.Job, stmt string, args []any) error {
-	res, err := tx.ExecContext(ctx, stmt+" WHERE queue = ? AND id = ? AND state != ? AND attempts = ?",
-		append(args, j.Queue, j.ID, stateDead, j.Attempts)...)
+func settleTx(ctx context.Context, tx *sql.Tx, j store.Job, stmt string, args []any, and string, andArgs ...any) error {
+	args = append(args, j.Queue, j.ID, stateDead, j.Attempts)
+	res, err := tx.ExecContext(ctx, stmt+" WHERE queue = ? AND id = ? AND state != ? AND attempts = ? "+and,
+		append(args, andArgs...)...)
 	if err != nil {
 		return err
 	}
@@ -292,7 +314,7 @@ func (db *DB) DeadJobs(ctx context.Context, queue string, limit int) ([]store.Jo
 	}
 	var out []store.Job
 	err := db.read(ctx, "dead jobs", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT seq, id, payload, attempts, not_before, last_error FROM jobs
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, payload, attempts, not_before, last_error, data FROM jobs
 			WHERE queue = ? AND state = ? ORDER BY seq LIMIT ?`, queue, stateDead, limit)
 		if err != nil {
 			return err

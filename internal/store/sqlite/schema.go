@@ -194,6 +194,13 @@ CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
 CREATE INDEX messages_uid ON messages(mailbox_id, uid, modseq, seen);
 CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags);
 `,
+	// 8: the consumer's state of a job (store.Job.State), kept with the
+	// job and, once acked, with its done record: it is deleted with them
+	// instead of growing a checkpoint per job.
+	`
+ALTER TABLE jobs ADD COLUMN data TEXT NOT NULL DEFAULT '';
+ALTER TABLE done_jobs ADD COLUMN data TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -43,6 +43,9 @@ type DB struct {
 	watch  *hub
 	queues *signals
 	acks   atomic.Uint64 // Acks so far; every pruneEvery-th prunes done_jobs
+	pruned atomic.Int64  // when a Claim last pruned done_jobs (unix ns)
+
+	doneRetention atomic.Int64 // 0: store.DoneRetention
 
 	wq            chan *writeReq // writes waiting for the committer (commit.go)
 	txns          atomic.Uint64  // transactions the committer began

@@ -317,10 +317,10 @@ func TestDoneJobsPruned(t *testing.T) {
 	db := openTemp(t)
 	old, recent := store.Job{ID: "old", Queue: store.QueueInbound}, store.Job{ID: "recent", Queue: store.QueueInbound}
 	err := db.write(ctx, "test", func(tx *sql.Tx) error {
-		if err := recordDone(ctx, tx, old, time.Now().Add(-store.DoneRetention-time.Hour), false); err != nil {
+		if err := db.recordDone(ctx, tx, old, time.Now().Add(-store.DoneRetention-time.Hour), false); err != nil {
 			return err
 		}
-		return recordDone(ctx, tx, recent, time.Now().Add(-time.Hour), true)
+		return db.recordDone(ctx, tx, recent, time.Now().Add(-time.Hour), true)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -137,6 +137,20 @@ func testCheckpoint(t *testing.T, s Full) {
 	if v, o := get("reconcile"), get("other"); v != "msg/01J0000000000000000000000B" || o != "x" {
 		t.Fatalf("checkpoints = %q, %q", v, o)
 	}
+	for _, n := range []string{"outbound/1", "outbound/2", "outbound*3", "outbounds"} {
+		must(t, s.SetCheckpoint(ctx, n, "v"))
+	}
+	names, err := s.CheckpointNames(ctx, "outbound/")
+	must(t, err)
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"outbound/1", "outbound/2"}) {
+		t.Fatalf("CheckpointNames(outbound/) = %q", names)
+	}
+	must(t, s.DeleteCheckpoint(ctx, "outbound/1"))
+	must(t, s.DeleteCheckpoint(ctx, "never-set"))
+	if v, o := get("outbound/1"), get("outbound/2"); v != "" || o != "v" {
+		t.Fatalf("after delete: %q, %q", v, o)
+	}
 }
 
 // testBlobDeletes checks the delete schedule: due times, the later time

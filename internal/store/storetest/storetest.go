@@ -30,6 +30,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, open) })
 	t.Run("Queue", func(t *testing.T) { testQueue(t, open) })
+	t.Run("JobState", func(t *testing.T) { testJobState(t, open) })
+	t.Run("ClaimLoop", func(t *testing.T) { testClaimLoop(t, open) })
 }
 
 // RunShared runs the tests that need two handles on one backing store.

@@ -5,14 +5,17 @@
 -- 3. new stream entries are read for the group (XREADGROUP).
 -- Each claimed job's attempts and lease end are recorded in the same step,
 -- so Ack/Retry/Bury can be fenced by attempts.
--- ARGV: Q, consumer, max, lease ms, max attempts.
+-- Done records older than the retention are pruned too, so that a queue
+-- that went quiet ends with none (settle.lua prunes on Ack).
+-- ARGV: Q, consumer, max, lease ms, max attempts, done retention ms.
 -- Returns {ms until the next delayed job or lease end (-1: none),
---          last stream entry id, {id, envelope, attempts, last error, not-before, ...}}.
+--          last stream entry id, {id, envelope, attempts, last error, not-before, state, ...}}.
 local Q, consumer = ARGV[1], ARGV[2]
 local max, lease, maxAttempts = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local stream = Q .. ':stream'
 local now = nowMs()
 ensureGroup(Q)
+redis.call('ZREMRANGEBYSCORE', Q .. ':done', '-inf', string.format('(%d', now - tonumber(ARGV[6])))
 
 while true do
   local due = redis.call('ZRANGEBYSCORE', Q .. ':delayed', '-inf', now, 'LIMIT', 0, 100)
@@ -29,12 +32,13 @@ local function take(id)
   local a = redis.call('HINCRBY', jk, 'a', 1)
   redis.call('HSET', jk, 's', 'c', 'c', consumer)
   redis.call('ZADD', Q .. ':leases', now + lease, id)
-  local f = redis.call('HMGET', jk, 'p', 'e', 'nb')
+  local f = redis.call('HMGET', jk, 'p', 'e', 'nb', 'st')
   out[#out + 1] = id
   out[#out + 1] = f[1]
   out[#out + 1] = a
   out[#out + 1] = f[2] or ''
   out[#out + 1] = f[3] or '0'
+  out[#out + 1] = f[4] or ''
   got = got + 1
 end
 
