@@ -88,3 +88,32 @@ func TestCheckAddress(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckAddress checks that an accepted address is within the RFC 5321
+// limits, ASCII, and accepted again unchanged (the stored form is stable).
+func FuzzCheckAddress(f *testing.F) {
+	for _, s := range []string{"alice@example.org", "Anna@Bücher.example", "../x@example.org", "x\x01@a.b", "a@xn--", "a@b..c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := CheckAddress(in)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) || len(err.Error()) > 400 { // 64 input bytes, escaped
+				t.Fatalf("CheckAddress(%q): %v", in, err)
+			}
+			return
+		}
+		local, domain, _ := strings.Cut(got, "@")
+		if len(got) > MaxAddress || len(local) > MaxLocalPart || len(domain) > MaxDomain {
+			t.Fatalf("CheckAddress(%q) = %q: over a limit", in, got)
+		}
+		for i := 0; i < len(got); i++ {
+			if got[i] <= ' ' || got[i] >= 0x7f || got[i] == '/' {
+				t.Fatalf("CheckAddress(%q) = %q: byte %#x", in, got, got[i])
+			}
+		}
+		if again, err := CheckAddress(got); err != nil || again != got {
+			t.Fatalf("CheckAddress(%q) = %q, but again: %q, %v", in, got, again, err)
+		}
+	})
+}
