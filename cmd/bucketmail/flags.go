@@ -71,6 +71,7 @@ type config struct {
 
 	WorkerConcurrency int
 	WorkerLease       time.Duration
+	ForwardJunk       bool // forward mail filed to Junk or failing SPF/DMARC too
 	Drain             bool // worker command only: exit 0 once the queues are empty
 
 	ReconcileInterval time.Duration // 0: no reconciler nor collector
@@ -216,6 +217,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 16, "jobs a worker delivers at once")
 		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "how long a claimed job stays with a worker before another may take it")
+		fs.BoolVar(&c.ForwardJunk, "forward-junk", false, "forward to outside alias targets also mail filed to Junk or failing SPF or DMARC (default: such mail stays in the alias's local mailboxes and is not passed on)")
 		if !r.edge && !r.gateway {
 			// Only the worker command: a process serving listeners has
 			// no reason to stop when the queue is empty.
