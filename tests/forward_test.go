@@ -23,6 +23,8 @@ import (
 //     SRS0 form at example.org, whose SPF passes for our host;
 //   - a bounce to that SRS address, arriving on port 25, goes back to
 //     a@sender.test with the null sender; a forged SRS address gets 550;
+//   - a forwarded copy refused by the destination comes back to
+//     a@sender.test as a DSN;
 //   - a loop through two aliases (ours to the remote, the remote's back
 //     to ours) ends: the copy that comes back is not forwarded again, and
 //     the original sender gets a DSN.
@@ -35,6 +37,7 @@ func TestForwarding(t *testing.T) {
 	w := setupWorld(t, "--dns-resolver", d.Addr, "--transport", "remote.example="+route+",sender.test="+route)
 	mustAdmin(t, w.dataDir, "", "alias", "add", "fwd@example.org", "someone@remote.example")
 	mustAdmin(t, w.dataDir, "", "alias", "add", "loop@example.org", "back@remote.example")
+	mustAdmin(t, w.dataDir, "", "alias", "add", "dead@example.org", "nobody@remote.example")
 	if out := mustAdmin(t, w.dataDir, "", "alias", "list"); !strings.Contains(out, "fwd@example.org someone@remote.example (outside)\n") {
 		t.Errorf("alias list:\n%s", out)
 	}
@@ -64,6 +67,16 @@ func TestForwarding(t *testing.T) {
 	back := waitRemote(t, rm, "the returned bounce", func(m outboundMsg) bool { return slices.Equal(m.to, []string{"a@sender.test"}) })
 	if back.from != "" || !bytes.Contains(back.data, []byte("Subject: bounce of forward me\r\n")) {
 		t.Errorf("returned bounce from %q:\n%s", back.from, back.data)
+	}
+
+	// The destination refuses a forwarded copy at RCPT: our outbound
+	// notice goes to the SRS sender, which sends it back to a@sender.test.
+	mustSend(t, smtpAddr, "a@sender.test", []string{"dead@example.org"}, message("a@sender.test", "dead@example.org", "to a dead end", "x"))
+	refused := waitRemote(t, rm, "the DSN of the refused forward", func(m outboundMsg) bool {
+		return m.from == "" && bytes.Contains(m.data, []byte("Final-Recipient: rfc822; nobody@remote.example"))
+	})
+	if !slices.Equal(refused.to, []string{"a@sender.test"}) || !bytes.Contains(refused.data, []byte("Status: 5.1.1")) {
+		t.Errorf("DSN of the refused forward to %v:\n%s", refused.to, refused.data)
 	}
 
 	// loop@example.org -> back@remote.example, whose owner forwards it to
