@@ -23,6 +23,11 @@ const keyPrefix = "srs/"
 // elsewhere is used (and accepted) here within that time.
 const cacheTTL = time.Minute
 
+// RotateEvery is the age at which the signing key is replaced by a new
+// one, the next time an address is made. The old one verifies for MaxAge
+// more, so at most two keys are in use.
+const RotateEvery = 30 * 24 * time.Hour
+
 // maxKeys bounds the keys read from the store.
 const maxKeys = 100
 
@@ -46,13 +51,15 @@ type key struct {
 }
 
 // Signing returns the key to make new addresses with, creating the first
-// key if there is none.
+// key if there is none and a new one when the newest is RotateEvery old.
+// Processes rotating at once make a key each; both verify, the newest
+// signs everywhere.
 func (k *Keyring) Signing(ctx context.Context) ([]byte, error) {
 	keys, err := k.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
+	if len(keys) == 0 || k.now().Sub(keys[len(keys)-1].created) >= RotateEvery {
 		if _, err := k.Rotate(ctx); err != nil {
 			return nil, err
 		}

@@ -159,3 +159,37 @@ func TestKeyringRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyringRotatesBySelf: a signing key RotateEvery old is replaced when
+// the next address is made; addresses of the old key still verify.
+func TestKeyringRotatesBySelf(t *testing.T) {
+	ctx := t.Context()
+	blobs, err := fs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := day0
+	kr := &Keyring{Blobs: blobs, Now: func() time.Time { return now }}
+	k1, err := kr.Signing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := Forward(k1, "alice@example.net", "example.org", now)
+	now = now.Add(RotateEvery - time.Hour)
+	if k, _ := kr.Signing(ctx); string(k) != string(k1) {
+		t.Fatal("rotated before RotateEvery")
+	}
+	now = now.Add(2 * time.Hour)
+	k2, err := kr.Signing(ctx)
+	if err != nil || string(k2) == string(k1) {
+		t.Fatalf("not rotated after RotateEvery: %v", err)
+	}
+	// The old address is older than MaxAge by now; its key is what counts.
+	if _, err := Reverse([][]byte{k1}, old, now); !errors.Is(err, ErrExpired) {
+		t.Fatalf("old address: %v", err)
+	}
+	fresh, _ := Forward(k1, "bob@example.net", "example.org", now)
+	if got, err := kr.Reverse(ctx, fresh); err != nil || got != "bob@example.net" {
+		t.Fatalf("an address of the previous key during the grace period: %q, %v", got, err)
+	}
+}
