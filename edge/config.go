@@ -54,12 +54,13 @@ type Config struct {
 	// quota of users without their own (--default-quota; <= 0: unlimited).
 	Mailboxes    store.Mailboxes
 	DefaultQuota int64
+	Log          *slog.Logger     // nil discards
+	Metrics      *metrics.Metrics // nil means a private, unexported set
+
 	// SRS, when not nil, verifies recipients in SRS form in a local
 	// domain (bounces of forwarded mail, see srs.go); nil treats them as
 	// any other address.
-	SRS     SRSReverser
-	Log     *slog.Logger     // nil discards
-	Metrics *metrics.Metrics // nil means a private, unexported set
+	SRS SRSReverser
 }
 
 // Mode says what a listener is for.
