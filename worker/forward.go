@@ -103,10 +103,10 @@ func junk(auth *authcheck.Result, mailbox string) bool {
 
 // srsFrom is the envelope sender of a copy of j forwarded by alias: the
 // sender rewritten with SRS in the alias's domain, so that SPF at the
-// destination checks our hosts (RFC 7208 appendix D: a mediator that forwards takes responsibility
-// for the reverse path).
-// The null sender, a sender in one of our domains (whose SPF already lists
-// our hosts) and one that cannot be rewritten stay as they are.
+// destination checks our hosts (RFC 7208 appendix D: a forwarding
+// mediator takes responsibility for the reverse path). The null sender, a
+// sender in one of our domains (whose SPF already lists our hosts) and one
+// that cannot be rewritten stay as they are.
 func (w *Worker) srsFrom(ctx context.Context, j store.Job, alias string) (string, error) {
 	if j.From == "" || w.cfg.SRS == nil {
 		return j.From, nil
