@@ -60,6 +60,11 @@ type Config struct {
 	DefaultQuota int64
 	Log          *slog.Logger     // nil discards
 	Metrics      *metrics.Metrics // nil means a private, unexported set
+
+	// SRS, when not nil, verifies recipients in SRS form in a local
+	// domain (bounces of forwarded mail, see srs.go); nil treats them as
+	// any other address.
+	SRS SRSReverser
 }
 
 // Mode says what a listener is for.

@@ -55,6 +55,9 @@ func (s *session) checkRecipient(ctx context.Context, tx *transaction, to string
 	if !local {
 		return s.remoteRecipient(tx)
 	}
+	if handled, err := s.checkSRS(ctx, tx, to); handled {
+		return err
+	}
 	res, err := s.resolve(ctx, to)
 	switch {
 	case err == nil && len(res.Users)+len(res.External) > 0:

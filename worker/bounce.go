@@ -14,6 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
@@ -59,52 +60,50 @@ func (w *Worker) settleOverQuota(ctx context.Context, j store.Job, over []overRc
 	return nil
 }
 
-// bounce sends the sender of j one DSN naming the recipients of over. The
-// DSN's id is derived from j and the recipients, and its bytes from j, so
-// that a job processed again (a lost Ack, a second worker after a lease
-// ran out) writes the same object and finds its job already known instead
-// of sending a second notice.
+// bounce sends the sender of j one DSN naming the recipients of over.
 func (w *Worker) bounce(ctx context.Context, j store.Job, over []overRcpt, header []byte) error {
 	var rcpts []dsn.Recipient
-	seen := map[string]bool{}
 	for _, o := range over {
 		addr := o.r.user.Address
 		if addr == "" {
 			addr = o.r.rcpt
 		}
-		if seen[addr] {
-			continue
-		}
-		seen[addr] = true
 		rcpts = append(rcpts, dsn.Recipient{
 			Rcpt: addr, Status: "5.2.2",
 			Diagnostic: "mailbox full: the recipient's mailbox is over its storage quota",
 		})
 	}
-	slices.SortFunc(rcpts, func(a, b dsn.Recipient) int { return strings.Compare(a.Rcpt, b.Rcpt) })
+	return w.sendDSN(ctx, j, "over-quota-dsn", rcpts, header)
+}
+
+// sendDSN sends the sender of j one DSN ("failed") naming rcpts, each
+// address once. The DSN's id is derived from j, kind and the recipients,
+// and its bytes from j, so that a job processed again (a lost Ack, a
+// second worker after a lease ran out) writes the same object and finds
+// its job already known instead of sending a second notice.
+func (w *Worker) sendDSN(ctx context.Context, j store.Job, kind string, rcpts []dsn.Recipient, header []byte) error {
+	rcpts = uniqueRcpts(rcpts)
 	addrs := make([]string, len(rcpts))
 	for i, r := range rcpts {
 		addrs[i] = r.Rcpt
 	}
-	id, at := dsnID(j, addrs)
+	id, at := derivedID(j, kind, addrs)
 	log := w.log.With(slog.String("queue_id", j.ID), slog.String("dsn", id), slog.String("to", j.From),
 		slog.String("recipients", strings.Join(addrs, ",")))
 
 	dj := store.Job{ID: id, BlobKey: blob.MessageKey(id), From: "", To: []string{j.From},
 		ReceivedAt: at, Auth: "MAILER-DAEMON@" + w.cfg.Hostname}
-	res, err := store.Resolve(ctx, w.cfg.Store, j.From)
-	switch {
-	case err == nil && len(res.Users) > 0:
-		dj.Queue = store.QueueInbound
-	case errors.Is(err, store.ErrNotLocal):
-		dj.Queue = store.QueueOutbound
-	case err == nil, errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
-		log.LogAttrs(ctx, slog.LevelWarn, "over-quota bounce not sent: the sender has no mailbox here")
+	queue, err := w.senderQueue(ctx, j.From)
+	if err != nil {
+		return err
+	}
+	if queue == "" {
+		log.LogAttrs(ctx, slog.LevelWarn, "DSN not sent: the sender has no mailbox here",
+			slog.String("kind", kind))
 		w.countN(resultBounced, len(rcpts))
 		return nil
-	default:
-		return fmt.Errorf("resolving the sender %s: %w", j.From, err)
 	}
+	dj.Queue = queue
 
 	known, err := w.cfg.Store.JobKnown(ctx, dj.Queue, dj.ID)
 	if err != nil {
@@ -128,21 +127,48 @@ func (w *Worker) bounce(ctx context.Context, j store.Job, over []overRcpt, heade
 		known = errors.Is(err, store.ErrExists)
 	}
 	w.countN(resultBounced, len(rcpts))
-	log.LogAttrs(ctx, slog.LevelWarn, "over-quota recipients bounced",
+	log.LogAttrs(ctx, slog.LevelWarn, "recipients bounced", slog.String("kind", kind),
 		slog.String("queue", dj.Queue), slog.Bool("already_sent", known))
 	return nil
 }
 
-// dsnID is the id of the over-quota DSN of j for rcpts (sorted), and its
-// time: the ULID time of j (its arrival when j.ID is not a ULID), with
-// entropy from a hash of j.ID and rcpts.
-func dsnID(j store.Job, rcpts []string) (string, time.Time) {
+// senderQueue is the queue of a DSN to from: inbound for a local user or
+// one of our SRS addresses (the MDA sends it back to the address the SRS
+// address stands for), outbound for a foreign domain, "" for an address
+// of ours that leads nowhere.
+func (w *Worker) senderQueue(ctx context.Context, from string) (string, error) {
+	res, err := store.Resolve(ctx, w.cfg.Store, from)
+	switch {
+	case err == nil && len(res.Users)+len(res.External) > 0:
+		return store.QueueInbound, nil
+	case errors.Is(err, store.ErrNotLocal):
+		return store.QueueOutbound, nil
+	case errors.Is(err, store.ErrNotFound) && srs.IsSRS(from) && w.cfg.SRS != nil:
+		return store.QueueInbound, nil
+	case err == nil, errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
+		return "", nil
+	default:
+		return "", fmt.Errorf("resolving the sender %s: %w", from, err)
+	}
+}
+
+// uniqueRcpts sorts rcpts by address and keeps the first of each.
+func uniqueRcpts(rcpts []dsn.Recipient) []dsn.Recipient {
+	slices.SortStableFunc(rcpts, func(a, b dsn.Recipient) int { return strings.Compare(a.Rcpt, b.Rcpt) })
+	return slices.CompactFunc(rcpts, func(a, b dsn.Recipient) bool { return a.Rcpt == b.Rcpt })
+}
+
+// derivedID is the id of a message made from j (a DSN, a forwarded copy)
+// for kind and parts, and its time: the ULID time of j (its arrival when
+// j.ID is not a ULID), with entropy from a hash of kind, j.ID and parts.
+// Processing j again gives the same id, so the queue knows the job.
+func derivedID(j store.Job, kind string, parts []string) (string, time.Time) {
 	at := j.ReceivedAt
 	if u, err := ulid.ParseStrict(j.ID); err == nil {
 		at = ulid.Time(u.Time())
 	}
 	at = at.UTC().Truncate(time.Millisecond)
-	sum := sha256.Sum256([]byte("over-quota-dsn\x00" + j.ID + "\x00" + strings.Join(rcpts, "\x00")))
+	sum := sha256.Sum256([]byte(kind + "\x00" + j.ID + "\x00" + strings.Join(parts, "\x00")))
 	id, err := ulid.New(ulid.Timestamp(at), bytes.NewReader(sum[:]))
 	if err != nil {
 		// A time out of the ULID range: fall back to the arrival-less zero.

@@ -9,6 +9,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
+	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -66,6 +67,16 @@ type Config struct {
 	// DefaultQuota is the storage quota of users without their own
 	// (--default-quota, bytes); <= 0 means unlimited. See quota.go.
 	DefaultQuota int64
+
+	// SRS holds the keys that rewrite the envelope sender of forwarded
+	// mail and verify bounces to SRS addresses (see forward.go). nil: mail
+	// is forwarded with its sender unchanged, and mail to SRS addresses is
+	// treated as mail to any unknown address.
+	SRS *srs.Keyring
+	// ForwardJunk forwards mail filed to Junk or failing SPF or DMARC too
+	// (--forward-junk). By default such mail stays in the local mailboxes
+	// of the alias, if any, and is not passed on.
+	ForwardJunk bool
 }
 
 // withDefaults fills in the zero values.

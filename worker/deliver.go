@@ -24,9 +24,10 @@ type recipient struct {
 	rcpt string
 }
 
-// deliver inserts the message of j into the INBOX of each local recipient.
-// Recipients that no longer exist and foreign alias targets are logged and
-// skipped: retrying cannot help them.
+// deliver settles every recipient of j (invariant 8): local users get the
+// message in their INBOX (or Junk), foreign alias targets an outbound copy
+// (forward.go), SRS addresses of ours send a bounce back, and recipients
+// that lead nowhere any more are reported to the sender (report).
 func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 	key := j.BlobKey
 	if key == "" {
@@ -36,23 +37,36 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 	if err != nil {
 		return err
 	}
-	rcpts, err := w.resolve(ctx, j)
+	rt, err := w.resolve(ctx, j)
 	if err != nil {
 		return err
 	}
-	if len(rcpts) == 0 {
-		// Nobody holds a reference to the object, and nobody will: the
-		// collector deletes it.
-		w.log.LogAttrs(ctx, slog.LevelWarn, "no local recipient left, dropping message",
-			slog.String("queue_id", j.ID), slog.String("key", key))
+	mailbox := w.placement(ctx, j, auth)
+	if err := w.forwardAll(ctx, j, sum.Header, auth, mailbox, &rt); err != nil {
+		return err
+	}
+	if err := w.report(ctx, j, rt.failed, sum.Header, auth); err != nil {
+		return err
+	}
+	if len(rt.local) == 0 {
+		// No mailbox will hold a reference to the object (copies going
+		// out have their own): the collector deletes it.
 		return reconcile.ScheduleOrphans(ctx, w.cfg.Store, w.cfg.Blobs, []string{key})
+	}
+	return w.deliverLocal(ctx, j, sum, auth, mailbox, rt.local)
+}
+
+// deliverLocal inserts the message into mailbox of each of rcpts.
+func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Summary, auth *authcheck.Result, mailbox string, rcpts []recipient) error {
+	key := j.BlobKey
+	if key == "" {
+		key = blob.MessageKey(j.ID)
 	}
 	encoded := sum.Marshal()
 	received := j.ReceivedAt
 	if received.IsZero() {
 		received = time.Now()
 	}
-	mailbox := w.placement(ctx, j, auth)
 	var over []overRcpt
 	for _, r := range rcpts {
 		prefix := deliveryPrefix(j.From, r.rcpt)
@@ -106,36 +120,6 @@ func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*messa
 		return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
 	}
 	return sum, auth, nil
-}
-
-// resolve maps the envelope recipients of j to distinct local users.
-func (w *Worker) resolve(ctx context.Context, j store.Job) ([]recipient, error) {
-	var out []recipient
-	seen := map[string]bool{}
-	for _, rcpt := range j.To {
-		res, err := store.Resolve(ctx, w.cfg.Store, rcpt)
-		switch {
-		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotLocal), errors.Is(err, store.ErrInvalid):
-			w.count(resultUnknown)
-			w.log.LogAttrs(ctx, slog.LevelWarn, "delivery skipped", slog.String("queue_id", j.ID),
-				slog.String("recipient", rcpt), slog.String("result", resultUnknown), slog.String("error", err.Error()))
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("worker: resolving %s: %w", rcpt, err)
-		}
-		for _, ext := range res.External {
-			w.count(resultExternal)
-			w.log.LogAttrs(ctx, slog.LevelWarn, "delivery skipped", slog.String("queue_id", j.ID),
-				slog.String("recipient", rcpt), slog.String("target", ext), slog.String("result", resultExternal))
-		}
-		for _, u := range res.Users {
-			if !seen[u.ID] {
-				seen[u.ID] = true
-				out = append(out, recipient{user: u, rcpt: rcpt})
-			}
-		}
-	}
-	return out, nil
 }
 
 // insert adds m to mailbox (INBOX, or Junk) of r, once per job and user

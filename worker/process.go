@@ -17,8 +17,10 @@ const (
 	resultDuplicate = "duplicate"
 	resultRetry     = "retry"
 	resultDead      = "dead"
-	resultUnknown   = "unknown_recipient" // recipient gone since RCPT TO
-	resultExternal  = "external"          // alias to a foreign address; forwarding is not done yet
+	resultUnknown   = "unknown_recipient" // recipient gone since RCPT TO (then bounced or refused)
+	resultForwarded = "forwarded"         // a copy queued for a foreign alias target
+	resultReturned  = "returned"          // a bounce to an SRS address queued back to the original sender
+	resultRefused   = "refused"           // not delivered, and no DSN: null or unverified sender
 )
 
 // process delivers one job and settles it: Ack when every recipient is

@@ -231,7 +231,7 @@ func TestDeliverAliases(t *testing.T) {
 		{"catch-all", []string{"nobody@example.com"}, map[string]int{"alice": 1, "bob": 2, "carol": 1}},
 		{"two aliases, one user", []string{"a1@example.com", "a2@example.com", "dave@example.com"},
 			map[string]int{"alice": 1, "bob": 2, "carol": 1, "dave": 1}},
-		{"external target skipped", []string{"fwd@example.com", "alice@example.com"},
+		{"external target forwarded", []string{"fwd@example.com", "alice@example.com"},
 			map[string]int{"alice": 2, "bob": 2, "carol": 1, "dave": 1}},
 	}
 	e.run(e.worker(nil))
@@ -247,12 +247,14 @@ func TestDeliverAliases(t *testing.T) {
 	if got := e.inbox("dave")[0].Prefix; !bytes.Contains(got, []byte("Delivered-To: a1@example.com\r\n")) {
 		t.Errorf("dave's prefix = %q, want Delivered-To of the first recipient", got)
 	}
-	if n := e.counted(resultExternal); n != 1 {
-		t.Errorf("external count = %d, want 1", n)
+	if n := e.counted(resultForwarded); n != 1 {
+		t.Errorf("forwarded count = %d, want 1", n)
 	}
 }
 
-func TestUnknownRecipientSkipped(t *testing.T) {
+// TestUnknownRecipientReported: recipients gone since RCPT get a DSN to
+// the sender (invariant 8), the others their copy, and nothing is retried.
+func TestUnknownRecipientReported(t *testing.T) {
 	e := newEnv(t)
 	e.enqueue(e.job(sample, "ghost@example.com", "bob@example.com", "x@not-ours.example"))
 	e.run(e.worker(nil))
@@ -264,6 +266,9 @@ func TestUnknownRecipientSkipped(t *testing.T) {
 	}
 	if n := e.counted(resultUnknown); n != 2 {
 		t.Errorf("unknown count = %d, want 2", n)
+	}
+	if n := e.counted(resultBounced); n != 2 {
+		t.Errorf("bounced count = %d, want 2", n)
 	}
 	if n := e.counted(resultRetry); n != 0 {
 		t.Errorf("retries = %d, want 0", n)

@@ -50,7 +50,7 @@ func (c *adminCmd) aliasArgs() (string, []string, error) {
 	}
 	var targets []string
 	for _, t := range c.args[1:] {
-		addr, err := validAddress(t)
+		addr, err := validTarget(t)
 		if err != nil {
 			return "", nil, err
 		}
@@ -66,6 +66,13 @@ func (c *adminCmd) aliasAdd(ctx context.Context) error {
 	source, targets, err := c.aliasArgs()
 	if err != nil {
 		return err
+	}
+	loop, err := aliasLoop(ctx, c.store, source, targets)
+	if err != nil {
+		return err
+	}
+	if loop != nil {
+		return fmt.Errorf("%s would loop: %s", source, strings.Join(loop, " -> "))
 	}
 	err = c.store.AddAlias(ctx, source, targets)
 	switch {
@@ -92,7 +99,9 @@ func (c *adminCmd) aliasDel(ctx context.Context) error {
 	return err
 }
 
-// aliasList prints one alias a line: the source, then its targets.
+// aliasList prints one alias a line: the source, then its targets; a
+// target outside our domains, which gets a forwarded copy with an SRS
+// sender, is followed by "(outside)".
 func (c *adminCmd) aliasList(ctx context.Context, a *app) error {
 	if err := c.wantArgs(0, 0, "no arguments"); err != nil {
 		return err
@@ -106,8 +115,24 @@ func (c *adminCmd) aliasList(ctx context.Context, a *app) error {
 		sources = append(sources, s)
 	}
 	sort.Strings(sources)
+	local := map[string]bool{}
 	for _, s := range sources {
-		fmt.Fprintf(a.stdout, "%s %s\n", s, strings.Join(aliases[s], " "))
+		targets := make([]string, len(aliases[s]))
+		for i, t := range aliases[s] {
+			targets[i] = t
+			d := strings.ToLower(domainOf(t))
+			ours, ok := local[d]
+			if !ok {
+				if ours, err = c.store.HasDomain(ctx, d); err != nil {
+					return err
+				}
+				local[d] = ours
+			}
+			if !ours {
+				targets[i] += " (outside)"
+			}
+		}
+		fmt.Fprintf(a.stdout, "%s %s\n", s, strings.Join(targets, " "))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,7 +109,38 @@ func (c *adminCmd) dns(ctx context.Context, w io.Writer, f dnsFlags) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(recs)
 	}
-	return writeZone(w, domain, recs, len(keys) == 0)
+	forwards, err := c.forwardingAliases(ctx, domain)
+	if err != nil {
+		return err
+	}
+	return writeZone(w, domain, recs, len(keys) == 0, forwards)
+}
+
+// forwardingAliases returns the aliases of domain that have a target
+// outside our domains, sorted.
+func (c *adminCmd) forwardingAliases(ctx context.Context, domain string) ([]string, error) {
+	aliases, err := c.store.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for source, targets := range aliases {
+		if !strings.EqualFold(domainOf(strings.TrimPrefix(source, "@")), domain) && !strings.EqualFold(source, "@"+domain) {
+			continue
+		}
+		for _, t := range targets {
+			local, err := c.store.HasDomain(ctx, strings.ToLower(domainOf(t)))
+			if err != nil {
+				return nil, err
+			}
+			if !local {
+				out = append(out, source)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // dnsRecords lists what to publish for domain served by host.
@@ -156,11 +188,17 @@ func dnsRecords(domain, host string, f dnsFlags, keys []domainkeys.Key) []dnsRec
 
 // writeZone writes recs as RFC 1035 master file lines: absolute names,
 // TXT values quoted and split into 255-octet strings.
-func writeZone(w io.Writer, domain string, recs []dnsRecord, noDKIM bool) error {
+// forwards, aliases sending copies outside, add a note on SPF.
+func writeZone(w io.Writer, domain string, recs []dnsRecord, noDKIM bool, forwards []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "; DNS records for %s, by bucketmail dns\n", domain)
 	if noDKIM {
 		fmt.Fprintf(&b, "; no DKIM key yet: bucketmail dkim keygen %s, then run this again\n", domain)
+	}
+	if len(forwards) > 0 {
+		fmt.Fprintf(&b, "; forwarding: the aliases %s send copies outside with the envelope sender rewritten to SRS0=...@%s;\n"+
+			"; the SPF record below must allow every host that mail leaves from (with a relay, add its include:)\n",
+			strings.Join(forwards, ", "), domain)
 	}
 	for _, r := range recs {
 		fmt.Fprintf(&b, "%s\t%d\tIN\t%s\t%s\n", r.Name+".", r.TTL, r.Type, zoneValue(r))

@@ -150,3 +150,20 @@ func TestDNSErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDNSForwardingNote: a domain with an alias to an outside address gets
+// a note that its SPF must allow the hosts forwarded mail leaves from.
+func TestDNSForwardingNote(t *testing.T) {
+	env, _ := dnsEnv(t)
+	const note = "; forwarding: the aliases fwd@example.test send copies outside with the envelope sender rewritten to SRS0=...@example.test;"
+	if _, out, _ := runCmd(t, "", env, "dns", "example.test", "--hostname", "mail.example.test"); strings.Contains(out, "; forwarding") {
+		t.Errorf("note without forwarding aliases:\n%s", out)
+	}
+	if code, _, errOut := runCmd(t, "", env, "alias", "add", "fwd@example.test", "someone@elsewhere.example"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := runCmd(t, "", env, "dns", "example.test", "--hostname", "mail.example.test")
+	if code != 0 || !strings.Contains(out, note+"\n") {
+		t.Errorf("code %d, %s, output lacks the forwarding note:\n%s", code, errOut, out)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/worker"
 )
 
 const queueSynopsis = "bucketmail queue [--json] [FLAGS]"
@@ -33,6 +34,8 @@ type queueState struct {
 
 type deadJob struct {
 	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`          // see jobKind
+	Via        string    `json:"via,omitempty"` // the alias or SRS address a forward or returned bounce was made for
 	From       string    `json:"from"`
 	To         []string  `json:"to"`
 	ReceivedAt time.Time `json:"received_at"`
@@ -78,8 +81,9 @@ func (c *adminCmd) queueReport(ctx context.Context) (queueReport, error) {
 				return rep, fmt.Errorf("%s: %w", name, err)
 			}
 			for _, j := range jobs {
+				kind, via := jobKind(j)
 				q.DeadJobs = append(q.DeadJobs, deadJob{
-					ID: j.ID, From: j.From, To: j.To, ReceivedAt: j.ReceivedAt,
+					ID: j.ID, Kind: kind, Via: via, From: j.From, To: j.To, ReceivedAt: j.ReceivedAt,
 					Attempts: j.Attempts, LastError: j.LastError,
 				})
 			}
@@ -104,13 +108,17 @@ func (r queueReport) print(a *app) error {
 		}
 		fmt.Fprintf(a.stdout, "\nDead jobs in %s:\n", q.Name)
 		tw = tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tRECEIVED\tFROM\tTO\tATTEMPTS\tLAST ERROR")
+		fmt.Fprintln(tw, "ID\tKIND\tRECEIVED\tFROM\tTO\tATTEMPTS\tLAST ERROR")
 		for _, j := range q.DeadJobs {
 			from := j.From
 			if from == "" {
 				from = "<>"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", j.ID, j.ReceivedAt.UTC().Format(time.RFC3339), from,
+			kind := j.Kind
+			if j.Via != "" {
+				kind += " " + j.Via
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", j.ID, kind, j.ReceivedAt.UTC().Format(time.RFC3339), from,
 				strings.Join(j.To, ","), j.Attempts, oneLine(j.LastError))
 		}
 		if err := tw.Flush(); err != nil {
@@ -118,6 +126,26 @@ func (r queueReport) print(a *app) error {
 		}
 	}
 	return nil
+}
+
+// jobKind tells where a job came from: "mx" (port 25), "submission",
+// "dsn" (a delivery status notification made here), "forward" (a copy for
+// an outside alias target, via the alias) or "srs-return" (a bounce to an
+// SRS address sent back, via that address).
+func jobKind(j store.Job) (kind, via string) {
+	if v, ok := strings.CutPrefix(j.Auth, worker.ForwardAuth); ok {
+		return "forward", v
+	}
+	if v, ok := strings.CutPrefix(j.Auth, worker.ReturnAuth); ok {
+		return "srs-return", v
+	}
+	switch {
+	case strings.HasPrefix(j.Auth, "MAILER-DAEMON@"):
+		return "dsn", ""
+	case j.Auth != "":
+		return "submission", ""
+	}
+	return "mx", ""
 }
 
 func oneLine(s string) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/worker"
 )
 
 // runCmd runs the program in-process with an empty environment plus env.
@@ -162,6 +163,20 @@ func TestQueueShowsDeadJobs(t *testing.T) {
 	if err := st.Bury(ctx, claimed[0], "mailbox\nexploded"); err != nil {
 		t.Fatal(err)
 	}
+	fwd := store.Job{
+		ID: "01J00000000000000000000001", Queue: store.QueueOutbound, BlobKey: "msg/01J00000000000000000000001",
+		From: "SRS0=abcdef=AA=remote.example=a@example.org", To: []string{"c@elsewhere.example"},
+		ReceivedAt: time.Now(), Auth: worker.ForwardAuth + "fwd@example.org",
+	}
+	if err := st.Enqueue(ctx, fwd); err != nil {
+		t.Fatal(err)
+	}
+	if claimed, err = st.Claim(ctx, store.QueueOutbound, "test", 1, time.Second, time.Minute); err != nil || len(claimed) != 1 {
+		t.Fatalf("Claim = %v, %v", claimed, err)
+	}
+	if err := st.Bury(ctx, claimed[0], "550 no such user"); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +185,8 @@ func TestQueueShowsDeadJobs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("queue: %d %s", code, errOut)
 	}
-	for _, want := range []string{"inbound   0", "Dead jobs in inbound:", job.ID, "a@remote.example", "b@example.org", "mailbox exploded"} {
+	for _, want := range []string{"inbound   0", "Dead jobs in inbound:", job.ID, "a@remote.example", "b@example.org", "mailbox exploded",
+		"Dead jobs in outbound:", fwd.ID + "  forward fwd@example.org  "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("queue output lacks %q:\n%s", want, out)
 		}
@@ -181,8 +197,11 @@ func TestQueueShowsDeadJobs(t *testing.T) {
 		t.Fatalf("queue --json: %d %v", code, err)
 	}
 	in := rep.Queues[0]
-	if in.Name != "inbound" || in.Dead != 1 || len(in.DeadJobs) != 1 || in.DeadJobs[0].LastError != "mailbox\nexploded" {
+	if in.Name != "inbound" || in.Dead != 1 || len(in.DeadJobs) != 1 || in.DeadJobs[0].LastError != "mailbox\nexploded" || in.DeadJobs[0].Kind != "mx" {
 		t.Errorf("queue --json inbound = %+v", in)
+	}
+	if out := rep.Queues[1]; len(out.DeadJobs) != 1 || out.DeadJobs[0].Kind != "forward" || out.DeadJobs[0].Via != "fwd@example.org" {
+		t.Errorf("queue --json outbound = %+v", out)
 	}
 }
 

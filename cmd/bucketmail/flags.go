@@ -80,6 +80,7 @@ type config struct {
 	WorkerConcurrency int
 	WorkerLease       time.Duration
 	JobTimeout        time.Duration
+	ForwardJunk       bool // forward mail filed to Junk or failing SPF/DMARC too
 	Drain             bool // worker command only: exit 0 once the queues are empty
 
 	ReconcileInterval time.Duration // 0: no reconciler nor collector
@@ -227,6 +228,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 16, "jobs a worker delivers at once")
 		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "lease of a claimed job: its worker renews it every third while the job runs, so a dead worker's jobs are taken by another after about this long")
 		fs.DurationVar(&c.JobTimeout, "job-timeout", defaultJobTimeout, "budget of one run of a job (delivery, or one outbound attempt); a delivery over it is retried once later, then dead-lettered")
+		fs.BoolVar(&c.ForwardJunk, "forward-junk", false, "forward to outside alias targets also mail filed to Junk or failing SPF or DMARC (default: such mail stays in the alias's local mailboxes and is not passed on)")
 		if !r.edge && !r.gateway {
 			// Only the worker command: a process serving listeners has
 			// no reason to stop when the queue is empty.

@@ -19,6 +19,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/resolver"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
+	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/tlsconf"
 	"github.com/bucketmail/bucketmail/worker"
@@ -33,6 +34,7 @@ type deps struct {
 	metrics *metrics.Metrics
 	auth    *auth.Authenticator
 	dns     resolver.Lookuper // of the auth checks, one cache for edge and worker
+	srs     *srs.Keyring      // SRS keys in the blob store, for edge and worker
 }
 
 // boundListener is a listening socket and the server that will serve it.
@@ -115,6 +117,7 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Conns:             d.connLimits(log),
 		Mailboxes:         d.store,
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
+		SRS:               d.srsKeys(),
 		Log:               log,
 		Metrics:           d.metrics,
 	})
@@ -189,6 +192,8 @@ func (d *deps) wireWorker(p *process) error {
 		Snapshotter:  d.snapshotter(consumer),
 		Checker:      d.authChecker(),
 		DefaultQuota: int64(d.cfg.DefaultQuota),
+		SRS:          d.srsKeys(),
+		ForwardJunk:  d.cfg.ForwardJunk,
 	})
 	out, err := d.outboundSender(consumer)
 	if err != nil {
@@ -257,4 +262,13 @@ func (d *deps) wireHTTP(p *process) error {
 		d.serveHTTP(p, "http", d.cfg.HTTPAddr, public),
 		d.serveHTTP(p, "metrics", d.cfg.MetricsAddr, private),
 	)
+}
+
+// srsKeys returns the SRS keyring of the process, one for the edge and the
+// worker so that they share its cache.
+func (d *deps) srsKeys() *srs.Keyring {
+	if d.srs == nil {
+		d.srs = &srs.Keyring{Blobs: d.blobs}
+	}
+	return d.srs
 }
