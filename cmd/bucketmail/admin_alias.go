@@ -67,6 +67,9 @@ func (c *adminCmd) aliasAdd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if source, targets, err = checkNewAlias(source, targets); err != nil {
+		return err
+	}
 	loop, err := aliasLoop(ctx, c.store, source, targets)
 	if err != nil {
 		return err
@@ -135,4 +138,26 @@ func (c *adminCmd) aliasList(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.stdout, "%s %s\n", s, strings.Join(targets, " "))
 	}
 	return nil
+}
+
+// checkNewAlias applies the checks of new entries (store.CheckAddress) to
+// the source and targets of an alias being added; aliasArgs stays lenient so
+// that entries made before the checks can still be deleted.
+func checkNewAlias(source string, targets []string) (string, []string, error) {
+	if !strings.HasPrefix(source, "@") {
+		s, err := store.CheckAddress(source)
+		if err != nil {
+			return "", nil, err
+		}
+		source = s
+	}
+	out := make([]string, 0, len(targets))
+	for _, t := range targets {
+		a, err := store.CheckAddress(t)
+		if err != nil {
+			return "", nil, fmt.Errorf("target: %w", err)
+		}
+		out = append(out, a)
+	}
+	return source, out, nil
 }

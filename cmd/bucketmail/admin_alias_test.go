@@ -38,6 +38,9 @@ func TestAliasAddRefusesBadAndLoopingTargets(t *testing.T) {
 		{[]string{"c@example.org", "a b@example.net"}, `target "a b@example.net" is not an address`},
 		{[]string{"c@example.org", "x\x01y@example.net"}, `target "x\x01y@example.net" is not an address (control characters)`},
 		{[]string{"c@example.org", "x@exa_mple.net"}, `target "x@exa_mple.net" is not an address`},
+		{[]string{"../x@example.org", "alice@example.org"}, `store: address "../x@example.org"`},
+		{[]string{"c@example.org", "../a@example.net"}, `target: store: address "../a@example.net"`},
+		{[]string{"c@example.org", strings.Repeat("x", 65) + "@example.net"}, `target: store: address`},
 	} {
 		code, _, errOut := runCmd(t, "", env, append([]string{"alias", "add"}, c.args...)...)
 		if code != exitError {
