@@ -216,6 +216,7 @@ func TestLoginLimitsHold(t *testing.T) {
 			t.Errorf("pop3 login as %q with the right password: %s; want blocked", name, got[0])
 		}
 	}
+	checkLogKeys(t, w)
 }
 
 // TestNoLockoutByStrangers: after 10 failures from strangers' IPs, the
@@ -250,4 +251,5 @@ func TestNoLockoutByStrangers(t *testing.T) {
 	if got := pop3LoginsFrom(t, w, alice, alicePass, owner); got[0] != loginOK {
 		t.Errorf("pop3: the owner's known IP locked out: %s", got[0])
 	}
+	checkLogKeys(t, w)
 }

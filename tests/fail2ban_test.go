@@ -155,6 +155,18 @@ func checkNoDuplicateKeys(t *testing.T, line string) {
 	}
 }
 
+// checkLogKeys checks every line of the server's log so far with
+// checkNoDuplicateKeys.
+func checkLogKeys(t *testing.T, w *world) {
+	t.Helper()
+	w.srv.mu.Lock()
+	all := strings.Split(strings.TrimRight(w.srv.log.String(), "\n"), "\n")
+	w.srv.mu.Unlock()
+	for _, l := range all {
+		checkNoDuplicateKeys(t, l)
+	}
+}
+
 // eachAttr calls fn for each top-level key and value of a JSON object, in
 // order.
 func eachAttr(line string, fn func(key string, v any)) error {
