@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,4 +255,71 @@ func TestNoLockoutByStrangers(t *testing.T) {
 		t.Errorf("pop3: the owner's known IP locked out: %s", got[0])
 	}
 	checkLogKeys(t, w)
+}
+
+// proxyV2TCP6 is a PROXY protocol v2 header for a TCP6 connection from src.
+func proxyV2TCP6(src, dst netip.AddrPort) []byte {
+	b := []byte("\r\n\r\n\x00\r\nQUIT\n\x21\x21\x00\x24")
+	s, d := src.Addr().As16(), dst.Addr().As16()
+	b = append(b, s[:]...)
+	b = append(b, d[:]...)
+	b = binary.BigEndian.AppendUint16(b, src.Port())
+	return binary.BigEndian.AppendUint16(b, dst.Port())
+}
+
+// imapLoginAs logs in over IMAP through the trusted balancer (127.0.0.1),
+// whose PROXY header says the client is src.
+func imapLoginAs(t *testing.T, w *world, src, user, pass string) string {
+	t.Helper()
+	conn := dialFrom(t, "127.0.0.1", w.srv.addr("imap"))
+	hdr := proxyV2TCP6(netip.AddrPortFrom(netip.MustParseAddr(src), 40000), netip.MustParseAddrPort("[2001:db8::25]:143"))
+	if _, err := conn.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	c, err := imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: clientTLS()})
+	if err != nil {
+		t.Fatalf("IMAP STARTTLS as %s: %v", src, err)
+	}
+	defer c.Close()
+	err = c.Login(user, pass).Wait()
+	var ie *imap.Error
+	switch {
+	case err == nil:
+		return loginOK
+	case errors.As(err, &ie) && ie.Code == imap.ResponseCodeAuthenticationFailed:
+		return loginFailed
+	case errors.As(err, &ie) && ie.Code == imap.ResponseCodeUnavailable:
+		return loginBlocked
+	}
+	return "imap: " + err.Error()
+}
+
+// TestNoLockoutIPv6Network: an IPv6 client is known by its /64, so the
+// owner's next address in the same /64 (privacy addresses change daily)
+// still logs in after strangers reached the account limit; another /64
+// does not. Clients arrive through a balancer's PROXY protocol header.
+func TestNoLockoutIPv6Network(t *testing.T) {
+	w := setupWorld(t, "--limit-auth-failures", "3", "--proxy-protocol-from", "127.0.0.1/32")
+	if got := imapLoginAs(t, w, "2001:db8:1:2::10", alice, alicePass); got != loginOK {
+		t.Fatalf("the owner's first login: %s", got)
+	}
+	for i := range 3 {
+		if got := imapLoginAs(t, w, fmt.Sprintf("2001:db8:66:%d::1", i+1), alice, "wrong"); got != loginFailed {
+			t.Fatalf("stranger %d: %s; want failed", i+1, got)
+		}
+	}
+	if got := imapLoginAs(t, w, "2001:db8:1:3::10", alice, alicePass); got != loginBlocked {
+		t.Errorf("a neighbouring /64 with the right password: %s; want blocked", got)
+	}
+	if got := imapLoginAs(t, w, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", alice, alicePass); got != loginOK {
+		t.Errorf("the owner's /64 locked out: %s", got)
+	}
+	// fail2ban reads the IPv6 addresses of the failures, and only those.
+	if regex, err := exec.LookPath("fail2ban-regex"); err == nil {
+		got := runFail2banRegex(t, regex, waitLogLines(t, w, `"msg":"authentication failed"`, 3))
+		want := []string{"2001:db8:66:1::1", "2001:db8:66:2::1", "2001:db8:66:3::1"}
+		if !slices.Equal(got, want) {
+			t.Errorf("fail2ban-regex found %v; want %v", got, want)
+		}
+	}
 }
