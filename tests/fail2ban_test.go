@@ -245,3 +245,54 @@ func runFail2banRegex(t *testing.T, regex string, lines []string) []string {
 	}
 	return ips
 }
+
+// TestFail2banJail checks the example jail with fail2ban-client's
+// configuration test, in a copy of Debian's /etc/fail2ban that holds the
+// filter and this jail only (logpath pointed at an existing file).
+func TestFail2banJail(t *testing.T) {
+	client, err := exec.LookPath("fail2ban-client")
+	if err != nil {
+		t.Skip("fail2ban-client not found: the fail2ban jail is not checked (install Debian's fail2ban package; make deps does)")
+	}
+	if _, err := os.Stat("/etc/fail2ban/jail.conf"); err != nil {
+		t.Skipf("fail2ban's configuration is not in /etc/fail2ban (%v): the jail is not checked", err)
+	}
+	dir := filepath.Join(t.TempDir(), "fail2ban")
+	if out, err := exec.Command("cp", "-r", "/etc/fail2ban", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copying /etc/fail2ban: %v\n%s", err, out)
+	}
+	jails, _ := filepath.Glob(filepath.Join(dir, "jail.d", "*"))
+	for _, j := range jails {
+		if err := os.Remove(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filter, err := os.ReadFile(filterPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jail, err := os.ReadFile("../infra/fail2ban/jail.d/bucketmail.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(t.TempDir(), "bucketmail.log")
+	jail = []byte(strings.Replace(string(jail), "/var/log/bucketmail/bucketmail.log", logFile, 1))
+	for name, data := range map[string][]byte{
+		"filter.d/bucketmail.conf": filter, "jail.d/bucketmail.local": jail,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(logFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(client, "-c", dir, "-t").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "configuration test is successful") {
+		t.Fatalf("fail2ban-client -t: %v\n%s", err, out)
+	}
+	out, err = exec.Command(client, "-c", dir, "-d").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "['add', 'bucketmail', ") {
+		t.Fatalf("fail2ban-client -d does not show the bucketmail jail: %v\n%s", err, out)
+	}
+}
