@@ -34,7 +34,7 @@ const (
 // Config holds the limits; a zero limit is off.
 type Config struct {
 	ConnPerIPMinute   int64 // connections per client IP per minute
-	AuthFailures      int64 // failed authentications per IP and per account per 15 min before a block
+	AuthFailures      int64 // failed authentications per IP and per account (not for its known networks) per 15 min before a block
 	MessagesPerHour   int64 // messages submitted per authenticated user per hour
 	RecipientsPerHour int64 // recipients submitted per authenticated user per hour
 	// MaxDelay bounds the delay before answering a failed authentication
