@@ -79,6 +79,9 @@ run: build
 # - python3 (standard library only) for the independent client in tests/python;
 # - redis-server from Debian's packages (started by internal/testenv on a random
 #   loopback port; the package's own service is stopped if it started one);
+# - fail2ban from Debian's packages, whose fail2ban-regex checks the filter in
+#   infra/fail2ban against the server's log (tests/fail2ban_test.go); its
+#   service is stopped likewise;
 # - versitygw, the S3 server of the tests, pinned in tools/go.mod and built
 #   into .testbin (internal/testenv starts it).
 deps: .testbin/versitygw
@@ -88,6 +91,10 @@ deps: .testbin/versitygw
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server && \
 		{ service redis-server stop >/dev/null 2>&1 || true; }; }
 	@redis-server --version
+	@command -v fail2ban-regex >/dev/null 2>&1 || { \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fail2ban && \
+		{ service fail2ban stop >/dev/null 2>&1 || true; }; }
+	@fail2ban-regex --version
 	$(GO) mod download
 
 .testbin/versitygw: tools/go.mod tools/go.sum

@@ -6,7 +6,13 @@ import (
 	"log/slog"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/auth"
 )
+
+// logProtocol is the protocol attribute of the authentication log lines.
+const logProtocol = "smtp"
 
 // Replies of the abuse limits (internal/abuse). They are temporary: the
 // counters expire, and RFC 4954 section 6 gives 454 4.7.0 for an
@@ -29,22 +35,18 @@ func (s *Server) capRefusal() string {
 	return fmt.Sprintf("421 4.7.0 %s Too many connections, try again later\r\n", s.cfg.Hostname)
 }
 
-// authBlocked reports whether the client's IP or username is blocked after
-// too many failures; nothing is verified then.
-func (s *session) authBlocked(username string) bool {
+// beginAuth reserves an authentication of name (normalised) against the
+// failure limits before the password is checked; ok is false, and the
+// refusal logged, when the client's IP or the account is blocked.
+func (s *session) beginAuth(name string) (a *abuse.Attempt, ok bool) {
 	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
 	defer cancel()
-	if !s.srv.cfg.Limits.AuthBlocked(ctx, s.clientIP, username) {
-		return false
+	a, ok = s.srv.cfg.Limits.BeginAuth(ctx, s.clientIP, name)
+	if !ok {
+		s.reject("auth_blocked")
+		auth.LogAttempt(s.srv.cfg.Log, auth.MsgBlocked, logProtocol, s.clientIP, name)
 	}
-	s.reject("auth_blocked")
-	s.srv.cfg.Log.Warn("smtp auth blocked", slog.String("client_ip", s.clientIP), slog.String("username", username))
-	return true
-}
-
-// authFailure counts a failed authentication and waits the growing delay.
-func (s *session) authFailure(username string) {
-	s.srv.cfg.Limits.AuthFailed(s.srv.ctx, s.clientIP, username)
+	return a, ok
 }
 
 // checkSendRate refuses a submitted message (addRcpts == 0, at MAIL) or a

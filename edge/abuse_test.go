@@ -70,7 +70,11 @@ func TestAuthFailuresBlockAccount(t *testing.T) {
 	ctx := t.Context()
 	// Two failures for alice from elsewhere (another edge node, another IP).
 	for range 2 {
-		e.srv.cfg.Limits.AuthFailed(ctx, "203.0.113.50", alice)
+		a, ok := e.srv.cfg.Limits.BeginAuth(ctx, "203.0.113.50", alice)
+		if !ok {
+			t.Fatal("failure refused")
+		}
+		a.Failed(ctx)
 	}
 	c := e.dial(Submission, true)
 	wantReply(t, c.Auth(sasl.NewPlainClient("", alice, testPassword)), 454, smtp.EnhancedCode{4, 7, 0})

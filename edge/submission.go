@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -39,25 +40,30 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
-// login checks a PLAIN exchange. Proxy authorization (an identity other
-// than the username) is not supported.
+// login checks a PLAIN or LOGIN exchange. The name is normalised once,
+// for the limits and the directory alike. Proxy authorization (an
+// identity other than the username) is not supported.
 func (s *submissionSession) login(identity, username, password string) error {
-	if s.authBlocked(username) {
+	name := auth.NormalizeName(username)
+	att, ok := s.beginAuth(name)
+	if !ok {
 		return errAuthBlocked
 	}
-	if identity != "" && identity != username {
-		return s.authFailed(username, "authorization identity differs")
+	if identity != "" && auth.NormalizeName(identity) != name {
+		return s.authFailed(att, name)
 	}
 	ctx, cancel := context.WithTimeout(s.srv.ctx, storeTimeout)
 	defer cancel()
-	user, err := s.srv.cfg.Auth.Login(ctx, username, password)
+	user, err := s.srv.cfg.Auth.Login(ctx, name, password)
 	switch {
 	case errors.Is(err, auth.ErrFailed):
-		return s.authFailed(username, "invalid credentials")
+		return s.authFailed(att, name)
 	case err != nil:
+		att.Abandon(s.srv.ctx)
 		s.srv.cfg.Log.Error("smtp auth storage failure", slog.String("client_ip", s.clientIP), slog.String("error", err.Error()))
 		return errAuthTemp
 	}
+	att.Succeeded(s.srv.ctx)
 	s.mu.Lock()
 	s.user = &user
 	s.mu.Unlock()
@@ -65,11 +71,12 @@ func (s *submissionSession) login(identity, username, password string) error {
 	return nil
 }
 
-func (s *submissionSession) authFailed(username, why string) error {
+// authFailed logs and counts a failed authentication, and waits the
+// growing delay of the limits.
+func (s *submissionSession) authFailed(att *abuse.Attempt, name string) error {
 	s.srv.cfg.Metrics.AuthFailures.WithLabelValues(s.mode.String()).Inc()
-	s.srv.cfg.Log.Warn("smtp auth failed", slog.String("client_ip", s.clientIP),
-		slog.String("username", username), slog.String("reason", why))
-	s.authFailure(username)
+	auth.LogAttempt(s.srv.cfg.Log, auth.MsgFailed, logProtocol, s.clientIP, name)
+	att.Failed(s.srv.ctx)
 	return errAuthFailed
 }
 

@@ -40,7 +40,7 @@ type abuseConfig struct {
 func (a *abuseConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.ProxyProtocolFrom, "proxy-protocol-from", "", "comma-separated `CIDRs` of load balancers whose connections start with a PROXY protocol v1/v2 header (required from them, not trusted from anyone else) on every listener, HTTP included (empty: off)")
 	fs.Int64Var(&a.ConnPerIPMinute, "limit-conn-per-ip-minute", defaultConnPerIPMinute, "connections per client IP per minute, SMTP, IMAP and POP3 together, counted in the store so every node shares them (0: no limit)")
-	fs.Int64Var(&a.AuthFailures, "limit-auth-failures", defaultAuthFailures, "failed SMTP/IMAP/POP3 authentications per client IP and per account in 15 minutes before a temporary block; a growing delay starts at half of it (0: no limit)")
+	fs.Int64Var(&a.AuthFailures, "limit-auth-failures", defaultAuthFailures, "failed SMTP/IMAP/POP3 authentications per client IP and per account in 15 minutes before a temporary block (the account's not for an IP that logged in to it in the last 30 days); a growing delay starts at half of it (0: no limit)")
 	fs.Int64Var(&a.MessagesPerHour, "limit-messages-per-hour", defaultMessagesPerHour, "messages an authenticated user may submit per hour (0: no limit)")
 	fs.Int64Var(&a.RecipientsPerHour, "limit-recipients-per-hour", defaultRecipientsPerHour, "recipients an authenticated user may submit to per hour (0: no limit)")
 	a.Conns.register(fs)

@@ -1,11 +1,10 @@
 package imapgw
 
 import (
-	"log/slog"
-
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/auth"
 )
 
 // connRefusal greets a connection over the per-IP rate: a BYE greeting
@@ -23,17 +22,21 @@ var errAuthBlocked = &imap.Error{Type: imap.StatusResponseTypeNo,
 
 func (s *session) clientIP() string { return abuse.ClientIP(s.conn.NetConn().RemoteAddr()) }
 
-// loginBlocked reports (and logs) a login refused by the abuse limits;
-// the password is then not checked at all.
-func (s *session) loginBlocked(username string) bool {
-	if !s.srv.cfg.Limits.AuthBlocked(s.ctx, s.clientIP(), username) {
-		return false
+// beginLogin reserves a login of name (normalised) against the failure
+// limits before the password is checked; ok is false, and the refusal
+// logged, when the client's IP or the account is blocked. The lines go to
+// the server's logger: the session's carries protocol already.
+func (s *session) beginLogin(name string) (a *abuse.Attempt, ok bool) {
+	a, ok = s.srv.cfg.Limits.BeginAuth(s.ctx, s.clientIP(), name)
+	if !ok {
+		auth.LogAttempt(s.srv.log, auth.MsgBlocked, protocol, s.clientIP(), name)
 	}
-	s.log.Warn("imap login blocked", slog.String("username", username))
-	return true
+	return a, ok
 }
 
-// loginFailed counts a failed login and waits the growing delay.
-func (s *session) loginFailed(username string) {
-	s.srv.cfg.Limits.AuthFailed(s.ctx, s.clientIP(), username)
+// loginFailed logs and counts a failed login, and waits the growing delay.
+func (s *session) loginFailed(a *abuse.Attempt, name string) {
+	s.srv.met.AuthFailures.WithLabelValues(protocol).Inc()
+	auth.LogAttempt(s.srv.log, auth.MsgFailed, protocol, s.clientIP(), name)
+	a.Failed(s.ctx)
 }

@@ -36,11 +36,13 @@ func TestLoginFailuresBlock(t *testing.T) {
 		t.Fatalf("login after 3 failures: %v, want NO [UNAVAILABLE]", err)
 	}
 	// The account stays blocked from elsewhere; bob from another IP is fine.
-	if !env.srv.cfg.Limits.AuthBlocked(t.Context(), "203.0.113.1", "ALICE@example.org") {
+	if _, ok := env.srv.cfg.Limits.BeginAuth(t.Context(), "203.0.113.1", "alice@example.org"); ok {
 		t.Error("account not blocked")
 	}
-	if env.srv.cfg.Limits.AuthBlocked(t.Context(), "203.0.113.1", "bob@example.org") {
+	if a, ok := env.srv.cfg.Limits.BeginAuth(t.Context(), "203.0.113.1", "bob@example.org"); !ok {
 		t.Error("innocent account blocked")
+	} else {
+		a.Abandon(t.Context())
 	}
 }
 

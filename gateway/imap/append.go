@@ -73,7 +73,8 @@ func (s *session) checkQuota(size int64) error {
 	}
 	err = quota.Check(s.ctx, s.srv.cfg.Store, u, s.srv.cfg.DefaultQuota, size)
 	if errors.Is(err, quota.ErrOverQuota) {
-		s.log.Info("imap append over quota", slog.String("user_id", u.ID), slog.String("error", err.Error()))
+		// s.log carries user_id since login.
+		s.log.Info("imap append over quota", slog.String("error", err.Error()))
 		return errOverQuota
 	}
 	return s.protoErr("append: quota", err, nil)

@@ -61,8 +61,8 @@ func (s *session) protoErr(op string, err error, notFound *imap.Error) error {
 	case s.ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return errGone // the client left: not a failure
 	}
-	s.log.Error("imap storage failure", slog.String("op", op),
-		slog.String("user_id", s.user.ID), slog.Any("err", err))
+	// s.log carries user_id since login.
+	s.log.Error("imap storage failure", slog.String("op", op), slog.Any("err", err))
 	if fault.IsTemporary(err) || errors.Is(err, context.Canceled) {
 		return errUnavailable
 	}

@@ -95,20 +95,22 @@ func (s *session) Login(username, password string) error {
 }
 
 func (s *session) login(username, password string) error {
-	if s.loginBlocked(username) {
+	name := auth.NormalizeName(username)
+	att, ok := s.beginLogin(name)
+	if !ok {
 		return errAuthBlocked
 	}
-	u, err := s.srv.cfg.Auth.Login(s.ctx, username, password)
+	u, err := s.srv.cfg.Auth.Login(s.ctx, name, password)
 	if errors.Is(err, auth.ErrFailed) {
-		s.srv.met.AuthFailures.WithLabelValues(protocol).Inc()
-		s.log.Info("imap login failed", slog.String("username", username))
-		s.loginFailed(username)
+		s.loginFailed(att, name)
 		return imapserver.ErrAuthFailed
 	}
 	if err != nil {
-		s.log.Error("imap login: directory failure", slog.String("username", username), slog.Any("err", err))
+		att.Abandon(s.ctx)
+		s.log.Error("imap login: directory failure", slog.String("username", name), slog.Any("err", err))
 		return errUnavailable
 	}
+	att.Succeeded(s.ctx)
 	// Default mailboxes with their special-use attributes (RFC 6154).
 	if err := s.srv.cfg.Store.EnsureUser(s.ctx, u.ID); err != nil {
 		s.log.Error("imap login: ensure mailboxes", slog.String("user_id", u.ID), slog.Any("err", err))

@@ -2,10 +2,10 @@ package pop3
 
 import (
 	"context"
-	"log/slog"
 	"net"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/auth"
 )
 
 // Refusals at greeting. Besides [SYS/TEMP] (RFC 3206 section 4), the text
@@ -32,19 +32,24 @@ func (s *Server) connAllowed(c net.Conn) bool {
 	return false
 }
 
-// loginBlocked answers a login from an IP or for an account with too many
-// recent failures with -ERR [AUTH], without checking the password.
-func (s *session) loginBlocked(ctx context.Context, name string) bool {
+// beginLogin reserves a login of name (normalised) against the failure
+// limits before the password is checked; when the client's IP or the
+// account is blocked it logs and answers -ERR [AUTH] (RFC 3206 section 4)
+// and returns ok false. The lines go to the server's logger: the
+// session's carries protocol already.
+func (s *session) beginLogin(ctx context.Context, name string) (a *abuse.Attempt, ok bool) {
 	ip := abuse.ClientIP(s.conn.RemoteAddr())
-	if !s.srv.cfg.Limits.AuthBlocked(ctx, ip, name) {
-		return false
+	a, ok = s.srv.cfg.Limits.BeginAuth(ctx, ip, name)
+	if !ok {
+		auth.LogAttempt(s.srv.log, auth.MsgBlocked, protocol, ip, name)
+		s.err(codeAuth, "Too many failed logins, try again later")
 	}
-	s.log.Warn("pop3 authentication blocked", slog.String("user", name))
-	s.err(codeAuth, "Too many failed logins, try again later")
-	return true
+	return a, ok
 }
 
-// loginFailed counts a failed login and waits the growing delay.
-func (s *session) loginFailed(ctx context.Context, name string) {
-	s.srv.cfg.Limits.AuthFailed(ctx, abuse.ClientIP(s.conn.RemoteAddr()), name)
+// loginFailed logs and counts a failed login, and waits the growing delay.
+func (s *session) loginFailed(ctx context.Context, a *abuse.Attempt, name string) {
+	s.srv.metrics.AuthFailures.WithLabelValues(protocol).Inc()
+	auth.LogAttempt(s.srv.log, auth.MsgFailed, protocol, abuse.ClientIP(s.conn.RemoteAddr()), name)
+	a.Failed(ctx)
 }

@@ -31,7 +31,7 @@ func TestLoginFailuresBlock(t *testing.T) {
 	c.cmd("USER "+testUser, "+OK")
 	c.cmd("PASS "+testPassword, "-ERR [AUTH] Too many failed logins")
 	c.cmd("AUTH PLAIN "+plain("", testUser, testPassword), "-ERR [AUTH] Too many failed logins")
-	if !e.srv.cfg.Limits.AuthBlocked(t.Context(), "203.0.113.1", testUser) {
+	if _, ok := e.srv.cfg.Limits.BeginAuth(t.Context(), "203.0.113.1", testUser); ok {
 		t.Error("account not blocked from another IP")
 	}
 }

@@ -166,21 +166,22 @@ func decodePlain(resp string) (user, pass string, ok bool) {
 }
 
 // login checks the credentials, locks the maildrop and takes its snapshot.
-// It reports whether the session must end.
+// The name is normalised once, for the limits and the directory alike. It
+// reports whether the session must end.
 func (s *session) login(ctx context.Context, name, pass string) bool {
 	if s.srv.login == nil {
 		s.err(codeSysPerm, "Authentication not configured")
 		return false
 	}
-	if s.loginBlocked(ctx, name) {
+	name = auth.NormalizeName(name)
+	att, ok := s.beginLogin(ctx, name)
+	if !ok {
 		return false
 	}
 	user, err := s.srv.login(ctx, name, pass)
 	if errors.Is(err, auth.ErrFailed) {
-		s.srv.metrics.AuthFailures.WithLabelValues(protocol).Inc()
 		s.authFails++
-		s.log.Warn("pop3 authentication failed", slog.String("user", name))
-		s.loginFailed(ctx, name)
+		s.loginFailed(ctx, att, name)
 		s.err(codeAuth, "Authentication failed")
 		if s.authFails >= maxAuthFailures {
 			s.err("", "Too many authentication failures, closing connection")
@@ -189,10 +190,12 @@ func (s *session) login(ctx context.Context, name, pass string) bool {
 		return false
 	}
 	if err != nil {
+		att.Abandon(ctx)
 		s.log.Error("pop3 authentication error", slog.String("user", name), slog.String("error", err.Error()))
 		s.err(codeSysTemp, "Temporary failure, try again later")
 		return false
 	}
+	att.Succeeded(ctx)
 	// Lock before the snapshot, so that it cannot predate the UPDATE of a
 	// session that held the lock (RFC 1939 section 8).
 	if !s.srv.locks.tryLock(user.ID) {

@@ -1,6 +1,6 @@
 // Package abuse applies the abuse limits shared by every edge and gateway:
 // connections per client IP, failed authentications per IP and per
-// account (a growing delay, then a temporary block) and messages and
+// account (a growing delay, then a temporary block, auth.go) and messages and
 // recipients per hour per authenticated user. The counters live in the
 // store (store.Limiter), so that every node sees the same counts.
 //
@@ -34,7 +34,7 @@ const (
 // Config holds the limits; a zero limit is off.
 type Config struct {
 	ConnPerIPMinute   int64 // connections per client IP per minute
-	AuthFailures      int64 // failed authentications per IP and per account per 15 min before a block
+	AuthFailures      int64 // failed authentications per IP and per account (not for its known networks) per 15 min before a block
 	MessagesPerHour   int64 // messages submitted per authenticated user per hour
 	RecipientsPerHour int64 // recipients submitted per authenticated user per hour
 	// MaxDelay bounds the delay before answering a failed authentication
@@ -73,11 +73,7 @@ func New(st any, cfg Config, log *slog.Logger) *Limits {
 
 // Keys of the counters. Values are escaped by store.LimitKey; accounts are
 // compared lower-case, like addresses everywhere.
-func connKey(ip string) string   { return store.LimitKey("conn", "ip", ip) }
-func authIPKey(ip string) string { return store.LimitKey("auth-fail", "ip", ip) }
-func authAcctKey(acct string) string {
-	return store.LimitKey("auth-fail", "acct", strings.ToLower(acct))
-}
+func connKey(ip string) string       { return store.LimitKey("conn", "ip", ip) }
 func sendMsgKey(user string) string  { return store.LimitKey("send", "msg", strings.ToLower(user)) }
 func sendRcptKey(user string) string { return store.LimitKey("send", "rcpt", strings.ToLower(user)) }
 
@@ -115,68 +111,6 @@ func (l *Limits) Connect(ctx context.Context, ip string) bool {
 		return false
 	}
 	return true
-}
-
-// AuthBlocked reports whether ip or account (may be "") has failed to
-// authenticate AuthFailures times in the window: the attempt must then be
-// refused with a temporary error without checking the password.
-func (l *Limits) AuthBlocked(ctx context.Context, ip, account string) bool {
-	if l == nil || l.cfg.AuthFailures <= 0 {
-		return false
-	}
-	return l.authFailures(ctx, ip, account) >= l.cfg.AuthFailures
-}
-
-func (l *Limits) authFailures(ctx context.Context, ip, account string) int64 {
-	n, _ := l.count(ctx, authIPKey(ip), AuthWindow)
-	if account != "" {
-		if a, _ := l.count(ctx, authAcctKey(account), AuthWindow); a > n {
-			n = a
-		}
-	}
-	return n
-}
-
-// AuthFailed counts a failed authentication of account from ip and then
-// waits the growing delay (bounded by MaxDelay and ctx) that slows
-// guessing: from half of AuthFailures on, 1 s doubled with each further
-// failure. It returns true when the failure reached the block.
-func (l *Limits) AuthFailed(ctx context.Context, ip, account string) (blocked bool) {
-	if l == nil || l.cfg.AuthFailures <= 0 {
-		return false
-	}
-	n, _ := l.hit(ctx, authIPKey(ip), 1, AuthWindow)
-	if account != "" {
-		if a, _ := l.hit(ctx, authAcctKey(account), 1, AuthWindow); a > n {
-			n = a
-		}
-	}
-	if d := l.delay(n); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
-	}
-	if n >= l.cfg.AuthFailures {
-		l.log.Warn("authentication blocked", slog.String("client_ip", ip), slog.String("account", account), slog.Int64("failures", n))
-		return true
-	}
-	return false
-}
-
-// delay is the wait after the n-th failure.
-func (l *Limits) delay(n int64) time.Duration {
-	from := (l.cfg.AuthFailures + 1) / 2
-	if n < from {
-		return 0
-	}
-	steps := n - from
-	if steps > 20 {
-		return l.cfg.MaxDelay
-	}
-	return min(time.Second<<steps, l.cfg.MaxDelay)
 }
 
 // SendAllowed reports whether user may start another message with

@@ -31,8 +31,11 @@ func openLimits(t *testing.T, cfg Config) *Limits {
 func TestNilAllowsEverything(t *testing.T) {
 	var l *Limits
 	ctx := context.Background()
-	if !l.Connect(ctx, "192.0.2.1") || l.AuthBlocked(ctx, "192.0.2.1", "a@b") || l.AuthFailed(ctx, "192.0.2.1", "a@b") {
+	if !l.Connect(ctx, "192.0.2.1") {
 		t.Error("nil Limits limited something")
+	}
+	if a, ok := l.BeginAuth(ctx, "192.0.2.1", "a@b"); !ok || a.Failed(ctx) {
+		t.Error("nil Limits limited an authentication")
 	}
 	if m, r := l.SendAllowed(ctx, "a@b", 5); !m || !r {
 		t.Error("nil Limits limited sending")
@@ -55,43 +58,6 @@ func TestConnectLimit(t *testing.T) {
 	}
 	if !l.Connect(ctx, "192.0.2.2") {
 		t.Fatal("another IP refused")
-	}
-}
-
-func TestAuthFailuresBlockPerIPAndAccount(t *testing.T) {
-	l := openLimits(t, Config{AuthFailures: 4, MaxDelay: 5 * time.Millisecond})
-	ctx := context.Background()
-	for i := range 3 {
-		if l.AuthBlocked(ctx, "192.0.2.1", "Victim@example.com") {
-			t.Fatalf("blocked after %d failures", i)
-		}
-		if l.AuthFailed(ctx, "192.0.2.1", "victim@example.com") {
-			t.Fatalf("failure %d reported a block", i+1)
-		}
-	}
-	if !l.AuthFailed(ctx, "192.0.2.1", "victim@example.com") {
-		t.Fatal("4th failure did not block")
-	}
-	if !l.AuthBlocked(ctx, "192.0.2.1", "") {
-		t.Error("IP not blocked")
-	}
-	// The account is blocked from another IP too (distributed guessing),
-	// and the case of the address does not matter.
-	if !l.AuthBlocked(ctx, "198.51.100.9", "VICTIM@example.com") {
-		t.Error("account not blocked from another IP")
-	}
-	if l.AuthBlocked(ctx, "198.51.100.9", "other@example.com") {
-		t.Error("an innocent IP and account blocked")
-	}
-}
-
-func TestAuthDelayGrowsAndIsBounded(t *testing.T) {
-	l := &Limits{cfg: Config{AuthFailures: 10, MaxDelay: 8 * time.Second}}
-	want := map[int64]time.Duration{1: 0, 4: 0, 5: time.Second, 6: 2 * time.Second, 7: 4 * time.Second, 8: 8 * time.Second, 9: 8 * time.Second, 100: 8 * time.Second}
-	for n, d := range want {
-		if got := l.delay(n); got != d {
-			t.Errorf("delay(%d) = %v, want %v", n, got, d)
-		}
 	}
 }
 

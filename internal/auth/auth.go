@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -58,14 +57,14 @@ func New(dir store.Directory, opts Options) *Authenticator {
 	}
 }
 
-// Login returns the user with address username (case-insensitive) if
-// password is theirs. Any mismatch returns ErrFailed after about the time
+// Login returns the user with address username (any spelling that
+// NormalizeName maps to it) if password is theirs. Any mismatch returns ErrFailed after about the time
 // of a hash verification, whether or not the user exists. A directory
 // failure returns an error that is not ErrFailed, so the protocol can
 // answer "temporary failure". With Options.CacheTTL, a password verified
 // for the user less than the TTL ago is accepted without hashing again.
 func (a *Authenticator) Login(ctx context.Context, username, password string) (store.User, error) {
-	address := strings.ToLower(strings.TrimSpace(username))
+	address := NormalizeName(username)
 	if address == "" || len(password) > maxPassword || len(username) > 320 {
 		return store.User{}, ErrFailed
 	}

@@ -119,3 +119,12 @@ func TestLoginCanceled(t *testing.T) {
 		t.Fatalf("Login with canceled ctx = %v; want context.Canceled", err)
 	}
 }
+
+func TestNormalizeName(t *testing.T) {
+	for _, in := range []string{"carol@example.org", "  carol@example.org", "carol@example.org \t",
+		"Carol@Example.ORG", "carol@example.org.", "\u00a0CAROL@example.org..\r\n"} {
+		if got := NormalizeName(in); got != "carol@example.org" {
+			t.Errorf("NormalizeName(%q) = %q; want carol@example.org", in, got)
+		}
+	}
+}

@@ -24,6 +24,16 @@ type Limiter interface {
 	Hit(ctx context.Context, key string, n int64, window time.Duration) (int64, error)
 	// Count returns the counter of key in the current window (0 if none).
 	Count(ctx context.Context, key string, window time.Duration) (int64, error)
+	// Release takes n (>= 0) back from the counter of key in the current
+	// window, never below zero, and returns the new count: an attempt
+	// counted before it was made (Hit first, so that concurrent attempts
+	// all count) that turned out not to count.
+	Release(ctx context.Context, key string, n int64, window time.Duration) (int64, error)
+	// Mark remembers key for ttl from now; marking it again starts the
+	// ttl over. Marks expire: they cannot grow without bound.
+	Mark(ctx context.Context, key string, ttl time.Duration) error
+	// Marked reports whether key was marked less than its ttl ago.
+	Marked(ctx context.Context, key string) (bool, error)
 }
 
 // LimitKey joins parts with "/" after query-escaping each, so that no part

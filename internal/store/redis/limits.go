@@ -58,3 +58,50 @@ func (db *DB) Count(ctx context.Context, key string, window time.Duration) (int6
 	}
 	return c, wrap("limit count", err)
 }
+
+// releaseLua takes ARGV[1] back from the counter KEYS[1], never below
+// zero, and keeps its expiry; a counter that does not exist stays so.
+const releaseLua = `
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if c <= 0 then
+	return 0
+end
+local n = tonumber(ARGV[1])
+if n > c then
+	n = c
+end
+return redis.call('DECRBY', KEYS[1], n)
+`
+
+var releaseScript = goredis.NewScript(releaseLua)
+
+// Release implements store.Limiter.
+func (db *DB) Release(ctx context.Context, key string, n int64, window time.Duration) (int64, error) {
+	if n < 0 || window < time.Millisecond || key == "" {
+		return 0, fmt.Errorf("redis: limit release: %w", store.ErrInvalid)
+	}
+	idx, _ := store.LimitWindow(time.Now(), window)
+	c, err := releaseScript.Run(ctx, db.rdb, []string{limitKey(key, window, idx)}, n).Int64()
+	return c, wrap("limit release", err)
+}
+
+// markKey is the key of a mark: {mark:<key>}; like limitKey, key holds no
+// braces.
+func markKey(key string) string { return "{mark:" + key + "}" }
+
+// Mark implements store.Limiter with SET PX: Redis expires the mark.
+func (db *DB) Mark(ctx context.Context, key string, ttl time.Duration) error {
+	if ttl < time.Millisecond || key == "" {
+		return fmt.Errorf("redis: mark: %w", store.ErrInvalid)
+	}
+	return wrap("mark", db.rdb.Set(ctx, markKey(key), "1", ttl).Err())
+}
+
+// Marked implements store.Limiter.
+func (db *DB) Marked(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return false, fmt.Errorf("redis: marked: %w", store.ErrInvalid)
+	}
+	n, err := db.rdb.Exists(ctx, markKey(key)).Result()
+	return n > 0, wrap("marked", err)
+}
