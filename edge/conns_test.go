@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 func withConns(cc abuse.ConnConfig) func(*Config) {
@@ -149,5 +150,48 @@ func TestStartTLSHandshakeIsBounded(t *testing.T) {
 			t.Fatalf("waiting for the end of a stalled STARTTLS handshake: %v", err)
 		}
 		seen.WriteByte(b)
+	}
+}
+
+func TestTrickledDataIsCutAndNotQueued(t *testing.T) {
+	e := newEnv(t, withConns(abuse.ConnConfig{LineTimeout: 300 * time.Millisecond, MinLineRate: 1000}))
+	c, r := rawDial(t, e.addr[MX])
+	for _, cmd := range []string{"", "EHLO client.example\r\n", "MAIL FROM:<someone@remote.example>\r\n",
+		"RCPT TO:<" + alice + ">\r\n", "DATA\r\n"} {
+		if _, err := io.WriteString(c, cmd); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %q: %v", cmd, err)
+			}
+			if line[3] == ' ' {
+				break
+			}
+		}
+	}
+	go func() {
+		for _, b := range []byte("Subject: slow\r\n\r\n" + strings.Repeat("x", 300) + "\r\n.\r\n") {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	for {
+		line, err := r.ReadString('\n')
+		if closedErr(err) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("a body sent a byte per 50 ms: %v, want the connection closed", err)
+		}
+		if strings.HasPrefix(line, "250") {
+			t.Fatalf("a cut body was acknowledged: %q", line)
+		}
+	}
+	if jobs := e.jobs(store.QueueInbound); len(jobs) != 0 {
+		t.Fatalf("%d jobs queued for a cut body", len(jobs))
 	}
 }

@@ -258,3 +258,56 @@ func TestTLSRefusalIsSentInsideTLS(t *testing.T) {
 		t.Fatalf("greetings %q, want HELLO then the refusal", greetings)
 	}
 }
+
+// TestAnswerDuringReadRestartsTheBound: the server writes (IMAP IDLE's
+// updates) while a line is arriving; each write is an answer, so the
+// bound that expires meanwhile is not a cut but a new start.
+func TestAnswerDuringReadRestartsTheBound(t *testing.T) {
+	cfg := ConnConfig{LineTimeout: 200 * time.Millisecond, MinLineRate: 1000}
+	ln := cfg.Listener(listen(t), nil, testRefusal)
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+					_, _ = io.WriteString(c, "* 1 EXISTS\r\n")
+				}
+			}
+		}()
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			line = err.Error()
+		}
+		got <- line
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := trickle(c, "D", 600*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "ONE\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case line := <-got:
+		if line != "DONE\r\n" {
+			t.Fatalf("the server read %q, want DONE", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server read nothing")
+	}
+}

@@ -97,7 +97,7 @@ func (g *guardConn) beforeRead() (answers uint64, err error) {
 func (g *guardConn) afterRead(answers uint64, start time.Time, n int, err error) (retry bool, _ error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	bounded := g.active
+	bounded := !g.readDL.IsZero() // an answer may have reset active since
 	if n > 0 && !g.active {
 		g.active = true
 	} else if g.active {
