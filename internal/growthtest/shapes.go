@@ -32,6 +32,7 @@ func Messages() []Shape {
 		{"long header line", LongHeaderLine, nBuffer},
 		{"many recipients", ManyRecipients, nBuffer},
 		{"folded recipients", FoldedRecipients, nStructure},
+		{"many authors", ManyAuthors, nBuffer},
 		{"long body line", LongBodyLine, nBuffer},
 		{"many body lines", ManyBodyLines, nStructure},
 		{"deep nesting", DeepNesting, nStructure},
@@ -63,6 +64,12 @@ func ManyRecipients(n int) []byte {
 // FoldedRecipients is a To: field of n/20 addresses, one per line.
 func FoldedRecipients(n int) []byte {
 	return []byte(head + "To: " + addresses(n/20, ",\r\n ") + "\r\nSubject: s\r\n\r\nbody\r\n")
+}
+
+// ManyAuthors is a From: field of n/20 addresses on one line, the field
+// that DMARC and the send-as check parse.
+func ManyAuthors(n int) []byte {
+	return []byte("From: " + addresses(n/20, ", ") + "\r\nSubject: s\r\n\r\nbody\r\n")
 }
 
 func addresses(count int, sep string) string {
