@@ -21,9 +21,9 @@ func connWorld(t *testing.T) *world {
 		"--tls-handshake-timeout", "300ms", "--line-timeout", "500ms", "--min-line-rate", "1000")
 }
 
-// dialFrom connects to listener name as client ip (PROXY v2 header);
+// dialProxied connects to listener name as client ip (PROXY v2 header);
 // reads give up after 10 s.
-func dialFrom(t *testing.T, w *world, name, ip string) (net.Conn, *bufio.Reader) {
+func dialProxied(t *testing.T, w *world, name, ip string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	c, err := net.Dial("tcp", w.srv.addr(name))
 	if err != nil {
@@ -57,7 +57,7 @@ func TestConnectionLimits(t *testing.T) {
 	w := connWorld(t)
 	t.Run("silent TLS clients are closed", func(t *testing.T) {
 		for i, name := range []string{"submissions", "imaps", "pop3s"} {
-			_, r := dialFrom(t, w, name, fmt.Sprintf("198.51.100.%d", i+1))
+			_, r := dialProxied(t, w, name, fmt.Sprintf("198.51.100.%d", i+1))
 			closedByServer(t, r, name+" without a ClientHello")
 		}
 	})
@@ -65,7 +65,7 @@ func TestConnectionLimits(t *testing.T) {
 		for i, tc := range []struct{ name, line string }{
 			{"smtp", "EHLO "}, {"imap", "a LOGIN "}, {"pop3", "USER "},
 		} {
-			c, r := dialFrom(t, w, tc.name, fmt.Sprintf("198.51.100.%d", 10+i))
+			c, r := dialProxied(t, w, tc.name, fmt.Sprintf("198.51.100.%d", 10+i))
 			if _, err := r.ReadString('\n'); err != nil {
 				t.Fatalf("%s greeting: %v", tc.name, err)
 			}
@@ -82,7 +82,7 @@ func TestConnectionLimits(t *testing.T) {
 	})
 	t.Run("caps refuse the next connection", func(t *testing.T) {
 		greet := func(name, ip string) string {
-			_, r := dialFrom(t, w, name, ip)
+			_, r := dialProxied(t, w, name, ip)
 			line, err := r.ReadString('\n')
 			if err != nil {
 				t.Fatalf("%s from %s: %v", name, ip, err)
