@@ -170,7 +170,7 @@ func (s *Sender) enqueueLocal(ctx context.Context, j store.Job, locals []string)
 	lj := j
 	lj.Queue = store.QueueInbound
 	lj.To = locals
-	lj.Attempts, lj.LastError, lj.NotBefore = 0, "", time.Time{}
+	lj.Attempts, lj.LastError, lj.NotBefore, lj.State = 0, "", time.Time{}, ""
 	if err := s.cfg.Store.Enqueue(ctx, lj); err != nil && !errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("enqueueing local delivery: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -130,11 +131,9 @@ func (s *Sender) migrateCheckpoints(ctx context.Context) error {
 	if err != nil || len(names) == 0 {
 		return err
 	}
-	q, ok := s.cfg.Store.(interface {
-		JobQueued(ctx context.Context, queue, id string) (bool, error)
-	})
+	q, ok := s.cfg.Store.(reconcile.JobQueuer)
 	if !ok {
-		return nil
+		return nil // without it, each checkpoint stays until its job runs
 	}
 	deleted := 0
 	for _, name := range names {

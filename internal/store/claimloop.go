@@ -162,19 +162,22 @@ func overBudget(ctx context.Context, q Queue, cfg LoopConfig, j Job) {
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	reason := fmt.Sprintf("%s (%s)", OverBudget, cfg.Budget)
+	again := strings.HasPrefix(j.LastError, OverBudget)
 	var err error
-	if strings.HasPrefix(j.LastError, OverBudget) {
+	if again {
 		reason += " twice"
 		err = q.Bury(sctx, j, reason)
-		cfg.Log.LogAttrs(ctx, slog.LevelError, "job buried", slog.String("queue_id", j.ID),
-			slog.Int("attempts", j.Attempts), slog.String("reason", reason))
 	} else {
 		err = q.Retry(sctx, j, time.Now().Add(cfg.Budget), reason)
-		cfg.Log.LogAttrs(ctx, slog.LevelWarn, "job over budget; will retry once", slog.String("queue_id", j.ID),
-			slog.Int("attempts", j.Attempts), slog.Duration("budget", cfg.Budget))
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		cfg.Log.LogAttrs(ctx, slog.LevelError, "settling a job over budget", slog.String("queue_id", j.ID),
-			slog.String("error", err.Error()))
+	attrs := []slog.Attr{slog.String("queue_id", j.ID), slog.Int("attempts", j.Attempts), slog.Duration("budget", cfg.Budget)}
+	switch {
+	case errors.Is(err, ErrNotFound): // settled by its handler just in time
+	case err != nil:
+		cfg.Log.LogAttrs(ctx, slog.LevelError, "settling a job over budget", append(attrs, slog.String("error", err.Error()))...)
+	case again:
+		cfg.Log.LogAttrs(ctx, slog.LevelError, "job buried", append(attrs, slog.String("reason", reason))...)
+	default:
+		cfg.Log.LogAttrs(ctx, slog.LevelWarn, "job over budget; will retry once", attrs...)
 	}
 }

@@ -36,6 +36,7 @@ type Ledger interface {
 	BlobRefs(ctx context.Context, key string) (int64, error)
 }
 
-// DoneRetention is how long a driver remembers acked job ids for JobKnown.
-// It must exceed the reconciler's look-back window.
+// DoneRetention is how long a driver remembers acked job ids for JobKnown,
+// and their Job.State. It must exceed the reconciler's look-back window.
+// (Both drivers have SetDoneRetention for tests.)
 const DoneRetention = 7 * 24 * time.Hour
