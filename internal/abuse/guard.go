@@ -54,6 +54,10 @@ func newGuardConn(c net.Conn, cfg ConnConfig, release func()) *guardConn {
 		log: cfg.log(), release: release}
 }
 
+// NetConn returns the connection under the bound, so that callers can
+// reach its socket (the IMAP gateway watches it for a client that left).
+func (g *guardConn) NetConn() net.Conn { return g.Conn }
+
 // Read reads within the bound of the current input.
 func (g *guardConn) Read(p []byte) (int, error) {
 	if g.line <= 0 {

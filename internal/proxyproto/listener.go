@@ -181,3 +181,7 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
 // LocalAddr returns the address the client connected to, from the header.
 func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// NetConn returns the connection under the header, so that callers can
+// reach its socket (the IMAP gateway watches it for a client that left).
+func (c *Conn) NetConn() net.Conn { return c.Conn }
