@@ -1,0 +1,45 @@
+package message
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestOriginators(t *testing.T) {
+	for _, tc := range []struct {
+		name, header string
+		want         string // "name=addr,addr;..." with "!" after a non-strict field
+		ambiguous    bool
+	}{
+		{"plain", "From: A <a@x.test>\r\nTo: b@y.test\r\n\r\nFrom: body@x.test\r\n", "from=a@x.test", false},
+		{"obsolete space", "From : bob@other.test\r\nFrom: a@x.test\r\n", "from=bob@other.test;from=a@x.test", false},
+		{"case and tab", "fROM\t:\r\n a@x.test\r\nSENDER: s@x.test\r\n", "from=a@x.test;sender=s@x.test", false},
+		{"resent", "Resent-From: r@x.test\r\nResent-Sender: q@x.test\r\n", "resent-from=r@x.test;resent-sender=q@x.test", false},
+		{"two addresses", "From: a@x.test, b@y.test\r\n", "from=a@x.test,b@y.test", false},
+		{"group", "From: g: a@x.test;\r\n", "from=g,a@x.test,!", false},
+		{"salvaged", "From: bob@other.test <a@x.test>\r\n", "from=a@x.test!", false},
+		{"encoded name", "From: =?utf-8?q?bob=40other.test?= <a@x.test>\r\n", "from=a@x.test", false},
+		{"space inside name", "Fr om: bob@other.test\r\nFrom: a@x.test\r\n", "from=a@x.test", true},
+		{"nul in name", "From\x00: bob@other.test\r\nFrom: a@x.test\r\n", "from=a@x.test", true},
+		{"leading space", " From: bob@other.test\r\nFrom: a@x.test\r\n", "from=a@x.test", true},
+		{"lf only", "From: a@x.test\nX: y\n\nFrom: b@x.test\n", "from=a@x.test", false},
+		{"other fields", "Subject: From: bob@other.test\r\nX-From: c@x.test\r\n", "", false},
+	} {
+		fields, amb := Originators([]byte(tc.header))
+		var got []string
+		for _, f := range fields {
+			var addrs []string
+			for _, a := range f.Addresses {
+				addrs = append(addrs, a.Address())
+			}
+			s := f.Name + "=" + strings.Join(addrs, ",")
+			if !f.Strict {
+				s += "!"
+			}
+			got = append(got, s)
+		}
+		if g := strings.Join(got, ";"); g != tc.want || amb != tc.ambiguous {
+			t.Errorf("%s: Originators = %q, ambiguous %v; want %q, %v", tc.name, g, amb, tc.want, tc.ambiguous)
+		}
+	}
+}
