@@ -54,8 +54,18 @@ type Config struct {
 	// quota of users without their own (--default-quota; <= 0: unlimited).
 	Mailboxes    store.Mailboxes
 	DefaultQuota int64
-	Log          *slog.Logger     // nil discards
-	Metrics      *metrics.Metrics // nil means a private, unexported set
+	// UnknownRcpts bounds the unknown local recipients (550 5.1.1) of a
+	// session, and of a client IP (or authenticated user) across sessions
+	// in abuse.RcptWindow: past it the edge answers 421 4.7.0 and closes
+	// the connection, and MAIL of a later session gets the same. Past a
+	// quarter of it each unknown recipient of an unauthenticated client is
+	// answered after UnknownRcptDelay times its rank (at most 8 s). 0: off
+	// (--limit-unknown-rcpts).
+	UnknownRcpts     int
+	UnknownRcptDelay time.Duration // 0 means DefaultUnknownRcptDelay
+
+	Log     *slog.Logger     // nil discards
+	Metrics *metrics.Metrics // nil means a private, unexported set
 }
 
 // Mode says what a listener is for.
@@ -85,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRecipients <= 0 {
 		c.MaxRecipients = DefaultMaxRecipients
+	}
+	if c.UnknownRcptDelay <= 0 {
+		c.UnknownRcptDelay = DefaultUnknownRcptDelay
 	}
 	if c.Hostname == "" {
 		c.Hostname = "localhost"

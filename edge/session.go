@@ -28,6 +28,11 @@ type session struct {
 	tx     *transaction // nil outside MAIL..DATA
 	inData bool         // DATA is being received or stored (shutdown.go)
 	logout sync.Once
+
+	// unknown counts the recipients refused as unknown; hungUp is set
+	// once the connection was closed over their limit (harvest.go).
+	unknown int64
+	hungUp  bool
 }
 
 // transaction is the envelope of one message, from MAIL to DATA or RSET.
@@ -89,6 +94,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		}
 		tx.auth = user.Address
 	}
+	if err := s.checkHarvest(tx.auth); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.tx = tx
 	s.mu.Unlock()
@@ -127,6 +135,9 @@ func (s *session) authUser() *store.User {
 func (s *session) current() *transaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.hungUp {
+		return nil
+	}
 	return s.tx
 }
 
@@ -136,6 +147,9 @@ func (s *session) take() *transaction {
 	defer s.mu.Unlock()
 	tx := s.tx
 	s.tx = nil
+	if s.hungUp {
+		return nil
+	}
 	return tx
 }
 

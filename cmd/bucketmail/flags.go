@@ -69,6 +69,8 @@ type config struct {
 	AuthCacheTTL time.Duration
 	Abuse        abuseConfig // abuse limits and PROXY protocol (edge, gateway)
 
+	Harvest harvestConfig // unknown recipients (edge)
+
 	WorkerConcurrency int
 	WorkerLease       time.Duration
 	Drain             bool // worker command only: exit 0 once the queues are empty
@@ -205,6 +207,9 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", defaultAuthCacheTTL, "how long a successful password check is remembered in memory, so that the same user with the same password logs in again without the argon2id hash; failures are never remembered, a password change takes effect at once (0: off)")
 		c.Abuse.register(fs)
 	}
+	if r.edge {
+		c.Harvest.register(fs)
+	}
 	if r.edge || r.worker {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
 		fs.DurationVar(&c.DNSCacheTTL, "dns-cache-ttl", time.Minute, "how long the answers of SPF, DKIM and DMARC lookups (records, and no such record) are kept in memory, at most; failures are never kept (0: off)")
@@ -259,6 +264,9 @@ func (c *config) check() error {
 		return err
 	}
 	if err := c.Abuse.check(); err != nil {
+		return err
+	}
+	if err := c.Harvest.check(); err != nil {
 		return err
 	}
 	c.resolve()

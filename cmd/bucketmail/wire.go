@@ -114,6 +114,8 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Limits:            d.abuseLimits(),
 		Mailboxes:         d.store,
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
+		UnknownRcpts:      d.cfg.Harvest.UnknownRcpts,
+		UnknownRcptDelay:  d.cfg.Harvest.UnknownRcptDelay,
 		Log:               d.log.With(slog.String("role", "edge")),
 		Metrics:           d.metrics,
 	})
