@@ -63,6 +63,11 @@ type Config struct {
 	// (--limit-unknown-rcpts).
 	UnknownRcpts     int
 	UnknownRcptDelay time.Duration // 0 means DefaultUnknownRcptDelay
+	// LocalSenders, when not nil, refuses on port 25 a MAIL FROM in a
+	// local domain unless the client IP passes SPF for it (550 5.7.1,
+	// localsender.go; --local-spoof=reject). nil accepts it: the worker
+	// files what is not authenticated to Junk.
+	LocalSenders *authcheck.Checker
 
 	Log     *slog.Logger     // nil discards
 	Metrics *metrics.Metrics // nil means a private, unexported set

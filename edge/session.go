@@ -72,8 +72,10 @@ func remoteIP(a net.Addr) string {
 }
 
 // Mail starts a transaction. On port 25 any sender is accepted, the null
-// sender included (RFC 5321 section 4.5.5); SPF and the like are the
-// worker's business. Submission requires AUTH and a sender the user owns.
+// sender included (RFC 5321 section 4.5.5), except one in a local domain
+// that SPF does not authorise (checkLocalSender); the rest of SPF and the
+// like are the worker's business. Submission requires AUTH and a sender
+// the user owns.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.abandon() // a MAIL without RSET after a failed DATA starts afresh
 	tx := &transaction{start: time.Now(), helo: s.conn.Hostname(), from: from, seen: map[string]bool{}}
@@ -95,6 +97,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		tx.auth = user.Address
 	}
 	if err := s.checkHarvest(tx.auth); err != nil {
+		return err
+	}
+	if err := s.checkLocalSender(tx.helo, from); err != nil {
 		return err
 	}
 	s.mu.Lock()

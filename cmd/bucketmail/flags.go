@@ -86,6 +86,8 @@ type config struct {
 	DNSCacheTTL time.Duration // how long SPF/DKIM/DMARC answers are kept; 0: not at all
 	DMARCReject string        // junk or reject: what a DMARC p=reject failure gets
 
+	LocalSpoof string // reject or junk: what port-25 mail claiming a local domain without SPF pass gets at the edge
+
 	Outbound outboundConfig // delivery to remote domains (worker role)
 
 	LogFormat string // json, text or "" (json unless stderr is a terminal)
@@ -209,6 +211,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	}
 	if r.edge {
 		c.Harvest.register(fs)
+		fs.StringVar(&c.LocalSpoof, "local-spoof", localSpoofReject, "what a port-25 MAIL FROM in a local domain gets when the client IP does not pass SPF for it: reject (550 5.7.1 at MAIL) or junk (accepted; the worker files it to Junk). Unauthenticated mail whose From: is in a local domain without aligned SPF or DKIM pass goes to Junk either way")
 	}
 	if r.edge || r.worker {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
@@ -248,6 +251,11 @@ func (c *config) check() error {
 	case "", dmarcJunk, dmarcReject:
 	default:
 		return usagef("--dmarc-reject %q: want junk or reject", c.DMARCReject)
+	}
+	switch c.LocalSpoof {
+	case "", localSpoofReject, localSpoofJunk:
+	default:
+		return usagef("--local-spoof %q: want reject or junk", c.LocalSpoof)
 	}
 	switch c.LogFormat {
 	case "", "json", "text":

@@ -116,6 +116,7 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
 		UnknownRcpts:      d.cfg.Harvest.UnknownRcpts,
 		UnknownRcptDelay:  d.cfg.Harvest.UnknownRcptDelay,
+		LocalSenders:      d.edgeLocalSenders(),
 		Log:               d.log.With(slog.String("role", "edge")),
 		Metrics:           d.metrics,
 	})
