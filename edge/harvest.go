@@ -101,8 +101,9 @@ func (s *session) harvestWait(n int64) time.Duration {
 // pipelining harvester would go on sending. Commands go-smtp had already
 // read get errHarvest without any work (session.current, take, Mail).
 func (s *session) hangUp(user string, n int64) error {
+	s.abandon() // logs the open transaction, if any
 	s.mu.Lock()
-	s.hungUp, s.tx = true, nil
+	s.hungUp = true
 	s.mu.Unlock()
 	s.reject("unknown_rcpt_limit")
 	s.srv.cfg.Log.Warn("smtp unknown recipient limit", slog.String("listener", s.mode.String()),

@@ -57,6 +57,10 @@ func TestHarvestBurst(t *testing.T) {
 	if n := len(e.jobs(store.QueueInbound)); n != 0 {
 		t.Errorf("%d jobs queued", n)
 	}
+	// The cut transaction has its log line, with what it was refused.
+	if recs := e.logs.records(t, "smtp transaction"); len(recs) != 1 || recs[0]["result"] != "abandoned" || recs[0]["rejected_rcpts"] != float64(9) {
+		t.Errorf("transaction log = %v", recs)
+	}
 }
 
 // TestHarvestTypos: a sender with a couple of unknown recipients among

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,23 @@ func testSendAsAnother(t *testing.T, w *world) {
 		t.Fatal(err)
 	}
 	msgs := w.waitSubjects(t, bob, w.bobPass, "INBOX", "own obsolete from")
+
+	// The same with Python's smtplib, which delivers its 6 allowed variants
+	// to alice herself.
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is required (make deps checks for it)")
+	}
+	cmd := exec.Command(python, "python/sendas.py", "--submission", w.srv.addr("submission"),
+		"--user", alice, "--password", alicePass, "--other", bob, "--rcpt", alice)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("sendas.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("sendas.py failed: %v", err)
+	}
+	w.waitSubjects(t, alice, alicePass, "INBOX", "py-sendas-ok-0", "py-sendas-ok-1", "py-sendas-ok-2",
+		"py-sendas-ok-3", "py-sendas-ok-4", "py-sendas-ok-5")
 	ic := dialIMAP(t, w.srv.addr("imap"), bob, w.bobPass, nil)
 	defer ic.Logout()
 	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
@@ -87,13 +105,13 @@ const smuggledData = "From: <" + alice + ">\r\nTo: <carol@remote.example>\r\nSub
 // server gets one message, for carol only, with CRLF line breaks only and
 // the would-be commands as lines of its body.
 func testSmuggling(t *testing.T, w *world, rm *outboundRemote) {
+	before := len(rm.messages())
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + alice + "\x00" + alicePass))
 	replies := rawExchange(t, w.srv.addr("submission"), "EHLO client.example\r\nAUTH PLAIN "+plain+"\r\n"+
 		"MAIL FROM:<"+alice+">\r\nRCPT TO:<carol@remote.example>\r\nDATA\r\n"+smuggledData+"QUIT\r\n")
 	if n := strings.Count(replies, "queued as"); n != 1 {
 		t.Fatalf("replies:\n%s", replies)
 	}
-	before := len(rm.messages())
 	eventually(t, deliveryTimeout, "the remote delivery", func() (bool, string) {
 		n := len(rm.messages())
 		return n > before, fmt.Sprint(n, " messages")
