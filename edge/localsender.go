@@ -5,12 +5,18 @@ import (
 	"log/slog"
 
 	"github.com/emersion/go-msgauth/authres"
+	"github.com/emersion/go-smtp"
 )
 
 // errLocalSender refuses a port-25 MAIL FROM in one of our domains from a
 // client that SPF does not authorise for it.
 var errLocalSender = reply(c550MailboxUnavail, e571Denied,
 	"Sender address in a local domain: authenticate on the submission port")
+
+// errLocalSenderTemp answers the same when SPF could not be evaluated
+// (temperror): 451 4.4.3 as RFC 7208 section 8.6 suggests.
+var errLocalSenderTemp = reply(c451LocalError, smtp.EnhancedCode{4, 4, 3},
+	"Cannot check SPF for a sender in a local domain now, try again later")
 
 // checkLocalSender accepts on port 25 a MAIL FROM in a local domain only
 // when the client IP passes SPF for that domain (RFC 7208). Our own users
@@ -40,5 +46,10 @@ func (s *session) checkLocalSender(helo, from string) error {
 	s.reject("local_sender")
 	s.srv.cfg.Log.Warn("smtp local sender refused", slog.String("client_ip", s.clientIP),
 		slog.String("helo", helo), slog.String("from", from), slog.String("spf", string(spf)))
+	if spf == authres.ResultTempError {
+		// RFC 7208 section 8.6: a DNS failure is not a verdict; a system
+		// the SPF record names must not lose its mail to it.
+		return errLocalSenderTemp
+	}
 	return errLocalSender
 }

@@ -51,3 +51,17 @@ func TestLocalSenderOnPort25(t *testing.T) {
 		t.Errorf("%d jobs, want 4", n)
 	}
 }
+
+// TestLocalSenderDNSFailure: without an SPF answer the refusal is
+// temporary (451 4.4.3), so that an authorised system retries.
+func TestLocalSenderDNSFailure(t *testing.T) {
+	d := authchecktest.Closed(t)
+	e := newEnv(t, func(c *Config) {
+		c.LocalSenders = &authcheck.Checker{Resolver: d.Resolver(), Hostname: testHostname}
+	})
+	c := e.dial(MX, false)
+	wantReply(t, c.Mail(alice, nil), 451, smtp.EnhancedCode{4, 4, 3})
+	if err := c.Mail("carol@remote.test", nil); err != nil {
+		t.Fatal(err)
+	}
+}
