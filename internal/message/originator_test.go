@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -42,4 +43,49 @@ func TestOriginators(t *testing.T) {
 			t.Errorf("%s: Originators = %q, ambiguous %v; want %q, %v", tc.name, g, amb, tc.want, tc.ambiguous)
 		}
 	}
+}
+
+// FuzzOriginatorsMatchEnvelope checks that the submission check and the
+// IMAP envelope cannot disagree: whenever Originators finds exactly one
+// From: field and nothing ambiguous, the envelope's From is its addresses.
+func FuzzOriginatorsMatchEnvelope(f *testing.F) {
+	for _, h := range []string{
+		"From: a@x.test\r\n\r\nbody",
+		"From : Bob <b@y.test>\r\nSubject: s\r\n\r\n",
+		"Subject: s\r\nfrom:\r\n\t=?utf-8?q?A?= <a@x.test>\r\n\r\n",
+		"From: g: a@x.test, b@y.test;\r\n\r\n",
+		"X: y\nFrom: a@x.test\n\nFrom: b@y.test\n",
+		"From: \"q\\\"uote\" <a@x.test>\r\n",
+		"Fr\x00om: b@y.test\r\nFrom: a@x.test\r\n\r\n",
+	} {
+		f.Add([]byte(h))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > maxFields/2 {
+			return // the envelope's shared field budget could cut From
+		}
+		fields, ambiguous := Originators(raw)
+		var from []Originator
+		for _, o := range fields {
+			if o.Name == "from" {
+				from = append(from, o)
+			}
+		}
+		if ambiguous || len(from) != 1 {
+			return
+		}
+		s, err := Parse(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := s.Envelope.From, from[0].Addresses
+		if len(got) != len(want) {
+			t.Fatalf("envelope From %v, Originators %v", got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("envelope From %v, Originators %v", got, want)
+			}
+		}
+	})
 }
