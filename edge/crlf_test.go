@@ -132,3 +132,14 @@ func TestSmugglingSubmission(t *testing.T) {
 		t.Errorf("object = %q", obj)
 	}
 }
+
+// BenchmarkCRLFReader passes 1 MiB of 78-character CRLF lines through.
+func BenchmarkCRLFReader(b *testing.B) {
+	msg := []byte(strings.Repeat(strings.Repeat("x", 78)+"\r\n", (1<<20)/80))
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := io.Copy(io.Discard, newCRLFReader(bytes.NewReader(msg))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
