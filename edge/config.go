@@ -49,11 +49,6 @@ type Config struct {
 	// Limits are the abuse limits (connections per IP, failed AUTH,
 	// messages and recipients per hour); nil: none.
 	Limits *abuse.Limits
-	// Mailboxes, when not nil, lets RCPT refuse a local recipient whose
-	// mailbox is over its storage quota (452 4.2.2); DefaultQuota is the
-	// quota of users without their own (--default-quota; <= 0: unlimited).
-	Mailboxes    store.Mailboxes
-	DefaultQuota int64
 	// UnknownRcpts bounds the unknown local recipients (550 5.1.1) of a
 	// session, and of a client IP (or authenticated user) across sessions
 	// in abuse.RcptWindow: past it the edge answers 421 4.7.0 and closes
@@ -68,9 +63,13 @@ type Config struct {
 	// localsender.go; --local-spoof=reject). nil accepts it: the worker
 	// files what is not authenticated to Junk.
 	LocalSenders *authcheck.Checker
-
-	Log     *slog.Logger     // nil discards
-	Metrics *metrics.Metrics // nil means a private, unexported set
+	// Mailboxes, when not nil, lets RCPT refuse a local recipient whose
+	// mailbox is over its storage quota (452 4.2.2); DefaultQuota is the
+	// quota of users without their own (--default-quota; <= 0: unlimited).
+	Mailboxes    store.Mailboxes
+	DefaultQuota int64
+	Log          *slog.Logger     // nil discards
+	Metrics      *metrics.Metrics // nil means a private, unexported set
 }
 
 // Mode says what a listener is for.
