@@ -56,9 +56,6 @@ func (s *session) unknownRecipient(tx *transaction) error {
 // checkHarvest refuses a new transaction from a client IP (or user) that
 // reached Config.UnknownRcpts in this window, in this session or another.
 func (s *session) checkHarvest(user string) error {
-	if s.closedByLimit() {
-		return errHarvest
-	}
 	limit := int64(s.srv.cfg.UnknownRcpts)
 	if limit <= 0 || s.srv.cfg.Limits == nil {
 		return nil

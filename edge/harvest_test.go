@@ -144,3 +144,22 @@ func TestHarvestOff(t *testing.T) {
 		t.Fatalf("%d refusals; replies:\n%s", n, replies)
 	}
 }
+
+// TestHarvestPipelinedRest: commands pipelined behind the recipient that
+// hit the bound (a known recipient, DATA, a new MAIL) are not executed:
+// nothing is queued and the client hears nothing after the 421.
+func TestHarvestPipelinedRest(t *testing.T) {
+	e := newEnv(t, withHarvestLimit(4, time.Millisecond))
+	replies := rawSession(t, e.addr[MX], "EHLO client.example.net\r\nMAIL FROM:<carol@remote.test>\r\n"+unknownRcpts(5)+
+		"RCPT TO:<alice@example.test>\r\nDATA\r\nSubject: behind\r\n\r\nbody\r\n.\r\n"+
+		"MAIL FROM:<carol@remote.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: again\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+	if !strings.HasSuffix(replies, "550 5.1.1 No such user here\r\n421 4.7.0 "+testHostname+" Too many unknown recipients, closing connection\r\n") {
+		t.Fatalf("replies:\n%s", replies)
+	}
+	if n := len(e.jobs(store.QueueInbound)); n != 0 {
+		t.Errorf("%d jobs queued behind the hang-up", n)
+	}
+	if n := len(e.objects()); n != 0 {
+		t.Errorf("%d objects stored behind the hang-up", n)
+	}
+}

@@ -77,6 +77,9 @@ func remoteIP(a net.Addr) string {
 // like are the worker's business. Submission requires AUTH and a sender
 // the user owns.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.closedByLimit() {
+		return errHarvest // a command go-smtp read before the hang-up
+	}
 	s.abandon() // a MAIL without RSET after a failed DATA starts afresh
 	tx := &transaction{start: time.Now(), helo: s.conn.Hostname(), from: from, seen: map[string]bool{}}
 	if opts != nil {
