@@ -53,6 +53,20 @@ type Config struct {
 	// handshakes and the time a command line may take (zero: no caps,
 	// abuse.DefaultHandshakeTimeout, no line bound).
 	Conns abuse.ConnConfig
+	// UnknownRcpts bounds the unknown local recipients (550 5.1.1) of a
+	// session, and of a client IP (or authenticated user) across sessions
+	// in abuse.RcptWindow: past it the edge answers 421 4.7.0 and closes
+	// the connection, and MAIL of a later session gets the same. Past a
+	// quarter of it each unknown recipient of an unauthenticated client is
+	// answered after UnknownRcptDelay times its rank (at most 8 s). 0: off
+	// (--limit-unknown-rcpts).
+	UnknownRcpts     int
+	UnknownRcptDelay time.Duration // 0 means DefaultUnknownRcptDelay
+	// LocalSenders, when not nil, refuses on port 25 a MAIL FROM in a
+	// local domain unless the client IP passes SPF for it (550 5.7.1,
+	// localsender.go; --local-spoof=reject). nil accepts it: the worker
+	// files what is not authenticated to Junk.
+	LocalSenders *authcheck.Checker
 	// Mailboxes, when not nil, lets RCPT refuse a local recipient whose
 	// mailbox is over its storage quota (452 4.2.2); DefaultQuota is the
 	// quota of users without their own (--default-quota; <= 0: unlimited).
@@ -94,6 +108,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRecipients <= 0 {
 		c.MaxRecipients = DefaultMaxRecipients
+	}
+	if c.UnknownRcptDelay <= 0 {
+		c.UnknownRcptDelay = DefaultUnknownRcptDelay
 	}
 	if c.Hostname == "" {
 		c.Hostname = "localhost"

@@ -50,6 +50,8 @@ type outcome struct {
 	reply  *smtp.SMTPError
 	result string // "queued", "too_big", "line_too_long", "storage", "client", "from_refused", "abandoned"
 	err    error  // detail for the log
+	// bareEOL counts the bare CR and LF made CRLF (crlf.go).
+	bareEOL int64
 }
 
 func (s *session) deliver(tx *transaction, r io.Reader) outcome {
@@ -71,7 +73,8 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 		helo: tx.helo, clientIP: s.clientIP, hostname: cfg.Hostname, tls: s.tls,
 		auth: tx.auth != "", id: id, rcpts: tx.rcpts, date: now,
 	})
-	body := &limitReader{r: r, max: cfg.MaxMessageSize}
+	eol := newCRLFReader(r) // on every port: smuggling goes out by submission, comes in on 25
+	body := &limitReader{r: eol, max: cfg.MaxMessageSize}
 	var header *headerCapture // submission: the header block, to check From:
 	var stream io.Reader = body
 	if s.mode != MX {
@@ -83,7 +86,7 @@ func (s *session) deliver(tx *transaction, r io.Reader) outcome {
 	defer cancel()
 	out := outcome{id: id}
 	_, err := s.put(ctx, job, io.MultiReader(strings.NewReader(trace), stream))
-	out.size = body.n
+	out.size, out.bareEOL = body.n, eol.fixed
 	if err == nil && (body.tooBig || body.readErr != nil) {
 		// A Put that swallowed the reader's error must not leave the object.
 		s.deleteObject(job.BlobKey)

@@ -1,15 +1,13 @@
 package edge
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"net/mail"
-	"net/textproto"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/bucketmail/bucketmail/internal/message"
 )
 
 // maxHeaderCapture bounds the header block the edge keeps in memory to
@@ -22,6 +20,11 @@ var (
 	errNoFrom         = reply(c550MailboxUnavail, e560Media, "Message has no From: header")
 	errBadFrom        = reply(c553BadMailbox, e517BadSenderSyntax, "Bad From: header address syntax")
 	errHeaderTooLarge = reply(c554Failed, e560Media, "Message header too large")
+	// RFC 5322 section 3.6 allows one From: and one Sender: field; two
+	// would let the check and a reader see different authors.
+	errDuplicateFrom   = reply(c553BadMailbox, e571Denied, "Message has more than one From: or Sender: field")
+	errManyAuthors     = reply(c553BadMailbox, e571Denied, "From: and Sender: must each name one mailbox")
+	errAmbiguousHeader = reply(c553BadMailbox, e571Denied, "Malformed header field name that could be read as From:")
 )
 
 // headerCapture is an io.Reader that passes the DATA stream through and
@@ -67,44 +70,65 @@ func (h *headerCapture) add(b []byte) {
 	}
 }
 
-// fromAddresses returns the addresses of every From: field of the
-// captured header (RFC 5322 section 3.6.2 allows a mailbox list). A message
-// that is all header (no empty line) is checked too.
-func (h *headerCapture) fromAddresses() ([]string, *smtp.SMTPError) {
+// originators returns the originator fields of the captured header as
+// every reader of the message sees them (message.Originators: the IMAP
+// envelope's parser). A message that is all header (no empty line) is
+// checked too.
+func (h *headerCapture) originators() ([]message.Originator, *smtp.SMTPError) {
 	if h.overflow {
 		return nil, errHeaderTooLarge
 	}
-	r := textproto.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(h.buf.Bytes()), bytes.NewReader([]byte("\r\n")))))
-	hdr, err := r.ReadMIMEHeader()
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, errBadFrom
+	fields, ambiguous := message.Originators(h.buf.Bytes())
+	if ambiguous {
+		return nil, errAmbiguousHeader
 	}
-	fields := hdr.Values("From")
-	if len(fields) == 0 {
-		return nil, errNoFrom
-	}
+	return fields, nil
+}
+
+// submittedSenders returns the addresses a submitted message names as its
+// author, sender or resender, or the reply that refuses the header: no
+// From:, more than one From: or Sender: field (RFC 5322 section 3.6 allows
+// one each; a reader would show either), a From: or Sender: that is not
+// exactly one mailbox, or a field that is not a plain mailbox list. Resent
+// blocks may repeat (RFC 5322 section 3.6.6); each of their mailboxes counts.
+func submittedSenders(fields []message.Originator) ([]string, *smtp.SMTPError) {
 	var addrs []string
+	count := map[string]int{}
 	for _, f := range fields {
-		list, err := (&mail.AddressParser{}).ParseList(f)
-		if err != nil || len(list) == 0 {
+		count[f.Name]++
+		if !f.Strict || len(f.Addresses) == 0 {
 			return nil, errBadFrom
 		}
-		for _, a := range list {
-			addrs = append(addrs, a.Address)
+		if (f.Name == "from" || f.Name == "sender") && len(f.Addresses) != 1 {
+			return nil, errManyAuthors
 		}
+		for _, a := range f.Addresses {
+			addrs = append(addrs, a.Address())
+		}
+	}
+	switch {
+	case count["from"] == 0:
+		return nil, errNoFrom
+	case count["from"] > 1 || count["sender"] > 1:
+		return nil, errDuplicateFrom
 	}
 	return addrs, nil
 }
 
-// checkFromHeader accepts a submitted message whose every From: address is
-// owned by the authenticated user, as MAIL FROM must be (checkSender):
-// otherwise a user could send as anyone under our DKIM signature.
+// checkFromHeader accepts a submitted message whose every From:, Sender:,
+// Resent-From: and Resent-Sender: address is owned by the authenticated
+// user, as MAIL FROM must be (checkSender): otherwise a user could send as
+// anyone under our DKIM signature.
 func (s *session) checkFromHeader(ctx context.Context, h *headerCapture) (*smtp.SMTPError, error) {
 	user := s.authUser()
 	if user == nil {
 		return errAuthRequired, nil
 	}
-	addrs, rep := h.fromAddresses()
+	fields, rep := h.originators()
+	if rep != nil {
+		return rep, nil
+	}
+	addrs, rep := submittedSenders(fields)
 	if rep != nil {
 		return rep, nil
 	}

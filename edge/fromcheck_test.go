@@ -27,7 +27,13 @@ func TestHeaderCaptureChunked(t *testing.T) {
 			if err != nil || string(got) != tc.msg {
 				t.Fatalf("%s: passthrough = %q, %v", name, got, err)
 			}
-			addrs, rep := h.fromAddresses()
+			fields, rep := h.originators()
+			var addrs []string
+			for _, f := range fields {
+				for _, a := range f.Addresses {
+					addrs = append(addrs, a.Address())
+				}
+			}
 			if rep != nil || !slices.Equal(addrs, tc.want) {
 				t.Errorf("%s %q: From = %v, %v; want %v", name, tc.msg, addrs, rep, tc.want)
 			}
@@ -40,7 +46,8 @@ func TestHeaderCaptureNoHeader(t *testing.T) {
 	if _, err := io.ReadAll(h); err != nil {
 		t.Fatal(err)
 	}
-	if _, rep := h.fromAddresses(); rep != errNoFrom {
+	fields, rep := h.originators()
+	if _, rep2 := submittedSenders(fields); rep != nil || rep2 != errNoFrom {
 		t.Errorf("reply = %v, want errNoFrom", rep)
 	}
 }

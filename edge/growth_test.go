@@ -18,7 +18,9 @@ func TestHeaderCaptureGrowth(t *testing.T) {
 				if _, err := io.Copy(io.Discard, h); err != nil {
 					t.Fatal(err)
 				}
-				_, _ = h.fromAddresses()
+				if fields, err := h.originators(); err == nil {
+					_, _ = submittedSenders(fields)
+				}
 			})
 		})
 	}

@@ -39,6 +39,9 @@ func (s *session) logTx(tx *transaction, out outcome) {
 	if tx.auth != "" {
 		attrs = append(attrs, slog.String("auth", tx.auth))
 	}
+	if out.bareEOL > 0 {
+		attrs = append(attrs, slog.Int64("bare_eol_fixed", out.bareEOL))
+	}
 	if out.err != nil {
 		attrs = append(attrs, slog.String("error", out.err.Error()))
 	}

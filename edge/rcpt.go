@@ -63,14 +63,14 @@ func (s *session) checkRecipient(ctx context.Context, tx *transaction, to string
 	case err == nil && len(res.Users)+len(res.External) > 0:
 		return s.checkQuota(ctx, tx, res)
 	case err == nil, errors.Is(err, store.ErrNotFound):
-		return s.refuse(tx, "unknown_user", errUnknownUser)
+		return s.unknownRecipient(tx)
 	case errors.Is(err, store.ErrNotLocal):
 		return s.remoteRecipient(tx) // the domain went away meanwhile
 	case errors.Is(err, store.ErrInvalid):
 		return s.refuse(tx, "bad_address", errBadRecipient)
 	case fault.IsPermanent(err):
 		s.srv.cfg.Log.Warn("smtp rcpt refused", slog.String("client_ip", s.clientIP), slog.String("error", err.Error()))
-		return s.refuse(tx, "unknown_user", errUnknownUser)
+		return s.unknownRecipient(tx)
 	default:
 		return s.storageFailure(tx, "rcpt", err)
 	}

@@ -28,6 +28,11 @@ type session struct {
 	tx     *transaction // nil outside MAIL..DATA
 	inData bool         // DATA is being received or stored (shutdown.go)
 	logout sync.Once
+
+	// unknown counts the recipients refused as unknown; hungUp is set
+	// once the connection was closed over their limit (harvest.go).
+	unknown int64
+	hungUp  bool
 }
 
 // transaction is the envelope of one message, from MAIL to DATA or RSET.
@@ -67,9 +72,14 @@ func remoteIP(a net.Addr) string {
 }
 
 // Mail starts a transaction. On port 25 any sender is accepted, the null
-// sender included (RFC 5321 section 4.5.5); SPF and the like are the
-// worker's business. Submission requires AUTH and a sender the user owns.
+// sender included (RFC 5321 section 4.5.5), except one in a local domain
+// that SPF does not authorise (checkLocalSender); the rest of SPF and the
+// like are the worker's business. Submission requires AUTH and a sender
+// the user owns.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.closedByLimit() {
+		return errHarvest // a command go-smtp read before the hang-up
+	}
 	s.abandon() // a MAIL without RSET after a failed DATA starts afresh
 	tx := &transaction{start: time.Now(), helo: s.conn.Hostname(), from: from, seen: map[string]bool{}}
 	if opts != nil {
@@ -88,6 +98,12 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return err
 		}
 		tx.auth = user.Address
+	}
+	if err := s.checkHarvest(tx.auth); err != nil {
+		return err
+	}
+	if err := s.checkLocalSender(tx.helo, from); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.tx = tx
@@ -127,6 +143,9 @@ func (s *session) authUser() *store.User {
 func (s *session) current() *transaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.hungUp {
+		return nil
+	}
 	return s.tx
 }
 
@@ -136,6 +155,9 @@ func (s *session) take() *transaction {
 	defer s.mu.Unlock()
 	tx := s.tx
 	s.tx = nil
+	if s.hungUp {
+		return nil
+	}
 	return tx
 }
 

@@ -54,23 +54,42 @@ func malformedCorpus(t *testing.T) map[string][]byte {
 // CRLF line (RFC 5321 section 4.5.2) and ended with CRLF "." CRLF, without
 // any other change, so bare CR, bare LF and NUL reach the server as they are.
 // It also returns the object the server must store: raw, plus the CRLF
-// that DATA needs when raw does not end with one.
+// that DATA needs when raw does not end with one, with bare CR and LF made
+// CRLF.
 func smtpData(raw []byte) (data, stored []byte) {
-	stored = raw
+	sent := raw
 	if len(raw) > 0 && !bytes.HasSuffix(raw, []byte("\r\n")) {
-		stored = append(bytes.Clone(raw), '\r', '\n')
+		sent = append(bytes.Clone(raw), '\r', '\n')
 	}
 	var b bytes.Buffer
 	lineStart := true
-	for i, c := range stored {
+	for i, c := range sent {
 		if lineStart && c == '.' {
 			b.WriteByte('.')
 		}
 		b.WriteByte(c)
-		lineStart = c == '\n' && i > 0 && stored[i-1] == '\r'
+		lineStart = c == '\n' && i > 0 && sent[i-1] == '\r'
 	}
 	b.WriteString(".\r\n")
-	return b.Bytes(), stored
+	// The edge stores every bare CR and bare LF as CRLF (edge/crlf.go).
+	return b.Bytes(), crlfOnly(sent)
+}
+
+// crlfOnly turns every bare CR and bare LF of b into CRLF.
+func crlfOnly(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+			out = append(out, '\r', '\n')
+			i++
+		case b[i] == '\r' || b[i] == '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
 }
 
 // rawSMTP is a minimal SMTP client that writes DATA bytes verbatim.

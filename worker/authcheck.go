@@ -54,13 +54,18 @@ func (w *Worker) parseAndCheck(ctx context.Context, r io.Reader, j store.Job) (*
 // placement logs the authentication results of j and picks the mailbox:
 // Junk when DMARC failed under a quarantine or reject policy (RFC 7489
 // section 6.3; the edge refuses p=reject failures itself with
-// --dmarc-reject=reject, so those reaching here are filed, not dropped).
+// --dmarc-reject=reject, so those reaching here are filed, not dropped),
+// and when the message claims a local domain without proof (localSpoof).
 func (w *Worker) placement(ctx context.Context, j store.Job, auth *authcheck.Result) string {
 	if auth == nil {
 		return store.Inbox
 	}
 	mailbox := store.Inbox
 	if auth.Disposition == authcheck.DispositionQuarantine || auth.Disposition == authcheck.DispositionReject {
+		mailbox = junkMailbox
+	}
+	spoof := w.localSpoof(ctx, j, auth)
+	if spoof != "" {
 		mailbox = junkMailbox
 	}
 	dkim := make([]string, len(auth.DKIM))
@@ -72,6 +77,6 @@ func (w *Worker) placement(ctx context.Context, j store.Job, auth *authcheck.Res
 		slog.String("spf", string(auth.SPF)), slog.String("spf_domain", auth.SPFDomain),
 		slog.Any("dkim", dkim), slog.String("dmarc", string(auth.DMARC)),
 		slog.String("from_domain", auth.FromDomain), slog.String("disposition", string(auth.Disposition)),
-		slog.String("mailbox", mailbox))
+		slog.String("local_spoof", spoof), slog.String("mailbox", mailbox))
 	return mailbox
 }

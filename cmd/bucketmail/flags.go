@@ -77,6 +77,8 @@ type config struct {
 	AuthCacheTTL time.Duration
 	Abuse        abuseConfig // abuse limits and PROXY protocol (edge, gateway)
 
+	Harvest harvestConfig // unknown recipients (edge)
+
 	WorkerConcurrency int
 	WorkerLease       time.Duration
 	JobTimeout        time.Duration
@@ -93,6 +95,8 @@ type config struct {
 	DNSResolver string
 	DNSCacheTTL time.Duration // how long SPF/DKIM/DMARC answers are kept; 0: not at all
 	DMARCReject string        // junk or reject: what a DMARC p=reject failure gets
+
+	LocalSpoof string // reject or junk: what port-25 mail claiming a local domain without SPF pass gets at the edge
 
 	Outbound outboundConfig // delivery to remote domains (worker role)
 
@@ -216,6 +220,10 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", defaultAuthCacheTTL, "how long a successful password check is remembered in memory, so that the same user with the same password logs in again without the argon2id hash; failures are never remembered, a password change takes effect at once (0: off)")
 		c.Abuse.register(fs)
 	}
+	if r.edge {
+		c.Harvest.register(fs)
+		fs.StringVar(&c.LocalSpoof, "local-spoof", localSpoofReject, "what a port-25 MAIL FROM in a local domain gets when the client IP does not pass SPF for it: reject (550 5.7.1 at MAIL) or junk (accepted; the worker files it to Junk). Unauthenticated mail whose From: is in a local domain without aligned SPF or DKIM pass goes to Junk either way")
+	}
 	if r.edge || r.worker {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
 		fs.DurationVar(&c.DNSCacheTTL, "dns-cache-ttl", time.Minute, "how long the answers of SPF, DKIM and DMARC lookups (records, and no such record) are kept in memory, at most; failures are never kept (0: off)")
@@ -257,6 +265,11 @@ func (c *config) check() error {
 	default:
 		return usagef("--dmarc-reject %q: want junk or reject", c.DMARCReject)
 	}
+	switch c.LocalSpoof {
+	case "", localSpoofReject, localSpoofJunk:
+	default:
+		return usagef("--local-spoof %q: want reject or junk", c.LocalSpoof)
+	}
 	switch c.LogFormat {
 	case "", "json", "text":
 	default:
@@ -277,6 +290,9 @@ func (c *config) check() error {
 		return err
 	}
 	if err := c.Abuse.check(); err != nil {
+		return err
+	}
+	if err := c.Harvest.check(); err != nil {
 		return err
 	}
 	c.resolve()

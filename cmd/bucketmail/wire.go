@@ -118,6 +118,9 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 		Mailboxes:         d.store,
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
 		SRS:               d.srsKeys(),
+		UnknownRcpts:      d.cfg.Harvest.UnknownRcpts,
+		UnknownRcptDelay:  d.cfg.Harvest.UnknownRcptDelay,
+		LocalSenders:      d.edgeLocalSenders(),
 		Log:               log,
 		Metrics:           d.metrics,
 	})

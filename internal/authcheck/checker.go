@@ -64,6 +64,11 @@ type Result struct {
 	// Header is the whole Authentication-Results field, folded, with its
 	// final CRLF: ready to prepend to the message.
 	Header string
+
+	// FromDomains are the domains of every From: address, "" among them
+	// when there are several From: fields (from.go): a message may name
+	// a local domain among others.
+	FromDomains []string
 }
 
 // Check evaluates the message read from r, which was received from ip
@@ -88,7 +93,8 @@ func (c *Checker) Check(ctx context.Context, ip, helo, mailFrom string, r io.Rea
 		// its domain's policy: to Junk (RFC 7489 section 6.6.1).
 		res.DMARC, res.Disposition = authres.ResultPermError, DispositionQuarantine
 	} else {
-		c.checkDMARC(ctx, hdr.from(), &res)
+		res.FromDomains = hdr.from()
+		c.checkDMARC(ctx, res.FromDomains, &res)
 	}
 	res.Header = c.header(helo, mailFrom, res)
 	return res, nil

@@ -198,6 +198,8 @@ func TestFromHeader(t *testing.T) {
 		"Subject: s\r\nFrom:\r\n  A <a@z.example>\r\n\r\nFrom: b@w.example\r\n": "z.example",
 		"From: a@x.example\r\nFrom: b@y.example\r\n\r\n":                        "",
 		"From: a@x.example, b@y.example\r\n\r\n":                                "",
+		"From : b@y.example\r\nFrom: a@x.example\r\n\r\n":                       "",
+		"Fr om: b@y.example\r\nFrom: a@x.example\r\n\r\n":                       "",
 	} {
 		h := &headerCapture{}
 		_, _ = h.Write([]byte(raw))

@@ -2,8 +2,9 @@ package authcheck
 
 import (
 	"bytes"
-	"net/mail"
 	"strings"
+
+	msgparse "github.com/bucketmail/bucketmail/internal/message"
 )
 
 // maxHeader bounds the header block kept to find From:.
@@ -32,57 +33,27 @@ func (h *headerCapture) Write(p []byte) (int, error) {
 }
 
 // from returns the domains of the From: header field: DMARC applies to a
-// message with exactly one (RFC 7489 section 6.6.1).
+// message with exactly one (RFC 7489 section 6.6.1). The fields are read
+// by message.Originators, the parser of the IMAP envelope and of the
+// edge's submission check, so that the author DMARC evaluates is the one a
+// reader sees.
 func (h *headerCapture) from() []string {
+	fields, ambiguous := msgparse.Originators(h.buf)
 	var domains []string
-	fields := 0
-	for _, line := range unfold(h.buf) {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || !strings.EqualFold(strings.TrimSpace(name), "From") {
+	n := 0
+	for _, f := range fields {
+		if f.Name != "from" {
 			continue
 		}
-		fields++
-		addrs, err := mail.ParseAddressList(value)
-		if err != nil {
-			// Be lenient with a broken display name: take what is in <>.
-			if i, j := strings.LastIndex(value, "<"), strings.LastIndex(value, ">"); i >= 0 && j > i {
-				addrs = []*mail.Address{{Address: value[i+1 : j]}}
-			} else if a := strings.TrimSpace(value); strings.Count(a, "@") == 1 {
-				addrs = []*mail.Address{{Address: a}}
-			}
-		}
-		for _, a := range addrs {
-			if _, d, ok := strings.Cut(a.Address, "@"); ok && d != "" {
-				domains = append(domains, strings.ToLower(strings.TrimSuffix(d, ".")))
+		n++
+		for _, a := range f.Addresses {
+			if a.Host != "" {
+				domains = append(domains, strings.ToLower(strings.TrimSuffix(a.Host, ".")))
 			}
 		}
 	}
-	if fields > 1 {
-		return append(domains, "") // several From: fields: never a single author domain
+	if n > 1 || ambiguous {
+		return append(domains, "") // never a single author domain
 	}
 	return domains
-}
-
-// unfold splits a header block into unfolded fields (RFC 5322 section 2.2.3).
-// The lines of a field are joined once, at its end: joining them one by
-// one would cost the square of the number of lines.
-func unfold(b []byte) []string {
-	var fields, cur []string // cur: lines of the field being read
-	for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && len(cur) > 0 {
-			cur = append(cur, line)
-			continue
-		}
-		if len(cur) > 0 {
-			fields = append(fields, strings.Join(cur, ""))
-		}
-		cur = append(cur[:0], line)
-	}
-	if len(cur) > 0 {
-		fields = append(fields, strings.Join(cur, ""))
-	}
-	return fields
 }
