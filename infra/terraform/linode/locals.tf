@@ -1,6 +1,8 @@
 locals {
-  os_region   = var.object_storage_region != "" ? var.object_storage_region : var.region
-  s3_endpoint = var.object_storage_endpoint != "" ? var.object_storage_endpoint : "${local.os_region}-1.linodeobjects.com"
+  os_region = var.object_storage_region != "" ? var.object_storage_region : var.region
+  # The endpoint host comes from the bucket: it depends on the region and
+  # the endpoint type (E0 to E3), with no pattern to guess it from.
+  s3_endpoint = var.object_storage_endpoint != "" ? var.object_storage_endpoint : trimprefix(linode_object_storage_bucket.mail.s3_endpoint, "https://")
   reports     = var.report_address != "" ? var.report_address : "postmaster@${var.domain}"
 
   gateway_fqdn = "${var.gateway_hostname}.${var.domain}"

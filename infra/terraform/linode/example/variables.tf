@@ -129,8 +129,14 @@ variable "object_storage_region" {
   default     = ""
 }
 
+variable "object_storage_endpoint_type" {
+  description = "Object Storage endpoint type of the bucket (E0, E1, E2, E3); null lets Linode choose the region's default."
+  type        = string
+  default     = null
+}
+
 variable "object_storage_endpoint" {
-  description = "S3 endpoint host of the bucket's region; empty means <object_storage_region>-1.linodeobjects.com."
+  description = "S3 endpoint host to use instead of the bucket's own (its s3_endpoint attribute); empty means the bucket's."
   type        = string
   default     = ""
 }
