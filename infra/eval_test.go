@@ -16,6 +16,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"github.com/zclconf/go-cty/cty/gocty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // linodeModule is the parsed Linode module (not its example).
@@ -86,6 +87,7 @@ func tfFunctions(moduleDir string) map[string]function.Function {
 		"join":        stdlib.JoinFunc,
 		"jsondecode":  stdlib.JSONDecodeFunc,
 		"keys":        stdlib.KeysFunc,
+		"lookup":      stdlib.LookupFunc,
 		"length":      stdlib.LengthFunc,
 		"lower":       stdlib.LowerFunc,
 		"merge":       stdlib.MergeFunc,
@@ -195,7 +197,9 @@ func moduleVars(t *testing.T, m *module, set map[string]any) cty.Value {
 			}
 			v = dv
 		}
-		if g, ok := set[name]; ok {
+		if cv, ok := set[name].(cty.Value); ok {
+			v = cv
+		} else if g, ok := set[name]; ok {
 			gt, err := gocty.ImpliedType(g)
 			if err != nil {
 				t.Fatalf("variable %s: %v", name, err)
@@ -323,6 +327,20 @@ func typeExpr(e hcl.Expression) (cty.Type, hcl.Diagnostics) {
 		}
 	}
 	return cty.NilType, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "unknown type constraint", Subject: e.Range().Ptr()}}
+}
+
+// jsonValue decodes JSON text into a cty value, as Terraform's jsondecode.
+func jsonValue(t *testing.T, src string) cty.Value {
+	t.Helper()
+	ty, err := ctyjson.ImpliedType([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ctyjson.Unmarshal([]byte(src), ty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // attrValue evaluates one attribute of a block (nested blocks by type).

@@ -22,13 +22,32 @@ locals {
   )
 
   # SPF: the MX hosts and every worker's addresses, as literals, so a check
-  # costs no further lookups (RFC 7208 section 4.6.4 allows 10).
-  spf = join(" ", concat(
+  # costs no further lookups (RFC 7208 section 4.6.4 allows 10); then the
+  # mechanisms of spf_mechanisms, those of an SPF record in dns_records
+  # other than the ones written here, and the relay's when the workers send
+  # through one (else relayed mail fails SPF).
+  relay_host = trimsuffix(trimprefix(regex("^(\\[[^\\]]*\\]|[^:]*)", lookup(var.extra_env, "BUCKETMAIL_RELAY_HOST", ""))[0], "["), "]")
+  relay_kind = (
+    local.relay_host == "" ? "" :
+    strcontains(local.relay_host, ":") ? "ip6" :
+    length(regexall("^[0-9.]+$", local.relay_host)) > 0 ? "ip4" : "a"
+  )
+  relay_spf = var.relay_spf != "" ? var.relay_spf : (local.relay_kind == "" ? "" : "${local.relay_kind}:${local.relay_host}")
+  given_spf_mechanisms = flatten([
+    for r in var.dns_records : [
+      for m in split(" ", trim(r.value, "\"")) : m
+      if m != "" && !contains(["v=spf1", "mx"], m) && !startswith(m, "ip4:") && !startswith(m, "ip6:") && !endswith(m, "all")
+    ] if upper(r.type) == "TXT" && startswith(trim(r.value, "\""), "v=spf1")
+  ])
+  spf = join(" ", distinct(compact(concat(
     ["v=spf1", "mx"],
     [for ip in local.worker_ipv4 : "ip4:${ip}"],
     [for ip in local.worker_ipv6 : "ip6:${ip}"],
+    var.spf_mechanisms,
+    local.given_spf_mechanisms,
+    [local.relay_spf],
     ["-all"],
-  ))
+  ))))
 
   builtin_policy_records = concat(
     [for i, h in local.edge_fqdns : { key = "MX ${h}", name = "", type = "MX", value = h, priority = 10, ttl = null }],

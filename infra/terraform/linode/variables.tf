@@ -198,6 +198,18 @@ variable "dns_records" {
   default = []
 }
 
+variable "spf_mechanisms" {
+  description = "Extra SPF mechanisms of the domain's record, before -all (e.g. [\"include:_spf.relay.example\"] as a relay documents it); the module always lists mx and the workers' addresses."
+  type        = list(string)
+  default     = []
+}
+
+variable "relay_spf" {
+  description = "SPF mechanism that authorizes the relay of BUCKETMAIL_RELAY_HOST (extra_env); empty means a:<relay host> (ip4:/ip6: for an address). Set it to the include: the relay documents when its sending hosts are not its submission host."
+  type        = string
+  default     = ""
+}
+
 variable "dkim_records" {
   description = "DKIM TXT values by selector, as `bucketmail dkim list` prints them (\"v=DKIM1; k=ed25519; p=...\"); used when dns_records is empty."
   type        = map(string)

@@ -55,6 +55,8 @@ module "bucketmail" {
   release_sha256               = var.release_sha256
   extra_env                    = var.extra_env
   dns_records                  = var.dns_records_file != "" ? jsondecode(file(var.dns_records_file)) : []
+  spf_mechanisms               = var.spf_mechanisms
+  relay_spf                    = var.relay_spf
   dkim_records                 = var.dkim_records
   dmarc_policy                 = var.dmarc_policy
   report_address               = var.report_address
