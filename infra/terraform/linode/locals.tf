@@ -65,6 +65,15 @@ locals {
     ])
   }
 
+  # The environment file of each host: its host name, then its role's file.
+  host_env = {
+    edge    = [for h in local.edge_fqdns : format("BUCKETMAIL_HOSTNAME='%s'\n%s", h, local.env_file.edge)]
+    worker  = [for h in local.worker_fqdns : format("BUCKETMAIL_HOSTNAME='%s'\n%s", h, local.env_file.worker)]
+    gateway = [for i in range(var.gateway_count) : format("BUCKETMAIL_HOSTNAME='%s'\n%s", local.gateway_fqdn, local.env_file.gateway)]
+  }
+
+  redis_volume_label = "${var.label_prefix}-redis-data"
+
   units = {
     for role in keys(local.role_env) : role => file("${path.module}/../../systemd/bucketmail-${role}.service")
   }

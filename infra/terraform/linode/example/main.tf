@@ -46,6 +46,7 @@ module "bucketmail" {
   submission_via_nodebalancer  = var.submission_via_nodebalancer
   proxy_protocol               = var.proxy_protocol
   redis_type                   = var.redis_type
+  redis_volume_size            = var.redis_volume_size
   redis_password               = var.redis_password
   bucket_name                  = var.bucket_name
   object_storage_region        = var.object_storage_region

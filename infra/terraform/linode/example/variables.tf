@@ -112,6 +112,12 @@ variable "redis_type" {
   default     = "g6-standard-2"
 }
 
+variable "redis_volume_size" {
+  description = "Size in GB of the Block Storage volume that holds Redis's AOF and snapshots (it outlives the Redis instance); at least twice the memory of redis_type."
+  type        = number
+  default     = 20
+}
+
 variable "redis_password" {
   description = "Password of the Redis server (requirepass); at least 32 characters, e.g. from `openssl rand -hex 24`."
   type        = string
