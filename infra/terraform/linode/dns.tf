@@ -49,6 +49,15 @@ locals {
     ["-all"],
   ))))
 
+  # A TXT value as `bucketmail dkim list` prints it is one or more quoted
+  # strings of at most 255 bytes (RFC 1035 section 3.3.14; an RSA key takes
+  # two). The Linode API takes the value as one unquoted string and cuts
+  # it into strings itself, so the strings are joined here, as a verifier
+  # joins them (RFC 6376 section 3.6.2.2).
+  dkim_values = {
+    for sel, txt in var.dkim_records : sel => strcontains(txt, "\"") ? join("", flatten(regexall("\"([^\"]*)\"", txt))) : txt
+  }
+
   builtin_policy_records = concat(
     [for i, h in local.edge_fqdns : { key = "MX ${h}", name = "", type = "MX", value = h, priority = 10, ttl = null }],
     local.spf_record,
@@ -64,7 +73,7 @@ locals {
       { key = "CNAME autoconfig", name = "autoconfig", type = "CNAME", value = local.gateway_fqdn, priority = null, ttl = null },
       { key = "CNAME autodiscover", name = "autodiscover", type = "CNAME", value = local.gateway_fqdn, priority = null, ttl = null },
     ],
-    [for sel, txt in var.dkim_records : { key = "TXT dkim ${sel}", name = "${sel}._domainkey", type = "TXT", value = trim(txt, "\""), priority = null, ttl = null }],
+    [for sel, txt in var.dkim_records : { key = "TXT dkim ${sel}", name = "${sel}._domainkey", type = "TXT", value = local.dkim_values[sel], priority = null, ttl = null }],
   )
 
   # Records of `bucketmail dns --format json` have fully qualified names
@@ -79,7 +88,7 @@ locals {
       key      = "${upper(r.type)} ${r.name} ${r.value}"
       name     = contains(["@", var.domain, "${var.domain}."], r.name) ? "" : trimsuffix(trimsuffix(trimsuffix(r.name, "."), var.domain), ".")
       type     = upper(r.type)
-      value    = upper(r.type) == "TXT" ? trim(r.value, "\"") : trimsuffix(reverse(split(" ", r.value))[0], ".")
+      value    = upper(r.type) == "TXT" ? (strcontains(r.value, "\"") ? join("", flatten(regexall("\"([^\"]*)\"", r.value))) : r.value) : trimsuffix(reverse(split(" ", r.value))[0], ".")
       priority = r.priority != null ? r.priority : (upper(r.type) == "MX" && length(split(" ", r.value)) == 2 ? tonumber(split(" ", r.value)[0]) : null)
       ttl      = r.ttl
     } if !contains(["A", "AAAA", "SRV"], upper(r.type)) && !(upper(r.type) == "TXT" && startswith(trim(r.value, "\""), "v=spf1"))
