@@ -200,7 +200,7 @@ variable "report_address" {
 }
 
 variable "mta_sts_id" {
-  description = "id of the MTA-STS TXT record (RFC 8461 section 3.1); change it whenever the policy changes."
+  description = "id of the MTA-STS TXT record (RFC 8461 section 3.1); change it whenever the policy changes. Empty leaves the record out (until an HTTPS server serves the policy at mta-sts.<domain>)."
   type        = string
   default     = "1"
 }
