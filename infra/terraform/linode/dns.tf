@@ -36,7 +36,7 @@ locals {
   given_spf_mechanisms = flatten([
     for r in var.dns_records : [
       for m in split(" ", trim(r.value, "\"")) : m
-      if m != "" && !contains(["v=spf1", "mx"], m) && !startswith(m, "ip4:") && !startswith(m, "ip6:") && !endswith(m, "all")
+      if m != "" && !contains(["v=spf1", "mx"], m) && !startswith(m, "ip4:") && !startswith(m, "ip6:") && length(regexall("^[-+~?]?all$", m)) == 0
     ] if upper(r.type) == "TXT" && startswith(trim(r.value, "\""), "v=spf1")
   ])
   spf = join(" ", distinct(compact(concat(
