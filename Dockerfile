@@ -7,7 +7,8 @@
 # The roles take the standard ports only with CAP_NET_BIND_SERVICE; the
 # Kubernetes manifests (infra/k8s) use unprivileged container ports instead.
 
-FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+# Fully qualified image names: podman and buildah have no default registry.
+FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.26 AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
 ARG VERSION=dev
@@ -27,6 +28,7 @@ COPY --from=build --chown=65532:65532 /out/data /var/lib/bucketmail
 ENV BUCKETMAIL_DATA_DIR=/var/lib/bucketmail
 VOLUME ["/var/lib/bucketmail"]
 EXPOSE 25 587 465 143 993 110 995 8080
-USER nonroot:nonroot
+# By number: a Kubernetes runAsNonRoot check cannot resolve a user name.
+USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/bucketmail"]
 CMD ["run"]

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,5 +150,113 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if streams != 2 {
 		t.Errorf("%d redis-streams triggers, want 2 (inbound and outbound)", streams)
+	}
+}
+
+// TestKubernetesPodsCanStart checks the pods against the image: the pod
+// user is the image's numeric user (runAsNonRoot cannot check a name, so
+// the kubelet refuses to start), a read-only root file system comes with
+// a writable /tmp (os.CreateTemp), and the pods behind a NodeBalancer take
+// the client's address from its PROXY v2 header.
+func TestKubernetesPodsCanStart(t *testing.T) {
+	uid := dockerfileUser(t)
+	for _, o := range readManifests(t, "k8s") {
+		if o.Kind != "Deployment" {
+			continue
+		}
+		pod := get(o.raw, "spec", "template", "spec")
+		if get(pod, "securityContext", "runAsNonRoot") == true {
+			if u := get(pod, "securityContext", "runAsUser"); u != uid {
+				t.Errorf("%s: runAsNonRoot with runAsUser %v; the image runs as %d", o.Metadata.Name, u, uid)
+			}
+		}
+		emptyDirs := map[string]bool{}
+		for _, v := range asList(get(pod, "volumes")) {
+			if m, ok := v.(map[string]any); ok {
+				if _, ok := m["emptyDir"]; ok {
+					emptyDirs[m["name"].(string)] = true
+				}
+			}
+		}
+		for _, c := range asList(get(pod, "containers")) {
+			if get(c, "securityContext", "readOnlyRootFilesystem") != true {
+				continue
+			}
+			tmp := false
+			for _, vm := range asList(get(c, "volumeMounts")) {
+				tmp = tmp || (get(vm, "mountPath") == "/tmp" && emptyDirs[get(vm, "name").(string)])
+			}
+			if !tmp {
+				t.Errorf("%s: read-only root file system without an emptyDir at /tmp", o.Metadata.Name)
+			}
+		}
+	}
+	objs := readManifests(t, "k8s")
+	for _, role := range []string{"edge", "gateway"} {
+		name := "bucketmail-" + role
+		for _, o := range objs {
+			if o.Metadata.Name != name {
+				continue
+			}
+			switch o.Kind {
+			case "Service":
+				if v := get(o.raw, "metadata", "annotations", "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol"); v != "v2" {
+					t.Errorf("Service %s: NodeBalancer proxy protocol %v, want v2", name, v)
+				}
+			case "Deployment":
+				found := false
+				for _, e := range asList(get(o.raw, "spec", "template", "spec", "containers", 0, "env")) {
+					found = found || (get(e, "name") == "BUCKETMAIL_PROXY_PROTOCOL_FROM" && get(e, "value") == "192.168.255.0/24")
+				}
+				if !found {
+					t.Errorf("Deployment %s: no BUCKETMAIL_PROXY_PROTOCOL_FROM for the NodeBalancer range", name)
+				}
+			}
+		}
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+var dockerUser = regexp.MustCompile(`(?m)^USER\s+(\S+)`)
+
+// dockerfileUser is the numeric user of the image; a name fails the test.
+func dockerfileUser(t *testing.T) int {
+	t.Helper()
+	src, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := dockerUser.FindAllSubmatch(src, -1)
+	if len(m) == 0 {
+		t.Fatal("Dockerfile sets no USER")
+	}
+	user, _, _ := strings.Cut(string(m[len(m)-1][1]), ":")
+	uid, err := strconv.Atoi(user)
+	if err != nil {
+		t.Fatalf("Dockerfile USER %s is not numeric: Kubernetes runAsNonRoot cannot verify a name", m[len(m)-1][1])
+	}
+	return uid
+}
+
+// TestDockerfileImagesQualified checks every FROM names its registry:
+// podman and buildah have no default one.
+func TestDockerfileImagesQualified(t *testing.T) {
+	src, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	froms := regexp.MustCompile(`(?m)^FROM\s+(?:--\S+\s+)*(\S+)`).FindAllSubmatch(src, -1)
+	if len(froms) == 0 {
+		t.Fatal("no FROM in the Dockerfile")
+	}
+	for _, f := range froms {
+		host, _, ok := strings.Cut(string(f[1]), "/")
+		if !ok || !strings.Contains(host, ".") {
+			t.Errorf("FROM %s: image name without a registry host", f[1])
+		}
 	}
 }

@@ -3,6 +3,13 @@
 # Storage).
 
 locals {
+  # The provider rejects an empty address list in a rule ("must contain at
+  # least 1 elements"): a family without admin CIDRs is null, not [].
+  admin_ipv4_list = [for c in var.admin_cidrs : c if !strcontains(c, ":")]
+  admin_ipv6_list = [for c in var.admin_cidrs : c if strcontains(c, ":")]
+  admin_ipv4      = length(local.admin_ipv4_list) > 0 ? local.admin_ipv4_list : null
+  admin_ipv6      = length(local.admin_ipv6_list) > 0 ? local.admin_ipv6_list : null
+
   # NodeBalancers reach their backends from this private range.
   nodebalancer_cidr = "192.168.255.0/24"
   private_clients = [
@@ -36,8 +43,8 @@ resource "linode_firewall" "edge" {
       action   = "ACCEPT"
       protocol = "TCP"
       ports    = "22"
-      ipv4     = [for c in var.admin_cidrs : c if !strcontains(c, ":")]
-      ipv6     = [for c in var.admin_cidrs : c if strcontains(c, ":")]
+      ipv4     = local.admin_ipv4
+      ipv6     = local.admin_ipv6
     }
   }
 }
@@ -56,8 +63,8 @@ resource "linode_firewall" "worker" {
       action   = "ACCEPT"
       protocol = "TCP"
       ports    = "22"
-      ipv4     = [for c in var.admin_cidrs : c if !strcontains(c, ":")]
-      ipv6     = [for c in var.admin_cidrs : c if strcontains(c, ":")]
+      ipv4     = local.admin_ipv4
+      ipv6     = local.admin_ipv6
     }
   }
 }
@@ -84,8 +91,8 @@ resource "linode_firewall" "gateway" {
       action   = "ACCEPT"
       protocol = "TCP"
       ports    = "22"
-      ipv4     = [for c in var.admin_cidrs : c if !strcontains(c, ":")]
-      ipv6     = [for c in var.admin_cidrs : c if strcontains(c, ":")]
+      ipv4     = local.admin_ipv4
+      ipv6     = local.admin_ipv6
     }
   }
 }
@@ -113,8 +120,8 @@ resource "linode_firewall" "redis" {
       action   = "ACCEPT"
       protocol = "TCP"
       ports    = "22"
-      ipv4     = [for c in var.admin_cidrs : c if !strcontains(c, ":")]
-      ipv6     = [for c in var.admin_cidrs : c if strcontains(c, ":")]
+      ipv4     = local.admin_ipv4
+      ipv6     = local.admin_ipv6
     }
   }
 }

@@ -22,8 +22,17 @@ resource "linode_instance" "edge" {
       release_sha256 = var.release_sha256
       unit_name      = "bucketmail-edge.service"
       unit_b64       = base64encode(local.units.edge)
-      env_b64        = base64encode(format("BUCKETMAIL_HOSTNAME='%s'\n%s", local.edge_fqdns[count.index], local.env_file.edge))
+      env_b64        = base64encode(local.host_env.edge[count.index])
     }))
+  }
+
+  # User data is read once, at the first boot, and the provider replaces
+  # an instance whose user data changes (new addresses, PTR, SPF). So
+  # later changes (release, extra_env, keys, passwords) do not replace
+  # anything: roll them out with the commands of docs/deploy-linode.md,
+  # "Changing settings".
+  lifecycle {
+    ignore_changes = [metadata]
   }
 }
 
@@ -47,8 +56,17 @@ resource "linode_instance" "worker" {
       release_sha256 = var.release_sha256
       unit_name      = "bucketmail-worker.service"
       unit_b64       = base64encode(local.units.worker)
-      env_b64        = base64encode(format("BUCKETMAIL_HOSTNAME='%s'\n%s", local.worker_fqdns[count.index], local.env_file.worker))
+      env_b64        = base64encode(local.host_env.worker[count.index])
     }))
+  }
+
+  # User data is read once, at the first boot, and the provider replaces
+  # an instance whose user data changes (new addresses, PTR, SPF). So
+  # later changes (release, extra_env, keys, passwords) do not replace
+  # anything: roll them out with the commands of docs/deploy-linode.md,
+  # "Changing settings".
+  lifecycle {
+    ignore_changes = [metadata]
   }
 }
 
@@ -72,8 +90,17 @@ resource "linode_instance" "gateway" {
       release_sha256 = var.release_sha256
       unit_name      = "bucketmail-gateway.service"
       unit_b64       = base64encode(local.units.gateway)
-      env_b64        = base64encode(format("BUCKETMAIL_HOSTNAME='%s'\n%s", local.gateway_fqdn, local.env_file.gateway))
+      env_b64        = base64encode(local.host_env.gateway[count.index])
     }))
+  }
+
+  # User data is read once, at the first boot, and the provider replaces
+  # an instance whose user data changes (new addresses, PTR, SPF). So
+  # later changes (release, extra_env, keys, passwords) do not replace
+  # anything: roll them out with the commands of docs/deploy-linode.md,
+  # "Changing settings".
+  lifecycle {
+    ignore_changes = [metadata]
   }
 }
 
@@ -91,6 +118,7 @@ resource "linode_instance" "redis" {
 
   metadata {
     user_data = base64encode(templatefile("${path.module}/templates/redis.cloud-init.yaml.tftpl", {
+      volume_label = local.redis_volume_label
       redis_conf_b64 = base64encode(join("\n", [
         "# Written by cloud-init (bucketmail Terraform module).",
         "appendonly yes",
@@ -103,4 +131,24 @@ resource "linode_instance" "redis" {
       ]))
     }))
   }
+
+  # User data is read once, at the first boot, and the provider replaces
+  # an instance whose user data changes (new addresses, PTR, SPF). So
+  # later changes (release, extra_env, keys, passwords) do not replace
+  # anything: roll them out with the commands of docs/deploy-linode.md,
+  # "Changing settings".
+  lifecycle {
+    ignore_changes = [metadata]
+  }
+}
+
+# The Redis data (AOF and snapshots) lives on this volume, not on the
+# instance's disk: replacing or rebuilding the Redis instance attaches the
+# same volume to the new one and keeps the index, queue and directory.
+resource "linode_volume" "redis" {
+  label     = local.redis_volume_label
+  region    = var.region
+  size      = var.redis_volume_size
+  linode_id = linode_instance.redis.id
+  tags      = concat(var.tags, ["bucketmail", "bucketmail-redis"])
 }

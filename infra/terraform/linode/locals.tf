@@ -1,6 +1,8 @@
 locals {
-  os_region   = var.object_storage_region != "" ? var.object_storage_region : var.region
-  s3_endpoint = var.object_storage_endpoint != "" ? var.object_storage_endpoint : "${local.os_region}-1.linodeobjects.com"
+  os_region = var.object_storage_region != "" ? var.object_storage_region : var.region
+  # The endpoint host comes from the bucket: it depends on the region and
+  # the endpoint type (E0 to E3), with no pattern to guess it from.
+  s3_endpoint = var.object_storage_endpoint != "" ? var.object_storage_endpoint : trimprefix(linode_object_storage_bucket.mail.s3_endpoint, "https://")
   reports     = var.report_address != "" ? var.report_address : "postmaster@${var.domain}"
 
   gateway_fqdn = "${var.gateway_hostname}.${var.domain}"
@@ -62,6 +64,15 @@ locals {
       for k, v in merge(local.common_env, env) : "${k}='${replace(v, "'", "'\\''")}'\n"
     ])
   }
+
+  # The environment file of each host: its host name, then its role's file.
+  host_env = {
+    edge    = [for h in local.edge_fqdns : format("BUCKETMAIL_HOSTNAME='%s'\n%s", h, local.env_file.edge)]
+    worker  = [for h in local.worker_fqdns : format("BUCKETMAIL_HOSTNAME='%s'\n%s", h, local.env_file.worker)]
+    gateway = [for i in range(var.gateway_count) : format("BUCKETMAIL_HOSTNAME='%s'\n%s", local.gateway_fqdn, local.env_file.gateway)]
+  }
+
+  redis_volume_label = "${var.label_prefix}-redis-data"
 
   units = {
     for role in keys(local.role_env) : role => file("${path.module}/../../systemd/bucketmail-${role}.service")

@@ -82,3 +82,13 @@ output "dns_records" {
     [for s, r in local.srv_records : { name = "_${s}._tcp", type = "SRV", value = "0 1 ${r.port} ${r.target}", priority = 0 }],
   )
 }
+
+output "host_env" {
+  description = "The environment file (/etc/bucketmail/env) of every instance, by public IPv4 address: what a settings change rolls out (docs/deploy-linode.md, \"Changing settings\")."
+  sensitive   = true
+  value = merge(
+    { for i, inst in linode_instance.edge : inst.ip_address => { role = "edge", env = local.host_env.edge[i] } },
+    { for i, inst in linode_instance.worker : inst.ip_address => { role = "worker", env = local.host_env.worker[i] } },
+    { for i, inst in linode_instance.gateway : inst.ip_address => { role = "gateway", env = local.host_env.gateway[i] } },
+  )
+}

@@ -2,8 +2,9 @@
 # key that can reach only that bucket.
 
 resource "linode_object_storage_bucket" "mail" {
-  label  = var.bucket_name
-  region = local.os_region
+  label         = var.bucket_name
+  region        = local.os_region
+  endpoint_type = var.object_storage_endpoint_type
 }
 
 resource "linode_object_storage_key" "mail" {

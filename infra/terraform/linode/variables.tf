@@ -126,6 +126,12 @@ variable "redis_type" {
   default     = "g6-standard-2"
 }
 
+variable "redis_volume_size" {
+  description = "Size in GB of the Block Storage volume that holds Redis's AOF and snapshots (it outlives the Redis instance); at least twice the memory of redis_type."
+  type        = number
+  default     = 20
+}
+
 variable "redis_password" {
   description = "Password of the Redis server (requirepass); at least 32 characters, e.g. from `openssl rand -hex 24`."
   type        = string
@@ -148,8 +154,14 @@ variable "object_storage_region" {
   default     = ""
 }
 
+variable "object_storage_endpoint_type" {
+  description = "Object Storage endpoint type of the bucket (E0, E1, E2, E3); null lets Linode choose the region's default."
+  type        = string
+  default     = null
+}
+
 variable "object_storage_endpoint" {
-  description = "S3 endpoint host of the bucket's region; empty means <object_storage_region>-1.linodeobjects.com."
+  description = "S3 endpoint host to use instead of the bucket's own (its s3_endpoint attribute); empty means the bucket's."
   type        = string
   default     = ""
 }
@@ -192,6 +204,18 @@ variable "dns_records" {
   default = []
 }
 
+variable "spf_mechanisms" {
+  description = "Extra SPF mechanisms of the domain's record, before -all (e.g. [\"include:_spf.relay.example\"] as a relay documents it); the module always lists mx and the workers' addresses."
+  type        = list(string)
+  default     = []
+}
+
+variable "relay_spf" {
+  description = "SPF mechanism that authorizes the relay of BUCKETMAIL_RELAY_HOST (extra_env); empty means a:<relay host> (ip4:/ip6: for an address). Set it to the include: the relay documents when its sending hosts are not its submission host."
+  type        = string
+  default     = ""
+}
+
 variable "dkim_records" {
   description = "DKIM TXT values by selector, as `bucketmail dkim list` prints them (\"v=DKIM1; k=ed25519; p=...\"); used when dns_records is empty."
   type        = map(string)
@@ -216,7 +240,7 @@ variable "report_address" {
 }
 
 variable "mta_sts_id" {
-  description = "id of the MTA-STS TXT record (RFC 8461 section 3.1); change it whenever the policy changes."
+  description = "id of the MTA-STS TXT record (RFC 8461 section 3.1); change it whenever the policy changes. Empty leaves the record out (until an HTTPS server serves the policy at mta-sts.<domain>)."
   type        = string
   default     = "1"
 }

@@ -23,3 +23,19 @@ output "store_url" {
   value       = module.bucketmail.store_url
   sensitive   = true
 }
+
+output "worker_addresses" {
+  description = "Worker addresses (sending; check their reverse DNS); admin commands run on any of them."
+  value       = module.bucketmail.worker_addresses
+}
+
+output "bucket" {
+  description = "The Object Storage bucket and its S3 endpoint (BUCKETMAIL_BLOBS takes the endpoint)."
+  value       = module.bucketmail.bucket
+}
+
+output "host_env" {
+  description = "The environment file of every instance, by public IPv4 address, to roll out a settings change (docs/deploy-linode.md, section 8)."
+  value       = module.bucketmail.host_env
+  sensitive   = true
+}
