@@ -99,19 +99,13 @@ func (s *Sender) sendNotices(ctx context.Context, log *slog.Logger, j store.Job,
 		return err
 	}
 	for _, rec := range st.DSNs {
-		// Auth marks the notice as made here, so the worker does not judge
-		// it as port-25 mail (SPF, DMARC of our own host name).
-		dj := store.Job{ID: rec.ID, Queue: store.QueueInbound, BlobKey: blob.MessageKey(rec.ID),
-			From: "", To: []string{j.From}, ReceivedAt: rec.At, Auth: "MAILER-DAEMON@" + s.cfg.Hostname}
+		dj := dsn.Job(rec.ID, store.QueueInbound, j.From, s.cfg.Hostname, rec.At)
 		var buf bytes.Buffer
 		if err := s.writeDSN(&buf, j, rec, header); err != nil {
 			return fmt.Errorf("writing DSN: %w", err)
 		}
-		if _, err := s.cfg.Blobs.Put(ctx, dj.BlobKey, &buf, store.JobMeta(dj)); err != nil {
-			return fmt.Errorf("writing DSN: %w", err)
-		}
-		if err := s.cfg.Store.Enqueue(ctx, dj); err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("enqueueing DSN: %w", err)
+		if _, err := s.intake().Submit(ctx, dj, &buf); err != nil {
+			return fmt.Errorf("outbound: DSN: %w", err)
 		}
 		log.Info("delivery status notification", slog.String("action", rec.Action),
 			slog.String("dsn", rec.ID), slog.Int("recipients", len(rec.Rcpts)))

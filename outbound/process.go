@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -171,10 +171,16 @@ func (s *Sender) enqueueLocal(ctx context.Context, j store.Job, locals []string)
 	lj.Queue = store.QueueInbound
 	lj.To = locals
 	lj.Attempts, lj.LastError, lj.NotBefore, lj.State = 0, "", time.Time{}, ""
-	if err := s.cfg.Store.Enqueue(ctx, lj); err != nil && !errors.Is(err, store.ErrExists) {
+	// The object is written: the local job shares it.
+	if _, err := s.intake().Enqueue(ctx, lj); err != nil {
 		return fmt.Errorf("enqueueing local delivery: %w", err)
 	}
 	return nil
+}
+
+// intake writes the notices the sender makes and enqueues jobs.
+func (s *Sender) intake() intake.Intake {
+	return intake.Intake{Blobs: s.cfg.Blobs, Queue: s.cfg.Store}
 }
 
 // attempt signs the message once and delivers it to every domain of

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -91,8 +91,6 @@ func (w *Worker) sendDSN(ctx context.Context, j store.Job, kind string, rcpts []
 	log := w.log.With(slog.String("queue_id", j.ID), slog.String("dsn", id), slog.String("to", j.From),
 		slog.String("recipients", strings.Join(addrs, ",")))
 
-	dj := store.Job{ID: id, BlobKey: blob.MessageKey(id), From: "", To: []string{j.From},
-		ReceivedAt: at, Auth: "MAILER-DAEMON@" + w.cfg.Hostname}
 	queue, err := w.senderQueue(ctx, j.From)
 	if err != nil {
 		return err
@@ -103,28 +101,19 @@ func (w *Worker) sendDSN(ctx context.Context, j store.Job, kind string, rcpts []
 		w.countN(resultBounced, len(rcpts))
 		return nil
 	}
-	dj.Queue = queue
-
-	known, err := w.cfg.Store.JobKnown(ctx, dj.Queue, dj.ID)
-	if err != nil {
-		return fmt.Errorf("looking up DSN %s: %w", id, err)
-	}
-	if !known {
+	dj := dsn.Job(id, queue, j.From, w.cfg.Hostname, at)
+	known, err := w.intake().SubmitNew(ctx, dj, func(context.Context) (io.ReadCloser, error) {
 		var buf bytes.Buffer
 		if err := dsn.Write(&buf, dsn.Params{
 			ID: id, Hostname: w.cfg.Hostname, Action: dsn.ActionFailed, At: at,
 			QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Recipients: rcpts, Header: header,
 		}); err != nil {
-			return fmt.Errorf("writing DSN %s: %w", id, err)
+			return nil, fmt.Errorf("writing DSN %s: %w", id, err)
 		}
-		if _, err := w.cfg.Blobs.Put(ctx, dj.BlobKey, &buf, store.JobMeta(dj)); err != nil {
-			return fmt.Errorf("writing DSN %s: %w", id, err)
-		}
-		err = w.cfg.Store.Enqueue(ctx, dj)
-		if err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("enqueueing DSN %s: %w", id, err)
-		}
-		known = errors.Is(err, store.ErrExists)
+		return io.NopCloser(&buf), nil
+	})
+	if err != nil {
+		return fmt.Errorf("worker: DSN %s: %w", id, err)
 	}
 	w.countN(resultBounced, len(rcpts))
 	log.LogAttrs(ctx, slog.LevelWarn, "recipients bounced", slog.String("kind", kind),

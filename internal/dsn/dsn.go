@@ -11,6 +11,9 @@ import (
 	"mime"
 	"strings"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // Actions (RFC 3464 section 2.3.3) for Params.Action.
@@ -194,4 +197,14 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// Job is the job of the notice id to the address to, decided at at, on
+// queue. Its envelope sender is null (RFC 3464 section 2; RFC 5321
+// section 4.5.5: no notice about a notice), and Auth marks it as made by
+// hostname, so the worker does not judge it as port-25 mail (SPF, DMARC
+// of our own host name).
+func Job(id, queue, to, hostname string, at time.Time) store.Job {
+	return store.Job{ID: id, Queue: queue, BlobKey: blob.MessageKey(id), From: "", To: []string{to},
+		ReceivedAt: at, Auth: "MAILER-DAEMON@" + hostname}
 }
