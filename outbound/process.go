@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -262,17 +261,11 @@ func (s *Sender) count(st Status) {
 	}
 }
 
-// nextAttempt is the time of the next try: RetryBase doubling with each
-// attempt up to RetryMax, ±20 % jitter, and never after the lifetime ends,
-// so the last try comes at the deadline.
+// nextAttempt is the time of the next try: store.Backoff from RetryBase
+// to RetryMax, and never after the lifetime ends, so the last try comes
+// at the deadline.
 func (s *Sender) nextAttempt(j store.Job, now time.Time) time.Time {
-	d := s.cfg.RetryBase
-	for i := 1; i < j.Attempts && d < s.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.RetryMax)
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	at := now.Add(d)
+	at := now.Add(store.Backoff(s.cfg.RetryBase, s.cfg.RetryMax, j.Attempts))
 	if end := j.ReceivedAt.Add(s.cfg.Lifetime); at.After(end) {
 		at = end
 	}
