@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -101,23 +100,16 @@ func (w *Worker) sendDSN(ctx context.Context, j store.Job, kind string, rcpts []
 		w.countN(resultBounced, len(rcpts))
 		return nil
 	}
-	dj := dsn.Job(id, queue, j.From, w.cfg.Hostname, at)
-	known, err := w.intake().SubmitNew(ctx, dj, func(context.Context) (io.ReadCloser, error) {
-		var buf bytes.Buffer
-		if err := dsn.Write(&buf, dsn.Params{
-			ID: id, Hostname: w.cfg.Hostname, Action: dsn.ActionFailed, At: at,
-			QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Recipients: rcpts, Header: header,
-		}); err != nil {
-			return nil, fmt.Errorf("writing DSN %s: %w", id, err)
-		}
-		return io.NopCloser(&buf), nil
+	known, err := dsn.Submit(ctx, w.intake(), queue, dsn.Params{
+		ID: id, Hostname: w.cfg.Hostname, Action: dsn.ActionFailed, At: at,
+		QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Recipients: rcpts, Header: header,
 	})
 	if err != nil {
-		return fmt.Errorf("worker: DSN %s: %w", id, err)
+		return fmt.Errorf("worker: %w", err)
 	}
 	w.countN(resultBounced, len(rcpts))
 	log.LogAttrs(ctx, slog.LevelWarn, "recipients bounced", slog.String("kind", kind),
-		slog.String("queue", dj.Queue), slog.Bool("already_sent", known))
+		slog.String("queue", queue), slog.Bool("already_sent", known))
 	return nil
 }
 

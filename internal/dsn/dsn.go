@@ -1,7 +1,8 @@
 // Package dsn writes delivery status notifications: multipart/report
 // messages (RFC 3462) with a message/delivery-status part (RFC 3464). The
 // outbound worker sends them for remote failures and delays, the local
-// delivery worker for recipients over quota.
+// delivery worker for recipients over quota, forwards refused and loops;
+// both through Submit.
 package dsn
 
 import (
@@ -11,9 +12,6 @@ import (
 	"mime"
 	"strings"
 	"time"
-
-	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // Actions (RFC 3464 section 2.3.3) for Params.Action.
@@ -197,14 +195,4 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// Job is the job of the notice id to the address to, decided at at, on
-// queue. Its envelope sender is null (RFC 3464 section 2; RFC 5321
-// section 4.5.5: no notice about a notice), and Auth marks it as made by
-// hostname, so the worker does not judge it as port-25 mail (SPF, DMARC
-// of our own host name).
-func Job(id, queue, to, hostname string, at time.Time) store.Job {
-	return store.Job{ID: id, Queue: queue, BlobKey: blob.MessageKey(id), From: "", To: []string{to},
-		ReceivedAt: at, Auth: "MAILER-DAEMON@" + hostname}
 }
