@@ -158,12 +158,8 @@ func TestSettle(t *testing.T) {
 		ctx := t.Context()
 		in := intake.Intake{Blobs: blobs, Queue: q}
 
-		refused := newJob()
 		perm := fmt.Errorf("job refused: %w", store.ErrInvalid)
-		in.Queue = failingQueue{q, perm, false}
-		if _, err := in.Submit(ctx, refused, strings.NewReader(body)); !errors.Is(err, perm) {
-			t.Fatalf("Submit = %v, want %v", err, perm)
-		}
+		refused := submitFailing(t, in, failingQueue{q, perm, false})
 		if out, err := in.Settle(ctx, refused, perm); out != intake.Dropped || err != nil {
 			t.Errorf("Settle(permanent) = %v, %v; want Dropped", out, err)
 		}
@@ -171,12 +167,8 @@ func TestSettle(t *testing.T) {
 			t.Errorf("object after a permanent failure: Stat = %v, want ErrNotFound", err)
 		}
 
-		stalled := newJob()
 		timeout := fmt.Errorf("redis: enqueue: %w", context.DeadlineExceeded)
-		in.Queue = failingQueue{q, timeout, true}
-		if _, err := in.Submit(ctx, stalled, strings.NewReader(body)); !errors.Is(err, timeout) {
-			t.Fatalf("Submit = %v, want %v", err, timeout)
-		}
+		stalled := submitFailing(t, in, failingQueue{q, timeout, true})
 		if out, err := in.Settle(ctx, stalled, timeout); out != intake.Queued || err != nil {
 			t.Errorf("Settle(stalled) = %v, %v; want Queued", out, err)
 		}
@@ -214,6 +206,18 @@ func TestSubmitNew(t *testing.T) {
 			t.Errorf("object = %q", got)
 		}
 	})
+}
+
+// submitFailing submits a new job through q, whose Enqueue fails, and
+// returns the job.
+func submitFailing(t *testing.T, in intake.Intake, q failingQueue) store.Job {
+	t.Helper()
+	in.Queue = q
+	j := newJob()
+	if _, err := in.Submit(t.Context(), j, strings.NewReader(body)); !errors.Is(err, q.err) {
+		t.Fatalf("Submit = %v, want %v", err, q.err)
+	}
+	return j
 }
 
 func readObject(t *testing.T, blobs blob.Store, key string) string {
