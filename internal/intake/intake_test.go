@@ -131,20 +131,13 @@ func TestObjectBeforeJob(t *testing.T) {
 // Settle says the outcome is unknown.
 func TestTemporaryFailureKeepsObject(t *testing.T) {
 	drivers(t, func(t *testing.T, blobs blob.Store, q queue) {
-		ctx := t.Context()
 		cause := errors.New("queue unreachable")
-		in := intake.Intake{Blobs: blobs, Queue: failingQueue{q, cause, false}}
-		j := newJob()
-		_, err := in.Submit(ctx, j, strings.NewReader(body))
-		if !errors.Is(err, cause) {
-			t.Fatalf("Submit = %v, want %v", err, cause)
-		}
+		in := intake.Intake{Blobs: blobs, Queue: q}
+		j := submitFailing(t, in, failingQueue{q, cause, false})
 		if got := readObject(t, blobs, j.BlobKey); got != body {
 			t.Errorf("object after a failed enqueue = %q", got)
 		}
-		if out, err := in.Settle(ctx, j, cause); out != intake.Unknown || err != nil {
-			t.Errorf("Settle = %v, %v; want Unknown", out, err)
-		}
+		wantSettle(t, in, j, cause, intake.Unknown)
 		if got := readObject(t, blobs, j.BlobKey); got != body {
 			t.Errorf("object after Settle = %q", got)
 		}
@@ -160,21 +153,15 @@ func TestSettle(t *testing.T) {
 
 		perm := fmt.Errorf("job refused: %w", store.ErrInvalid)
 		refused := submitFailing(t, in, failingQueue{q, perm, false})
-		if out, err := in.Settle(ctx, refused, perm); out != intake.Dropped || err != nil {
-			t.Errorf("Settle(permanent) = %v, %v; want Dropped", out, err)
-		}
+		wantSettle(t, in, refused, perm, intake.Dropped)
 		if _, err := blobs.Stat(ctx, refused.BlobKey); !errors.Is(err, blob.ErrNotFound) {
 			t.Errorf("object after a permanent failure: Stat = %v, want ErrNotFound", err)
 		}
 
 		timeout := fmt.Errorf("redis: enqueue: %w", context.DeadlineExceeded)
 		stalled := submitFailing(t, in, failingQueue{q, timeout, true})
-		if out, err := in.Settle(ctx, stalled, timeout); out != intake.Queued || err != nil {
-			t.Errorf("Settle(stalled) = %v, %v; want Queued", out, err)
-		}
-		if out, err := in.Settle(ctx, stalled, store.ErrExists); out != intake.Queued || err != nil {
-			t.Errorf("Settle(ErrExists) = %v, %v; want Queued", out, err)
-		}
+		wantSettle(t, in, stalled, timeout, intake.Queued)
+		wantSettle(t, in, stalled, store.ErrExists, intake.Queued)
 		if got := readObject(t, blobs, stalled.BlobKey); got != body {
 			t.Errorf("object of a queued job = %q", got)
 		}
@@ -206,6 +193,15 @@ func TestSubmitNew(t *testing.T) {
 			t.Errorf("object = %q", got)
 		}
 	})
+}
+
+// wantSettle checks what Settle makes of an Enqueue of j that failed
+// with cause.
+func wantSettle(t *testing.T, in intake.Intake, j store.Job, cause error, want intake.Outcome) {
+	t.Helper()
+	if out, err := in.Settle(t.Context(), j, cause); out != want || err != nil {
+		t.Errorf("Settle(%v) = %v, %v; want %v", cause, out, err, want)
+	}
 }
 
 // submitFailing submits a new job through q, whose Enqueue fails, and
