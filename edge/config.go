@@ -9,6 +9,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -39,7 +40,7 @@ type Config struct {
 	TLS               *tls.Config
 	AllowInsecureAuth bool // allow AUTH without TLS (tests, trusted networks)
 	Dir               store.Directory
-	Queue             store.Queue
+	Queue             intake.Queue
 	Blobs             blob.Store
 	Auth              *auth.Authenticator
 	// DMARCReject, when not nil, checks every message received on port 25

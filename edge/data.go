@@ -13,7 +13,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -150,47 +150,41 @@ func queueFor(tx *transaction) string {
 	return store.QueueInbound
 }
 
+// intake writes objects and enqueues jobs for the edge, each storage
+// call timed.
+func (s *Server) intake() intake.Intake {
+	return intake.Intake{Blobs: s.cfg.Blobs, Queue: s.cfg.Queue, Observe: s.observe}
+}
+
 func (s *session) put(ctx context.Context, job store.Job, r io.Reader) (int64, error) {
-	defer s.srv.observe("blob", "put")()
-	return s.srv.cfg.Blobs.Put(ctx, job.BlobKey, r, store.JobMeta(job))
+	return s.srv.intake().Put(ctx, job, r)
 }
 
 func (s *session) enqueue(ctx context.Context, job store.Job) error {
-	defer s.srv.observe("store", "enqueue")()
-	return s.srv.cfg.Queue.Enqueue(ctx, job)
+	_, err := s.srv.intake().Enqueue(ctx, job) // a duplicate is queued: 250
+	return err
 }
 
-// jobLookup is the part of the ledger that tells whether a job exists.
-type jobLookup interface {
-	JobKnown(ctx context.Context, queue, id string) (bool, error)
-}
-
-// enqueueFailed decides what an Enqueue that returned err did, and reports
-// whether the job is queued after all. A timeout can come after the store
-// ran the enqueue (Redis stalled on its reply): the job id is the
-// object's, so the store is asked. Queued: the client gets 250, and no
-// dead letter "object missing" is left for mail it would resend. Certainly
-// not queued (a permanent error): the object goes. Unknown: the object
-// stays, since its job may exist; if it does not, the reconciler enqueues
-// the object (invariant 2), and the client, told 4xx, may send a copy.
+// enqueueFailed decides what an Enqueue that returned err did (see
+// intake.Settle), and reports whether the job is queued after all.
+// Queued: the client gets 250, and no dead letter "object missing" is left
+// for mail it would resend. Certainly not queued: the object is gone.
+// Unknown: the object stays, since its job may exist; if it does not, the
+// reconciler enqueues the object (invariant 2), and the client, told 4xx,
+// may send a copy.
 func (s *session) enqueueFailed(job store.Job, err error) bool {
-	if errors.Is(err, store.ErrExists) {
-		return true
-	}
-	if fault.IsPermanent(err) {
-		s.deleteObject(job.BlobKey)
-		return false
-	}
-	lookup, ok := s.srv.cfg.Queue.(jobLookup)
-	if !ok {
-		return false
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.srv.ctx), storeTimeout)
 	defer cancel()
-	known, lerr := lookup.JobKnown(ctx, job.Queue, job.ID)
-	if lerr != nil || !known {
+	out, serr := s.srv.intake().Settle(ctx, job, err)
+	switch {
+	case out == intake.Dropped:
+		if serr != nil {
+			s.srv.cfg.Log.Error("smtp could not delete unqueued object", slog.String("key", job.BlobKey), slog.String("error", serr.Error()))
+		}
+		return false
+	case out == intake.Unknown:
 		s.srv.cfg.Log.Warn("smtp enqueue outcome unknown: object kept for the reconciler", slog.String("key", job.BlobKey),
-			slog.Bool("looked_up", lerr == nil), slog.String("error", err.Error()))
+			slog.Bool("looked_up", serr == nil), slog.String("error", err.Error()))
 		return false
 	}
 	s.srv.cfg.Log.Warn("smtp enqueue failed but the job is queued", slog.String("id", job.ID),
@@ -204,8 +198,7 @@ func (s *session) enqueueFailed(job store.Job, err error) bool {
 func (s *session) deleteObject(key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.srv.ctx), storeTimeout)
 	defer cancel()
-	defer s.srv.observe("blob", "delete")()
-	if err := s.srv.cfg.Blobs.Delete(ctx, key); err != nil {
+	if err := s.srv.intake().Delete(ctx, store.Job{BlobKey: key}); err != nil {
 		s.srv.cfg.Log.Error("smtp could not delete unqueued object", slog.String("key", key), slog.String("error", err.Error()))
 	}
 }

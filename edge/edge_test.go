@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -329,7 +330,7 @@ func (b *breakingReader) Read(p []byte) (int, error) {
 
 // failingQueue cannot enqueue: it returns err (or a temporary error).
 type failingQueue struct {
-	store.Queue
+	intake.Queue
 	err error
 }
 

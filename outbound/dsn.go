@@ -1,12 +1,8 @@
 package outbound
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -14,9 +10,8 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
 
 // DSN actions (RFC 3464 section 2.3.3).
@@ -24,9 +19,6 @@ const (
 	actionFailed  = dsn.ActionFailed
 	actionDelayed = dsn.ActionDelayed
 )
-
-// maxReturnedHeader caps the original header returned in a DSN.
-const maxReturnedHeader = 64 << 10
 
 // dsnRecord is a notice decided on but maybe not sent yet. Its id is
 // fixed before it is sent, so sending it again replaces the same object
@@ -87,31 +79,20 @@ func (s *Sender) queueNotices(ctx context.Context, log *slog.Logger, j store.Job
 	return nil
 }
 
-// sendNotices writes each recorded notice as a message object and
-// enqueues it for local delivery to the sender, with the null sender as
-// its envelope sender (RFC 3464 section 2; RFC 5321 section 4.5.5).
+// sendNotices sends each recorded notice (dsn.Submit) for local delivery
+// to the sender, with the null sender as its envelope sender (RFC 3464
+// section 2; RFC 5321 section 4.5.5).
 func (s *Sender) sendNotices(ctx context.Context, log *slog.Logger, j store.Job, st *state) error {
 	if len(st.DSNs) == 0 {
 		return nil
 	}
-	header, err := s.originalHeader(ctx, j.BlobKey)
+	header, err := dsn.OriginalHeader(ctx, s.cfg.Blobs, j.BlobKey)
 	if err != nil {
 		return err
 	}
 	for _, rec := range st.DSNs {
-		// Auth marks the notice as made here, so the worker does not judge
-		// it as port-25 mail (SPF, DMARC of our own host name).
-		dj := store.Job{ID: rec.ID, Queue: store.QueueInbound, BlobKey: blob.MessageKey(rec.ID),
-			From: "", To: []string{j.From}, ReceivedAt: rec.At, Auth: "MAILER-DAEMON@" + s.cfg.Hostname}
-		var buf bytes.Buffer
-		if err := s.writeDSN(&buf, j, rec, header); err != nil {
-			return fmt.Errorf("writing DSN: %w", err)
-		}
-		if _, err := s.cfg.Blobs.Put(ctx, dj.BlobKey, &buf, store.JobMeta(dj)); err != nil {
-			return fmt.Errorf("writing DSN: %w", err)
-		}
-		if err := s.cfg.Store.Enqueue(ctx, dj); err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("enqueueing DSN: %w", err)
+		if _, err := dsn.Submit(ctx, s.intake(), store.QueueInbound, s.noticeParams(j, rec, header)); err != nil {
+			return fmt.Errorf("outbound: %w", err)
 		}
 		log.Info("delivery status notification", slog.String("action", rec.Action),
 			slog.String("dsn", rec.ID), slog.Int("recipients", len(rec.Rcpts)))
@@ -120,37 +101,8 @@ func (s *Sender) sendNotices(ctx context.Context, log *slog.Logger, j store.Job,
 	return s.saveState(ctx, j, st)
 }
 
-// originalHeader reads the header of the original message, for the
-// text/rfc822-headers part (RFC 3462 section 2: returning the header only
-// keeps a DSN of a big message small). A message that is gone gets none.
-func (s *Sender) originalHeader(ctx context.Context, key string) ([]byte, error) {
-	rc, err := s.cfg.Blobs.Get(ctx, key, 0, maxReturnedHeader)
-	if errors.Is(err, blob.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the original header: %w", err)
-	}
-	defer rc.Close()
-	var out bytes.Buffer
-	br := bufio.NewReader(rc)
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			break
-		}
-		out.Write(bytes.TrimRight(line, "\r\n"))
-		out.WriteString("\r\n")
-		if err != nil {
-			break
-		}
-	}
-	return out.Bytes(), nil
-}
-
-// writeDSN writes the notice rec about j as a multipart/report message
-// (RFC 3462) with a message/delivery-status part (RFC 3464).
-func (s *Sender) writeDSN(w io.Writer, j store.Job, rec dsnRecord, header []byte) error {
+// noticeParams is the notice rec about j (RFC 3464).
+func (s *Sender) noticeParams(j store.Job, rec dsnRecord, header []byte) dsn.Params {
 	p := dsn.Params{
 		ID: rec.ID, Hostname: s.cfg.Hostname, Action: rec.Action, At: rec.At,
 		QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Header: header,
@@ -165,7 +117,7 @@ func (s *Sender) writeDSN(w io.Writer, j store.Job, rec dsnRecord, header []byte
 		}
 		p.Recipients = append(p.Recipients, dr)
 	}
-	return dsn.Write(w, p)
+	return p
 }
 
 // statusCode is the RFC 3463 code of r for the Status field: a failure

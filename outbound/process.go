@@ -2,15 +2,14 @@ package outbound
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -171,10 +170,16 @@ func (s *Sender) enqueueLocal(ctx context.Context, j store.Job, locals []string)
 	lj.Queue = store.QueueInbound
 	lj.To = locals
 	lj.Attempts, lj.LastError, lj.NotBefore, lj.State = 0, "", time.Time{}, ""
-	if err := s.cfg.Store.Enqueue(ctx, lj); err != nil && !errors.Is(err, store.ErrExists) {
+	// The object is written: the local job shares it.
+	if _, err := s.intake().Enqueue(ctx, lj); err != nil {
 		return fmt.Errorf("enqueueing local delivery: %w", err)
 	}
 	return nil
+}
+
+// intake writes the notices the sender makes and enqueues jobs.
+func (s *Sender) intake() intake.Intake {
+	return intake.Intake{Blobs: s.cfg.Blobs, Queue: s.cfg.Store}
 }
 
 // attempt signs the message once and delivers it to every domain of
@@ -256,17 +261,11 @@ func (s *Sender) count(st Status) {
 	}
 }
 
-// nextAttempt is the time of the next try: RetryBase doubling with each
-// attempt up to RetryMax, ±20 % jitter, and never after the lifetime ends,
-// so the last try comes at the deadline.
+// nextAttempt is the time of the next try: store.Backoff from RetryBase
+// to RetryMax, and never after the lifetime ends, so the last try comes
+// at the deadline.
 func (s *Sender) nextAttempt(j store.Job, now time.Time) time.Time {
-	d := s.cfg.RetryBase
-	for i := 1; i < j.Attempts && d < s.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.RetryMax)
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	at := now.Add(d)
+	at := now.Add(store.Backoff(s.cfg.RetryBase, s.cfg.RetryMax, j.Attempts))
 	if end := j.ReceivedAt.Add(s.cfg.Lifetime); at.After(end) {
 		at = end
 	}

@@ -48,115 +48,139 @@ func (d *smtpDialer) deliver(ctx context.Context, t target, env Envelope, body B
 		return allResults(env.To, Temporary, 0, codeNoAnswer, t.serverName, "%v", err), false
 	}
 	defer release()
-	res, next, plainRetry := d.session(ctx, t, env, body)
-	if plainRetry {
+	out := d.session(ctx, t, env, body)
+	if out.plainRetry {
 		// The TLS handshake failed: opportunistic TLS falls back to a
 		// plaintext session rather than not delivering (RFC 7435 section 3).
 		t.tls = tlsNone
-		res, next, _ = d.session(ctx, t, env, body)
+		out = d.session(ctx, t, env, body)
 	}
-	return res, next
+	return out.res, out.next
 }
 
-func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body Body) (res []Result, next, plainRetry bool) {
-	fail := func(err error) ([]Result, bool, bool) {
-		r := classify("", t.serverName, err)
-		out := make([]Result, len(env.To))
-		for i, rcpt := range env.To {
-			out[i] = r
-			out[i].Rcpt = rcpt
-		}
-		return out, r.Status == Temporary, false
+// sessionResult is what one session did.
+type sessionResult struct {
+	res        []Result // the recipients' results
+	next       bool     // the host failed, not the recipients: try the next host
+	plainRetry bool     // the TLS handshake failed: a plaintext session may follow
+}
+
+// failAll gives every recipient of to the result of the session error err.
+func failAll(to []string, server string, err error) sessionResult {
+	r := classify("", server, err)
+	out := make([]Result, len(to))
+	for i, rcpt := range to {
+		out[i] = r
+		out[i].Rcpt = rcpt
 	}
+	return sessionResult{res: out, next: r.Status == Temporary}
+}
+
+// session connects to t, secures the connection, says EHLO (and AUTH),
+// sorts out SMTPUTF8 and runs the mail transaction.
+func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body Body) sessionResult {
 	conn, err := d.dial(ctx, "tcp", t.addr)
 	if err != nil {
-		return allResults(env.To, Temporary, 0, codeNoAnswer, t.serverName, "connecting to %s: %v", t.serverName, err), true, false
+		return sessionResult{res: allResults(env.To, Temporary, 0, codeNoAnswer, t.serverName,
+			"connecting to %s: %v", t.serverName, err), next: true}
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	defer conn.Close()
-
-	cfg := t.tlsConfig.Clone()
-	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
-		cfg.ServerName = t.serverName
-	}
-	var greeting string
-	if t.tls == tlsImplicit {
-		tc := tls.Client(conn, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(fmt.Errorf("TLS handshake with %s: %w", t.serverName, err))
-		}
-		conn = tc
-	} else {
-		var upgraded bool
-		conn, greeting, upgraded, err = d.startTLS(ctx, conn, t, cfg)
-		if err != nil {
-			if upgraded && t.tls == tlsOpportunistic {
-				return nil, false, true
-			}
-			return fail(err)
-		}
+	conn, greeting, failed := d.secure(ctx, conn, t, env.To)
+	if failed != nil {
+		return *failed
 	}
 	c := smtp.NewClient(newGreetedConn(conn, greeting))
 	defer c.Close()
 	if err := c.Hello(d.hostname); err != nil {
-		return fail(err)
+		return failAll(env.To, t.serverName, err)
 	}
 	if t.user != "" {
 		if err := c.Auth(sasl.NewPlainClient("", t.user, t.pass)); err != nil {
-			return fail(fmt.Errorf("authenticating to %s: %w", t.serverName, err))
+			return failAll(env.To, t.serverName, fmt.Errorf("authenticating to %s: %w", t.serverName, err))
 		}
 	}
 	opts := &smtp.MailOptions{Size: body.Size()}
-	res = make([]Result, 0, len(env.To))
-	to := env.To
-	if env.UTF8 {
-		if ok, _ := c.Extension("SMTPUTF8"); ok {
-			opts.UTF8 = true
-		} else if env.AddressUTF8 {
-			// RFC 6531 section 3.2: without SMTPUTF8 a non-ASCII address
-			// cannot be used at all. A header with UTF-8 is sent as is.
-			noUTF8 := func(rcpt string) Result {
-				return Result{Rcpt: rcpt, Status: Permanent, Code: 553, Enhanced: codeNoUTF8, MTA: t.serverName,
-					Text: fmt.Sprintf("%s does not support SMTPUTF8 (RFC 6531), needed for a non-ASCII address", t.serverName)}
-			}
-			if !isASCII(env.From) {
-				for _, r := range env.To {
-					res = append(res, noUTF8(r))
-				}
-				_ = c.Quit()
-				return res, false, false
-			}
-			to = nil
-			for _, r := range env.To {
-				if isASCII(r) {
-					to = append(to, r)
-				} else {
-					res = append(res, noUTF8(r))
-				}
-			}
-			if len(to) == 0 {
-				_ = c.Quit()
-				return res, false, false
-			}
+	to, refused := smtpUTF8(c, t, env, opts)
+	if len(to) == 0 && len(refused) > 0 {
+		_ = c.Quit()
+		return sessionResult{res: refused}
+	}
+	return transaction(ctx, c, t, env.From, to, opts, body, refused)
+}
+
+// secure sets up TLS on conn as t asks: implicit TLS, or STARTTLS
+// (startTLS). It returns the connection to go on with and the greeting
+// already read, or the session's result when it cannot go on.
+func (d *smtpDialer) secure(ctx context.Context, conn net.Conn, t target, to []string) (net.Conn, string, *sessionResult) {
+	cfg := t.tlsConfig.Clone()
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		cfg.ServerName = t.serverName
+	}
+	if t.tls == tlsImplicit {
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			out := failAll(to, t.serverName, fmt.Errorf("TLS handshake with %s: %w", t.serverName, err))
+			return nil, "", &out
+		}
+		return tc, "", nil
+	}
+	conn, greeting, upgraded, err := d.startTLS(ctx, conn, t, cfg)
+	if err != nil {
+		if upgraded && t.tls == tlsOpportunistic {
+			return nil, "", &sessionResult{plainRetry: true}
+		}
+		out := failAll(to, t.serverName, err)
+		return nil, "", &out
+	}
+	return conn, greeting, nil
+}
+
+// smtpUTF8 sets opts.UTF8 when env needs SMTPUTF8 and the server offers
+// it. Without it, RFC 6531 section 3.2: a non-ASCII address cannot be used
+// at all, so such recipients (all of them for a non-ASCII sender) are
+// refused; a header with UTF-8 is sent as is. It returns the recipients
+// to send to and the refused ones' results.
+func smtpUTF8(c *smtp.Client, t target, env Envelope, opts *smtp.MailOptions) (to []string, refused []Result) {
+	if !env.UTF8 {
+		return env.To, nil
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); ok {
+		opts.UTF8 = true
+		return env.To, nil
+	}
+	if !env.AddressUTF8 {
+		return env.To, nil
+	}
+	noUTF8 := func(rcpt string) Result {
+		return Result{Rcpt: rcpt, Status: Permanent, Code: 553, Enhanced: codeNoUTF8, MTA: t.serverName,
+			Text: fmt.Sprintf("%s does not support SMTPUTF8 (RFC 6531), needed for a non-ASCII address", t.serverName)}
+	}
+	for _, r := range env.To {
+		if isASCII(env.From) && isASCII(r) {
+			to = append(to, r)
+		} else {
+			refused = append(refused, noUTF8(r))
 		}
 	}
-	failSession := fail
-	fail = func(err error) ([]Result, bool, bool) {
-		out, next, _ := failSession(err)
-		// Keep the SMTPUTF8 verdicts; the session error is for the others.
-		kept := append([]Result(nil), res...)
-		for _, r := range out {
-			if slices.Contains(to, r.Rcpt) {
-				kept = append(kept, r)
-			}
-		}
-		return kept, next && len(res) == 0, false
+	return to, refused
+}
+
+// transaction sends MAIL, RCPT and DATA for to. refused are results
+// decided before (SMTPUTF8) and are kept whatever happens.
+func transaction(ctx context.Context, c *smtp.Client, t target, from string, to []string, opts *smtp.MailOptions, body Body, refused []Result) sessionResult {
+	res := append(make([]Result, 0, len(refused)+len(to)), refused...)
+	fail := func(err error) sessionResult {
+		out := failAll(to, t.serverName, err)
+		// Keep the verdicts so far; the session error is for every
+		// recipient of to.
+		return sessionResult{res: append(slices.Clone(res), out.res...), next: out.next && len(res) == 0}
 	}
 	// go-smtp adds BODY=8BITMIME itself when the server offers it. A
 	// server without it gets 8-bit content as is, as Postfix does with
 	// its MIME conversion off; most accept it.
-	if err := c.Mail(env.From, opts); err != nil {
+	if err := c.Mail(from, opts); err != nil {
 		return fail(err)
 	}
 	var accepted []string
@@ -173,13 +197,13 @@ func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body B
 	}
 	if len(accepted) == 0 {
 		_ = c.Quit()
-		return res, false, false
+		return sessionResult{res: res}
 	}
-	done := func(err error) ([]Result, bool, bool) {
+	done := func(err error) sessionResult {
 		for _, rcpt := range accepted {
 			res = append(res, classify(rcpt, t.serverName, err))
 		}
-		return res, false, false
+		return sessionResult{res: res}
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -196,7 +220,7 @@ func (d *smtpDialer) session(ctx context.Context, t target, env Envelope, body B
 		res = append(res, Result{Rcpt: rcpt, Status: Sent, Code: 250, Text: "250 " + oneLine(resp.StatusText), MTA: t.serverName})
 	}
 	_ = c.Quit()
-	return res, false, false
+	return sessionResult{res: res}
 }
 
 // startTLS reads the greeting, says EHLO and, when the server offers it,

@@ -13,10 +13,9 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
 
 // resultBounced counts a copy given up on (over quota) and reported to the
@@ -91,8 +90,6 @@ func (w *Worker) sendDSN(ctx context.Context, j store.Job, kind string, rcpts []
 	log := w.log.With(slog.String("queue_id", j.ID), slog.String("dsn", id), slog.String("to", j.From),
 		slog.String("recipients", strings.Join(addrs, ",")))
 
-	dj := store.Job{ID: id, BlobKey: blob.MessageKey(id), From: "", To: []string{j.From},
-		ReceivedAt: at, Auth: "MAILER-DAEMON@" + w.cfg.Hostname}
 	queue, err := w.senderQueue(ctx, j.From)
 	if err != nil {
 		return err
@@ -103,32 +100,16 @@ func (w *Worker) sendDSN(ctx context.Context, j store.Job, kind string, rcpts []
 		w.countN(resultBounced, len(rcpts))
 		return nil
 	}
-	dj.Queue = queue
-
-	known, err := w.cfg.Store.JobKnown(ctx, dj.Queue, dj.ID)
+	known, err := dsn.Submit(ctx, w.intake(), queue, dsn.Params{
+		ID: id, Hostname: w.cfg.Hostname, Action: dsn.ActionFailed, At: at,
+		QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Recipients: rcpts, Header: header,
+	})
 	if err != nil {
-		return fmt.Errorf("looking up DSN %s: %w", id, err)
-	}
-	if !known {
-		var buf bytes.Buffer
-		if err := dsn.Write(&buf, dsn.Params{
-			ID: id, Hostname: w.cfg.Hostname, Action: dsn.ActionFailed, At: at,
-			QueueID: j.ID, From: j.From, Arrival: j.ReceivedAt, Recipients: rcpts, Header: header,
-		}); err != nil {
-			return fmt.Errorf("writing DSN %s: %w", id, err)
-		}
-		if _, err := w.cfg.Blobs.Put(ctx, dj.BlobKey, &buf, store.JobMeta(dj)); err != nil {
-			return fmt.Errorf("writing DSN %s: %w", id, err)
-		}
-		err = w.cfg.Store.Enqueue(ctx, dj)
-		if err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("enqueueing DSN %s: %w", id, err)
-		}
-		known = errors.Is(err, store.ErrExists)
+		return fmt.Errorf("worker: %w", err)
 	}
 	w.countN(resultBounced, len(rcpts))
 	log.LogAttrs(ctx, slog.LevelWarn, "recipients bounced", slog.String("kind", kind),
-		slog.String("queue", dj.Queue), slog.Bool("already_sent", known))
+		slog.String("queue", queue), slog.Bool("already_sent", known))
 	return nil
 }
 

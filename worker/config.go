@@ -7,8 +7,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
-	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -42,12 +40,6 @@ type Config struct {
 	// mean DefaultRetryBase and DefaultRetryMax.
 	RetryBase time.Duration
 	RetryMax  time.Duration
-
-	// Reconciler and Snapshotter, when not nil, run beside the delivery
-	// loops until Run's context ends. Each works under a lease of the
-	// store, so every worker may run them and one at a time does.
-	Reconciler  *reconcile.Reconciler
-	Snapshotter *snapshot.Snapshotter
 
 	// Drain makes Run return nil once the queues are empty (see drain.go)
 	// instead of waiting for its context to end: for scale-to-zero jobs

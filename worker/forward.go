@@ -14,10 +14,11 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/fault"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
 
 // MaxHops is how many Received fields a message may carry and still be
@@ -143,19 +144,11 @@ func (w *Worker) srsFrom(ctx context.Context, j store.Job, alias string) (string
 // of its id is queued).
 func (w *Worker) copyOut(ctx context.Context, j, fj store.Job, prefix, result string) error {
 	fj.Queue, fj.BlobKey, fj.ReceivedAt = store.QueueOutbound, blob.MessageKey(fj.ID), j.ReceivedAt
-	known, err := w.cfg.Store.JobKnown(ctx, fj.Queue, fj.ID)
+	known, err := w.intake().SubmitNew(ctx, fj, func(ctx context.Context) (io.ReadCloser, error) {
+		return w.openCopy(ctx, j, prefix)
+	})
 	if err != nil {
-		return fmt.Errorf("worker: looking up %s: %w", fj.ID, err)
-	}
-	if !known {
-		if err := w.putCopy(ctx, j, fj, prefix); err != nil {
-			return err
-		}
-		err = w.cfg.Store.Enqueue(ctx, fj)
-		if err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("worker: enqueueing %s: %w", fj.ID, err)
-		}
-		known = err != nil
+		return fmt.Errorf("worker: copy %s: %w", fj.ID, err)
 	}
 	if known {
 		result = resultDuplicate
@@ -167,8 +160,9 @@ func (w *Worker) copyOut(ctx context.Context, j, fj store.Job, prefix, result st
 	return nil
 }
 
-// putCopy writes the object of fj: prefix, then the bytes of j's object.
-func (w *Worker) putCopy(ctx context.Context, j, fj store.Job, prefix string) error {
+// openCopy opens the body of a copy of j: prefix, then the bytes of j's
+// object.
+func (w *Worker) openCopy(ctx context.Context, j store.Job, prefix string) (io.ReadCloser, error) {
 	key := j.BlobKey
 	if key == "" {
 		key = blob.MessageKey(j.ID)
@@ -178,14 +172,18 @@ func (w *Worker) putCopy(ctx context.Context, j, fj store.Job, prefix string) er
 		if errors.Is(err, blob.ErrNotFound) {
 			err = fault.Permanent(err)
 		}
-		return fmt.Errorf("worker: reading %s: %w", key, err)
+		return nil, fmt.Errorf("worker: reading %s: %w", key, err)
 	}
-	defer rc.Close()
-	body := io.MultiReader(strings.NewReader(prefix), rc)
-	if _, err := w.cfg.Blobs.Put(ctx, fj.BlobKey, body, store.JobMeta(fj)); err != nil {
-		return fmt.Errorf("worker: writing %s: %w", fj.BlobKey, err)
-	}
-	return nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(strings.NewReader(prefix), rc), rc}, nil
+}
+
+// intake writes the messages the worker makes (notices, forwarded copies)
+// and enqueues their jobs.
+func (w *Worker) intake() intake.Intake {
+	return intake.Intake{Blobs: w.cfg.Blobs, Queue: w.cfg.Store}
 }
 
 // countFields counts the header fields named name in header.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/fault"
@@ -68,16 +67,10 @@ func (w *Worker) bury(ctx context.Context, j store.Job, reason string) {
 	}
 }
 
-// backoff is RetryBase·2^(attempts-1), capped at RetryMax, with ±20% jitter
-// so that jobs failing together do not come back together.
+// backoff is the delay before the next try (store.Backoff from RetryBase
+// to RetryMax).
 func (w *Worker) backoff(attempts int) time.Duration {
-	d := w.cfg.RetryBase
-	for i := 1; i < attempts && d < w.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, w.cfg.RetryMax)
-	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) * 2
-	return d - d/5 + jitter
+	return store.Backoff(w.cfg.RetryBase, w.cfg.RetryMax, attempts)
 }
 
 func (w *Worker) count(result string) {

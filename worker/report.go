@@ -8,9 +8,9 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
+	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
 
 // report tells the sender of j about the recipients that got nothing, with

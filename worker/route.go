@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
 
 // route is where the recipients of one job go. Every envelope recipient

@@ -23,13 +23,11 @@ func New(cfg Config) *Worker {
 	return &Worker{cfg: cfg, log: cfg.Log.With(slog.String("role", "worker"))}
 }
 
-// Run runs Concurrency delivery loops, and the reconciler and snapshotter
-// if configured, until ctx ends. It then stops claiming, lets the jobs in
-// flight finish and returns nil.
+// Run runs Concurrency delivery loops until ctx ends. It then stops
+// claiming, lets the jobs in flight finish and returns nil.
 //
 // With Config.Drain it also returns, with nil, once the queues are empty
-// and nothing is in flight: the loops and the reconciler and snapshotter
-// then stop as if ctx had ended.
+// and nothing is in flight: the loops then stop as if ctx had ended.
 func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	ctx, stop := context.WithCancel(ctx)
@@ -37,12 +35,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	d := &drainer{w: w, stop: stop}
 	for range w.cfg.Concurrency {
 		wg.Go(func() { w.loop(ctx, d) })
-	}
-	if r := w.cfg.Reconciler; r != nil {
-		wg.Go(func() { _ = r.Run(ctx) }) // returns nil when ctx ends; it logs its failures
-	}
-	if s := w.cfg.Snapshotter; s != nil {
-		wg.Go(func() { _ = s.Run(ctx) })
 	}
 	wg.Wait()
 	return nil

@@ -111,21 +111,3 @@ func (d *deps) outboundSender(consumer string) (*outbound.Sender, error) {
 	}
 	return outbound.New(cfg), nil
 }
-
-// withOutbound runs the outbound sender beside the local delivery worker
-// run: it stops when run returns (its context ended, or --drain found
-// both queues empty) and finishes its jobs in flight first.
-func withOutbound(run func(context.Context) error, s *outbound.Sender) func(context.Context) error {
-	return func(ctx context.Context) error {
-		octx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = s.Run(octx) // returns nil when octx ends; it logs its failures
-		}()
-		err := run(ctx)
-		cancel()
-		<-done
-		return err
-	}
-}

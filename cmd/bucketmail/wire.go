@@ -191,8 +191,6 @@ func (d *deps) wireWorker(p *process) error {
 		Drain:        d.cfg.Drain,
 		Log:          d.log,
 		Metrics:      d.metrics,
-		Reconciler:   d.reconciler(consumer),
-		Snapshotter:  d.snapshotter(consumer),
 		Checker:      d.authChecker(),
 		DefaultQuota: int64(d.cfg.DefaultQuota),
 		SRS:          d.srsKeys(),
@@ -202,7 +200,14 @@ func (d *deps) wireWorker(p *process) error {
 	if err != nil {
 		return err
 	}
-	p.worker = withOutbound(w.Run, out)
+	others := []func(context.Context) error{out.Run}
+	if r := d.reconciler(consumer); r != nil {
+		others = append(others, r.Run)
+	}
+	if s := d.snapshotter(consumer); s != nil {
+		others = append(others, s.Run)
+	}
+	p.worker = sideBySide(w.Run, others...)
 	p.drain = d.cfg.Drain
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -123,13 +124,14 @@ func (r *Reconciler) examine(ctx context.Context, info blob.Info, ripe time.Time
 			return wrapErr("job known", info.Key, err)
 		}
 	}
-	err = r.cfg.Store.Enqueue(ctx, j)
-	if errors.Is(err, store.ErrExists) {
-		res.Known++ // enqueued since JobKnown, by the edge or another reconciler
-		return nil
-	}
+	// The object is the record: its job goes back on the queue as is.
+	dup, err := intake.Intake{Blobs: r.cfg.Blobs, Queue: r.cfg.Store}.Enqueue(ctx, j)
 	if err != nil {
 		return wrapErr("enqueue", info.Key, err)
+	}
+	if dup {
+		res.Known++ // enqueued since JobKnown, by the edge or another reconciler
+		return nil
 	}
 	res.Enqueued++
 	r.counter.inc("enqueued")

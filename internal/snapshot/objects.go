@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -99,7 +100,8 @@ func (r *reindexer) delivered(ctx context.Context, j store.Job) error {
 		r.rep.InIndex++
 		return nil
 	}
-	if err := r.st.Enqueue(ctx, j); err != nil && !errors.Is(err, store.ErrExists) {
+	// The object is the record: its job goes back on the queue as is.
+	if _, err := (intake.Intake{Blobs: r.blobs, Queue: r.st}).Enqueue(ctx, j); err != nil {
 		return fmt.Errorf("reindex: enqueue %s: %w", j.ID, err)
 	}
 	r.rep.Enqueued++

@@ -1,7 +1,8 @@
 // Package dsn writes delivery status notifications: multipart/report
 // messages (RFC 3462) with a message/delivery-status part (RFC 3464). The
 // outbound worker sends them for remote failures and delays, the local
-// delivery worker for recipients over quota.
+// delivery worker for recipients over quota, forwards refused and loops;
+// both through Submit.
 package dsn
 
 import (
