@@ -148,7 +148,7 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 			sub = "1"
 		}
 		sm.fields = []any{"name", name, "special", special, "sub", sub, "next", next, "hms", hms,
-			"n", n, "unseen", unseen, "size", size, "mi", 1}
+			"n", n, "unseen", unseen, "size", size}
 		out = append(out, sm)
 	}
 	return out, blobs, nil
