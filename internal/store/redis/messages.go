@@ -54,7 +54,7 @@ func parseHead(h string, m *store.Message) error {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return fmt.Errorf("message %d: bad head", m.UID)
 	}
-	m.BlobKey, m.Flags = parts[2], decodeFlags(parts[3])
+	m.BlobKey, m.Flags = parts[2], store.DecodeFlags(parts[3])
 	return nil
 }
 

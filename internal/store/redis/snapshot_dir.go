@@ -64,7 +64,7 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 	}
 	var domains []any
 	for _, d := range snap.Domains {
-		d = normAddress(d)
+		d = store.NormAddress(d)
 		if d == "" || strings.ContainsAny(d, "@ \t\r\n{}") {
 			return wrap(op, errorf(store.ErrInvalid, "domain %q", d))
 		}
@@ -72,8 +72,8 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 	}
 	users := []any{"u"}
 	for _, u := range snap.Users {
-		addr := normAddress(u.Address)
-		local, domain, ok := splitAddress(addr)
+		addr := store.NormAddress(u.Address)
+		local, domain, ok := store.SplitAddress(addr)
 		if !ok || local == "" || !validUserID(u.ID) {
 			return wrap(op, errorf(store.ErrInvalid, "user %q (%q)", addr, u.ID))
 		}
@@ -85,8 +85,8 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 	}
 	var aliases [][]any // one call's arguments per chunk of aliases
 	for source, targets := range snap.Aliases {
-		source = normAddress(source)
-		_, domain, ok := splitAddress(source)
+		source = store.NormAddress(source)
+		_, domain, ok := store.SplitAddress(source)
 		if !ok {
 			return wrap(op, errorf(store.ErrInvalid, "alias %q", source))
 		}
@@ -95,7 +95,7 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 		}
 		a := append(aliases[len(aliases)-1], source, domain, len(targets))
 		for _, t := range targets {
-			a = append(a, normAddress(t))
+			a = append(a, store.NormAddress(t))
 		}
 		aliases[len(aliases)-1] = a
 	}

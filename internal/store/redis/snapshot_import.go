@@ -54,7 +54,7 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	}
 	P := userPrefix(snap.UserID)
 	for attempt := 0; ; attempt++ {
-		S := P + ":import:" + newID()
+		S := P + ":import:" + store.NewID()
 		err := db.stage(ctx, S, snap, mbs)
 		if err == nil {
 			err = db.ref(ctx, blobs)
@@ -97,7 +97,7 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 	var blobs []string
 	names := map[string]bool{}
 	for _, ms := range snap.Mailboxes {
-		name, err := checkName(ms.Mailbox.Name)
+		name, err := store.CheckMailboxName(ms.Mailbox.Name)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -37,7 +37,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 			return nil, wrap(name, fmt.Errorf("uid %v", v[i]))
 		}
 		var m store.Message
-		m.UID, m.Flags, m.ModSeq = uint32(uid), decodeFlags(str(v[i+1])), uint64(modseq)
+		m.UID, m.Flags, m.ModSeq = uint32(uid), store.DecodeFlags(str(v[i+1])), uint64(modseq)
 		if m.Flags == nil {
 			m.Flags = []string{}
 		}

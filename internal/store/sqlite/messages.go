@@ -77,7 +77,7 @@ func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMes
 	}
 	_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), encodeFlags(flags),
+		mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), store.EncodeFlags(flags),
 		hasFlag(flags, store.FlagSeen), modseq, summary)
 	return err
 }
@@ -159,7 +159,7 @@ func scanColumns(s scanner, full bool) (store.Message, error) {
 	}
 	err := s.Scan(dest...)
 	m.InternalDate = time.Unix(0, date).UTC()
-	m.Flags = decodeFlags(flags)
+	m.Flags = store.DecodeFlags(flags)
 	return m, err
 }
 

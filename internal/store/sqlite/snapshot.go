@@ -156,7 +156,7 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 // importMailbox inserts one mailbox of a snapshot with its messages and
 // returns its new row id.
 func (t *txn) importMailbox(ms store.MailboxSnapshot) (int64, error) {
-	name, err := checkName(ms.Mailbox.Name)
+	name, err := store.CheckMailboxName(ms.Mailbox.Name)
 	if err != nil {
 		return 0, err
 	}
@@ -277,7 +277,7 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 	}
 	return db.write(ctx, "import directory", func(tx *sql.Tx) error {
 		addDomain := func(d string) error {
-			_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO domains(name) VALUES (?)", normAddress(d))
+			_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO domains(name) VALUES (?)", store.NormAddress(d))
 			return err
 		}
 		for _, d := range snap.Domains {
@@ -291,7 +291,7 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 			}
 		}
 		for source, targets := range snap.Aliases {
-			if err := importAlias(ctx, tx, normAddress(source), targets, addDomain); err != nil {
+			if err := importAlias(ctx, tx, store.NormAddress(source), targets, addDomain); err != nil {
 				return err
 			}
 		}
@@ -300,8 +300,8 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 }
 
 func importUser(ctx context.Context, tx *sql.Tx, u store.User, addDomain func(string) error) error {
-	addr := normAddress(u.Address)
-	local, domain, ok := splitAddress(addr)
+	addr := store.NormAddress(u.Address)
+	local, domain, ok := store.SplitAddress(addr)
 	if !ok || local == "" || u.ID == "" {
 		return errorf(store.ErrInvalid, "user %q (%q)", addr, u.ID)
 	}
@@ -322,7 +322,7 @@ func importUser(ctx context.Context, tx *sql.Tx, u store.User, addDomain func(st
 }
 
 func importAlias(ctx context.Context, tx *sql.Tx, source string, targets []string, addDomain func(string) error) error {
-	_, domain, ok := splitAddress(source)
+	_, domain, ok := store.SplitAddress(source)
 	if !ok {
 		return errorf(store.ErrInvalid, "alias %q", source)
 	}
@@ -335,7 +335,7 @@ func importAlias(ctx context.Context, tx *sql.Tx, source string, targets []strin
 	}
 	for _, tg := range targets {
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO aliases(source, target, domain) VALUES (?, ?, ?)",
-			source, normAddress(tg), domain); err != nil {
+			source, store.NormAddress(tg), domain); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestDriverChecks pins the checks every driver calls before it persists:
+// what each refuses, and with which sentinel.
+func TestDriverChecks(t *testing.T) {
+	if d, err := CheckNewDomain(" Example.ORG "); d != "example.org" || err != nil {
+		t.Errorf("CheckNewDomain = %q, %v", d, err)
+	}
+	for _, bad := range []string{"", " ", "a@b", "a b"} {
+		if _, err := CheckNewDomain(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckNewDomain(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if a, d, err := CheckUserAddress(" Bob@Example.ORG "); a != "bob@example.org" || d != "example.org" || err != nil {
+		t.Errorf("CheckUserAddress = %q, %q, %v", a, d, err)
+	}
+	for _, bad := range []string{"", "bob", "@example.org", "bob@", "b ob@example.org"} {
+		if _, _, err := CheckUserAddress(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckUserAddress(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	src, d, targets, err := CheckAlias("@Example.org", []string{"A@x.example", "b@y.example"})
+	if src != "@example.org" || d != "example.org" || !slices.Equal(targets, []string{"a@x.example", "b@y.example"}) || err != nil {
+		t.Errorf("CheckAlias = %q, %q, %v, %v", src, d, targets, err)
+	}
+	for _, c := range []struct {
+		src     string
+		targets []string
+	}{{"info@example.org", nil}, {"info", []string{"a@x.example"}}, {"info@example.org", []string{"@x.example"}}} {
+		if _, _, _, err := CheckAlias(c.src, c.targets); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckAlias(%q, %q) = %v, want ErrInvalid", c.src, c.targets, err)
+		}
+	}
+	for _, c := range []struct {
+		old, new string
+		want     error
+	}{
+		{"a/", "b", ErrNotFound}, {"a", "b/", ErrInvalid}, {"a", "inbox", ErrExists},
+		{"a", "a/b", ErrInvalid}, {"a", "ab", nil}, {"inbox", "Old", nil},
+	} {
+		if _, _, err := CheckRename(c.old, c.new); !errors.Is(err, c.want) && (err != nil || c.want != nil) {
+			t.Errorf("CheckRename(%q, %q) = %v, want %v", c.old, c.new, err, c.want)
+		}
+	}
+	if o, n, _ := CheckRename("inbox/x", "y"); o != "INBOX/x" || n != "y" {
+		t.Errorf("CheckRename canonical names = %q, %q", o, n)
+	}
+	for su, ok := range map[string]bool{"": true, `\Sent`: true, "Sent": false, `\Se nt`: false} {
+		if err := CheckSpecialUse(su); (err == nil) != ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("CheckSpecialUse(%q) = %v", su, err)
+		}
+	}
+	if id := NewID(); len(id) != 32 || id == NewID() {
+		t.Errorf("NewID = %q", id)
+	}
+	if f := DecodeFlags(EncodeFlags([]string{`\Seen`, "x"})); !slices.Equal(f, []string{`\Seen`, "x"}) || DecodeFlags("") != nil {
+		t.Errorf("flags round trip = %v", f)
+	}
+}
+
+// TestEnvelopeRoundTrip: a job's envelope survives the encoding every
+// driver stores, in the stored field names.
+func TestEnvelopeRoundTrip(t *testing.T) {
+	j := Job{ID: "j1", Queue: "inbound", BlobKey: "msg/1", From: "", To: []string{"a@x.example", "b@y.example"},
+		ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), ClientIP: "192.0.2.1", Helo: "h.example", Auth: "u@x.example"}
+	b, err := EncodeEnvelope(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"blob":"msg/1","from":"","to":["a@x.example","b@y.example"],"received":"2026-01-02T03:04:05.000000006Z","ip":"192.0.2.1","helo":"h.example","auth":"u@x.example"}`
+	if string(b) != want {
+		t.Errorf("EncodeEnvelope = %s, want %s", b, want)
+	}
+	got := Job{ID: "j1", Queue: "inbound"}
+	if err := DecodeEnvelope(b, &got); err != nil || got.BlobKey != j.BlobKey || !slices.Equal(got.To, j.To) ||
+		!got.ReceivedAt.Equal(j.ReceivedAt) || got.ClientIP != j.ClientIP || got.Helo != j.Helo || got.Auth != j.Auth {
+		t.Errorf("DecodeEnvelope = %+v, %v", got, err)
+	}
+	if err := DecodeEnvelope([]byte("{"), &got); err == nil {
+		t.Error("DecodeEnvelope accepted broken JSON")
+	}
+}
