@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The checks and normal forms below are the part of the contract that does
@@ -124,4 +125,106 @@ func DecodeFlags(s string) []string {
 		return nil
 	}
 	return strings.Fields(s)
+}
+
+// CheckDeleteMailbox checks the name of a DeleteMailbox and returns its
+// canonical form: a malformed name names no mailbox (ErrNotFound), and
+// INBOX cannot be deleted (ErrInvalid; RFC 9051 section 6.3.5).
+func CheckDeleteMailbox(name string) (string, error) {
+	name, err := CheckMailboxName(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	if name == Inbox {
+		return "", fmt.Errorf("%w: cannot delete INBOX", ErrInvalid)
+	}
+	return name, nil
+}
+
+// CheckQuota refuses a quota below QuotaUnlimited (ErrInvalid).
+func CheckQuota(bytes int64) error {
+	if bytes < QuotaUnlimited {
+		return fmt.Errorf("%w: quota %d", ErrInvalid, bytes)
+	}
+	return nil
+}
+
+// CheckNewMessage refuses a message without an object or with a negative
+// size (ErrInvalid).
+func CheckNewMessage(m NewMessage) error {
+	if m.BlobKey == "" || m.Size < 0 {
+		return fmt.Errorf("%w: message blob %q size %d", ErrInvalid, m.BlobKey, m.Size)
+	}
+	return nil
+}
+
+// CheckSetFlags normalises the flags of a SetFlags (NormalizeFlags) and
+// checks its operation; both errors are ErrInvalid.
+func CheckSetFlags(op FlagOp, flags []string) ([]string, error) {
+	flags, err := NormalizeFlags(flags)
+	if err != nil {
+		return nil, err
+	}
+	if op != FlagsReplace && op != FlagsAdd && op != FlagsRemove {
+		return nil, fmt.Errorf("%w: flag op %d", ErrInvalid, op)
+	}
+	return flags, nil
+}
+
+// CheckJob refuses a job to enqueue without an ID or a queue (ErrInvalid).
+func CheckJob(j Job) error {
+	if j.ID == "" || j.Queue == "" {
+		return fmt.Errorf("%w: job %q in queue %q", ErrInvalid, j.ID, j.Queue)
+	}
+	return nil
+}
+
+// CheckLease refuses a lease without a name or holder, or with a TTL that
+// is not positive (ErrInvalid).
+func CheckLease(name, holder string, ttl time.Duration) error {
+	if name == "" || holder == "" || ttl <= 0 {
+		return fmt.Errorf("%w: lease %q for %q, ttl %v", ErrInvalid, name, holder, ttl)
+	}
+	return nil
+}
+
+// CheckDirectorySnapshot refuses a directory snapshot of another version
+// (ErrInvalid).
+func CheckDirectorySnapshot(snap *DirectorySnapshot) error {
+	if snap == nil || snap.Version != SnapshotVersion {
+		return fmt.Errorf("%w: snapshot version", ErrInvalid)
+	}
+	return nil
+}
+
+// CheckUserSnapshot refuses a user snapshot of another version or without
+// a user (ErrInvalid).
+func CheckUserSnapshot(snap *UserSnapshot) error {
+	if snap == nil || snap.Version != SnapshotVersion || snap.UserID == "" {
+		return fmt.Errorf("%w: snapshot version or user", ErrInvalid)
+	}
+	return nil
+}
+
+// CheckImportedUser normalises the address of a user from a directory
+// snapshot and returns it with its domain; a malformed address or no ID is
+// ErrInvalid.
+func CheckImportedUser(u User) (addr, domain string, err error) {
+	addr = NormAddress(u.Address)
+	local, domain, ok := SplitAddress(addr)
+	if !ok || local == "" || u.ID == "" {
+		return "", "", fmt.Errorf("%w: user %q (%q)", ErrInvalid, addr, u.ID)
+	}
+	return addr, domain, nil
+}
+
+// CheckImportedAlias normalises an alias source from a directory snapshot
+// and returns it with its domain (ErrInvalid if malformed).
+func CheckImportedAlias(source string) (src, domain string, err error) {
+	src = NormAddress(source)
+	_, domain, ok := SplitAddress(src)
+	if !ok {
+		return "", "", fmt.Errorf("%w: alias %q", ErrInvalid, src)
+	}
+	return src, domain, nil
 }

@@ -87,3 +87,61 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		t.Error("DecodeEnvelope accepted broken JSON")
 	}
 }
+
+// TestDriverOperationChecks pins the argument checks of the writing
+// operations every driver calls.
+func TestDriverOperationChecks(t *testing.T) {
+	for name, c := range map[string]struct {
+		err  error
+		want error
+	}{
+		"delete INBOX":        {second(CheckDeleteMailbox("inbox")), ErrInvalid},
+		"delete bad name":     {second(CheckDeleteMailbox("a//b")), ErrNotFound},
+		"delete ok":           {second(CheckDeleteMailbox("a/b")), nil},
+		"quota below":         {CheckQuota(QuotaUnlimited - 1), ErrInvalid},
+		"quota unlimited":     {CheckQuota(QuotaUnlimited), nil},
+		"message without key": {CheckNewMessage(NewMessage{Size: 1}), ErrInvalid},
+		"message negative":    {CheckNewMessage(NewMessage{BlobKey: "k", Size: -1}), ErrInvalid},
+		"message ok":          {CheckNewMessage(NewMessage{BlobKey: "k"}), nil},
+		"flag op":             {second(CheckSetFlags(FlagOp(99), nil)), ErrInvalid},
+		"flag bad":            {second(CheckSetFlags(FlagsAdd, []string{"a b"})), ErrInvalid},
+		"job without queue":   {CheckJob(Job{ID: "j"}), ErrInvalid},
+		"job without id":      {CheckJob(Job{Queue: "q"}), ErrInvalid},
+		"job ok":              {CheckJob(Job{ID: "j", Queue: "q"}), nil},
+		"lease no holder":     {CheckLease("n", "", time.Second), ErrInvalid},
+		"lease zero ttl":      {CheckLease("n", "h", 0), ErrInvalid},
+		"lease ok":            {CheckLease("n", "h", time.Nanosecond), nil},
+	} {
+		if (c.want == nil) != (c.err == nil) || (c.want != nil && !errors.Is(c.err, c.want)) {
+			t.Errorf("%s: %v, want %v", name, c.err, c.want)
+		}
+	}
+	if f, err := CheckSetFlags(FlagsAdd, []string{"\\seen", "x", "X"}); err != nil || !slices.Equal(f, []string{`\Seen`, "x"}) {
+		t.Errorf("CheckSetFlags = %v, %v", f, err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestSnapshotChecks pins the checks of snapshot imports.
+func TestSnapshotChecks(t *testing.T) {
+	if CheckDirectorySnapshot(nil) == nil || CheckDirectorySnapshot(&DirectorySnapshot{Version: SnapshotVersion + 1}) == nil ||
+		CheckDirectorySnapshot(&DirectorySnapshot{Version: SnapshotVersion}) != nil {
+		t.Error("CheckDirectorySnapshot does not check the version alone")
+	}
+	if CheckUserSnapshot(&UserSnapshot{Version: SnapshotVersion}) == nil || CheckUserSnapshot(&UserSnapshot{Version: SnapshotVersion, UserID: "u"}) != nil {
+		t.Error("CheckUserSnapshot does not require the user")
+	}
+	if a, d, err := CheckImportedUser(User{ID: "u", Address: "A@X.example"}); a != "a@x.example" || d != "x.example" || err != nil {
+		t.Errorf("CheckImportedUser = %q, %q, %v", a, d, err)
+	}
+	if _, _, err := CheckImportedUser(User{Address: "a@x.example"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("CheckImportedUser without ID = %v", err)
+	}
+	if s, d, err := CheckImportedAlias("@X.example"); s != "@x.example" || d != "x.example" || err != nil {
+		t.Errorf("CheckImportedAlias = %q, %q, %v", s, d, err)
+	}
+	if _, _, err := CheckImportedAlias("x.example"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("CheckImportedAlias without @ = %v", err)
+	}
+}

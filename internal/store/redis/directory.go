@@ -80,8 +80,8 @@ func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) err
 // SetQuota sets a user's storage quota (see store.User.Quota), a field of
 // the user's hash.
 func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
-	if bytes < store.QuotaUnlimited {
-		return wrap("set quota", errorf(store.ErrInvalid, "quota %d", bytes))
+	if err := store.CheckQuota(bytes); err != nil {
+		return wrap("set quota", err)
 	}
 	return wrap("set quota", db.run(ctx, scripts.setQuota, dirKey, store.NormAddress(address), bytes).Err())
 }

@@ -164,15 +164,12 @@ func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string
 
 // DeleteMailbox deletes a mailbox and its messages; its children stay.
 func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string, error) {
-	name, err := store.CheckMailboxName(name)
-	if err == nil {
-		err = checkUser(userID)
+	if err := checkUser(userID); err != nil {
+		return nil, wrap("delete mailbox", err)
 	}
+	name, err := store.CheckDeleteMailbox(name)
 	if err != nil {
-		return nil, wrap("delete mailbox", errorf(store.ErrNotFound, "%v", err))
-	}
-	if name == store.Inbox {
-		return nil, wrap("delete mailbox", errorf(store.ErrInvalid, "cannot delete INBOX"))
+		return nil, wrap("delete mailbox", err)
 	}
 	keys, err := db.run(ctx, scripts.deleteMB, userMeta(userID), userPrefix(userID), name).StringSlice()
 	if err != nil {

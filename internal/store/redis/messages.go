@@ -76,8 +76,12 @@ func mailboxArgs(userID, mailboxID string) error {
 // nothing (see refs.go).
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
 	const op = "insert message"
-	if m.BlobKey == "" || m.Size < 0 || strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return 0, false, wrap(op, errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
+	err := store.CheckNewMessage(m)
+	if err == nil && strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		err = errorf(store.ErrInvalid, "message blob %q", m.BlobKey)
+	}
+	if err != nil {
+		return 0, false, wrap(op, err)
 	}
 	if err := mailboxArgs(userID, mailboxID); err != nil {
 		return 0, false, wrap(op, err)

@@ -36,8 +36,12 @@ func checkQueue(queue string) error {
 // Enqueue adds j to j.Queue; ErrExists if the queue already has j.ID (dead
 // or alive). A NotBefore in the future delays the job until then.
 func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
-	if j.ID == "" || checkQueue(j.Queue) != nil {
-		return wrap("enqueue", errorf(store.ErrInvalid, "job %q in queue %q", j.ID, j.Queue))
+	err := store.CheckJob(j)
+	if err == nil {
+		err = checkQueue(j.Queue)
+	}
+	if err != nil {
+		return wrap("enqueue", err)
 	}
 	p, err := store.EncodeEnvelope(j)
 	if err != nil {

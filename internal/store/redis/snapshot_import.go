@@ -42,8 +42,8 @@ type stagedMailbox struct {
 // The change counter ends above the snapshot's.
 func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	const op = "import user"
-	if snap == nil || snap.Version != store.SnapshotVersion {
-		return wrap(op, errorf(store.ErrInvalid, "snapshot version"))
+	if err := store.CheckUserSnapshot(snap); err != nil {
+		return wrap(op, err)
 	}
 	if !validUserID(snap.UserID) {
 		return wrap(op, errorf(store.ErrInvalid, "snapshot user %q", snap.UserID))

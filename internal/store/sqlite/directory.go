@@ -118,8 +118,8 @@ func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) err
 // SetQuota sets a user's storage quota (see store.User.Quota).
 func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
 	address = store.NormAddress(address)
-	if bytes < store.QuotaUnlimited {
-		return wrap("set quota", errorf(store.ErrInvalid, "quota %d", bytes))
+	if err := store.CheckQuota(bytes); err != nil {
+		return wrap("set quota", err)
 	}
 	return db.write(ctx, "set quota", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET quota = ? WHERE address = ?", bytes, address)

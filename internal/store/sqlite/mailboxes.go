@@ -198,12 +198,9 @@ func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string
 
 // DeleteMailbox deletes a mailbox and its messages; its children stay.
 func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string, error) {
-	name, err := store.CheckMailboxName(name)
+	name, err := store.CheckDeleteMailbox(name)
 	if err != nil {
-		return nil, wrap("delete mailbox", errorf(store.ErrNotFound, "%v", err))
-	}
-	if name == store.Inbox {
-		return nil, wrap("delete mailbox", errorf(store.ErrInvalid, "cannot delete INBOX"))
+		return nil, wrap("delete mailbox", err)
 	}
 	var orphans []string
 	err = db.mutate(ctx, "delete mailbox", userID, func(t *txn) error {

@@ -13,8 +13,8 @@ import (
 // InsertMessage adds m to mailboxID with the next UID; idemKey makes it
 // idempotent (invariant 3): the key is recorded in the same transaction.
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
-	if m.BlobKey == "" || m.Size < 0 {
-		return 0, false, wrap("insert message", errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
+	if err := store.CheckNewMessage(m); err != nil {
+		return 0, false, wrap("insert message", err)
 	}
 	flags, err := store.NormalizeFlags(m.Flags)
 	if err != nil {

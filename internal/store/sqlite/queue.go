@@ -29,8 +29,8 @@ const (
 // or alive). j.State, or else the state of an acked job of the same id
 // still remembered, is the job's state.
 func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
-	if j.ID == "" || j.Queue == "" {
-		return wrap("enqueue", errorf(store.ErrInvalid, "job %q in queue %q", j.ID, j.Queue))
+	if err := store.CheckJob(j); err != nil {
+		return wrap("enqueue", err)
 	}
 	p, err := store.EncodeEnvelope(j)
 	if err != nil {

@@ -53,12 +53,9 @@ func (t *txn) rows(query string, args []any, fn func(*sql.Rows) error) error {
 // changed. HIGHESTMODSEQ moves only if something changed (RFC 7162 section
 // 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
-	flags, err := store.NormalizeFlags(flags)
+	flags, err := store.CheckSetFlags(op, flags)
 	if err != nil {
 		return nil, wrap("set flags", err)
-	}
-	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
-		return nil, wrap("set flags", errorf(store.ErrInvalid, "flag op %d", op))
 	}
 	var changed []store.Message
 	err = db.mutate(ctx, "set flags", userID, func(t *txn) error {
