@@ -85,13 +85,19 @@ func CheckMailboxName(name string) (string, error) {
 	return CanonicalMailboxName(name), nil
 }
 
-// CheckSpecialUse checks the special-use attribute of a new mailbox (RFC
-// 6154): empty, or one backslash-prefixed atom.
-func CheckSpecialUse(specialUse string) error {
-	if specialUse != "" && (!strings.HasPrefix(specialUse, `\`) || strings.ContainsAny(specialUse, " \t\r\n")) {
-		return fmt.Errorf("%w: special-use %q", ErrInvalid, specialUse)
+// CheckCreateMailbox checks the arguments of a CreateMailbox and returns
+// the canonical name: a valid name (CheckMailboxName) and a special-use
+// attribute (RFC 6154) that is empty or one backslash-prefixed atom; both
+// errors are ErrInvalid.
+func CheckCreateMailbox(name, specialUse string) (string, error) {
+	name, err := CheckMailboxName(name)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	if specialUse != "" && (!strings.HasPrefix(specialUse, `\`) || strings.ContainsAny(specialUse, " \t\r\n")) {
+		return "", fmt.Errorf("%w: special-use %q", ErrInvalid, specialUse)
+	}
+	return name, nil
 }
 
 // CheckRename checks the names of a RenameMailbox and returns their

@@ -53,9 +53,15 @@ func TestDriverChecks(t *testing.T) {
 		t.Errorf("CheckRename canonical names = %q, %q", o, n)
 	}
 	for su, ok := range map[string]bool{"": true, `\Sent`: true, "Sent": false, `\Se nt`: false} {
-		if err := CheckSpecialUse(su); (err == nil) != ok || (err != nil && !errors.Is(err, ErrInvalid)) {
-			t.Errorf("CheckSpecialUse(%q) = %v", su, err)
+		if _, err := CheckCreateMailbox("x", su); (err == nil) != ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("CheckCreateMailbox special-use %q = %v", su, err)
 		}
+	}
+	if n, err := CheckCreateMailbox("inbox/a", ""); n != "INBOX/a" || err != nil {
+		t.Errorf("CheckCreateMailbox = %q, %v", n, err)
+	}
+	if _, err := CheckCreateMailbox("a//b", ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("CheckCreateMailbox bad name = %v", err)
 	}
 	if id := NewID(); len(id) != 32 || id == NewID() {
 		t.Errorf("NewID = %q", id)

@@ -173,11 +173,8 @@ func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, 
 
 // CreateMailbox creates a mailbox and its missing parents.
 func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string) error {
-	name, err := store.CheckMailboxName(name)
+	name, err := store.CheckCreateMailbox(name, specialUse)
 	if err != nil {
-		return wrap("create mailbox", err)
-	}
-	if err := store.CheckSpecialUse(specialUse); err != nil {
 		return wrap("create mailbox", err)
 	}
 	return db.mutate(ctx, "create mailbox", userID, func(t *txn) error {
