@@ -226,8 +226,12 @@ func usedByRank(cmds []string) int {
 	return 3
 }
 
+// docLink is a document named in a usage string, linked in the table.
+var docLink = regexp.MustCompile(`\bdocs/[a-z-]+\.md\b`)
+
 // mdText makes s safe in a Markdown table cell: pipes escaped, words with
-// angle brackets (which Markdown would take for HTML) as code.
+// angle brackets (which Markdown would take for HTML) as code, and the
+// documents it names as links.
 func mdText(s string) string {
 	words := strings.Split(strings.ReplaceAll(s, "|", `\|`), " ")
 	for i, w := range words {
@@ -237,7 +241,7 @@ func mdText(s string) string {
 		core := strings.TrimRight(w, ",;.)")
 		words[i] = "`" + core + "`" + w[len(core):]
 	}
-	return strings.Join(words, " ")
+	return docLink.ReplaceAllString(strings.Join(words, " "), "[$0]($0)")
 }
 
 // firstDiff shows the first line where got and want differ.
