@@ -46,7 +46,7 @@ func (f *dnsFlags) register(fs *flag.FlagSet) {
 		host = "localhost"
 	}
 	fs.StringVar(&f.hostname, "hostname", host, "public host name of the server (MX target, SRV targets, CNAME target)")
-	fs.StringVar(&f.format, "format", "zone", "output format: zone (RFC 1035 master file) or json (list of {name, type, ttl, value})")
+	fs.StringVar(&f.format, "format", "zone", "output format: zone (RFC 1035 master file lines) or json (list of {name, type, ttl, value})")
 	fs.IntVar(&f.ttl, "ttl", defaultDNSTTL, "TTL of every record, in seconds")
 	fs.StringVar(&f.submission, "submission-addr", ":587", "submission (STARTTLS) listen `address` (empty: off)")
 	fs.StringVar(&f.submissions, "submissions-addr", ":465", "submission over implicit TLS listen `address` (empty: off)")

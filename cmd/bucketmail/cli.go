@@ -24,6 +24,10 @@ type app struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
+	// seeFlags, when set, receives the flag set of a command run with -h
+	// instead of its usage being printed: the README flag table is
+	// generated from it (flagdoc_test.go).
+	seeFlags func(*flag.FlagSet)
 }
 
 // command is one subcommand: name as typed, a one-line summary and the
@@ -170,6 +174,10 @@ func (a *app) parse(fs *flag.FlagSet, synopsis string, args []string) ([]string,
 }
 
 func (a *app) flagUsage(fs *flag.FlagSet, synopsis string) {
+	if a.seeFlags != nil {
+		a.seeFlags(fs)
+		return
+	}
 	fmt.Fprintf(a.stdout, "Usage:\n  %s\n\nFlags (env BUCKETMAIL_<NAME>):\n", synopsis)
 	fs.SetOutput(a.stdout)
 	fs.PrintDefaults()

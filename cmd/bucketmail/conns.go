@@ -28,11 +28,11 @@ type connConfig struct {
 }
 
 func (c *connConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections per SMTP, IMAP or POP3 listener of a process; over it: SMTP 421 4.7.0, IMAP * BYE [UNAVAILABLE], POP3 -ERR [SYS/TEMP] (0: no cap)")
-	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", defaultMaxConnectionsPerIP, "open connections per listener of a process from one client IP (IPv6: one /64); loopback is exempt (0: no cap)")
-	fs.DurationVar(&c.TLSHandshakeTimeout, "tls-handshake-timeout", defaultTLSHandshakeTimeout, "bound of a TLS handshake: on implicit-TLS ports from the accept, for STARTTLS/STLS from the ClientHello (SMTP) or the command (POP3)")
-	fs.DurationVar(&c.LineTimeout, "line-timeout", defaultLineTimeout, "how long a client may take to send one command line, from its first byte to the answer, plus one second per --min-line-rate bytes received; the wait between commands is not counted (0: no bound)")
-	fs.Int64Var(&c.MinLineRate, "min-line-rate", defaultMinLineRate, "bytes per second that keep a long input (message body, literal) going past --line-timeout")
+	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections per SMTP, IMAP or POP3 listener of a process (those still in their TLS handshake included); over it: SMTP 421 4.7.0, IMAP * BYE [UNAVAILABLE], POP3 -ERR [SYS/TEMP], then close; see docs/security.md (0: no cap)")
+	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", defaultMaxConnectionsPerIP, "open connections per listener of a process from one client IP (IPv6: one /64); loopback is exempt (a local webmail or proxy speaks for all its users); over it the same temporary refusal as --max-connections (0: no cap)")
+	fs.DurationVar(&c.TLSHandshakeTimeout, "tls-handshake-timeout", defaultTLSHandshakeTimeout, "bound of a TLS handshake: on ports 465, 993 and 995 from the accept (a client that sends no ClientHello is closed), for SMTP STARTTLS from the ClientHello on, for POP3 STLS from the command on")
+	fs.DurationVar(&c.LineTimeout, "line-timeout", defaultLineTimeout, "how long a client may take to send one command line, from its first byte to the answer, plus one second per --min-line-rate bytes received (so message bodies and literals at a reasonable rate are never cut); a line that trickles in is cut (SMTP answers 421 4.4.2) and the connection closed; the wait between commands (IMAP IDLE included) is not counted (0: no bound)")
+	fs.Int64Var(&c.MinLineRate, "min-line-rate", defaultMinLineRate, "bytes per second that keep a long input (DATA, APPEND) going past --line-timeout")
 }
 
 func (c *connConfig) check() error {

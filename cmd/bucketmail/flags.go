@@ -16,6 +16,8 @@ import (
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 )
 
+//go:generate go test -run ^TestREADMEFlagTable$ -args -write-readme
+
 // envPrefix starts the environment variable of every flag.
 const envPrefix = "BUCKETMAIL_"
 
@@ -189,13 +191,13 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		host = "localhost"
 	}
 	fs.StringVar(&c.Hostname, "hostname", host, "host name announced in greetings and Received lines")
-	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "public `address` for /healthz, /readyz, autoconfig, autodiscover, the MTA-STS policy and ACME HTTP-01 (empty: off)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", defaultMetricsAddr, "private `address` for /metrics, /debug/pprof/ (with --pprof), /healthz and /readyz; no authentication, keep it off public interfaces (empty: off)")
-	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json unless stderr is a terminal)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "public `address` for /healthz, /readyz, autoconfig, autodiscover, the MTA-STS policy (only for Host: mta-sts.DOMAIN of a local DOMAIN) and ACME HTTP-01; never /metrics (empty: off)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", defaultMetricsAddr, "private `address` for /metrics, /debug/pprof/ (with --pprof), /healthz and /readyz; no authentication, so loopback by default: keep it off public interfaces; must differ from --http-addr (empty: off)")
+	fs.StringVar(&c.LogFormat, "log-format", "", "log format, json or text (default json, or text when stderr is a terminal)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.BoolVar(&c.PProf, "pprof", false, "serve the Go runtime profiles under /debug/pprof/ on --metrics-addr")
-	fs.BoolVar(&c.ReadinessGate, "readiness-gate", false, "stop listening on the mail protocol ports while the stores do not answer (what /readyz reports), so that a load balancer's TCP health check takes this node out")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "after SIGTERM, how long open SMTP transactions, sessions and jobs get to finish before the process exits")
+	fs.BoolVar(&c.PProf, "pprof", false, "serve the Go runtime profiles (CPU, heap, goroutines, trace) under /debug/pprof/ on --metrics-addr")
+	fs.BoolVar(&c.ReadinessGate, "readiness-gate", false, "stop listening on the mail protocol ports while the stores do not answer (the /readyz check, every 5s, two failures in a row), and listen again once they do, so that a load balancer's TCP health check (a Linode NodeBalancer's) takes this node out")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "after SIGTERM (listeners closed at once, idle SMTP answered 421, IMAP sessions told * BYE, POP3 -ERR [SYS/TEMP]), how long open SMTP transactions and worker jobs get to finish before the process exits with status 0")
 	if r.edge {
 		fs.StringVar(&c.SMTPAddr, "smtp-addr", ":25", "SMTP (MX) listen `address` (empty: off)")
 		fs.StringVar(&c.SubmissionAddr, "submission-addr", ":587", "submission (STARTTLS) listen `address` (empty: off)")
@@ -210,42 +212,42 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	}
 	if r.edge || r.gateway {
 		c.MaxMessageSize = defaultMaxMessageSize
-		fs.Var(&c.MaxMessageSize, "max-message-size", "largest message accepted by SMTP or IMAP APPEND, in bytes (suffixes K, M, G, KiB, MiB, GiB) (default 50MiB)")
-		fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM); without it and --tls-key a self-signed one is made in the data dir")
-		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM); both files are re-read when they change and on SIGHUP")
-		fs.StringVar(&c.ACMEDomains, "acme-domains", "", "comma-separated host `names` to get certificates for from an ACME CA (TLS-ALPN-01 on the TLS listeners, HTTP-01 on the HTTP listener); cached in the blob store under acme/ (empty: off)")
+		fs.Var(&c.MaxMessageSize, "max-message-size", "largest message accepted by SMTP (SIZE) or IMAP APPEND (APPENDLIMIT), in bytes (suffixes K, M, G, KiB, MiB, GiB) (default 50MiB)")
+		fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM), with --tls-key; TLS 1.2 minimum, ECDHE with AEAD suites only, X25519/P-256 (default: a self-signed certificate for --hostname, made once in the data dir)")
+		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM) of --tls-cert; both files are re-read without restart when they change (checked every 3s) and on SIGHUP, and a pair that does not load is logged and the current one kept")
+		fs.StringVar(&c.ACMEDomains, "acme-domains", "", "comma-separated host `names` to get certificates for from an ACME CA (Let's Encrypt by default); account and certificates are cached in the blob store under acme/, shared by every node. Validation: HTTP-01 on the HTTP listener (port 80 must reach --http-addr) or TLS-ALPN-01 (port 443 must reach a TLS listener, e.g. 465 or 993). Other names get the --tls-cert or self-signed certificate (empty: ACME off)")
 		fs.StringVar(&c.ACMEEmail, "acme-email", "", "contact `address` of the ACME account")
-		fs.StringVar(&c.ACMEDirectoryURL, "acme-directory-url", "", "ACME directory `URL` (default: Let's Encrypt production; use the staging one to test)")
+		fs.StringVar(&c.ACMEDirectoryURL, "acme-directory-url", "", "ACME directory `URL`, e.g. https://acme-staging-v02.api.letsencrypt.org/directory to test (default: Let's Encrypt production)")
 		fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow authentication without TLS (testing only)")
-		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", defaultAuthCacheTTL, "how long a successful password check is remembered in memory, so that the same user with the same password logs in again without the argon2id hash; failures are never remembered, a password change takes effect at once (0: off)")
+		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", defaultAuthCacheTTL, "how long a successful password check (SMTP AUTH, IMAP LOGIN/AUTHENTICATE, POP3) is remembered in memory, so that the same user with the same password logs in again without the argon2id hash (19 MiB, tens of ms); failures are never remembered, a password change takes effect at once; at most 10,000 entries per process; see docs/security.md (0: off)")
 		c.Abuse.register(fs)
 	}
 	if r.edge {
 		c.Harvest.register(fs)
-		fs.StringVar(&c.LocalSpoof, "local-spoof", localSpoofReject, "what a port-25 MAIL FROM in a local domain gets when the client IP does not pass SPF for it: reject (550 5.7.1 at MAIL) or junk (accepted; the worker files it to Junk). Unauthenticated mail whose From: is in a local domain without aligned SPF or DKIM pass goes to Junk either way")
+		fs.StringVar(&c.LocalSpoof, "local-spoof", localSpoofReject, "what a port-25 MAIL FROM in a local domain gets when the client IP does not pass SPF for it: reject (550 5.7.1 at MAIL) or junk (accepted; the worker files it to Junk); our own users submit on 587/465. Either way the worker files port-25 mail whose From: is in a local domain without an aligned SPF or DKIM pass to Junk; see docs/security.md")
 	}
 	if r.edge || r.worker {
 		fs.StringVar(&c.DNSResolver, "dns-resolver", "", "DNS server `HOST:PORT` for every lookup (SPF, DKIM, DMARC, MX) (default: the system resolver)")
-		fs.DurationVar(&c.DNSCacheTTL, "dns-cache-ttl", time.Minute, "how long the answers of SPF, DKIM and DMARC lookups (records, and no such record) are kept in memory, at most; failures are never kept (0: off)")
+		fs.DurationVar(&c.DNSCacheTTL, "dns-cache-ttl", time.Minute, "how long the answers of SPF, DKIM and DMARC lookups (records, and no such record) are kept in memory, at most; failures are never kept, at most 10,000 answers per process; record TTLs shorter than this are not seen (the Go resolver does not give them) (0: off)")
 		fs.StringVar(&c.DMARCReject, "dmarc-reject", dmarcJunk, "what port-25 mail failing DMARC under p=reject gets: junk (filed to Junk by the worker) or reject (550 at the edge after DATA); p=quarantine failures always go to Junk")
 	}
 	if r.edge || r.gateway || r.worker {
-		fs.Var(&c.DefaultQuota, "default-quota", "storage quota of users without their own (`bucketmail user quota`), checked at RCPT, at delivery and at IMAP APPEND (suffixes as --max-message-size; 0 or unlimited: none) (default unlimited)")
+		fs.Var(&c.DefaultQuota, "default-quota", "storage quota of users without their own (bucketmail user quota), suffixes as --max-message-size; over it RCPT gets 452 4.2.2, delivery is retried then bounced with a 5.2.2 DSN (submitted mail: bounced at once), IMAP APPEND gets NO [OVERQUOTA]; give every node the same value (0 or unlimited: none) (default unlimited)")
 	}
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 16, "jobs a worker delivers at once")
-		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "lease of a claimed job: its worker renews it every third while the job runs, so a dead worker's jobs are taken by another after about this long")
-		fs.DurationVar(&c.JobTimeout, "job-timeout", defaultJobTimeout, "budget of one run of a job (delivery, or one outbound attempt); a delivery over it is retried once later, then dead-lettered")
-		fs.BoolVar(&c.ForwardJunk, "forward-junk", false, "forward to outside alias targets also mail filed to Junk or failing SPF or DMARC (default: such mail stays in the alias's local mailboxes and is not passed on)")
+		fs.DurationVar(&c.WorkerLease, "worker-lease", defaultWorkerLease, "lease of a claimed job: its worker renews it every third while the job runs (inbound and outbound), so a killed worker's jobs are taken by another after about this long")
+		fs.DurationVar(&c.JobTimeout, "job-timeout", defaultJobTimeout, "budget of one run of a job; a delivery over it is stopped (its lease is no longer renewed), retried once later and then dead-lettered; an outbound attempt over it counts as a temporary failure")
+		fs.BoolVar(&c.ForwardJunk, "forward-junk", false, "forward to outside alias targets also mail filed to Junk or failing SPF or DMARC; without it such mail stays in the alias's local mailboxes and is not passed on; see docs/operations.md")
 		if !r.edge && !r.gateway {
 			// Only the worker command: a process serving listeners has
 			// no reason to stop when the queue is empty.
 			fs.BoolVar(&c.Drain, "drain", false, "exit 0 once the inbound and outbound queues have nothing pending, in flight or delayed (scale-to-zero and one-shot runs)")
 		}
-		fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "time between reconciler passes, which re-enqueue lost jobs and delete orphaned objects (0: off)")
+		fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "time between reconciler passes, which re-enqueue message objects whose job is unknown and delete orphaned objects (0: off)")
 		fs.DurationVar(&c.ReconcileGrace, "reconcile-grace", reconcile.DefaultGrace, "age at which the reconciler re-enqueues a message object whose job is unknown")
 		fs.DurationVar(&c.GCDelay, "gc-delay", reconcile.DefaultGCDelay, "how long a message object stays after its last mailbox entry was expunged")
-		fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", snapshot.DefaultInterval, "time between index snapshots to the blob store, per changed user (0: off)")
+		fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", snapshot.DefaultInterval, "time between index snapshots (idx/... in the blob store) of the users that changed; a user with 1,000 messages or more waits one interval per thousand (at most 30 min) (0: off)")
 		c.Outbound.register(fs)
 	}
 }

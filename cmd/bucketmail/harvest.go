@@ -18,7 +18,7 @@ type harvestConfig struct {
 }
 
 func (h *harvestConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&h.UnknownRcpts, "limit-unknown-rcpts", defaultUnknownRcpts, "unknown local recipients (550) per SMTP session, and per client IP or authenticated user in 15 minutes across sessions and edges, before 421 and disconnection; from a quarter of it each further one is answered after a growing delay, authenticated users excepted (0: no limit)")
+	fs.IntVar(&h.UnknownRcpts, "limit-unknown-rcpts", defaultUnknownRcpts, "unknown local recipients (550 5.1.1) per SMTP session, and per client IP (authenticated: per user) in 15 minutes across sessions, counted in the store; from a quarter of it each further one is answered after a growing delay (unauthenticated clients only), over it the edge answers 421 4.7.0 and closes the connection, and MAIL of a later session gets the same; known recipients are never slowed; see docs/security.md (0: no limit)")
 	fs.DurationVar(&h.UnknownRcptDelay, "unknown-rcpt-delay", edge.DefaultUnknownRcptDelay, "delay step of --limit-unknown-rcpts: the n-th unknown recipient past the free quarter waits n times this, at most 8s")
 }
 

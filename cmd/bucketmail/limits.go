@@ -38,11 +38,11 @@ type abuseConfig struct {
 }
 
 func (a *abuseConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.ProxyProtocolFrom, "proxy-protocol-from", "", "comma-separated `CIDRs` of load balancers whose connections start with a PROXY protocol v1/v2 header (required from them, not trusted from anyone else) on every listener, HTTP included (empty: off)")
-	fs.Int64Var(&a.ConnPerIPMinute, "limit-conn-per-ip-minute", defaultConnPerIPMinute, "connections per client IP per minute, SMTP, IMAP and POP3 together, counted in the store so every node shares them (0: no limit)")
-	fs.Int64Var(&a.AuthFailures, "limit-auth-failures", defaultAuthFailures, "failed SMTP/IMAP/POP3 authentications per client IP and per account in 15 minutes before a temporary block (the account's not for an IP that logged in to it in the last 30 days); a growing delay starts at half of it (0: no limit)")
-	fs.Int64Var(&a.MessagesPerHour, "limit-messages-per-hour", defaultMessagesPerHour, "messages an authenticated user may submit per hour (0: no limit)")
-	fs.Int64Var(&a.RecipientsPerHour, "limit-recipients-per-hour", defaultRecipientsPerHour, "recipients an authenticated user may submit to per hour (0: no limit)")
+	fs.StringVar(&a.ProxyProtocolFrom, "proxy-protocol-from", "", "comma-separated `CIDRs` of TCP load balancers (e.g. a Linode NodeBalancer) whose connections start with a PROXY protocol v1/v2 header, on every listener, HTTP included; from them the header is required (read with a 5s deadline) and gives the client IP for logs, limits, Received: and SPF; from anyone else it is not trusted (empty: off)")
+	fs.Int64Var(&a.ConnPerIPMinute, "limit-conn-per-ip-minute", defaultConnPerIPMinute, "connections per client IP per minute, SMTP, IMAP and POP3 together, counted in the store so every node shares them; a household or an office behind one address does not reach it, a scanner does; over it: SMTP 421 4.7.0, IMAP * BYE [UNAVAILABLE], POP3 -ERR [SYS/TEMP] instead of the greeting (temporary: clients retry, none reports a wrong password) (0: no limit)")
+	fs.Int64Var(&a.AuthFailures, "limit-auth-failures", defaultAuthFailures, "failed SMTP/IMAP/POP3 authentications per client IP and per account in 15 minutes, counted before the password is checked (concurrent guesses count); from half of it each failure is answered after a growing delay (1s, 2s, ... at most 8s), at it the IP or account is blocked for the rest of the window: SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], POP3 -ERR [AUTH]. The account limit does not apply to a client IP (IPv6: its /64) that logged in to the account in the last 30 days; see docs/security.md (0: no limit)")
+	fs.Int64Var(&a.MessagesPerHour, "limit-messages-per-hour", defaultMessagesPerHour, "messages an authenticated user may submit per hour; over it MAIL gets 451 4.7.0 (0: no limit)")
+	fs.Int64Var(&a.RecipientsPerHour, "limit-recipients-per-hour", defaultRecipientsPerHour, "recipients an authenticated user may submit to per hour; over it RCPT gets 452 4.7.0 (0: no limit)")
 	a.Conns.register(fs)
 }
 

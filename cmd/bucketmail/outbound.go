@@ -24,12 +24,12 @@ type outboundConfig struct {
 }
 
 func (o *outboundConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.RelayHost, "relay-host", "", "send all remote mail through this smarthost `HOST:PORT` (port 465: implicit TLS) instead of the recipients' MX hosts (default: direct delivery on port 25)")
+	fs.StringVar(&o.RelayHost, "relay-host", "", "send all remote mail through this smarthost `HOST:PORT` (port 465: implicit TLS), e.g. when port 25 is blocked, as on new Linode accounts (default: direct delivery to the recipients' MX hosts on port 25)")
 	fs.StringVar(&o.RelayUser, "relay-user", "", "user name for AUTH PLAIN at --relay-host (then STARTTLS is required)")
 	fs.StringVar(&o.RelayPassword, "relay-password", "", "password for --relay-user (prefer the environment variable BUCKETMAIL_RELAY_PASSWORD)")
-	fs.StringVar(&o.SESRegion, "relay-ses-region", "", "send all remote mail through Amazon SES v2 in this `region` (credentials from the AWS environment, shared files or IAM role)")
-	fs.Var(&o.Routes, "transport", "static route `DOMAIN=HOST:PORT` for the mail of one domain, like a Postfix transport map; repeatable, or comma-separated")
-	fs.DurationVar(&o.QueueLifetime, "queue-lifetime", outbound.DefaultLifetime, "how long a message to a remote domain is retried before it bounces")
+	fs.StringVar(&o.SESRegion, "relay-ses-region", "", "send all remote mail through Amazon SES v2 (raw message) in this `region` (credentials from the AWS environment, shared files or IAM role)")
+	fs.Var(&o.Routes, "transport", "static route `DOMAIN=HOST:PORT` (host may be [bracketed]) for the mail of one domain, like a Postfix transport map; wins over the relay; repeatable, or comma-separated")
+	fs.DurationVar(&o.QueueLifetime, "queue-lifetime", outbound.DefaultLifetime, "how long remote delivery is retried (120h: 5 days) before the sender gets a failure notice; a delay notice comes after 4h")
 }
 
 func (o *outboundConfig) check() error {

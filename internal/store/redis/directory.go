@@ -18,9 +18,12 @@ import (
 
 // AddDomain adds a local domain.
 func (db *DB) AddDomain(ctx context.Context, domain string) error {
-	domain = normAddress(domain)
-	if domain == "" || strings.ContainsAny(domain, "@ \t\r\n{}") {
-		return wrap("add domain", errorf(store.ErrInvalid, "domain %q", domain))
+	domain, err := store.CheckNewDomain(domain)
+	if err == nil && strings.ContainsAny(domain, "{}") {
+		err = errorf(store.ErrInvalid, "domain %q", domain) // would break the {dir} hash tag
+	}
+	if err != nil {
+		return wrap("add domain", err)
 	}
 	n, err := db.rdb.SAdd(ctx, dirKey, domain).Result()
 	if err == nil && n == 0 {
@@ -31,7 +34,7 @@ func (db *DB) AddDomain(ctx context.Context, domain string) error {
 
 // DeleteDomain removes a domain without users or aliases.
 func (db *DB) DeleteDomain(ctx context.Context, domain string) error {
-	return wrap("delete domain", db.run(ctx, scripts.deleteDomain, dirKey, normAddress(domain)).Err())
+	return wrap("delete domain", db.run(ctx, scripts.deleteDomain, dirKey, store.NormAddress(domain)).Err())
 }
 
 // Domains returns the local domains, sorted.
@@ -43,19 +46,18 @@ func (db *DB) Domains(ctx context.Context) ([]string, error) {
 
 // HasDomain reports whether domain is local.
 func (db *DB) HasDomain(ctx context.Context, domain string) (bool, error) {
-	ok, err := db.rdb.SIsMember(ctx, dirKey, normAddress(domain)).Result()
+	ok, err := db.rdb.SIsMember(ctx, dirKey, store.NormAddress(domain)).Result()
 	return ok, wrap("has domain", err)
 }
 
 // AddUser creates a user with a new random ID.
 func (db *DB) AddUser(ctx context.Context, address, passwordHash string) (store.User, error) {
-	address = normAddress(address)
-	local, domain, ok := splitAddress(address)
-	if !ok || local == "" {
-		return store.User{}, wrap("add user", errorf(store.ErrInvalid, "address %q", address))
+	address, domain, err := store.CheckUserAddress(address)
+	if err != nil {
+		return store.User{}, wrap("add user", err)
 	}
-	u := store.User{ID: newID(), Address: address, PasswordHash: passwordHash, Created: time.Now().UTC()}
-	err := db.run(ctx, scripts.addUser, dirKey, address, domain, u.ID, passwordHash, u.Created.UnixNano()).Err()
+	u := store.User{ID: store.NewID(), Address: address, PasswordHash: passwordHash, Created: time.Now().UTC()}
+	err = db.run(ctx, scripts.addUser, dirKey, address, domain, u.ID, passwordHash, u.Created.UnixNano()).Err()
 	if err != nil {
 		return store.User{}, wrap("add user", err)
 	}
@@ -65,28 +67,28 @@ func (db *DB) AddUser(ctx context.Context, address, passwordHash string) (store.
 // DeleteUser removes a user from the directory. Its mailboxes stay until
 // PurgeUser.
 func (db *DB) DeleteUser(ctx context.Context, address string) error {
-	address = normAddress(address)
-	_, domain, _ := splitAddress(address)
+	address = store.NormAddress(address)
+	_, domain, _ := store.SplitAddress(address)
 	return wrap("delete user", db.run(ctx, scripts.deleteUser, dirKey, address, domain).Err())
 }
 
 // SetPassword replaces a user's password hash.
 func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) error {
-	return wrap("set password", db.run(ctx, scripts.setPassword, dirKey, normAddress(address), passwordHash).Err())
+	return wrap("set password", db.run(ctx, scripts.setPassword, dirKey, store.NormAddress(address), passwordHash).Err())
 }
 
 // SetQuota sets a user's storage quota (see store.User.Quota), a field of
 // the user's hash.
 func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
-	if bytes < store.QuotaUnlimited {
-		return wrap("set quota", errorf(store.ErrInvalid, "quota %d", bytes))
+	if err := store.CheckQuota(bytes); err != nil {
+		return wrap("set quota", err)
 	}
-	return wrap("set quota", db.run(ctx, scripts.setQuota, dirKey, normAddress(address), bytes).Err())
+	return wrap("set quota", db.run(ctx, scripts.setQuota, dirKey, store.NormAddress(address), bytes).Err())
 }
 
 // UserByAddress returns the user with address.
 func (db *DB) UserByAddress(ctx context.Context, address string) (store.User, error) {
-	v, err := db.run(ctx, scripts.user, dirKey, normAddress(address)).StringSlice()
+	v, err := db.run(ctx, scripts.user, dirKey, store.NormAddress(address)).StringSlice()
 	if err != nil {
 		return store.User{}, wrap("user by address", err)
 	}
@@ -149,17 +151,12 @@ func str(v any) string {
 
 // AddAlias adds targets to the alias source.
 func (db *DB) AddAlias(ctx context.Context, source string, targets []string) error {
-	source = normAddress(source)
-	_, domain, ok := splitAddress(source)
-	if !ok || len(targets) == 0 {
-		return wrap("add alias", errorf(store.ErrInvalid, "alias %q with %d targets", source, len(targets)))
+	source, domain, norm, err := store.CheckAlias(source, targets)
+	if err != nil {
+		return wrap("add alias", err)
 	}
 	args := []any{source, domain}
-	for _, t := range targets {
-		t = normAddress(t)
-		if l, _, ok := splitAddress(t); !ok || l == "" {
-			return wrap("add alias", errorf(store.ErrInvalid, "alias target %q", t))
-		}
+	for _, t := range norm {
 		args = append(args, t)
 	}
 	return wrap("add alias", db.run(ctx, scripts.addAlias, dirKey, args...).Err())
@@ -168,18 +165,18 @@ func (db *DB) AddAlias(ctx context.Context, source string, targets []string) err
 // DeleteAlias removes targets from source, or all of source when targets is
 // empty.
 func (db *DB) DeleteAlias(ctx context.Context, source string, targets []string) error {
-	source = normAddress(source)
-	_, domain, _ := splitAddress(source)
+	source = store.NormAddress(source)
+	_, domain, _ := store.SplitAddress(source)
 	args := []any{source, domain}
 	for _, t := range targets {
-		args = append(args, normAddress(t))
+		args = append(args, store.NormAddress(t))
 	}
 	return wrap("delete alias", db.run(ctx, scripts.deleteAlias, dirKey, args...).Err())
 }
 
 // AliasTargets returns the targets of source, sorted, or nil.
 func (db *DB) AliasTargets(ctx context.Context, source string) ([]string, error) {
-	out, err := db.rdb.SMembers(ctx, "{dir}:alias:"+normAddress(source)).Result()
+	out, err := db.rdb.SMembers(ctx, "{dir}:alias:"+store.NormAddress(source)).Result()
 	if err != nil {
 		return nil, wrap("alias targets", err)
 	}
@@ -207,25 +204,6 @@ func (db *DB) Aliases(ctx context.Context) (map[string][]string, error) {
 		out[str(v[i])] = targets
 	}
 	return out, nil
-}
-
-func normAddress(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
-
-// splitAddress splits local@domain at the last @; local is "" for a
-// catch-all source "@domain".
-func splitAddress(a string) (local, domain string, ok bool) {
-	i := strings.LastIndexByte(a, '@')
-	if i < 0 || i == len(a)-1 || strings.ContainsAny(a, " \t\r\n") {
-		return "", "", false
-	}
-	return a[:i], a[i+1:], true
-}
-
-// newID returns a random user ID: 16 bytes, hex.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return hex.EncodeToString(b[:])
 }
 
 // newMailboxID returns a random mailbox ID: 8 bytes, hex. IDs are unique

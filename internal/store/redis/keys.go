@@ -21,16 +21,14 @@ import (
 //
 //	P:meta                   hash uidvalidity (last handed out), changes (counter)
 //	P:mailboxes              hash name → mailbox id (16 hex digits, random)
-//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size,
-//	                         mi ("1" once P:mb:<mbid>:m holds every message)
+//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size
 //	P:mb:<mbid>:u            sorted set of UIDs (score = member = UID)
 //	P:mb:<mbid>:m            sorted set of UIDs, score = modseq: what changed since
-//	                         a mod-sequence, without reading every head. Built
-//	                         by messages.lua for a mailbox older than it (no mi).
+//	                         a mod-sequence, without reading every head
 //	P:mb:<mbid>:h            hash UID → head "modseq\nsize\nblobkey\nflags\ndate"
 //	                         (flags space-separated; date: internal date in unix
-//	                         ns, kept as text by scripts; heads written before it
-//	                         have no date line; read and changed by scripts)
+//	                         ns, kept as text by scripts; read and changed by
+//	                         scripts)
 //	P:mb:<mbid>:b            hash UID → body: uvarint len(prefix), prefix,
 //	                         varint internal date (unix ns), summary
 //	                         (opaque to scripts: copied verbatim)

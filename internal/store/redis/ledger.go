@@ -67,8 +67,12 @@ func (db *DB) retention() time.Duration {
 // Redis clock), or renews it if holder has it; it returns false while
 // another holder's lease runs. The lease key expires with the lease.
 func (db *DB) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	if name == "" || holder == "" || ttl < time.Millisecond {
-		return false, wrap("try lease", errorf(store.ErrInvalid, "lease %q for %q, ttl %v", name, holder, ttl))
+	err := store.CheckLease(name, holder, ttl)
+	if err == nil && ttl < time.Millisecond {
+		err = errorf(store.ErrInvalid, "lease ttl %v below the millisecond of PX", ttl)
+	}
+	if err != nil {
+		return false, wrap("try lease", err)
 	}
 	n, err := scripts.lease.Run(ctx, db.rdb, []string{ledgerLeasePrefix + name}, holder, ttl.Milliseconds()).Int()
 	return n == 1, wrap("try lease", err)

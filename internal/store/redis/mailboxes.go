@@ -12,14 +12,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// checkName validates a client-supplied name and returns its canonical form.
-func checkName(name string) (string, error) {
-	if err := store.ValidMailboxName(name); err != nil {
-		return "", err
-	}
-	return store.CanonicalMailboxName(name), nil
-}
-
 // checkUser rejects user IDs that would break the hash tag of their keys.
 func checkUser(userID string) error {
 	if !validUserID(userID) {
@@ -135,7 +127,7 @@ func (db *DB) ListMailboxes(ctx context.Context, userID string) ([]store.Mailbox
 
 // Mailbox returns userID's mailbox by name.
 func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, error) {
-	name, err := checkName(name)
+	name, err := store.CheckMailboxName(name)
 	if err == nil {
 		err = checkUser(userID)
 	}
@@ -158,12 +150,9 @@ func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, 
 
 // CreateMailbox creates a mailbox and its missing parents.
 func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string) error {
-	name, err := checkName(name)
+	name, err := store.CheckCreateMailbox(name, specialUse)
 	if err != nil {
 		return wrap("create mailbox", err)
-	}
-	if specialUse != "" && (!strings.HasPrefix(specialUse, `\`) || strings.ContainsAny(specialUse, " \t\r\n")) {
-		return wrap("create mailbox", errorf(store.ErrInvalid, "special-use %q", specialUse))
 	}
 	return db.freshScript(ctx, "create mailbox", scripts.create, userID, func() []any {
 		return append([]any{name, specialUse, newMailboxID()}, parents(name)...)
@@ -172,15 +161,12 @@ func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string
 
 // DeleteMailbox deletes a mailbox and its messages; its children stay.
 func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string, error) {
-	name, err := checkName(name)
-	if err == nil {
-		err = checkUser(userID)
+	if err := checkUser(userID); err != nil {
+		return nil, wrap("delete mailbox", err)
 	}
+	name, err := store.CheckDeleteMailbox(name)
 	if err != nil {
-		return nil, wrap("delete mailbox", errorf(store.ErrNotFound, "%v", err))
-	}
-	if name == store.Inbox {
-		return nil, wrap("delete mailbox", errorf(store.ErrInvalid, "cannot delete INBOX"))
+		return nil, wrap("delete mailbox", err)
 	}
 	keys, err := db.run(ctx, scripts.deleteMB, userMeta(userID), userPrefix(userID), name).StringSlice()
 	if err != nil {
@@ -193,19 +179,9 @@ func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string,
 // RenameMailbox renames a mailbox and its children; renaming INBOX moves
 // its messages to a new mailbox instead (RFC 9051 section 6.3.6).
 func (db *DB) RenameMailbox(ctx context.Context, userID, oldName, newName string) error {
-	oldName, err := checkName(oldName)
-	if err != nil {
-		return wrap("rename mailbox", errorf(store.ErrNotFound, "%v", err))
-	}
-	newName, err = checkName(newName)
+	oldName, newName, err := store.CheckRename(oldName, newName)
 	if err != nil {
 		return wrap("rename mailbox", err)
-	}
-	if newName == store.Inbox {
-		return wrap("rename mailbox", errorf(store.ErrExists, "mailbox INBOX"))
-	}
-	if strings.HasPrefix(newName, oldName+"/") {
-		return wrap("rename mailbox", errorf(store.ErrInvalid, "cannot rename %q under itself", oldName))
 	}
 	return db.freshScript(ctx, "rename mailbox", scripts.rename, userID, func() []any {
 		return append([]any{oldName, newName, newMailboxID()}, parents(newName)...)
@@ -214,7 +190,7 @@ func (db *DB) RenameMailbox(ctx context.Context, userID, oldName, newName string
 
 // SetSubscribed subscribes or unsubscribes an existing mailbox.
 func (db *DB) SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error {
-	name, err := checkName(name)
+	name, err := store.CheckMailboxName(name)
 	if err == nil {
 		err = checkUser(userID)
 	}

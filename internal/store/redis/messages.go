@@ -39,26 +39,22 @@ func decodeBody(b []byte, m *store.Message) error {
 	return nil
 }
 
-// parseHead splits a head "modseq\nsize\nblobkey\nflags\ndate" into m. A
-// head written before the date line was added leaves m.InternalDate zero:
-// the date is then in the body only.
+// parseHead splits a head "modseq\nsize\nblobkey\nflags\ndate" into m.
 func parseHead(h string, m *store.Message) error {
 	parts := strings.SplitN(h, "\n", 5)
-	if len(parts) < 4 {
+	if len(parts) < 5 {
 		return fmt.Errorf("message %d: bad head", m.UID)
 	}
 	var err1, err2, err3 error
+	var date int64
 	m.ModSeq, err1 = strconv.ParseUint(parts[0], 10, 64)
 	m.Size, err2 = strconv.ParseInt(parts[1], 10, 64)
-	if len(parts) == 5 {
-		var date int64
-		date, err3 = strconv.ParseInt(parts[4], 10, 64)
-		m.InternalDate = time.Unix(0, date).UTC()
-	}
+	date, err3 = strconv.ParseInt(parts[4], 10, 64)
+	m.InternalDate = time.Unix(0, date).UTC()
 	if err1 != nil || err2 != nil || err3 != nil {
 		return fmt.Errorf("message %d: bad head", m.UID)
 	}
-	m.BlobKey, m.Flags = parts[2], decodeFlags(parts[3])
+	m.BlobKey, m.Flags = parts[2], store.DecodeFlags(parts[3])
 	return nil
 }
 
@@ -80,8 +76,12 @@ func mailboxArgs(userID, mailboxID string) error {
 // nothing (see refs.go).
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
 	const op = "insert message"
-	if m.BlobKey == "" || m.Size < 0 || strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return 0, false, wrap(op, errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
+	err := store.CheckNewMessage(m)
+	if err == nil && strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		err = errorf(store.ErrInvalid, "message blob %q", m.BlobKey)
+	}
+	if err != nil {
+		return 0, false, wrap(op, err)
 	}
 	if err := mailboxArgs(userID, mailboxID); err != nil {
 		return 0, false, wrap(op, err)
@@ -212,48 +212,13 @@ func (db *DB) SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool)
 }
 
 // MessageHeads is Messages without prefixes and summaries: the heads alone
-// (one script), which carry the internal date too. Only heads written
-// before the date was added to them need their bodies, for the date.
+// (one script), which carry the internal date too.
 func (db *DB) MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]store.Message, error) {
-	out, fields, err := db.heads(ctx, userID, mailboxID, first, last, changedSince)
+	out, _, err := db.heads(ctx, userID, mailboxID, first, last, changedSince)
 	if err != nil {
 		return nil, wrap("message heads", err)
 	}
-	var old []int
-	for i := range out {
-		if out[i].InternalDate.IsZero() {
-			old = append(old, i)
-		}
-	}
-	if len(old) == 0 {
-		return out, nil
-	}
-	oldFields := make([]string, len(old))
-	for j, i := range old {
-		oldFields[j] = fields[i]
-	}
-	bodies, err := db.bodies(ctx, userPrefix(userID)+":mb:"+mailboxID+":b", oldFields)
-	if err != nil {
-		return nil, wrap("message heads", err)
-	}
-	gone := map[int]bool{}
-	for j, i := range old {
-		if bodies[j] == nil {
-			gone[i] = true // expunged meanwhile
-			continue
-		}
-		if err := decodeBody(bodies[j], &out[i]); err != nil {
-			return nil, wrap("message heads", err)
-		}
-		out[i].Prefix, out[i].Summary = nil, nil
-	}
-	kept := out[:0]
-	for i := range out {
-		if !gone[i] {
-			kept = append(kept, out[i])
-		}
-	}
-	return kept, nil
+	return out, nil
 }
 
 // bodies reads the fields of hash key in pipelined chunks; a missing field

@@ -2,8 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -28,17 +26,6 @@ const defaultLease = 5 * time.Minute
 // is noticed soon even though a blocked XREAD does not watch it.
 const maxBlock = time.Second
 
-// payload is the envelope of a job as stored (JSON), as in the sqlite driver.
-type payload struct {
-	BlobKey    string    `json:"blob"`
-	From       string    `json:"from"`
-	To         []string  `json:"to"`
-	ReceivedAt time.Time `json:"received"`
-	ClientIP   string    `json:"ip,omitempty"`
-	Helo       string    `json:"helo,omitempty"`
-	Auth       string    `json:"auth,omitempty"`
-}
-
 func checkQueue(queue string) error {
 	if queue == "" || !validName(queue) {
 		return errorf(store.ErrInvalid, "queue %q", queue)
@@ -49,10 +36,14 @@ func checkQueue(queue string) error {
 // Enqueue adds j to j.Queue; ErrExists if the queue already has j.ID (dead
 // or alive). A NotBefore in the future delays the job until then.
 func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
-	if j.ID == "" || checkQueue(j.Queue) != nil {
-		return wrap("enqueue", errorf(store.ErrInvalid, "job %q in queue %q", j.ID, j.Queue))
+	err := store.CheckJob(j)
+	if err == nil {
+		err = checkQueue(j.Queue)
 	}
-	p, err := json.Marshal(payload{j.BlobKey, j.From, j.To, j.ReceivedAt, j.ClientIP, j.Helo, j.Auth})
+	if err != nil {
+		return wrap("enqueue", err)
+	}
+	p, err := store.EncodeEnvelope(j)
 	if err != nil {
 		return wrap("enqueue", err)
 	}
@@ -126,12 +117,9 @@ func parseJobs(queue string, raw any) ([]store.Job, error) {
 	out := make([]store.Job, 0, len(v)/6)
 	for i := 0; i+6 <= len(v); i += 6 {
 		j := store.Job{ID: str(v[i]), Queue: queue, LastError: str(v[i+3]), State: str(v[i+5])}
-		var p payload
-		if err := json.Unmarshal([]byte(str(v[i+1])), &p); err != nil {
-			return nil, fmt.Errorf("job %s: %w", j.ID, err)
+		if err := store.DecodeEnvelope([]byte(str(v[i+1])), &j); err != nil {
+			return nil, err
 		}
-		j.BlobKey, j.From, j.To, j.ReceivedAt, j.ClientIP, j.Helo, j.Auth =
-			p.BlobKey, p.From, p.To, p.ReceivedAt, p.ClientIP, p.Helo, p.Auth
 		switch a := v[i+2].(type) {
 		case int64:
 			j.Attempts = int(a)

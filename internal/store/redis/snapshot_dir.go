@@ -59,12 +59,12 @@ func (db *DB) ExportDirectory(ctx context.Context) (*store.DirectorySnapshot, er
 // another user or by an alias, a user ID taken) are left as they are.
 func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot) error {
 	const op = "import directory"
-	if snap == nil || snap.Version != store.SnapshotVersion {
-		return wrap(op, errorf(store.ErrInvalid, "snapshot version"))
+	if err := store.CheckDirectorySnapshot(snap); err != nil {
+		return wrap(op, err)
 	}
 	var domains []any
 	for _, d := range snap.Domains {
-		d = normAddress(d)
+		d = store.NormAddress(d)
 		if d == "" || strings.ContainsAny(d, "@ \t\r\n{}") {
 			return wrap(op, errorf(store.ErrInvalid, "domain %q", d))
 		}
@@ -72,10 +72,12 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 	}
 	users := []any{"u"}
 	for _, u := range snap.Users {
-		addr := normAddress(u.Address)
-		local, domain, ok := splitAddress(addr)
-		if !ok || local == "" || !validUserID(u.ID) {
-			return wrap(op, errorf(store.ErrInvalid, "user %q (%q)", addr, u.ID))
+		addr, domain, err := store.CheckImportedUser(u)
+		if err == nil && !validUserID(u.ID) {
+			err = errorf(store.ErrInvalid, "user %q (%q)", addr, u.ID)
+		}
+		if err != nil {
+			return wrap(op, err)
 		}
 		created := u.Created
 		if created.IsZero() {
@@ -85,17 +87,16 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 	}
 	var aliases [][]any // one call's arguments per chunk of aliases
 	for source, targets := range snap.Aliases {
-		source = normAddress(source)
-		_, domain, ok := splitAddress(source)
-		if !ok {
-			return wrap(op, errorf(store.ErrInvalid, "alias %q", source))
+		source, domain, err := store.CheckImportedAlias(source)
+		if err != nil {
+			return wrap(op, err)
 		}
 		if len(aliases) == 0 || len(aliases[len(aliases)-1]) >= 4*dirImportChunk {
 			aliases = append(aliases, []any{"a"})
 		}
 		a := append(aliases[len(aliases)-1], source, domain, len(targets))
 		for _, t := range targets {
-			a = append(a, normAddress(t))
+			a = append(a, store.NormAddress(t))
 		}
 		aliases[len(aliases)-1] = a
 	}

@@ -42,8 +42,8 @@ type stagedMailbox struct {
 // The change counter ends above the snapshot's.
 func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	const op = "import user"
-	if snap == nil || snap.Version != store.SnapshotVersion {
-		return wrap(op, errorf(store.ErrInvalid, "snapshot version"))
+	if err := store.CheckUserSnapshot(snap); err != nil {
+		return wrap(op, err)
 	}
 	if !validUserID(snap.UserID) {
 		return wrap(op, errorf(store.ErrInvalid, "snapshot user %q", snap.UserID))
@@ -54,7 +54,7 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	}
 	P := userPrefix(snap.UserID)
 	for attempt := 0; ; attempt++ {
-		S := P + ":import:" + newID()
+		S := P + ":import:" + store.NewID()
 		err := db.stage(ctx, S, snap, mbs)
 		if err == nil {
 			err = db.ref(ctx, blobs)
@@ -97,7 +97,7 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 	var blobs []string
 	names := map[string]bool{}
 	for _, ms := range snap.Mailboxes {
-		name, err := checkName(ms.Mailbox.Name)
+		name, err := store.CheckMailboxName(ms.Mailbox.Name)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -148,7 +148,7 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 			sub = "1"
 		}
 		sm.fields = []any{"name", name, "special", special, "sub", sub, "next", next, "hms", hms,
-			"n", n, "unseen", unseen, "size", size, "mi", 1}
+			"n", n, "unseen", unseen, "size", size}
 		out = append(out, sm)
 	}
 	return out, blobs, nil

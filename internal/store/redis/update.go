@@ -14,12 +14,9 @@ import (
 // section 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
 	const name = "set flags"
-	flags, err := store.NormalizeFlags(flags)
+	flags, err := store.CheckSetFlags(op, flags)
 	if err != nil {
 		return nil, wrap(name, err)
-	}
-	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
-		return nil, wrap(name, errorf(store.ErrInvalid, "flag op %d", op))
 	}
 	if err := mailboxArgs(userID, mailboxID); err != nil {
 		return nil, wrap(name, err)
@@ -37,7 +34,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 			return nil, wrap(name, fmt.Errorf("uid %v", v[i]))
 		}
 		var m store.Message
-		m.UID, m.Flags, m.ModSeq = uint32(uid), decodeFlags(str(v[i+1])), uint64(modseq)
+		m.UID, m.Flags, m.ModSeq = uint32(uid), store.DecodeFlags(str(v[i+1])), uint64(modseq)
 		if m.Flags == nil {
 			m.Flags = []string{}
 		}

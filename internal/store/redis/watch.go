@@ -7,6 +7,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // subscribeWait bounds how long Watch waits for Redis to confirm its
@@ -20,22 +22,17 @@ const subscribeWait = 5 * time.Second
 type hub struct {
 	rdb goredis.UniversalClient
 
-	mu      sync.Mutex
-	ps      *goredis.PubSub
-	users   map[string]*watched // by channel
-	pending map[string]int      // SUBSCRIBE commands sent and not yet confirmed, by channel
-	closed  bool
-	done    chan struct{} // closed when the receive loop ended
-}
-
-// watched is the state of one watched channel.
-type watched struct {
-	chans     map[chan struct{}]struct{}
-	confirmed chan struct{} // closed when Redis confirmed the subscription
+	mu        sync.Mutex
+	ps        *goredis.PubSub
+	watchers  store.Watchers           // by channel
+	confirmed map[string]chan struct{} // by watched channel: closed when Redis confirmed the subscription
+	pending   map[string]int           // SUBSCRIBE commands sent and not yet confirmed, by channel
+	closed    bool
+	done      chan struct{} // closed when the receive loop ended
 }
 
 func newHub(rdb goredis.UniversalClient) *hub {
-	return &hub{rdb: rdb, users: map[string]*watched{}, pending: map[string]int{}}
+	return &hub{rdb: rdb, confirmed: map[string]chan struct{}{}, pending: map[string]int{}}
 }
 
 // Watch returns a channel that receives a value after any change to
@@ -57,14 +54,11 @@ func (db *DB) Watch(ctx context.Context, userID string) <-chan struct{} {
 		close(ch)
 		return ch
 	}
-	w := h.users[channel]
-	if w == nil {
-		w = &watched{chans: map[chan struct{}]struct{}{}, confirmed: make(chan struct{})}
-		h.users[channel] = w
+	if h.watchers.Add(channel, ch) {
+		h.confirmed[channel] = make(chan struct{})
 		h.subscribe(channel)
 	}
-	w.chans[ch] = struct{}{}
-	confirmed := w.confirmed
+	confirmed := h.confirmed[channel]
 	h.mu.Unlock()
 
 	t := time.NewTimer(subscribeWait)
@@ -99,17 +93,12 @@ func (h *hub) subscribe(channel string) {
 func (h *hub) unwatch(channel string, ch chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	w := h.users[channel]
-	if w == nil {
+	found, last := h.watchers.Remove(channel, ch)
+	if !found {
 		return // closed by close
 	}
-	if _, ok := w.chans[ch]; !ok {
-		return
-	}
-	delete(w.chans, ch)
-	close(ch)
-	if len(w.chans) == 0 {
-		delete(h.users, channel)
+	if last {
+		delete(h.confirmed, channel)
 		ctx, cancel := context.WithTimeout(context.Background(), subscribeWait)
 		_ = h.ps.Unsubscribe(ctx, channel)
 		cancel()
@@ -144,23 +133,18 @@ func (h *hub) notify(channel string, confirm bool) {
 			delete(h.pending, channel)
 		}
 	}
-	w := h.users[channel]
-	if w == nil {
+	confirmed, ok := h.confirmed[channel]
+	if !ok {
 		return
 	}
 	if confirm && h.pending[channel] == 0 {
 		select {
-		case <-w.confirmed:
+		case <-confirmed:
 		default:
-			close(w.confirmed)
+			close(confirmed)
 		}
 	}
-	for ch := range w.chans {
-		select {
-		case ch <- struct{}{}:
-		default: // a pending value stands for any number of changes
-		}
-	}
+	h.watchers.Notify(channel)
 }
 
 // close closes every Watch channel and the pub/sub connection.
@@ -171,12 +155,8 @@ func (h *hub) close() {
 		return
 	}
 	h.closed = true
-	for channel, w := range h.users {
-		for ch := range w.chans {
-			close(ch)
-		}
-		delete(h.users, channel)
-	}
+	h.watchers.CloseAll()
+	clear(h.confirmed)
 	ps, done := h.ps, h.done
 	h.mu.Unlock()
 	if ps != nil {

@@ -2,11 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -14,9 +11,9 @@ import (
 
 // AddDomain adds a local domain.
 func (db *DB) AddDomain(ctx context.Context, domain string) error {
-	domain = strings.ToLower(strings.TrimSpace(domain))
-	if domain == "" || strings.ContainsAny(domain, "@ \t\r\n") {
-		return wrap("add domain", errorf(store.ErrInvalid, "domain %q", domain))
+	domain, err := store.CheckNewDomain(domain)
+	if err != nil {
+		return wrap("add domain", err)
 	}
 	return db.write(ctx, "add domain", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO domains(name) VALUES (?)", domain)
@@ -26,7 +23,7 @@ func (db *DB) AddDomain(ctx context.Context, domain string) error {
 
 // DeleteDomain removes a domain without users or aliases.
 func (db *DB) DeleteDomain(ctx context.Context, domain string) error {
-	domain = strings.ToLower(strings.TrimSpace(domain))
+	domain = store.NormAddress(domain)
 	return db.write(ctx, "delete domain", func(tx *sql.Tx) error {
 		var users, aliases int
 		err := tx.QueryRowContext(ctx, `SELECT
@@ -59,7 +56,7 @@ func (db *DB) Domains(ctx context.Context) ([]string, error) {
 
 // HasDomain reports whether domain is local.
 func (db *DB) HasDomain(ctx context.Context, domain string) (bool, error) {
-	domain = strings.ToLower(strings.TrimSpace(domain))
+	domain = store.NormAddress(domain)
 	var n int
 	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM domains WHERE name = ?", domain).Scan(&n)
 	return n > 0, wrap("has domain", err)
@@ -67,13 +64,12 @@ func (db *DB) HasDomain(ctx context.Context, domain string) (bool, error) {
 
 // AddUser creates a user with a new random ID.
 func (db *DB) AddUser(ctx context.Context, address, passwordHash string) (store.User, error) {
-	address = normAddress(address)
-	local, domain, ok := splitAddress(address)
-	if !ok || local == "" {
-		return store.User{}, wrap("add user", errorf(store.ErrInvalid, "address %q", address))
+	address, domain, err := store.CheckUserAddress(address)
+	if err != nil {
+		return store.User{}, wrap("add user", err)
 	}
-	u := store.User{ID: newID(), Address: address, PasswordHash: passwordHash, Created: time.Now().UTC()}
-	err := db.write(ctx, "add user", func(tx *sql.Tx) error {
+	u := store.User{ID: store.NewID(), Address: address, PasswordHash: passwordHash, Created: time.Now().UTC()}
+	err = db.write(ctx, "add user", func(tx *sql.Tx) error {
 		if err := needDomain(ctx, tx, domain); err != nil {
 			return err
 		}
@@ -97,7 +93,7 @@ func (db *DB) AddUser(ctx context.Context, address, passwordHash string) (store.
 // DeleteUser removes a user from the directory. Its mailboxes stay until
 // PurgeUser.
 func (db *DB) DeleteUser(ctx context.Context, address string) error {
-	address = normAddress(address)
+	address = store.NormAddress(address)
 	return db.write(ctx, "delete user", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE address = ?", address)
 		if err != nil {
@@ -109,7 +105,7 @@ func (db *DB) DeleteUser(ctx context.Context, address string) error {
 
 // SetPassword replaces a user's password hash.
 func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) error {
-	address = normAddress(address)
+	address = store.NormAddress(address)
 	return db.write(ctx, "set password", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE address = ?", passwordHash, address)
 		if err != nil {
@@ -121,9 +117,9 @@ func (db *DB) SetPassword(ctx context.Context, address, passwordHash string) err
 
 // SetQuota sets a user's storage quota (see store.User.Quota).
 func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
-	address = normAddress(address)
-	if bytes < store.QuotaUnlimited {
-		return wrap("set quota", errorf(store.ErrInvalid, "quota %d", bytes))
+	address = store.NormAddress(address)
+	if err := store.CheckQuota(bytes); err != nil {
+		return wrap("set quota", err)
 	}
 	return db.write(ctx, "set quota", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET quota = ? WHERE address = ?", bytes, address)
@@ -136,7 +132,7 @@ func (db *DB) SetQuota(ctx context.Context, address string, bytes int64) error {
 
 // UserByAddress returns the user with address.
 func (db *DB) UserByAddress(ctx context.Context, address string) (store.User, error) {
-	return db.user(ctx, "user by address", "address", normAddress(address))
+	return db.user(ctx, "user by address", "address", store.NormAddress(address))
 }
 
 // UserByID returns the user with id.
@@ -190,18 +186,9 @@ func scanUser(s scanner) (store.User, error) {
 
 // AddAlias adds targets to the alias source.
 func (db *DB) AddAlias(ctx context.Context, source string, targets []string) error {
-	source = normAddress(source)
-	_, domain, ok := splitAddress(source)
-	if !ok || len(targets) == 0 {
-		return wrap("add alias", errorf(store.ErrInvalid, "alias %q with %d targets", source, len(targets)))
-	}
-	norm := make([]string, 0, len(targets))
-	for _, t := range targets {
-		t = normAddress(t)
-		if l, _, ok := splitAddress(t); !ok || l == "" {
-			return wrap("add alias", errorf(store.ErrInvalid, "alias target %q", t))
-		}
-		norm = append(norm, t)
+	source, domain, norm, err := store.CheckAlias(source, targets)
+	if err != nil {
+		return wrap("add alias", err)
 	}
 	return db.write(ctx, "add alias", func(tx *sql.Tx) error {
 		if err := needDomain(ctx, tx, domain); err != nil {
@@ -226,7 +213,7 @@ func (db *DB) AddAlias(ctx context.Context, source string, targets []string) err
 // DeleteAlias removes targets from source, or all of source when targets is
 // empty.
 func (db *DB) DeleteAlias(ctx context.Context, source string, targets []string) error {
-	source = normAddress(source)
+	source = store.NormAddress(source)
 	return db.write(ctx, "delete alias", func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM aliases WHERE source = ?", source).Scan(&n); err != nil {
@@ -240,7 +227,7 @@ func (db *DB) DeleteAlias(ctx context.Context, source string, targets []string) 
 			return err
 		}
 		for _, t := range targets {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM aliases WHERE source = ? AND target = ?", source, normAddress(t)); err != nil {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM aliases WHERE source = ? AND target = ?", source, store.NormAddress(t)); err != nil {
 				return err
 			}
 		}
@@ -253,7 +240,7 @@ func (db *DB) AliasTargets(ctx context.Context, source string) ([]string, error)
 	var out []string
 	err := db.read(ctx, "alias targets", func(tx *sql.Tx) error {
 		var err error
-		out, err = queryStrings(ctx, tx, "SELECT target FROM aliases WHERE source = ? ORDER BY target", normAddress(source))
+		out, err = queryStrings(ctx, tx, "SELECT target FROM aliases WHERE source = ? ORDER BY target", store.NormAddress(source))
 		return err
 	})
 	return out, err
@@ -317,23 +304,4 @@ func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-func normAddress(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
-
-// splitAddress splits local@domain at the last @; local is "" for a
-// catch-all source "@domain".
-func splitAddress(a string) (local, domain string, ok bool) {
-	i := strings.LastIndexByte(a, '@')
-	if i < 0 || i == len(a)-1 || strings.ContainsAny(a, " \t\r\n") {
-		return "", "", false
-	}
-	return a[:i], a[i+1:], true
-}
-
-// newID returns a random user ID: 16 bytes, hex.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return hex.EncodeToString(b[:])
 }

@@ -27,13 +27,4 @@ func applyFlags(cur []string, op store.FlagOp, flags []string) []string {
 	}
 }
 
-func encodeFlags(flags []string) string { return strings.Join(flags, " ") }
-
-func decodeFlags(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Fields(s)
-}
-
 func hasFlag(flags []string, flag string) bool { return slices.Contains(flags, flag) }

@@ -82,8 +82,8 @@ func (db *DB) JobQueued(ctx context.Context, queue, id string) (bool, error) {
 // TryLease takes the lease name for holder until ttl from now, or renews it
 // if holder has it. It returns false while another holder's lease runs.
 func (db *DB) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	if name == "" || holder == "" || ttl <= 0 {
-		return false, wrap("try lease", errorf(store.ErrInvalid, "lease %q for %q, ttl %v", name, holder, ttl))
+	if err := store.CheckLease(name, holder, ttl); err != nil {
+		return false, wrap("try lease", err)
 	}
 	var got bool
 	err := db.write(ctx, "try lease", func(tx *sql.Tx) error {

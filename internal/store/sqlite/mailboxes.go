@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -45,14 +44,6 @@ func mailboxByID(ctx context.Context, q querier, userID, id string) (store.Mailb
 		err = errorf(store.ErrNotFound, "mailbox id %q", id)
 	}
 	return mb, n, err
-}
-
-// checkName validates a client-supplied name and returns its canonical form.
-func checkName(name string) (string, error) {
-	if err := store.ValidMailboxName(name); err != nil {
-		return "", err
-	}
-	return store.CanonicalMailboxName(name), nil
 }
 
 // EnsureUser creates the default mailboxes of userID that do not exist.
@@ -172,7 +163,7 @@ func (db *DB) ListMailboxes(ctx context.Context, userID string) ([]store.Mailbox
 
 // Mailbox returns userID's mailbox by name.
 func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, error) {
-	name, err := checkName(name)
+	name, err := store.CheckMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, wrap("mailbox", errorf(store.ErrNotFound, "%v", err))
 	}
@@ -182,12 +173,9 @@ func (db *DB) Mailbox(ctx context.Context, userID, name string) (store.Mailbox, 
 
 // CreateMailbox creates a mailbox and its missing parents.
 func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string) error {
-	name, err := checkName(name)
+	name, err := store.CheckCreateMailbox(name, specialUse)
 	if err != nil {
 		return wrap("create mailbox", err)
-	}
-	if specialUse != "" && (!strings.HasPrefix(specialUse, `\`) || strings.ContainsAny(specialUse, " \t\r\n")) {
-		return wrap("create mailbox", errorf(store.ErrInvalid, "special-use %q", specialUse))
 	}
 	return db.mutate(ctx, "create mailbox", userID, func(t *txn) error {
 		if err := t.createParents(name); err != nil {
@@ -207,12 +195,9 @@ func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string
 
 // DeleteMailbox deletes a mailbox and its messages; its children stay.
 func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string, error) {
-	name, err := checkName(name)
+	name, err := store.CheckDeleteMailbox(name)
 	if err != nil {
-		return nil, wrap("delete mailbox", errorf(store.ErrNotFound, "%v", err))
-	}
-	if name == store.Inbox {
-		return nil, wrap("delete mailbox", errorf(store.ErrInvalid, "cannot delete INBOX"))
+		return nil, wrap("delete mailbox", err)
 	}
 	var orphans []string
 	err = db.mutate(ctx, "delete mailbox", userID, func(t *txn) error {
@@ -238,7 +223,7 @@ func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string,
 
 // SetSubscribed subscribes or unsubscribes an existing mailbox.
 func (db *DB) SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error {
-	name, err := checkName(name)
+	name, err := store.CheckMailboxName(name)
 	if err != nil {
 		return wrap("set subscribed", errorf(store.ErrNotFound, "%v", err))
 	}

@@ -13,8 +13,8 @@ import (
 // InsertMessage adds m to mailboxID with the next UID; idemKey makes it
 // idempotent (invariant 3): the key is recorded in the same transaction.
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
-	if m.BlobKey == "" || m.Size < 0 {
-		return 0, false, wrap("insert message", errorf(store.ErrInvalid, "message blob %q size %d", m.BlobKey, m.Size))
+	if err := store.CheckNewMessage(m); err != nil {
+		return 0, false, wrap("insert message", err)
 	}
 	flags, err := store.NormalizeFlags(m.Flags)
 	if err != nil {
@@ -77,7 +77,7 @@ func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMes
 	}
 	_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), encodeFlags(flags),
+		mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), store.EncodeFlags(flags),
 		hasFlag(flags, store.FlagSeen), modseq, summary)
 	return err
 }
@@ -159,7 +159,7 @@ func scanColumns(s scanner, full bool) (store.Message, error) {
 	}
 	err := s.Scan(dest...)
 	m.InternalDate = time.Unix(0, date).UTC()
-	m.Flags = decodeFlags(flags)
+	m.Flags = store.DecodeFlags(flags)
 	return m, err
 }
 

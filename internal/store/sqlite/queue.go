@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -26,25 +25,14 @@ const (
 	stateDead    = 2
 )
 
-// payload is the envelope of a job as stored (JSON).
-type payload struct {
-	BlobKey    string    `json:"blob"`
-	From       string    `json:"from"`
-	To         []string  `json:"to"`
-	ReceivedAt time.Time `json:"received"`
-	ClientIP   string    `json:"ip,omitempty"`
-	Helo       string    `json:"helo,omitempty"`
-	Auth       string    `json:"auth,omitempty"`
-}
-
 // Enqueue adds j to j.Queue; ErrExists if the queue already has j.ID (dead
 // or alive). j.State, or else the state of an acked job of the same id
 // still remembered, is the job's state.
 func (db *DB) Enqueue(ctx context.Context, j store.Job) error {
-	if j.ID == "" || j.Queue == "" {
-		return wrap("enqueue", errorf(store.ErrInvalid, "job %q in queue %q", j.ID, j.Queue))
+	if err := store.CheckJob(j); err != nil {
+		return wrap("enqueue", err)
 	}
-	p, err := json.Marshal(payload{j.BlobKey, j.From, j.To, j.ReceivedAt, j.ClientIP, j.Helo, j.Auth})
+	p, err := store.EncodeEnvelope(j)
 	if err != nil {
 		return wrap("enqueue", err)
 	}
@@ -219,12 +207,9 @@ func scanJob(s scanner, seq *int64) (store.Job, error) {
 	if err := s.Scan(seq, &j.ID, &p, &j.Attempts, &notBefore, &j.LastError, &j.State); err != nil {
 		return j, err
 	}
-	var pl payload
-	if err := json.Unmarshal([]byte(p), &pl); err != nil {
-		return j, fmt.Errorf("job %s: %w", j.ID, err)
+	if err := store.DecodeEnvelope([]byte(p), &j); err != nil {
+		return j, err
 	}
-	j.BlobKey, j.From, j.To, j.ReceivedAt, j.ClientIP, j.Helo, j.Auth =
-		pl.BlobKey, pl.From, pl.To, pl.ReceivedAt, pl.ClientIP, pl.Helo, pl.Auth
 	if notBefore > 0 {
 		j.NotBefore = time.Unix(0, notBefore).UTC()
 	}

@@ -9,19 +9,9 @@ import (
 // RenameMailbox renames a mailbox and its children; renaming INBOX moves
 // its messages to a new mailbox instead (RFC 9051 section 6.3.6).
 func (db *DB) RenameMailbox(ctx context.Context, userID, oldName, newName string) error {
-	oldName, err := checkName(oldName)
-	if err != nil {
-		return wrap("rename mailbox", errorf(store.ErrNotFound, "%v", err))
-	}
-	newName, err = checkName(newName)
+	oldName, newName, err := store.CheckRename(oldName, newName)
 	if err != nil {
 		return wrap("rename mailbox", err)
-	}
-	if newName == store.Inbox {
-		return wrap("rename mailbox", errorf(store.ErrExists, "mailbox INBOX"))
-	}
-	if len(newName) > len(oldName) && newName[:len(oldName)+1] == oldName+"/" {
-		return wrap("rename mailbox", errorf(store.ErrInvalid, "cannot rename %q under itself", oldName))
 	}
 	return db.mutate(ctx, "rename mailbox", userID, func(t *txn) error {
 		if oldName == store.Inbox {

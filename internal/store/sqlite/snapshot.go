@@ -108,8 +108,8 @@ func exportIdemKeys(ctx context.Context, tx *sql.Tx, userID string) (map[string]
 // delivered again by reindex, and leaking an object is safer than losing
 // one.
 func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
-	if snap == nil || snap.Version != store.SnapshotVersion || snap.UserID == "" {
-		return wrap("import user", errorf(store.ErrInvalid, "snapshot version or user"))
+	if err := store.CheckUserSnapshot(snap); err != nil {
+		return wrap("import user", err)
 	}
 	return db.mutate(ctx, "import user", snap.UserID, func(t *txn) error {
 		old, err := queryStrings(ctx, t.Tx, `SELECT m.blob_key FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
@@ -156,7 +156,7 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 // importMailbox inserts one mailbox of a snapshot with its messages and
 // returns its new row id.
 func (t *txn) importMailbox(ms store.MailboxSnapshot) (int64, error) {
-	name, err := checkName(ms.Mailbox.Name)
+	name, err := store.CheckMailboxName(ms.Mailbox.Name)
 	if err != nil {
 		return 0, err
 	}
@@ -272,12 +272,12 @@ func (db *DB) ExportDirectory(ctx context.Context) (*store.DirectorySnapshot, er
 // that conflict with existing ones (an address taken by another user ID or
 // by an alias) are left as they are.
 func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot) error {
-	if snap == nil || snap.Version != store.SnapshotVersion {
-		return wrap("import directory", errorf(store.ErrInvalid, "snapshot version"))
+	if err := store.CheckDirectorySnapshot(snap); err != nil {
+		return wrap("import directory", err)
 	}
 	return db.write(ctx, "import directory", func(tx *sql.Tx) error {
 		addDomain := func(d string) error {
-			_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO domains(name) VALUES (?)", normAddress(d))
+			_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO domains(name) VALUES (?)", store.NormAddress(d))
 			return err
 		}
 		for _, d := range snap.Domains {
@@ -291,7 +291,7 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 			}
 		}
 		for source, targets := range snap.Aliases {
-			if err := importAlias(ctx, tx, normAddress(source), targets, addDomain); err != nil {
+			if err := importAlias(ctx, tx, source, targets, addDomain); err != nil {
 				return err
 			}
 		}
@@ -300,10 +300,9 @@ func (db *DB) ImportDirectory(ctx context.Context, snap *store.DirectorySnapshot
 }
 
 func importUser(ctx context.Context, tx *sql.Tx, u store.User, addDomain func(string) error) error {
-	addr := normAddress(u.Address)
-	local, domain, ok := splitAddress(addr)
-	if !ok || local == "" || u.ID == "" {
-		return errorf(store.ErrInvalid, "user %q (%q)", addr, u.ID)
+	addr, domain, err := store.CheckImportedUser(u)
+	if err != nil {
+		return err
 	}
 	taken, err := exists(ctx, tx, "SELECT 1 FROM aliases WHERE source = ?", addr)
 	if err != nil || taken {
@@ -322,9 +321,9 @@ func importUser(ctx context.Context, tx *sql.Tx, u store.User, addDomain func(st
 }
 
 func importAlias(ctx context.Context, tx *sql.Tx, source string, targets []string, addDomain func(string) error) error {
-	_, domain, ok := splitAddress(source)
-	if !ok {
-		return errorf(store.ErrInvalid, "alias %q", source)
+	source, domain, err := store.CheckImportedAlias(source)
+	if err != nil {
+		return err
 	}
 	taken, err := exists(ctx, tx, "SELECT 1 FROM users WHERE address = ?", source)
 	if err != nil || taken {
@@ -335,7 +334,7 @@ func importAlias(ctx context.Context, tx *sql.Tx, source string, targets []strin
 	}
 	for _, tg := range targets {
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO aliases(source, target, domain) VALUES (?, ?, ?)",
-			source, normAddress(tg), domain); err != nil {
+			source, store.NormAddress(tg), domain); err != nil {
 			return err
 		}
 	}

@@ -53,12 +53,9 @@ func (t *txn) rows(query string, args []any, fn func(*sql.Rows) error) error {
 // changed. HIGHESTMODSEQ moves only if something changed (RFC 7162 section
 // 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
-	flags, err := store.NormalizeFlags(flags)
+	flags, err := store.CheckSetFlags(op, flags)
 	if err != nil {
 		return nil, wrap("set flags", err)
-	}
-	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
-		return nil, wrap("set flags", errorf(store.ErrInvalid, "flag op %d", op))
 	}
 	var changed []store.Message
 	err = db.mutate(ctx, "set flags", userID, func(t *txn) error {
@@ -77,8 +74,8 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 				if err := r.Scan(&m.UID, &cur, &wasSeen); err != nil {
 					return err
 				}
-				next := applyFlags(decodeFlags(cur), op, flags)
-				if strings.EqualFold(encodeFlags(next), cur) { // keywords are case-insensitive too
+				next := applyFlags(store.DecodeFlags(cur), op, flags)
+				if strings.EqualFold(store.EncodeFlags(next), cur) { // keywords are case-insensitive too
 					return nil
 				}
 				switch isSeen := hasFlag(next, store.FlagSeen); {
@@ -96,7 +93,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 		}
 		for _, m := range changed {
 			if _, err := t.exec("UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
-				encodeFlags(m.Flags), hasFlag(m.Flags, store.FlagSeen), modseq, id, m.UID); err != nil {
+				store.EncodeFlags(m.Flags), hasFlag(m.Flags, store.FlagSeen), modseq, id, m.UID); err != nil {
 				return err
 			}
 		}
@@ -132,7 +129,7 @@ func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint
 			if err := r.Scan(&g.uid, &g.key, &g.size, &g.seen, &flags); err != nil {
 				return err
 			}
-			if hasFlag(decodeFlags(flags), store.FlagDeleted) {
+			if hasFlag(store.DecodeFlags(flags), store.FlagDeleted) {
 				victims = append(victims, g)
 			}
 			return nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // pollInterval is how often the poller reads the change counters of the
@@ -18,22 +20,17 @@ const pollInterval = 150 * time.Millisecond
 type hub struct {
 	db *DB
 
-	mu      sync.Mutex
-	users   map[string]*watched
-	closed  bool
-	running bool
-	stop    chan struct{}
-	wg      sync.WaitGroup
-}
-
-// watched is the state of one watched user.
-type watched struct {
-	counter int64 // last change counter seen; -1 when unknown
-	chans   map[chan struct{}]struct{}
+	mu       sync.Mutex
+	watchers store.Watchers   // by user ID
+	counters map[string]int64 // by watched user: last change counter seen; -1 when unknown
+	closed   bool
+	running  bool
+	stop     chan struct{}
+	wg       sync.WaitGroup
 }
 
 func newHub(db *DB) *hub {
-	return &hub{db: db, users: map[string]*watched{}, stop: make(chan struct{})}
+	return &hub{db: db, counters: map[string]int64{}, stop: make(chan struct{})}
 }
 
 // Watch returns a channel that receives a value after any change to
@@ -51,12 +48,9 @@ func (db *DB) Watch(ctx context.Context, userID string) <-chan struct{} {
 		close(ch)
 		return ch
 	}
-	w := h.users[userID]
-	if w == nil {
-		w = &watched{counter: counter, chans: map[chan struct{}]struct{}{}}
-		h.users[userID] = w
+	if h.watchers.Add(userID, ch) {
+		h.counters[userID] = counter
 	}
-	w.chans[ch] = struct{}{}
 	if !h.running {
 		h.running = true
 		h.wg.Add(1)
@@ -69,17 +63,8 @@ func (db *DB) Watch(ctx context.Context, userID string) <-chan struct{} {
 func (h *hub) unwatch(userID string, ch chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	w := h.users[userID]
-	if w == nil {
-		return // closed by close
-	}
-	if _, ok := w.chans[ch]; !ok {
-		return
-	}
-	delete(w.chans, ch)
-	close(ch)
-	if len(w.chans) == 0 {
-		delete(h.users, userID)
+	if _, last := h.watchers.Remove(userID, ch); last {
+		delete(h.counters, userID)
 	}
 }
 
@@ -88,23 +73,14 @@ func (h *hub) unwatch(userID string, ch chan struct{}) {
 func (h *hub) signal(userID string, counter int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	w := h.users[userID]
-	if w == nil {
+	c, ok := h.counters[userID]
+	if !ok {
 		return
 	}
-	if counter > w.counter {
-		w.counter = counter // so that the poller does not wake them again for it
+	if counter > c {
+		h.counters[userID] = counter // so that the poller does not wake them again for it
 	}
-	w.notify()
-}
-
-func (w *watched) notify() {
-	for ch := range w.chans {
-		select {
-		case ch <- struct{}{}:
-		default: // a pending value stands for any number of changes
-		}
-	}
+	h.watchers.Notify(userID)
 }
 
 // poll runs until nobody watches or the DB is closed.
@@ -119,10 +95,7 @@ func (h *hub) poll() {
 		case <-t.C:
 		}
 		h.mu.Lock()
-		ids := make([]string, 0, len(h.users))
-		for id := range h.users {
-			ids = append(ids, id)
-		}
+		ids := h.watchers.Keys()
 		if len(ids) == 0 {
 			h.running = false
 			h.mu.Unlock()
@@ -135,10 +108,9 @@ func (h *hub) poll() {
 		}
 		h.mu.Lock()
 		for _, id := range ids {
-			w := h.users[id]
-			if w != nil && counters[id] != w.counter {
-				w.counter = max(w.counter, counters[id])
-				w.notify()
+			if c, ok := h.counters[id]; ok && counters[id] != c {
+				h.counters[id] = max(c, counters[id])
+				h.watchers.Notify(id)
 			}
 		}
 		h.mu.Unlock()
@@ -151,12 +123,8 @@ func (h *hub) close() {
 	if !h.closed {
 		h.closed = true
 		close(h.stop)
-		for id, w := range h.users {
-			for ch := range w.chans {
-				close(ch)
-			}
-			delete(h.users, id)
-		}
+		h.watchers.CloseAll()
+		clear(h.counters)
 	}
 	h.mu.Unlock()
 	h.wg.Wait()

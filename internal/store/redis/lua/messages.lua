@@ -13,20 +13,7 @@ if since == 0 then
   uids = redis.call('ZRANGEBYSCORE', k .. ':u', ARGV[3], ARGV[4])
 else
   -- What changed since a mod-sequence comes from the :m index, so that an
-  -- update poll reads the few heads that changed, not every one. A mailbox
-  -- from before the index gets it built here, once.
-  if redis.call('HGET', k, 'mi') ~= '1' then
-    local all = redis.call('HGETALL', k .. ':h')
-    for i = 1, #all, 1000 do
-      local args = {}
-      for j = i, math.min(i + 999, #all), 2 do
-        args[#args + 1] = parseHead(all[j + 1])
-        args[#args + 1] = all[j]
-      end
-      if #args > 0 then redis.call('ZADD', k .. ':m', unpack(args)) end
-    end
-    redis.call('HSET', k, 'mi', 1)
-  end
+  -- update poll reads the few heads that changed, not every one.
   local first, last = tonumber(ARGV[3]), math.huge
   if ARGV[4] ~= '+inf' then last = tonumber(ARGV[4]) end
   uids = {}

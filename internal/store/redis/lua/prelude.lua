@@ -33,17 +33,14 @@ local function split(s, sep)
 end
 
 -- parseHead splits a message head "modseq\nsize\nblobkey\nflags\ndate".
--- The date (unix ns) stays text: Lua numbers are doubles. Heads written
--- before the date was added have no date line; date is then ''.
+-- The date (unix ns) stays text: Lua numbers are doubles.
 local function parseHead(h)
-  local ms, size, blob, flags, date = string.match(h, '^(%d+)\n(%d+)\n([^\n]*)\n([^\n]*)\n?(%-?%d*)$')
+  local ms, size, blob, flags, date = string.match(h, '^(%d+)\n(%d+)\n([^\n]*)\n([^\n]*)\n(%-?%d+)$')
   return tonumber(ms), tonumber(size), blob, flags, date
 end
 
 local function makeHead(ms, size, blob, flags, date)
-  local h = string.format('%d', ms) .. '\n' .. string.format('%d', size) .. '\n' .. blob .. '\n' .. flags
-  if date and date ~= '' then h = h .. '\n' .. date end
-  return h
+  return string.format('%d', ms) .. '\n' .. string.format('%d', size) .. '\n' .. blob .. '\n' .. flags .. '\n' .. date
 end
 
 local function hasFlag(flags, f)
@@ -73,7 +70,7 @@ local function createMailbox(P, name, id, special, sub)
   local uv = newUIDValidity(P)
   redis.call('HSET', P .. ':mailboxes', name, id)
   redis.call('HSET', mbKey(P, id), 'name', name, 'special', special, 'sub', sub,
-    'uv', string.format('%d', uv), 'next', 1, 'hms', 1, 'n', 0, 'unseen', 0, 'size', 0, 'mi', 1)
+    'uv', string.format('%d', uv), 'next', 1, 'hms', 1, 'n', 0, 'unseen', 0, 'size', 0)
   return true
 end
 

@@ -20,14 +20,12 @@ if old == 'INBOX' then
   parents()
   createMailbox(P, new, newID, '', 0)
   local src, dst = mbKey(P, id), mbKey(P, newID)
-  local st = redis.call('HMGET', src, 'next', 'hms', 'n', 'unseen', 'size', 'mi')
+  local st = redis.call('HMGET', src, 'next', 'hms', 'n', 'unseen', 'size')
   local ms = tonumber(st[2]) + 1
   for _, suffix in ipairs({':u', ':m', ':h', ':b'}) do
     if redis.call('EXISTS', src .. suffix) == 1 then redis.call('RENAME', src .. suffix, dst .. suffix) end
   end
   redis.call('HSET', dst, 'next', st[1], 'hms', ms, 'n', st[3], 'unseen', st[4], 'size', st[5])
-  -- The mod-sequence index moved with the messages: complete only if it was.
-  if st[6] ~= '1' then redis.call('HDEL', dst, 'mi') end
   redis.call('HSET', src, 'hms', ms, 'n', 0, 'unseen', 0, 'size', 0)
   touch(P)
   return 1
