@@ -18,6 +18,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/resolver"
+	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -194,6 +195,7 @@ func (d *deps) wireWorker(p *process) error {
 		DefaultQuota: int64(d.cfg.DefaultQuota),
 		SRS:          d.srsKeys(),
 		ForwardJunk:  d.cfg.ForwardJunk,
+		Sieve:        &sievestore.Scripts{Blobs: d.blobs, Store: d.store},
 	})
 	out, err := d.outboundSender(consumer)
 	if err != nil {

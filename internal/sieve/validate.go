@@ -325,3 +325,7 @@ func validVariableName(s string) bool {
 	}
 	return true
 }
+
+// Requires reports whether the script requires the extension ext, so
+// that a caller fetches, say, the body only for scripts that test it.
+func (s *Script) Requires(ext string) bool { return s.require[ext] }

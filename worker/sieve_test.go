@@ -1,0 +1,198 @@
+package worker
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bucketmail/bucketmail/internal/authcheck"
+	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
+	"github.com/bucketmail/bucketmail/internal/sievestore"
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// sieveWorker is e.srsWorker with Sieve scripts in e's stores, and
+// user's active script set to src.
+func (e *env) sieveWorker(user, src string) *Worker {
+	e.t.Helper()
+	w := e.srsWorker()
+	w.cfg.Sieve = &sievestore.Scripts{Blobs: e.blobs, Store: e.st}
+	e.setScript(w, user, src)
+	return w
+}
+
+func (e *env) setScript(w *Worker, user, src string) {
+	e.t.Helper()
+	ctx, uid := e.t.Context(), e.users[user].ID
+	if err := w.cfg.Sieve.Put(ctx, uid, "main", src); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := w.cfg.Sieve.SetActive(ctx, uid, "main"); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestSieveFileIntoFlagsRedirect: a script files into a new mailbox with
+// a flag and redirects a copy; the job run twice acts once, and the
+// mailbox entry points at the same object.
+func TestSieveFileIntoFlagsRedirect(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require ["fileinto","mailbox","imap4flags","copy"];
+if header :contains "subject" "café" {
+  fileinto :create :flags "\\Flagged" "Cafe";
+  redirect :copy "someone@elsewhere.example";
+}`)
+	j := e.job(sample, "alice@example.com")
+	for range 2 {
+		if err := w.deliver(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := e.mailbox("alice", "Cafe")
+	if len(msgs) != 1 || msgs[0].BlobKey != j.BlobKey || !slices.Contains(msgs[0].Flags, `\Flagged`) {
+		t.Fatalf("Cafe = %+v, want one flagged entry for %s", msgs, j.BlobKey)
+	}
+	if n := len(e.inbox("alice")); n != 0 {
+		t.Errorf("INBOX has %d messages, want 0 (fileinto cancels the keep)", n)
+	}
+	jobs := e.claimAll(store.QueueOutbound)
+	if len(jobs) != 1 || jobs[0].To[0] != "someone@elsewhere.example" || !strings.HasPrefix(jobs[0].From, "SRS0=") {
+		t.Fatalf("outbound = %+v, want one redirect with an SRS sender", jobs)
+	}
+	if got := e.object(jobs[0].BlobKey); got != "Delivered-To: alice@example.com\r\n"+sample {
+		t.Errorf("redirected object = %q", got)
+	}
+}
+
+// TestSieveKeepAndDiscard: keep with flags lands in the INBOX once, and
+// discard drops the message.
+func TestSieveKeepAndDiscard(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require ["imap4flags","fileinto"]; addflag "\\Seen"; fileinto "INBOX"; keep;`)
+	e.setScript(w, "bob", `discard;`)
+	j := e.job(sample, "alice@example.com", "bob@example.com")
+	if err := w.deliver(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.inbox("alice")
+	if len(msgs) != 1 || !slices.Contains(msgs[0].Flags, `\Seen`) {
+		t.Errorf("alice INBOX = %+v, want one \\Seen entry", msgs)
+	}
+	if n := len(e.inbox("bob")); n != 0 {
+		t.Errorf("bob has %d messages after discard", n)
+	}
+}
+
+// TestSieveFailureKeeps: a script that fails at run time keeps the
+// message in the INBOX.
+func TestSieveFailureKeeps(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require ["variables","fileinto"]; set "a" "not an address"; fileinto "X"; redirect "${a}";`)
+	if err := w.deliver(t.Context(), e.job(sample, "alice@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Errorf("INBOX has %d messages, want 1 (implicit keep)", n)
+	}
+}
+
+// TestSieveVacation: one reply per sender and period, with
+// Auto-Submitted and a null sender, and none to lists or automatic mail.
+func TestSieveVacation(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require "vacation"; vacation :days 1 :subject "Away" "I am away.";`)
+	first := e.job(sample, "alice@example.com")
+	for range 2 {
+		if err := w.deliver(t.Context(), first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs := e.claimAll(store.QueueOutbound)
+	if len(jobs) != 1 {
+		t.Fatalf("outbound after one message (twice) = %+v, want one reply", jobs)
+	}
+	v := jobs[0]
+	reply := e.object(v.BlobKey)
+	if v.From != "" || v.To[0] != "sender@example.net" || v.Auth != VacationAuth+"alice@example.com" {
+		t.Errorf("reply job = %+v", v)
+	}
+	for _, want := range []string{"Auto-Submitted: auto-replied", "Subject: Away", "In-Reply-To: <m1@example.net>", "I am away."} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("reply lacks %q:\n%s", want, reply)
+		}
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Errorf("INBOX has %d messages, want 1", n)
+	}
+	if err := w.deliver(t.Context(), e.job(sample, "alice@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	list := strings.Replace(sample, "Subject:", "List-Id: <l.example.net>\r\nSubject:", 1)
+	auto := strings.Replace(sample, "Subject:", "Auto-Submitted: auto-generated\r\nSubject:", 1)
+	for _, raw := range []string{list, auto} {
+		j := e.job(raw, "alice@example.com")
+		j.From = "other@example.net"
+		if err := w.deliver(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if jobs := e.claimAll(store.QueueOutbound); len(jobs) != 0 {
+		t.Errorf("replies to a second message, a list and automatic mail: %+v", jobs)
+	}
+}
+
+// TestSieveReject: reject sends a DSN only to a verified sender; mail
+// whose sender is not verified is kept instead.
+func TestSieveReject(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require "reject"; reject "not wanted";`)
+	if err := w.deliver(t.Context(), e.job(sample, "alice@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Errorf("unverified sender: INBOX has %d, want the message kept", n)
+	}
+	if jobs := e.claimAll(store.QueueOutbound); len(jobs) != 0 {
+		t.Errorf("DSN to an unverified sender: %+v", jobs)
+	}
+	j := e.job(sample, "alice@example.com")
+	j.Auth = "sender@example.net" // submitted: the sender logged in
+	if err := w.deliver(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	jobs := e.claimAll(store.QueueOutbound)
+	if len(jobs) != 1 || jobs[0].To[0] != "sender@example.net" {
+		t.Fatalf("outbound = %+v, want one DSN", jobs)
+	}
+	if st := e.dsnStatus(jobs[0].BlobKey); !strings.Contains(st, "5.7.1") || !strings.Contains(st, "not wanted") {
+		t.Errorf("DSN status:\n%s", st)
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Errorf("rejected message stored: INBOX has %d", n)
+	}
+}
+
+// TestSieveSeesAuthResults: header tests see the Authentication-Results
+// field of the checks.
+func TestSieveSeesAuthResults(t *testing.T) {
+	d := authchecktest.Start(t)
+	d.TXT("good.example", "v=spf1 ip4:192.0.2.1 -all")
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require "fileinto";
+if header :contains "Authentication-Results" "spf=pass" { fileinto "Verified"; }`)
+	w.cfg.Checker = &authcheck.Checker{Resolver: d.Resolver(), Hostname: "mx.test"}
+	if err := e.st.EnsureUser(t.Context(), e.users["alice"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreateMailbox(t.Context(), e.users["alice"].ID, "Verified", ""); err != nil {
+		t.Fatal(err)
+	}
+	j := e.job(authMessage("a@good.example"), "alice@example.com")
+	j.From, j.ClientIP, j.Helo = "a@good.example", "192.0.2.1", "mx.good.example"
+	if err := w.deliver(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.mailbox("alice", "Verified")); n != 1 {
+		t.Errorf("Verified has %d messages, want 1", n)
+	}
+}
