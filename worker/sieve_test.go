@@ -196,3 +196,26 @@ if header :contains "Authentication-Results" "spf=pass" { fileinto "Verified"; }
 		t.Errorf("Verified has %d messages, want 1", n)
 	}
 }
+
+// TestSieveVacationConcurrent: messages from one sender delivered at the
+// same moment by several workers get one reply between them.
+func TestSieveVacationConcurrent(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require "vacation"; vacation "I am away.";`)
+	jobs := make([]store.Job, 8)
+	for i := range jobs {
+		jobs[i] = e.job(sample, "alice@example.com")
+	}
+	errs := make(chan error, len(jobs))
+	for _, j := range jobs {
+		go func() { errs <- w.deliver(t.Context(), j) }()
+	}
+	for range jobs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.claimAll(store.QueueOutbound); len(got) != 1 {
+		t.Errorf("%d replies to one sender, want 1", len(got))
+	}
+}

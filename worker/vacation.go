@@ -49,12 +49,9 @@ func (w *Worker) vacation(ctx context.Context, d delivery, v *sieve.VacationRepl
 		return fmt.Errorf("worker: looking up %s: %w", id, err)
 	}
 	if !known {
-		seen, err := lim.Marked(ctx, mark)
-		if err != nil {
-			return fmt.Errorf("worker: vacation mark: %w", err)
-		}
-		if seen {
-			return nil
+		first, err := firstReply(ctx, lim, mark, v.Period)
+		if err != nil || !first {
+			return err
 		}
 		vj := store.Job{ID: id, Queue: queue, BlobKey: blob.MessageKey(id), To: []string{d.j.From},
 			ReceivedAt: at, Auth: VacationAuth + d.r.rcpt}
@@ -141,4 +138,20 @@ func headerLine(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// firstReply reports whether no reply under mark went out in the last
+// period. The mark (set after the reply is queued) covers the period
+// from the reply on; the counter makes the check atomic, so that two
+// messages from one sender delivered at the same moment send one reply.
+func firstReply(ctx context.Context, lim store.Limiter, mark string, period time.Duration) (bool, error) {
+	seen, err := lim.Marked(ctx, mark)
+	if err != nil || seen {
+		return false, err
+	}
+	n, err := lim.Hit(ctx, mark+"/claim", 1, max(period, time.Second))
+	if err != nil {
+		return false, fmt.Errorf("worker: vacation mark: %w", err)
+	}
+	return n == 1, nil
 }
