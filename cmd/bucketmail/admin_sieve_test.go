@@ -53,3 +53,26 @@ func TestSieveCommands(t *testing.T) {
 		t.Errorf("check of a bad script: exit %d, %q", code, errOut)
 	}
 }
+
+// TestReindexRestoresSieve: reindex copies active scripts from the bucket
+// back into the store.
+func TestReindexRestoresSieve(t *testing.T) {
+	env := map[string]string{"BUCKETMAIL_DATA_DIR": t.TempDir()}
+	for _, s := range []struct {
+		stdin string
+		args  []string
+	}{
+		{"", []string{"domain", "add", "example.test"}},
+		{"secret-password\n", []string{"user", "add", "a@example.test", "--password-stdin"}},
+		{"discard;", []string{"sieve", "put", "a@example.test", "main", "-"}},
+		{"", []string{"sieve", "activate", "a@example.test", "main"}},
+	} {
+		if code, _, errOut := runCmd(t, s.stdin, env, s.args...); code != 0 {
+			t.Fatalf("%v: %s", s.args, errOut)
+		}
+	}
+	code, out, errOut := runCmd(t, "", env, "reindex", "--all")
+	if code != 0 || !strings.Contains(out, "active sieve scripts restored: 1\n") {
+		t.Fatalf("reindex: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -249,3 +249,31 @@ func (s *Scripts) Restore(ctx context.Context, uid string) error {
 	}
 	return s.SetActive(ctx, uid, name)
 }
+
+// RestoreAll copies every user's active script from the bucket into the
+// store, as `bucketmail reindex` does after the store lost data. It
+// returns how many users have one.
+func (s *Scripts) RestoreAll(ctx context.Context) (int, error) {
+	n, after := 0, ""
+	for {
+		infos, err := s.Blobs.List(ctx, keyPrefix, after, 1000)
+		if err != nil {
+			return n, fmt.Errorf("sievestore: listing scripts: %w", err)
+		}
+		if len(infos) == 0 {
+			return n, nil
+		}
+		for _, in := range infos {
+			rest, ok := strings.CutSuffix(strings.TrimPrefix(in.Key, keyPrefix), "/active")
+			uid, err := hex.DecodeString(rest)
+			if !ok || err != nil {
+				continue
+			}
+			if err := s.Restore(ctx, string(uid)); err != nil {
+				return n, err
+			}
+			n++
+		}
+		after = infos[len(infos)-1].Key
+	}
+}

@@ -120,3 +120,35 @@ func TestRestore(t *testing.T) {
 		t.Fatalf("restored %q", src)
 	}
 }
+
+// TestRestoreAll rebuilds the store's copies of every user from the
+// bucket.
+func TestRestoreAll(t *testing.T) {
+	s, ctx := newScripts(t), t.Context()
+	for _, uid := range []string{"u1", "u2", "u3"} {
+		if err := s.Put(ctx, uid, "main", "discard; # "+uid); err != nil {
+			t.Fatal(err)
+		}
+		if uid == "u3" {
+			continue // stored, not active
+		}
+		if err := s.SetActive(ctx, uid, "main"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store.DeleteCheckpoint(ctx, activeCheckpoint(uid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.RestoreAll(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("RestoreAll = %d, %v; want 2", n, err)
+	}
+	for _, uid := range []string{"u1", "u2"} {
+		if src, _ := s.Active(ctx, uid); src != "discard; # "+uid {
+			t.Errorf("%s: restored %q", uid, src)
+		}
+	}
+	if src, _ := s.Active(ctx, "u3"); src != "" {
+		t.Errorf("u3 was not active: %q", src)
+	}
+}
