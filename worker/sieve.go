@@ -3,11 +3,13 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-msgauth/authres"
 
@@ -65,7 +67,7 @@ func (w *Worker) filter(ctx context.Context, d delivery) error {
 
 // runSieve compiles src and runs it on the message of d.
 func (w *Worker) runSieve(ctx context.Context, d delivery, src string) (*sieve.Result, error) {
-	s, err := sieve.Compile(src, sieve.Limits{})
+	s, err := w.scripts.compile(src)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +168,9 @@ func (w *Worker) fileInto(ctx context.Context, d delivery, name string, create b
 	m := d.m
 	m.Flags = flags
 	key := d.j.ID + "/" + uid
+	if name == d.mailbox || strings.EqualFold(name, store.Inbox) {
+		return w.insertKeyed(ctx, d.j, d.r, name, m, key)
+	}
 	if mb, err := w.cfg.Store.Mailbox(ctx, uid, name); err == nil && !strings.EqualFold(mb.Name, store.Inbox) && mb.Name != d.mailbox {
 		key += "/" + mb.ID
 	}
@@ -229,4 +234,36 @@ func senderVerified(j store.Job, auth *authcheck.Result) bool {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// maxCachedScripts bounds the compiled scripts a worker keeps.
+const maxCachedScripts = 1024
+
+// scriptCache keeps compiled scripts by the hash of their text: a cache
+// of what the store holds, never the record, so the worker stays
+// stateless. A compiled script is safe to run concurrently.
+type scriptCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]*sieve.Script
+}
+
+func (c *scriptCache) compile(src string) (*sieve.Script, error) {
+	key := sha256.Sum256([]byte(src))
+	c.mu.Lock()
+	s, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := sieve.Compile(src, sieve.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedScripts {
+		c.m = map[[sha256.Size]byte]*sieve.Script{}
+	}
+	c.m[key] = s
+	return s, nil
 }
