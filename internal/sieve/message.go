@@ -11,7 +11,8 @@ type Field struct {
 	Name, Value string
 }
 
-// Message is what a script sees of the message it runs on.
+// Message is what a script sees of the message it runs on. It caches
+// the fields it looks up, so it serves one run at a time.
 type Message struct {
 	Header  []Field
 	From    string                 // envelope sender (MAIL FROM), "" for the null sender
@@ -20,11 +21,31 @@ type Message struct {
 	Body    string                 // decoded text of the body's text parts (RFC 5173 :text)
 	RawBody string                 // the body undecoded, when the caller has it (:raw)
 	Mailbox func(name string) bool // reports whether a mailbox exists; nil: none do
+
+	// cache holds the values already looked up, by name: a script tests
+	// the same few fields over and over.
+	cache map[string][]string
 }
 
 // values returns the decoded values of the fields named name
 // (RFC 5228 section 5.7: RFC 2047 encoded words are decoded).
 func (m *Message) values(name string, decode bool) []string {
+	key := strings.ToLower(name)
+	if decode {
+		key = "\x00" + key
+	}
+	if v, ok := m.cache[key]; ok {
+		return v
+	}
+	if m.cache == nil {
+		m.cache = map[string][]string{}
+	}
+	out := m.lookup(name, decode)
+	m.cache[key] = out
+	return out
+}
+
+func (m *Message) lookup(name string, decode bool) []string {
 	var out []string
 	dec := mime.WordDecoder{}
 	for _, f := range m.Header {
