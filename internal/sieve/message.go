@@ -4,6 +4,7 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"time"
 )
 
 // Field is one header field, its value unfolded but not decoded.
@@ -21,6 +22,7 @@ type Message struct {
 	Body    string                 // decoded text of the body's text parts (RFC 5173 :text)
 	RawBody string                 // the body undecoded, when the caller has it (:raw)
 	Mailbox func(name string) bool // reports whether a mailbox exists; nil: none do
+	Now     time.Time              // for currentdate (RFC 5260); zero: the clock
 
 	// cache holds the values already looked up, by name: a script tests
 	// the same few fields over and over.

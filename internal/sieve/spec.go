@@ -68,6 +68,15 @@ func specs() (commands, tests map[string]spec) {
 		s.groups = append(s.groups, addressPartGroup)
 		return s
 	}
+	dateSpec := func(name string, pos ...valKind) spec {
+		s := matchSpec("date", pos...)
+		s.tags = merge(s.tags, map[string]tagSpec{"zone": {val: vString}})
+		if name == "date" {
+			s.tags["originalzone"] = tagSpec{}
+			s.groups = append(s.groups, []string{"zone", "originalzone"})
+		}
+		return s
+	}
 	setTags := map[string]tagSpec{"lower": {}, "upper": {}, "lowerfirst": {}, "upperfirst": {}, "quotewildcard": {}, "length": {}}
 	flagCmd := spec{ext: "imap4flags", pos: []valKind{vStrings}, optLead: 1}
 	hasflag := matchSpec("imap4flags", vStrings)
@@ -117,6 +126,8 @@ func specs() (commands, tests map[string]spec) {
 		"hasflag":       hasflag,
 		"string":        matchSpec("variables", vStrings, vStrings),
 		"mailboxexists": {ext: "mailbox", pos: []valKind{vStrings}},
+		"date":          dateSpec("date", vString, vString, vStrings),
+		"currentdate":   dateSpec("currentdate", vString, vStrings),
 	}
 	return commands, tests
 }
@@ -126,7 +137,7 @@ func specs() (commands, tests map[string]spec) {
 var Capabilities = []string{
 	"fileinto", "reject", "ereject", "envelope", "body", "imap4flags",
 	"variables", "relational", "subaddress", "copy", "vacation",
-	"vacation-seconds", "mailbox",
+	"vacation-seconds", "mailbox", "date",
 	"comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
 }
 

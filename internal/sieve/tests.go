@@ -87,6 +87,8 @@ func (r *runner) matchTest(t *Test) bool {
 				values = append(values, v)
 			}
 		}
+	case "date", "currentdate":
+		values = r.dateValues(t)
 	case "hasflag":
 		values = r.flagValues(cl.pos[0])
 		keys = splitFlags(keys)

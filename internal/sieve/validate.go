@@ -141,6 +141,9 @@ func (v *validator) test(t *Test) error {
 	if t.Name == "size" && len(cl.tags) != 1 {
 		return errorf(t.Pos, "size needs :over or :under")
 	}
+	if err := checkDateArgs(t, cl); err != nil {
+		return err
+	}
 	if t.Name == "envelope" {
 		for _, p := range cl.pos[0].Strs {
 			if lp := strings.ToLower(p); lp != "from" && lp != "to" && !strings.Contains(p, "${") {
@@ -329,3 +332,21 @@ func validVariableName(s string) bool {
 // Requires reports whether the script requires the extension ext, so
 // that a caller fetches, say, the body only for scripts that test it.
 func (s *Script) Requires(ext string) bool { return s.require[ext] }
+
+// checkDateArgs checks the zone and date part of date and currentdate
+// when they are constants (RFC 5260 section 4).
+func checkDateArgs(t *Test, cl call) error {
+	if t.Name != "date" && t.Name != "currentdate" {
+		return nil
+	}
+	if z := cl.str("zone", ""); cl.has("zone") && !strings.Contains(z, "${") {
+		if _, ok := parseZone(z); !ok {
+			return errorf(t.Pos, "invalid zone %q (want +hhmm or -hhmm)", z)
+		}
+	}
+	part := cl.pos[len(cl.pos)-2].Strs[0]
+	if _, ok := dateParts[strings.ToLower(part)]; !ok && !strings.Contains(part, "${") {
+		return errorf(t.Pos, "unknown date part %q", part)
+	}
+	return nil
+}
