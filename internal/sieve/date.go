@@ -62,8 +62,11 @@ func (r *runner) dateValues(t *Test) []string {
 		}
 	} else {
 		partArg = 1
-		for _, v := range r.msg.values(r.expand(cl.pos[0].Strs[0]), false) {
-			if d, err := mail.ParseDate(v); err == nil {
+		for _, v := range pick(r.msg.values(r.expand(cl.pos[0].Strs[0]), false), cl) {
+			if i := strings.LastIndexByte(v, ';'); i >= 0 {
+				v = v[i+1:] // Received: the date follows the last ";" (RFC 5322 section 3.6.7)
+			}
+			if d, err := mail.ParseDate(strings.TrimSpace(v)); err == nil {
 				at = d
 				break
 			}

@@ -54,3 +54,42 @@ if currentdate :matches "month" "*" { fileinto "Archive/${y}/${1}"; }`, "fileint
 		}
 	}
 }
+
+// TestIndex runs :index and :last (RFC 5260 section 6) on header,
+// address and date, with the section 6 example.
+func TestIndex(t *testing.T) {
+	msg := testMessage()
+	msg.Header = append([]Field{
+		{"Received", "from a.example by b.example; Tue, 1 Apr 1997 10:00:00 +0000"},
+		{"Received", "from c.example by a.example; Tue, 1 Apr 1997 09:00:00 +0000"},
+		{"X-Addr", "first@example.com"},
+		{"X-Addr", "second@example.net"},
+	}, msg.Header...)
+	cases := []struct {
+		name, src, want string
+	}{
+		{"rfc5260 6 last received", `require ["date","relational","index","fileinto"];
+if date :value "gt" :index 1 :last "received" "hour" "08" { fileinto "late"; }`, "fileinto:late"},
+		{"header first", `require ["index","fileinto"]; if header :index 1 :contains "received" "from a.example" { fileinto "1"; }`, "fileinto:1"},
+		{"header first not second", `require ["index","fileinto"]; if header :index 1 :contains "received" "from c.example" { fileinto "1"; }`, "keep"},
+		{"header last", `require ["index","fileinto"]; if header :index 1 :last :contains "received" "from c.example" { fileinto "L"; }`, "fileinto:L"},
+		{"address index", `require ["index","fileinto"]; if address :index 2 :domain "x-addr" "example.net" { fileinto "2"; }`, "fileinto:2"},
+		{"out of range", `require ["index","fileinto"]; if header :index 3 :matches "x-addr" "*" { fileinto "3"; }`, "keep"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := summary(mustRun(t, c.src, msg)); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{
+		`require "index"; if header :last "a" "b" { keep; }`,
+		`require "index"; if header :index 0 "a" "b" { keep; }`,
+		`if header :index 1 "a" "b" { keep; }`,
+	} {
+		if _, err := Compile(bad, Limits{}); err == nil {
+			t.Errorf("compiled: %s", bad)
+		}
+	}
+}

@@ -68,8 +68,13 @@ func (m *Message) lookup(name string, decode bool) []string {
 // addresses returns the addresses of the fields named name. A value
 // that does not parse counts as one address, as written.
 func (m *Message) addresses(name string) []string {
+	return addressList(m.values(name, false))
+}
+
+// addressList parses the addresses of field values.
+func addressList(vals []string) []string {
 	var out []string
-	for _, v := range m.values(name, false) {
+	for _, v := range vals {
 		list, err := mail.ParseAddressList(v)
 		if err != nil {
 			if v != "" {

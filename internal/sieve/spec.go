@@ -111,9 +111,9 @@ func specs() (commands, tests map[string]spec) {
 			groups: [][]string{{"lower", "upper"}, {"lowerfirst", "upperfirst"}}},
 	}
 	tests = map[string]spec{
-		"address":  addrSpec(""),
+		"address":  withIndex(addrSpec("")),
 		"envelope": addrSpec("envelope"),
-		"header":   matchSpec("", vStrings, vStrings),
+		"header":   withIndex(matchSpec("", vStrings, vStrings)),
 		"exists":   {pos: []valKind{vStrings}},
 		"size": {pos: []valKind{vNumber}, tags: map[string]tagSpec{"over": {}, "under": {}},
 			groups: [][]string{{"over", "under"}}},
@@ -126,7 +126,7 @@ func specs() (commands, tests map[string]spec) {
 		"hasflag":       hasflag,
 		"string":        matchSpec("variables", vStrings, vStrings),
 		"mailboxexists": {ext: "mailbox", pos: []valKind{vStrings}},
-		"date":          dateSpec("date", vString, vString, vStrings),
+		"date":          withIndex(dateSpec("date", vString, vString, vStrings)),
 		"currentdate":   dateSpec("currentdate", vString, vStrings),
 	}
 	return commands, tests
@@ -137,7 +137,7 @@ func specs() (commands, tests map[string]spec) {
 var Capabilities = []string{
 	"fileinto", "reject", "ereject", "envelope", "body", "imap4flags",
 	"variables", "relational", "subaddress", "copy", "vacation",
-	"vacation-seconds", "mailbox", "date",
+	"vacation-seconds", "mailbox", "date", "index",
 	"comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
 }
 
@@ -148,4 +148,10 @@ func knownCapability(c string) bool {
 		}
 	}
 	return false
+}
+
+// withIndex adds the :index and :last tags of RFC 5260 section 6.
+func withIndex(s spec) spec {
+	s.tags = merge(s.tags, map[string]tagSpec{"index": {val: vNumber, ext: "index"}, "last": {ext: "index"}})
+	return s
 }

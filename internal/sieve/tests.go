@@ -70,11 +70,11 @@ func (r *runner) matchTest(t *Test) bool {
 	switch t.Name {
 	case "header":
 		for _, name := range r.expandAll(cl.pos[0].Strs) {
-			values = append(values, r.msg.values(name, true)...)
+			values = append(values, pick(r.msg.values(name, true), cl)...)
 		}
 	case "address":
 		for _, name := range r.expandAll(cl.pos[0].Strs) {
-			values = append(values, parts(r.msg.addresses(name), cl)...)
+			values = append(values, parts(addressList(pick(r.msg.values(name, false), cl)), cl)...)
 		}
 	case "envelope":
 		values = parts(r.envelope(r.expandAll(cl.pos[0].Strs)), cl)
@@ -145,4 +145,20 @@ func (r *runner) body(cl call) []string {
 		return nil
 	}
 	return []string{r.msg.Body}
+}
+
+// pick keeps the field :index (counted from the end with :last) selects,
+// or all of them without :index (RFC 5260 section 6).
+func pick(vals []string, cl call) []string {
+	if !cl.has("index") {
+		return vals
+	}
+	n := int(cl.num("index", 1))
+	if n > len(vals) {
+		return nil
+	}
+	if cl.has("last") {
+		return vals[len(vals)-n : len(vals)-n+1]
+	}
+	return vals[n-1 : n]
 }

@@ -141,6 +141,12 @@ func (v *validator) test(t *Test) error {
 	if t.Name == "size" && len(cl.tags) != 1 {
 		return errorf(t.Pos, "size needs :over or :under")
 	}
+	if cl.has("last") && !cl.has("index") {
+		return errorf(t.Pos, ":last needs :index")
+	}
+	if cl.has("index") && cl.num("index", 0) < 1 {
+		return errorf(t.Pos, ":index counts from 1")
+	}
 	if err := checkDateArgs(t, cl); err != nil {
 		return err
 	}
