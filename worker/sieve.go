@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
@@ -73,11 +74,11 @@ func (w *Worker) runSieve(ctx context.Context, d delivery, src string) (*sieve.R
 	}
 	msg := w.sieveMessage(ctx, d)
 	if s.Requires("body") {
-		body, err := w.bodyText(ctx, d)
+		text, raw, err := w.bodyText(ctx, d)
 		if err != nil {
 			return nil, err
 		}
-		msg.Body, msg.RawBody = body, body
+		msg.Body, msg.RawBody = text, raw
 	}
 	return s.Run(msg)
 }
@@ -99,19 +100,50 @@ func (w *Worker) sieveMessage(ctx context.Context, d delivery) *sieve.Message {
 	}
 }
 
-// bodyText reads the start of the body (undecoded) for the body test
-// (RFC 5173): one ranged read, only for scripts that require "body".
-func (w *Worker) bodyText(ctx context.Context, d delivery) (string, error) {
-	if d.sum.HeaderSize >= d.sum.Size {
-		return "", nil
-	}
-	rc, err := w.cfg.Blobs.Get(ctx, d.m.BlobKey, d.sum.HeaderSize, maxSieveBody)
+// bodyText returns the decoded text of the message's text parts for the
+// body test (RFC 5173 section 5: transfer encodings undone), and the raw
+// body for :raw: one bounded read, only for scripts that require "body".
+func (w *Worker) bodyText(ctx context.Context, d delivery) (text, raw string, err error) {
+	rc, err := w.cfg.Blobs.Get(ctx, d.m.BlobKey, 0, d.sum.HeaderSize+maxSieveBody)
 	if err != nil {
-		return "", fmt.Errorf("reading the body of %s: %w", d.m.BlobKey, err)
+		return "", "", fmt.Errorf("reading the body of %s: %w", d.m.BlobKey, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, maxSieveBody))
-	return string(b), err
+	b, err := io.ReadAll(io.LimitReader(rc, d.sum.HeaderSize+maxSieveBody))
+	if err != nil {
+		return "", "", fmt.Errorf("reading the body of %s: %w", d.m.BlobKey, err)
+	}
+	if int64(len(b)) > d.sum.HeaderSize {
+		raw = string(b[d.sum.HeaderSize:])
+	}
+	var out strings.Builder
+	if ent, err := gomessage.Read(bytes.NewReader(b)); err == nil || gomessage.IsUnknownCharset(err) || gomessage.IsUnknownEncoding(err) {
+		collectText(ent, &out, 0)
+	}
+	return out.String(), raw, nil
+}
+
+// collectText appends the decoded text/* parts of ent to out, up to
+// maxSieveBody bytes; a part that does not decode is skipped.
+func collectText(ent *gomessage.Entity, out *strings.Builder, depth int) {
+	if ent == nil || depth > 10 || out.Len() >= maxSieveBody {
+		return
+	}
+	if mr := ent.MultipartReader(); mr != nil {
+		for {
+			p, err := mr.NextPart()
+			if err != nil && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err) {
+				return
+			}
+			collectText(p, out, depth+1)
+		}
+	}
+	t, _, _ := ent.Header.ContentType()
+	if t != "" && !strings.HasPrefix(t, "text/") {
+		return
+	}
+	b, _ := io.ReadAll(io.LimitReader(ent.Body, int64(maxSieveBody-out.Len())))
+	out.Write(b)
 }
 
 // parseFields splits a header block into unfolded fields (RFC 5322

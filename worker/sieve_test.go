@@ -219,3 +219,29 @@ func TestSieveVacationConcurrent(t *testing.T) {
 		t.Errorf("%d replies to one sender, want 1", len(got))
 	}
 }
+
+// TestSieveBody: the body test sees the decoded text of the text parts
+// (RFC 5173 section 5), :raw the body as sent.
+func TestSieveBody(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require ["body","fileinto","mailbox"];
+if body :contains "café au lait" { fileinto :create "Decoded"; }
+if body :raw :contains "caf=C3=A9" { fileinto :create "Raw"; }
+if body :contains "AAAA" { fileinto :create "Binary"; }`)
+	raw := "From: <sender@example.net>\r\nTo: alice@example.com\r\nSubject: qp\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+		"un caf=C3=A9 au lait\r\n--b\r\n" +
+		"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n"
+	if err := w.deliver(t.Context(), e.job(raw, "alice@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	for _, box := range []string{"Decoded", "Raw"} {
+		if n := len(e.mailbox("alice", box)); n != 1 {
+			t.Errorf("%s has %d messages, want 1", box, n)
+		}
+	}
+	if _, err := e.st.Mailbox(t.Context(), e.users["alice"].ID, "Binary"); err == nil {
+		t.Error("the body test looked into a non-text part")
+	}
+}
