@@ -245,3 +245,25 @@ if body :contains "AAAA" { fileinto :create "Binary"; }`)
 		t.Error("the body test looked into a non-text part")
 	}
 }
+
+// TestSieveVacationFrom: :from is used only when it is one of the user's
+// addresses; a reply never speaks for someone else.
+func TestSieveVacationFrom(t *testing.T) {
+	for _, c := range []struct{ from, want string }{
+		{"Alice <alice@example.com>", `From: "Alice" <alice@example.com>`},
+		{"ceo@bank.example", "From: alice@example.com"},
+	} {
+		e := newEnv(t)
+		w := e.sieveWorker("alice", `require "vacation"; vacation :from "`+c.from+`" "away";`)
+		if err := w.deliver(t.Context(), e.job(sample, "alice@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		jobs := e.claimAll(store.QueueOutbound)
+		if len(jobs) != 1 {
+			t.Fatalf("%d replies", len(jobs))
+		}
+		if reply := e.object(jobs[0].BlobKey); !strings.Contains(reply, c.want+"\r\n") {
+			t.Errorf(":from %q: reply\n%s\nwant %q", c.from, reply, c.want)
+		}
+	}
+}

@@ -89,7 +89,9 @@ func vacationReply(hostname, id string, at time.Time, d delivery, v *sieve.Vacat
 	}
 	from := d.r.user.Address
 	if v.From != "" {
-		if a, err := mail.ParseAddress(v.From); err == nil {
+		// Only one of the user's own addresses: a reply sent (and
+		// signed) by us must not speak for anyone else.
+		if a, err := mail.ParseAddress(v.From); err == nil && ownAddress(a.Address, d, v) {
 			from = a.String()
 		}
 	}
@@ -154,4 +156,15 @@ func firstReply(ctx context.Context, lim store.Limiter, mark string, period time
 		return false, fmt.Errorf("worker: vacation mark: %w", err)
 	}
 	return n == 1, nil
+}
+
+// ownAddress reports whether addr is the recipient's: the address the
+// message came to, the user's, or one of the vacation's :addresses.
+func ownAddress(addr string, d delivery, v *sieve.VacationReply) bool {
+	for _, a := range append([]string{d.r.rcpt, d.r.user.Address}, v.Addresses...) {
+		if strings.EqualFold(a, addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -183,6 +183,8 @@ func TestManageSieveSession(t *testing.T) {
 	if !strings.Contains(last, "line 2 column 3") {
 		t.Errorf("syntax error without its position: %q", last)
 	}
+	big := strings.Repeat("#", 64<<10+1)
+	c.cmd(fmt.Sprintf("PUTSCRIPT \"big\" {%d+}\r\n%s", len(big), big), "NO (QUOTA/MAXSIZE)")
 	c.cmd(`PUTSCRIPT "other" "discard;"`, "OK")
 	c.cmd(`SETACTIVE "main"`, "OK")
 	lines, _ := c.cmd("LISTSCRIPTS", "OK")

@@ -32,9 +32,13 @@ func (s *session) scriptCommand(ctx context.Context, name string, args []string)
 	case "GETSCRIPT":
 		err = s.getScript(ctx, args[0])
 	case "PUTSCRIPT":
-		err = sc.Put(ctx, uid, args[0], args[1])
+		if err = s.fits(args[1]); err == nil {
+			err = sc.Put(ctx, uid, args[0], args[1])
+		}
 	case "CHECKSCRIPT":
-		_, err = sieve.Compile(args[0], sc.Limits)
+		if err = s.fits(args[0]); err == nil {
+			_, err = sieve.Compile(args[0], sc.Limits)
+		}
 	case "SETACTIVE":
 		err = sc.SetActive(ctx, uid, args[0])
 	case "DELETESCRIPT":
@@ -88,6 +92,15 @@ func (s *session) haveSpace(size string) error {
 		return errBadNumber
 	}
 	if n > int64(s.maxScriptSize()) {
+		return errTooBig
+	}
+	return nil
+}
+
+// fits refuses a script over the size limit with QUOTA/MAXSIZE (RFC
+// 5804 section 2.6) rather than as a compile error.
+func (s *session) fits(src string) error {
+	if len(src) > s.maxScriptSize() {
 		return errTooBig
 	}
 	return nil
