@@ -267,3 +267,24 @@ func TestSieveVacationFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestSieveVacationNotToForged: mail failing SPF gets no vacation reply
+// (its sender is most likely forged), mail passing it does.
+func TestSieveVacationNotToForged(t *testing.T) {
+	d := authchecktest.Start(t)
+	d.TXT("good.example", "v=spf1 ip4:192.0.2.1 -all")
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require "vacation"; vacation "away";`)
+	w.cfg.Checker = &authcheck.Checker{Resolver: d.Resolver(), Hostname: "mx.test"}
+	for _, ip := range []string{"198.51.100.1", "192.0.2.1"} {
+		j := e.job(authMessage("a@good.example"), "alice@example.com")
+		j.From, j.ClientIP, j.Helo = "a@good.example", ip, "mx.good.example"
+		if err := w.deliver(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+		n := len(e.claimAll(store.QueueOutbound))
+		if want := map[string]int{"198.51.100.1": 0, "192.0.2.1": 1}[ip]; n != want {
+			t.Errorf("from %s: %d replies, want %d", ip, n, want)
+		}
+	}
+}

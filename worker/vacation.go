@@ -28,7 +28,9 @@ const VacationAuth = "vacation:"
 // derived from the job, so a job run twice sends one reply.
 func (w *Worker) vacation(ctx context.Context, d delivery, v *sieve.VacationReply) error {
 	own := []string{d.r.rcpt, d.r.user.Address}
-	if !v.ShouldReply(w.sieveMessage(ctx, d), own) {
+	if junk(d.auth, d.mailbox) || !v.ShouldReply(w.sieveMessage(ctx, d), own) {
+		// Mail that failed SPF or DMARC most likely has a forged
+		// sender: a reply would be backscatter.
 		return nil
 	}
 	lim, ok := w.cfg.Store.(store.Limiter)
