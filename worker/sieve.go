@@ -17,6 +17,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/sieve"
+	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/outbound/dsn"
 )
@@ -97,7 +98,23 @@ func (w *Worker) sieveMessage(ctx context.Context, d delivery) *sieve.Message {
 			_, err := w.cfg.Store.Mailbox(ctx, d.r.user.ID, name)
 			return err == nil
 		},
+		Include: func(global bool, name string) (string, error) {
+			return w.includeScript(ctx, d.r.user.ID, global, name)
+		},
 	}
+}
+
+// includeScript returns one of the user's scripts for include (RFC 6609
+// :personal); there are no global scripts yet.
+func (w *Worker) includeScript(ctx context.Context, uid string, global bool, name string) (string, error) {
+	if global || w.cfg.Sieve == nil {
+		return "", sieve.ErrNoScript
+	}
+	src, err := w.cfg.Sieve.Get(ctx, uid, name)
+	if errors.Is(err, sievestore.ErrNotFound) {
+		return "", sieve.ErrNoScript
+	}
+	return src, err
 }
 
 // bodyText returns the decoded text of the message's text parts for the

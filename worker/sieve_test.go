@@ -288,3 +288,23 @@ func TestSieveVacationNotToForged(t *testing.T) {
 		}
 	}
 }
+
+// TestSieveInclude: the active script includes another of the user's
+// scripts (RFC 6609).
+func TestSieveInclude(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require ["include","fileinto"]; include "lists"; fileinto "Rest";`)
+	if err := w.cfg.Sieve.Put(t.Context(), e.users["alice"].ID, "lists", `require ["fileinto","mailbox"];
+if header :contains "subject" "café" { fileinto :create "Cafe"; stop; }`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.deliver(t.Context(), e.job(sample, "alice@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.mailbox("alice", "Cafe")); n != 1 {
+		t.Errorf("Cafe has %d messages, want 1", n)
+	}
+	if n := len(e.inbox("alice")); n != 0 {
+		t.Errorf("INBOX has %d messages, want 0", n)
+	}
+}

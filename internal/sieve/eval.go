@@ -12,7 +12,13 @@ import (
 type runner struct {
 	s            *Script
 	msg          *Message
-	vars         map[string]string // lower-case names; "" is the internal flag variable
+	vars         map[string]string // the current script's variables, lower-case names
+	globals      map[string]string // shared by included scripts; "" is the internal flag variable
+	declared     map[string]bool   // the current script's global declarations
+	included     map[string]bool   // scripts included with :once
+	includes     int               // scripts included so far
+	depth        int               // include nesting
+	returned     bool              // return ran: back to the including script
 	match        []string          // ${0}..${9} of the last successful :matches
 	actions      []Action
 	implicitKeep bool
@@ -25,12 +31,13 @@ type runner struct {
 // address, conflicting actions) means the caller keeps the message as
 // if there were no script (RFC 5228 section 2.10.6).
 func (s *Script) Run(msg *Message) (*Result, error) {
-	r := &runner{s: s, msg: msg, vars: map[string]string{}, implicitKeep: true}
+	r := &runner{s: s, msg: msg, vars: map[string]string{}, globals: map[string]string{},
+		declared: map[string]bool{}, included: map[string]bool{}, implicitKeep: true}
 	if err := r.block(s.cmds); err != nil {
 		return nil, err
 	}
 	if r.implicitKeep {
-		r.actions = append(r.actions, Action{Kind: Keep, Mailbox: "INBOX", Implicit: true, Flags: splitFlags([]string{r.vars[""]})})
+		r.actions = append(r.actions, Action{Kind: Keep, Mailbox: "INBOX", Implicit: true, Flags: splitFlags([]string{r.getVar("")})})
 	}
 	if err := checkConflicts(r.actions); err != nil {
 		return nil, err
@@ -49,7 +56,7 @@ func (r *runner) step(p Pos) error {
 func (r *runner) block(cmds []*Command) error {
 	taken := false
 	for _, c := range cmds {
-		if r.stopped {
+		if r.stopped || r.returned {
 			return nil
 		}
 		if err := r.step(c.Pos); err != nil {
@@ -109,6 +116,14 @@ func (r *runner) command(c *Command) error {
 		return r.add(c.Pos, Action{Kind: Vacation, Vacation: r.vacation(cl)})
 	case "set":
 		r.set(cl)
+	case "global":
+		for _, n := range cl.pos[0].Strs {
+			r.declared[strings.ToLower(n)] = true
+		}
+	case "return":
+		r.returned = true
+	case "include":
+		return r.include(c)
 	case "setflag", "addflag", "removeflag":
 		r.flagCommand(c.Name, cl)
 	}
@@ -166,7 +181,7 @@ func (r *runner) flagsFor(cl call) []string {
 	if a, ok := cl.tags["flags"]; ok {
 		return splitFlags(r.expandAll(a.Strs))
 	}
-	return splitFlags([]string{r.vars[""]})
+	return splitFlags([]string{r.getVar("")})
 }
 
 // vacation builds the reply of a vacation command. Without :handle the

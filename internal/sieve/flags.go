@@ -28,7 +28,7 @@ func (r *runner) flagCommand(name string, cl call) {
 		target = strings.ToLower(r.expand(cl.pos[0].Strs[0]))
 	}
 	given := splitFlags(r.expandAll(cl.pos[1].Strs))
-	cur := splitFlags([]string{r.vars[target]})
+	cur := splitFlags([]string{r.getVar(target)})
 	var next []string
 	switch name {
 	case "setflag":
@@ -46,18 +46,18 @@ func (r *runner) flagCommand(name string, cl call) {
 			}
 		}
 	}
-	r.vars[target] = r.clip(strings.Join(next, " "))
+	r.setVar(target, r.clip(strings.Join(next, " ")))
 }
 
 // flagValues returns the flags hasflag looks at: those of the variables
 // named, or of the internal variable.
 func (r *runner) flagValues(names *Arg) []string {
 	if names == nil {
-		return splitFlags([]string{r.vars[""]})
+		return splitFlags([]string{r.getVar("")})
 	}
 	var vals []string
 	for _, n := range r.expandAll(names.Strs) {
-		vals = append(vals, r.vars[strings.ToLower(n)])
+		vals = append(vals, r.getVar(n))
 	}
 	return splitFlags(vals)
 }

@@ -23,6 +23,10 @@ type Message struct {
 	RawBody string                 // the body undecoded, when the caller has it (:raw)
 	Mailbox func(name string) bool // reports whether a mailbox exists; nil: none do
 	Now     time.Time              // for currentdate (RFC 5260); zero: the clock
+	// Include returns the text of the script include names (RFC 6609):
+	// one of the user's, or a global one; ErrNoScript when there is
+	// none. nil: no script can be included.
+	Include func(global bool, name string) (string, error)
 
 	// cache holds the values already looked up, by name: a script tests
 	// the same few fields over and over.

@@ -107,6 +107,10 @@ func specs() (commands, tests map[string]spec) {
 		"setflag":    flagCmd,
 		"addflag":    flagCmd,
 		"removeflag": flagCmd,
+		"include": {ext: "include", pos: []valKind{vString}, groups: [][]string{{"personal", "global"}},
+			tags: map[string]tagSpec{"personal": {}, "global": {}, "once": {}, "optional": {}}},
+		"return": {ext: "include"},
+		"global": {ext: "include", pos: []valKind{vStrings}},
 		"set": {ext: "variables", pos: []valKind{vString, vString}, tags: setTags,
 			groups: [][]string{{"lower", "upper"}, {"lowerfirst", "upperfirst"}}},
 	}
@@ -137,7 +141,7 @@ func specs() (commands, tests map[string]spec) {
 var Capabilities = []string{
 	"fileinto", "reject", "ereject", "envelope", "body", "imap4flags",
 	"variables", "relational", "subaddress", "copy", "vacation",
-	"vacation-seconds", "mailbox", "date", "index",
+	"vacation-seconds", "mailbox", "date", "index", "include",
 	"comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
 }
 

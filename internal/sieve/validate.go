@@ -14,6 +14,8 @@ type Limits struct {
 	MaxVariableSize int   // bytes of one variable's value; default 4000
 	MaxActions      int   // actions per message; default 32
 	MaxDays         int64 // vacation :days upper bound; default 30
+	MaxIncludeDepth int   // nested includes (RFC 6609); default 4
+	MaxIncludes     int   // scripts included per message; default 16
 }
 
 func (l Limits) withDefaults() Limits {
@@ -28,6 +30,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxRedirects, 4)
 	def(&l.MaxVariableSize, 4000)
 	def(&l.MaxActions, 32)
+	def(&l.MaxIncludeDepth, 4)
+	def(&l.MaxIncludes, 16)
 	if l.MaxDays <= 0 {
 		l.MaxDays = 30
 	}
@@ -196,6 +200,15 @@ func (v *validator) specific(c *Command) error {
 				return errorf(c.Pos, "unsupported extension %q", ext)
 			}
 			v.require[ext] = true
+		}
+	case "global":
+		if !v.require["variables"] {
+			return errorf(c.Pos, "global needs require \"variables\"")
+		}
+		for _, name := range c.call.pos[0].Strs {
+			if !validVariableName(name) {
+				return errorf(c.Pos, "invalid variable name %q", name)
+			}
 		}
 	case "set":
 		if name := c.call.pos[0].Strs[0]; !validVariableName(name) {

@@ -58,7 +58,31 @@ func (r *runner) lookup(name string) (string, bool) {
 	if !validVariableName(strings.ReplaceAll(name, ".", "_")) {
 		return "", false
 	}
-	return r.vars[strings.ToLower(name)], true
+	return r.getVar(name), true
+}
+
+// varMap returns the map holding name and its key there: the internal
+// flag variable (""), "global.x" and declared globals are shared by
+// included scripts (RFC 6609 section 3.4); others are the script's own.
+func (r *runner) varMap(name string) (map[string]string, string) {
+	name = strings.ToLower(name)
+	if g, ok := strings.CutPrefix(name, "global."); ok {
+		return r.globals, g
+	}
+	if name == "" || r.declared[name] {
+		return r.globals, name
+	}
+	return r.vars, name
+}
+
+func (r *runner) getVar(name string) string {
+	m, k := r.varMap(name)
+	return m[k]
+}
+
+func (r *runner) setVar(name, v string) {
+	m, k := r.varMap(name)
+	m[k] = v
 }
 
 func (r *runner) clip(s string) string {
@@ -106,7 +130,7 @@ func (r *runner) set(cl call) {
 	if cl.has("length") {
 		v = strconv.Itoa(utf8.RuneCountInString(v))
 	}
-	r.vars[strings.ToLower(cl.pos[0].Strs[0])] = r.clip(v)
+	r.setVar(cl.pos[0].Strs[0], r.clip(v))
 }
 
 func mapFirst(s string, f func(rune) rune) string {
