@@ -16,6 +16,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/sieve"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -59,10 +60,18 @@ func (w *Worker) filter(ctx context.Context, d delivery) error {
 			slog.String("recipient", d.r.rcpt), slog.String("error", err.Error()))
 		return w.insert(ctx, d.j, d.r, d.mailbox, d.m)
 	}
+	stored := false
 	for _, a := range res.Actions {
 		if err := w.act(ctx, d, a); err != nil {
 			return err
 		}
+		stored = stored || a.Kind == sieve.Keep || a.Kind == sieve.FileInto
+	}
+	if !stored {
+		// Discarded, rejected or only redirected: this user holds no
+		// reference to the object. The collector deletes it once no
+		// other recipient does and the job is done (it checks both).
+		return reconcile.ScheduleOrphans(ctx, w.cfg.Store, w.cfg.Blobs, []string{d.m.BlobKey})
 	}
 	return nil
 }

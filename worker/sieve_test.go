@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
@@ -80,6 +81,16 @@ func TestSieveKeepAndDiscard(t *testing.T) {
 	}
 	if n := len(e.inbox("bob")); n != 0 {
 		t.Errorf("bob has %d messages after discard", n)
+	}
+	// Discarded everywhere: the object is handed to the collector.
+	w2 := e.sieveWorker("alice", `discard;`)
+	j2 := e.job(sample, "alice@example.com", "bob@example.com")
+	if err := w2.deliver(t.Context(), j2); err != nil {
+		t.Fatal(err)
+	}
+	due, err := e.st.DueBlobDeletes(t.Context(), time.Now().Add(time.Hour), 100)
+	if err != nil || !slices.Contains(due, j2.BlobKey) {
+		t.Errorf("due deletes %v (%v), want %s", due, err, j2.BlobKey)
 	}
 }
 
