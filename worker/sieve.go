@@ -34,6 +34,7 @@ type delivery struct {
 	m       store.NewMessage
 	sum     *message.Summary
 	auth    *authcheck.Result
+	stored  *bool // an entry was made for this user by the script's actions
 }
 
 // filter delivers d through the recipient's active Sieve script, if any
@@ -61,11 +62,11 @@ func (w *Worker) filter(ctx context.Context, d delivery) error {
 		return w.insert(ctx, d.j, d.r, d.mailbox, d.m)
 	}
 	stored := false
+	d.stored = &stored
 	for _, a := range res.Actions {
 		if err := w.act(ctx, d, a); err != nil {
 			return err
 		}
-		stored = stored || a.Kind == sieve.Keep || a.Kind == sieve.FileInto
 	}
 	if !stored {
 		// Discarded, rejected or only redirected: this user holds no
@@ -213,8 +214,10 @@ func (w *Worker) act(ctx context.Context, d delivery, a sieve.Action) error {
 
 // fileInto adds an index entry for the same object to the recipient's
 // mailbox name, creating it first for :create (RFC 5490 section 3). A
-// mailbox that does not exist means the INBOX. The entry's key adds the
-// mailbox to the delivery key, so each mailbox gets one copy per job.
+// mailbox that does not exist means the INBOX. The first entry of a run
+// has the delivery key of a delivery without a script (what reindex
+// looks for); further ones add their mailbox's id to it, so each mailbox
+// gets one entry per job.
 func (w *Worker) fileInto(ctx context.Context, d delivery, name string, create bool, flags []string) error {
 	uid := d.r.user.ID
 	if create && name != "" {
@@ -226,11 +229,18 @@ func (w *Worker) fileInto(ctx context.Context, d delivery, name string, create b
 	m := d.m
 	m.Flags = flags
 	key := d.j.ID + "/" + uid
-	if name == d.mailbox || strings.EqualFold(name, store.Inbox) {
-		return w.insertKeyed(ctx, d.j, d.r, name, m, key)
-	}
-	if mb, err := w.cfg.Store.Mailbox(ctx, uid, name); err == nil && !strings.EqualFold(mb.Name, store.Inbox) && mb.Name != d.mailbox {
+	if d.stored != nil && *d.stored {
+		mb, err := w.cfg.Store.Mailbox(ctx, uid, name)
+		if errors.Is(err, store.ErrNotFound) {
+			mb, err = w.cfg.Store.Mailbox(ctx, uid, store.Inbox)
+		}
+		if err != nil {
+			return fmt.Errorf("worker: %s of %s: %w", name, uid, err)
+		}
 		key += "/" + mb.ID
+	}
+	if d.stored != nil {
+		*d.stored = true
 	}
 	return w.insertKeyed(ctx, d.j, d.r, name, m, key)
 }

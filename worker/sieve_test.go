@@ -319,3 +319,22 @@ if header :contains "subject" "café" { fileinto :create "Cafe"; stop; }`); err 
 		t.Errorf("INBOX has %d messages, want 0", n)
 	}
 }
+
+// TestSieveSeveralMailboxes: one job filed into several mailboxes makes
+// one entry in each, also when run twice.
+func TestSieveSeveralMailboxes(t *testing.T) {
+	e := newEnv(t)
+	w := e.sieveWorker("alice", `require ["fileinto","mailbox","copy"];
+fileinto :copy :create "A"; fileinto :copy :create "B";`)
+	j := e.job(sample, "alice@example.com")
+	for range 2 {
+		if err := w.deliver(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, box := range []string{"A", "B", "INBOX"} {
+		if n := len(e.mailbox("alice", box)); n != 1 {
+			t.Errorf("%s has %d entries, want 1", box, n)
+		}
+	}
+}
