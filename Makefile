@@ -20,6 +20,7 @@ IMAP_PORT        ?= 1143
 IMAPS_PORT       ?= 1993
 POP3_PORT        ?= 1110
 POP3S_PORT       ?= 1995
+MANAGESIEVE_PORT ?= 4190
 HTTP_PORT        ?= 8080
 METRICS_PORT     ?= 8081
 
@@ -33,6 +34,7 @@ bucketmail on 127.0.0.1, data in $(DATA):
   IMAPS (implicit TLS)        $(IMAPS_PORT)
   POP3 (STLS)                 $(POP3_PORT)
   POP3S (implicit TLS)        $(POP3S_PORT)
+  ManageSieve (STARTTLS)      $(MANAGESIEVE_PORT)
   HTTP /healthz /readyz, autoconfig, MTA-STS  $(HTTP_PORT)
   HTTP /metrics (private)         $(METRICS_PORT)
 The TLS certificate is self-signed (made in $(DATA)); clients must accept it.
@@ -72,6 +74,7 @@ run: build
 		--imaps-addr 127.0.0.1:$(IMAPS_PORT) \
 		--pop3-addr 127.0.0.1:$(POP3_PORT) \
 		--pop3s-addr 127.0.0.1:$(POP3S_PORT) \
+		--managesieve-addr 127.0.0.1:$(MANAGESIEVE_PORT) \
 		--http-addr 127.0.0.1:$(HTTP_PORT) \
 		--metrics-addr 127.0.0.1:$(METRICS_PORT)
 

@@ -83,7 +83,7 @@ start_bucketmail() {
 	"$BM" run --log-level warn --hostname mx.bench.test "$@" \
 		--smtp-addr 127.0.0.1:$SMTP_PORT --submission-addr "" --submissions-addr "" \
 		--imap-addr 127.0.0.1:$IMAP_PORT --imaps-addr "" \
-		--pop3-addr 127.0.0.1:$POP3_PORT --pop3s-addr "" \
+		--pop3-addr 127.0.0.1:$POP3_PORT --pop3s-addr "" --managesieve-addr "" \
 		--http-addr 127.0.0.1:$HTTP_PORT --metrics-addr 127.0.0.1:$METRICS_PORT \
 		--allow-insecure-auth --limit-conn-per-ip-minute 0 --limit-auth-failures 0 \
 		--dns-resolver 127.0.0.1:$DNS_PORT \

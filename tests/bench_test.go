@@ -39,7 +39,7 @@ func TestBenchHarness(t *testing.T) {
 	}
 	srv := startServer(t, data, "run",
 		"--smtp-addr", "127.0.0.1:0", "--submission-addr", "", "--submissions-addr", "",
-		"--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "127.0.0.1:0", "--pop3s-addr", "",
+		"--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "127.0.0.1:0", "--pop3s-addr", "", "--managesieve-addr", "",
 		"--http-addr", "", "--allow-insecure-auth", "--limit-conn-per-ip-minute", "0",
 		"--limit-auth-failures", "0", "--dns-resolver", dns.Addr)
 	results := filepath.Join(dir, "embedded.json")

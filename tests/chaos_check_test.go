@@ -45,7 +45,7 @@ func newChaosCluster(t *testing.T) *chaosCluster {
 	for range 2 {
 		c.workers = append(c.workers, c.startWorker())
 	}
-	gwArgs := []string{"gateway", "--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", "", "--http-addr", "127.0.0.1:0"}
+	gwArgs := []string{"gateway", "--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", "", "--managesieve-addr", "", "--http-addr", "127.0.0.1:0"}
 	cc.gw = startServerEnv(t, t, c.env, t.TempDir(), append(gwArgs, c.storage...)...)
 	return cc
 }

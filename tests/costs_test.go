@@ -59,7 +59,7 @@ func TestRequestCosts(t *testing.T) {
 
 	off := []string{"--http-addr", ""}
 	edge := startServerEnv(t, t, env, t.TempDir(), append(append([]string{"edge", "--smtp-addr", "127.0.0.1:0", "--submission-addr", "", "--submissions-addr", ""}, off...), storage("edge")...)...)
-	gw := startServerEnv(t, t, env, t.TempDir(), append(append([]string{"gateway", "--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", ""}, off...), storage("gateway")...)...)
+	gw := startServerEnv(t, t, env, t.TempDir(), append(append([]string{"gateway", "--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", "", "--managesieve-addr", ""}, off...), storage("gateway")...)...)
 	// Reconciler and snapshots off: their cost is measured apart, below.
 	worker := startServerEnv(t, t, env, t.TempDir(), append(append([]string{"worker", "--reconcile-interval", "0", "--snapshot-interval", "0"}, off...), storage("worker")...)...)
 

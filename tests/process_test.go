@@ -39,6 +39,7 @@ var listenerFlags = []string{
 	"--imaps-addr", "127.0.0.1:0",
 	"--pop3-addr", "127.0.0.1:0",
 	"--pop3s-addr", "127.0.0.1:0",
+	"--managesieve-addr", "127.0.0.1:0",
 	"--http-addr", "127.0.0.1:0",
 }
 

@@ -32,3 +32,21 @@ func TestPythonScenario(t *testing.T) {
 		t.Fatalf("scenario.py failed: %v", err)
 	}
 }
+
+// TestPythonManageSieve drives ManageSieve with a client written from RFC
+// 5804 in Python over a raw socket (tests/python/managesieve.py).
+func TestPythonManageSieve(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is required (make deps checks for it)")
+	}
+	w := setupWorld(t)
+	cmd := exec.Command(python, "python/managesieve.py",
+		"--addr", w.srv.addr("managesieve"), "--user", alice, "--password", alicePass)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("managesieve.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("managesieve.py failed: %v", err)
+	}
+}

@@ -35,7 +35,7 @@ func TestReadinessGate(t *testing.T) {
 		"BUCKETMAIL_CREATE_BUCKET=true",
 	}
 	args := []string{"gateway", "--readiness-gate",
-		"--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", "", "--http-addr", "",
+		"--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", "", "--managesieve-addr", "", "--http-addr", "",
 		"--store", rds.URL(), "--blobs", s3srv.URL("gate")}
 	gw := startServerEnv(t, t, env, t.TempDir(), args...)
 	addr := gw.addr("imap")

@@ -195,7 +195,7 @@ func (c *cluster) startRoles() {
 	for range scaleWorkers {
 		c.workers = append(c.workers, c.startWorker())
 	}
-	gwArgs := append([]string{"gateway", "--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", ""}, off...)
+	gwArgs := append([]string{"gateway", "--imap-addr", "127.0.0.1:0", "--imaps-addr", "", "--pop3-addr", "", "--pop3s-addr", "", "--managesieve-addr", ""}, off...)
 	c.gwA = startServerEnv(t, t, c.env, t.TempDir(), append(gwArgs, c.storage...)...)
 	c.gwB = startServerEnv(t, t, c.env, t.TempDir(), append(gwArgs, c.storage...)...)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -69,6 +70,10 @@ type Config struct {
 	// (--forward-junk). By default such mail stays in the local mailboxes
 	// of the alias, if any, and is not passed on.
 	ForwardJunk bool
+
+	// Sieve holds the users' Sieve scripts; the active one of each
+	// recipient filters its mail (see sieve.go). nil: no filtering.
+	Sieve *sievestore.Scripts
 }
 
 // withDefaults fills in the zero values.

@@ -89,7 +89,7 @@ func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Sum
 			over = append(over, overRcpt{r: r, err: err})
 			continue
 		}
-		if err := w.insert(ctx, j, r, mailbox, m); err != nil {
+		if err := w.filter(ctx, delivery{j: j, r: r, mailbox: mailbox, m: m, sum: sum, auth: auth}); err != nil {
 			return err
 		}
 	}
@@ -125,6 +125,11 @@ func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*messa
 // insert adds m to mailbox (INBOX, or Junk) of r, once per job and user
 // (invariant 3). A user without that mailbox gets it in the INBOX.
 func (w *Worker) insert(ctx context.Context, j store.Job, r recipient, mailbox string, m store.NewMessage) error {
+	return w.insertKeyed(ctx, j, r, mailbox, m, j.ID+"/"+r.user.ID)
+}
+
+// insertKeyed is insert with the delivery key given (see sieve.go).
+func (w *Worker) insertKeyed(ctx context.Context, j store.Job, r recipient, mailbox string, m store.NewMessage, key string) error {
 	uid := r.user.ID
 	if _, ok := w.ensured.Load(uid); !ok {
 		if err := w.cfg.Store.EnsureUser(ctx, uid); err != nil {
@@ -139,7 +144,7 @@ func (w *Worker) insert(ctx context.Context, j store.Job, r recipient, mailbox s
 	if err != nil {
 		return fmt.Errorf("worker: %s of %s: %w", mailbox, uid, err)
 	}
-	n, dup, err := w.cfg.Store.InsertMessage(ctx, uid, mb.ID, j.ID+"/"+uid, m)
+	n, dup, err := w.cfg.Store.InsertMessage(ctx, uid, mb.ID, key, m)
 	if err != nil {
 		return fmt.Errorf("worker: delivering to %s: %w", uid, err)
 	}

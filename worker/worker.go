@@ -15,6 +15,8 @@ type Worker struct {
 	// ensured holds the IDs of users whose default mailboxes this process
 	// has made sure of: once is enough, and it saves a write per delivery.
 	ensured sync.Map
+	// scripts caches compiled Sieve scripts by their text (sieve.go).
+	scripts scriptCache
 }
 
 // New returns a Worker; nothing runs until Run.

@@ -38,6 +38,7 @@ type dnsFlags struct {
 	hostname, format                                  string
 	ttl                                               int
 	submission, submissions, imap, imaps, pop3, pop3s string
+	managesieve                                       string
 }
 
 func (f *dnsFlags) register(fs *flag.FlagSet) {
@@ -54,6 +55,7 @@ func (f *dnsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.imaps, "imaps-addr", ":993", "IMAP over implicit TLS listen `address` (empty: off)")
 	fs.StringVar(&f.pop3, "pop3-addr", ":110", "POP3 (STLS) listen `address` (empty: off)")
 	fs.StringVar(&f.pop3s, "pop3s-addr", ":995", "POP3 over implicit TLS listen `address` (empty: off)")
+	fs.StringVar(&f.managesieve, "managesieve-addr", ":4190", "ManageSieve (RFC 5804, STARTTLS) listen `address` (empty: off)")
 }
 
 // dnsRecord is one record. Name and Value carry no trailing dots and
@@ -169,6 +171,7 @@ func dnsRecords(domain, host string, f dnsFlags, keys []domainkeys.Key) []dnsRec
 		{"_submissions", f.submissions}, {"_submission", f.submission},
 		{"_imaps", f.imaps}, {"_imap", f.imap},
 		{"_pop3s", f.pop3s}, {"_pop3", f.pop3},
+		{"_sieve", f.managesieve}, // RFC 5804 section 1.8
 	} {
 		value := "0 0 0 ."
 		if l, ok := autoconfig.ListenerFromAddr(autoconfig.SMTP, s.addr, false); ok {

@@ -88,6 +88,7 @@ func TestDNSZone(t *testing.T) {
 		"_imap._tcp.example.test. SRV":         ". 0",
 		"_pop3s._tcp.example.test. SRV":        "mail.example.test. 995",
 		"_pop3._tcp.example.test. SRV":         "mail.example.test. 110",
+		"_sieve._tcp.example.test. SRV":        "mail.example.test. 4190",
 		"autoconfig.example.test. CNAME":       "mail.example.test.",
 		"autodiscover.example.test. CNAME":     "mail.example.test.",
 		"_autodiscover._tcp.example.test. SRV": "mail.example.test. 443",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -41,6 +42,13 @@ func (a *app) cmdReindex(ctx context.Context, args []string) error {
 	if !ok {
 		return c.done(fmt.Errorf("the store does not support index snapshots"))
 	}
+	// Active Sieve scripts first, so that the messages re-enqueued below
+	// are filtered as they were the first time.
+	scripts, err := (&sievestore.Scripts{Blobs: c.blobs, Store: c.store}).RestoreAll(ctx)
+	if err != nil {
+		return c.done(err)
+	}
+	fmt.Fprintf(a.stdout, "active sieve scripts restored: %d\n", scripts)
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rep, err := snapshot.Reindex(ctx, st, c.blobs, user, log)
 	if user != "" && errors.Is(err, store.ErrNotFound) && rep.Users == 0 {

@@ -51,6 +51,7 @@ func (a *app) commands() []command {
 		{"reindex", "rebuild the index from the blob store (snapshots and messages)", (*app).cmdReindex},
 		{"dns", "print the DNS records to publish for a domain", (*app).cmdDNS},
 		{"dkim", "make or list the DKIM signing keys of a domain", (*app).cmdDKIM},
+		{"sieve", "store, list, activate or check a user's Sieve filter scripts", (*app).cmdSieve},
 		{"version", "print the version of this binary", (*app).cmdVersion},
 		{"help", "show this help", (*app).cmdHelp},
 	}
@@ -133,6 +134,8 @@ Admin commands:
   bucketmail dns DOMAIN [--format zone|json]
   bucketmail dkim keygen DOMAIN [--selector S] [--algorithm ed25519|rsa2048]
   bucketmail dkim list [DOMAIN] | dkim del DOMAIN SELECTOR
+  bucketmail sieve put ADDRESS NAME FILE|- | sieve get|del ADDRESS NAME | sieve list ADDRESS
+  bucketmail sieve activate ADDRESS [NAME] | sieve check FILE|-
 
 Every flag can also be set in the environment as BUCKETMAIL_<NAME>
 (upper case, dashes as underscores); flags on the command line win.

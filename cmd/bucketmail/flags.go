@@ -57,6 +57,7 @@ type config struct {
 
 	SMTPAddr, SubmissionAddr, SubmissionsAddr string
 	IMAPAddr, IMAPSAddr, POP3Addr, POP3SAddr  string
+	ManageSieveAddr                           string
 
 	TLSCert, TLSKey string
 	// ACME (RFC 8555) certificates for these names, cached in the blob
@@ -209,6 +210,7 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.StringVar(&c.IMAPSAddr, "imaps-addr", ":993", "IMAP over implicit TLS listen `address` (empty: off)")
 		fs.StringVar(&c.POP3Addr, "pop3-addr", ":110", "POP3 (STLS) listen `address` (empty: off)")
 		fs.StringVar(&c.POP3SAddr, "pop3s-addr", ":995", "POP3 over implicit TLS listen `address` (empty: off)")
+		fs.StringVar(&c.ManageSieveAddr, "managesieve-addr", ":4190", "ManageSieve (RFC 5804, STARTTLS) listen `address` for filter editors (empty: off)")
 	}
 	if r.edge || r.gateway {
 		c.MaxMessageSize = defaultMaxMessageSize

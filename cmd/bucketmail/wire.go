@@ -12,12 +12,14 @@ import (
 
 	"github.com/bucketmail/bucketmail/edge"
 	imapgw "github.com/bucketmail/bucketmail/gateway/imap"
+	"github.com/bucketmail/bucketmail/gateway/managesieve"
 	"github.com/bucketmail/bucketmail/gateway/pop3"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/resolver"
+	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -163,7 +165,17 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		Limits:            limits,
 		Conns:             d.connLimits(d.log.With(slog.String("role", "pop3"))),
 	})
-	p.stoppers = append(p.stoppers, imapSrv.Shutdown, pop3Srv.Shutdown)
+	sieveSrv := managesieve.New(managesieve.Config{
+		Hostname:          d.cfg.Hostname,
+		TLS:               tlsConf,
+		AllowInsecureAuth: d.cfg.AllowInsecureAuth,
+		Auth:              d.auth,
+		Scripts:           &sievestore.Scripts{Blobs: d.blobs, Store: d.store},
+		Log:               d.log.With(slog.String("role", "managesieve")),
+		Limits:            limits,
+		Conns:             d.connLimits(d.log.With(slog.String("role", "managesieve"))),
+	})
+	p.stoppers = append(p.stoppers, imapSrv.Shutdown, pop3Srv.Shutdown, sieveSrv.Shutdown)
 	imapServe := func(implicit bool) func(net.Listener) error {
 		return func(ln net.Listener) error { return imapSrv.Serve(ln, implicit) }
 	}
@@ -175,6 +187,7 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		d.listen(p, "imaps", d.cfg.IMAPSAddr, imapServe(true)),
 		d.listen(p, "pop3", d.cfg.POP3Addr, pop3Serve(false)),
 		d.listen(p, "pop3s", d.cfg.POP3SAddr, pop3Serve(true)),
+		d.listen(p, "managesieve", d.cfg.ManageSieveAddr, sieveSrv.Serve),
 	)
 }
 
@@ -195,6 +208,7 @@ func (d *deps) wireWorker(p *process) error {
 		DefaultQuota: int64(d.cfg.DefaultQuota),
 		SRS:          d.srsKeys(),
 		ForwardJunk:  d.cfg.ForwardJunk,
+		Sieve:        &sievestore.Scripts{Blobs: d.blobs, Store: d.store},
 	})
 	out, err := d.outboundSender(consumer)
 	if err != nil {
