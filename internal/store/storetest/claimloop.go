@@ -65,7 +65,7 @@ func testClaimLoop(t *testing.T, open func(t *testing.T) store.Store) {
 		s, ctx := open(t), ctxFor(t)
 		must(t, s.Enqueue(ctx, job("LONG")))
 		r := newRuns()
-		const lease = 600 * time.Millisecond
+		const lease = 1500 * time.Millisecond
 		var acked atomic.Bool
 		loops(t, s, 3, store.LoopConfig{Queue: store.QueueInbound, Consumer: "w", Wait: 50 * time.Millisecond,
 			Lease: lease, Log: log, Process: func(ctx context.Context, j store.Job) {
@@ -105,7 +105,7 @@ func testClaimLoop(t *testing.T, open func(t *testing.T) store.Store) {
 		s, ctx := open(t), ctxFor(t)
 		must(t, s.Enqueue(ctx, job("SLOW")))
 		r := newRuns()
-		const budget, lease = 1500 * time.Millisecond, 600 * time.Millisecond
+		const budget, lease = 3 * time.Second, 1200 * time.Millisecond
 		loops(t, s, 3, store.LoopConfig{Queue: store.QueueInbound, Consumer: "w", Wait: 50 * time.Millisecond,
 			Lease: lease, Budget: budget, Log: log, Process: func(ctx context.Context, j store.Job) {
 				r.start(j.ID)
@@ -126,10 +126,10 @@ func testClaimLoop(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 }
 
-// waitUntil polls cond for up to 10 s.
+// waitUntil polls cond for up to 30 s.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(10 * time.Second); !cond(); {
+	for end := time.Now().Add(30 * time.Second); !cond(); {
 		if time.Now().After(end) {
 			t.Fatalf("timed out waiting for %s", what)
 		}

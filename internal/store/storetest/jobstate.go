@@ -90,7 +90,9 @@ func testJobState(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Renew", func(t *testing.T) {
 		s, ctx := open(t), ctxFor(t)
 		must(t, s.Enqueue(ctx, job("H")))
-		const lease = 400 * time.Millisecond
+		// Long enough for a loaded machine (race detector, 2 cores) to
+		// renew in time.
+		const lease = time.Second
 		j := claim(t, s, "holder", 1, 0, lease)[0]
 		// The holder heartbeats for three leases; nobody else gets the job.
 		for end := time.Now().Add(3 * lease); time.Now().Before(end); {
