@@ -15,12 +15,12 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
+	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/sieve"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/dsn"
 )
 
 // maxSieveBody bounds the part of the body a script's body test reads.
