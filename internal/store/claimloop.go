@@ -120,6 +120,7 @@ func heartbeat(jctx context.Context, done <-chan struct{}, q Queue, cfg LoopConf
 	}
 	t := time.NewTicker(period)
 	defer t.Stop()
+	held := time.Now().Add(cfg.Lease) // about when the lease runs out
 	for {
 		select {
 		case <-done:
@@ -132,11 +133,15 @@ func heartbeat(jctx context.Context, done <-chan struct{}, q Queue, cfg LoopConf
 			return true
 		case <-t.C:
 		}
-		rctx, stop := context.WithTimeout(jctx, period)
+		// A slow store (a busy writer, a loaded machine) gets until the
+		// lease runs out, not one period: giving up sooner lets it lapse.
+		start := time.Now()
+		rctx, stop := context.WithTimeout(jctx, max(time.Until(held), period))
 		err := q.Renew(rctx, j, cfg.Lease)
 		stop()
 		switch {
 		case err == nil:
+			held = start.Add(cfg.Lease)
 		case errors.Is(err, ErrNotFound):
 			select {
 			case <-done: // settled by the job itself meanwhile

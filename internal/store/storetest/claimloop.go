@@ -65,7 +65,7 @@ func testClaimLoop(t *testing.T, open func(t *testing.T) store.Store) {
 		s, ctx := open(t), ctxFor(t)
 		must(t, s.Enqueue(ctx, job("LONG")))
 		r := newRuns()
-		const lease = 1500 * time.Millisecond
+		const lease = 2 * time.Second
 		var acked atomic.Bool
 		loops(t, s, 3, store.LoopConfig{Queue: store.QueueInbound, Consumer: "w", Wait: 50 * time.Millisecond,
 			Lease: lease, Log: log, Process: func(ctx context.Context, j store.Job) {
