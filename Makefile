@@ -85,6 +85,8 @@ run: build
 # - fail2ban from Debian's packages, whose fail2ban-regex checks the filter in
 #   infra/fail2ban against the server's log (tests/fail2ban_test.go); its
 #   service is stopped likewise;
+# - sieve-connect from Debian's packages, the ManageSieve client of
+#   tests/sieveconnect_test.go;
 # - versitygw, the S3 server of the tests, pinned in tools/go.mod and built
 #   into .testbin (internal/testenv starts it).
 deps: .testbin/versitygw
@@ -98,6 +100,9 @@ deps: .testbin/versitygw
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fail2ban && \
 		{ service fail2ban stop >/dev/null 2>&1 || true; }; }
 	@fail2ban-regex --version
+	@command -v sieve-connect >/dev/null 2>&1 || { \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sieve-connect; }
+	@command -v sieve-connect
 	$(GO) mod download
 
 .testbin/versitygw: tools/go.mod tools/go.sum

@@ -206,7 +206,7 @@ func TestTerraformFixedChoices(t *testing.T) {
 	if m := regexp.MustCompile(`"\\"v=`).FindString(src); m != "" {
 		t.Errorf("a TXT value is written with literal quotes: %s", m)
 	}
-	for _, port := range []string{"143", "993", "110", "995", "587", "465"} {
+	for _, port := range []string{"143", "993", "110", "995", "4190", "587", "465"} {
 		if !regexp.MustCompile(`port = ` + port + `,`).MatchString(src) {
 			t.Errorf("no NodeBalancer config for port %s", port)
 		}

@@ -74,6 +74,10 @@ type Config struct {
 	// Sieve holds the users' Sieve scripts; the active one of each
 	// recipient filters its mail (see sieve.go). nil: no filtering.
 	Sieve *sievestore.Scripts
+	// SieveTTL is how long a recipient's active script, once read, is
+	// reused (see sieveactive.go): a change takes effect within it. 0
+	// means DefaultSieveTTL; < 0 reads the store for every recipient.
+	SieveTTL time.Duration
 }
 
 // withDefaults fills in the zero values.
@@ -83,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Lease <= 0 {
 		c.Lease = DefaultLease
+	}
+	if c.SieveTTL == 0 {
+		c.SieveTTL = DefaultSieveTTL
 	}
 	if c.JobTimeout <= 0 {
 		c.JobTimeout = DefaultJobTimeout

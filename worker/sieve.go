@@ -47,7 +47,7 @@ func (w *Worker) filter(ctx context.Context, d delivery) error {
 	if w.cfg.Sieve == nil {
 		return w.insert(ctx, d.j, d.r, d.mailbox, d.m)
 	}
-	src, err := w.cfg.Sieve.Active(ctx, d.r.user.ID)
+	src, err := w.active(ctx, d.r.user.ID)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -17,6 +17,9 @@ type Worker struct {
 	ensured sync.Map
 	// scripts caches compiled Sieve scripts by their text (sieve.go).
 	scripts scriptCache
+	// activeScripts caches the recipients' active scripts for
+	// cfg.SieveTTL (sieveactive.go).
+	activeScripts activeCache
 }
 
 // New returns a Worker; nothing runs until Run.

@@ -205,6 +205,10 @@ func TestManageSieveSession(t *testing.T) {
 	c.cmd(`SETACTIVE ""`, "OK")
 	c.cmd(`DELETESCRIPT "renamed"`, "OK")
 	c.cmd(`NOOP`, "OK")
+	// RFC 5804 section 2.11.2: the argument comes back as a TAG.
+	if _, last := c.cmd(`NOOP "STARTTLS-RESYNC-CAPA"`, "OK"); last != `OK (TAG "STARTTLS-RESYNC-CAPA") "Done"` {
+		t.Errorf("NOOP with a tag: %q", last)
+	}
 	c.cmd(`FROB`, "NO")
 	c.cmd(`PUTSCRIPT "a" "b" "c" "d" "e"`, "NO")
 	c.cmd("LOGOUT", "OK")

@@ -82,7 +82,7 @@ func (s *session) dispatch(ctx context.Context, name string, args []string) bool
 		s.capabilities()
 		s.ok("", "")
 	case "NOOP":
-		s.ok("", "Done")
+		s.noop(args)
 	case "LOGOUT":
 		s.ok("", "Bye")
 		return true
@@ -252,6 +252,20 @@ func (s *session) login(ctx context.Context, name, pass string) bool {
 }
 
 func (s *session) line(l string) { s.w.WriteString(l + "\r\n") }
+
+// noop answers NOOP; its optional argument comes back in a TAG response
+// code (RFC 5804 section 2.11.2), which clients such as sieve-connect
+// wait for to find the end of the capabilities after STARTTLS.
+func (s *session) noop(args []string) {
+	switch len(args) {
+	case 0:
+		s.ok("", "Done")
+	case 1:
+		s.ok("TAG "+quote(args[0]), "Done")
+	default:
+		s.no("", "Syntax error")
+	}
+}
 
 // respond writes OK, NO or BYE with an optional response code and text
 // (RFC 5804 section 1.3).

@@ -116,13 +116,15 @@ locals {
 
   all_records = { for r in concat(local.address_records, local.policy_records) : r.key => r }
 
-  # RFC 6186 and RFC 8314 section 5.1 SRV records for mail clients.
+  # RFC 6186 and RFC 8314 section 5.1 SRV records for mail clients, and
+  # _sieve._tcp for ManageSieve clients (RFC 5804 section 1.8).
   srv_records = {
     imaps       = { port = 993, target = local.gateway_fqdn }
     imap        = { port = 143, target = local.gateway_fqdn }
     pop3s       = { port = 995, target = local.gateway_fqdn }
     submissions = { port = 465, target = local.submission_fqdn }
     submission  = { port = 587, target = local.submission_fqdn }
+    sieve       = { port = 4190, target = local.gateway_fqdn }
   }
 }
 

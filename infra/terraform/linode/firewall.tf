@@ -69,7 +69,7 @@ resource "linode_firewall" "worker" {
   }
 }
 
-# Gateways: IMAP and POP3 only from the NodeBalancer.
+# Gateways: IMAP, POP3 and ManageSieve only from the NodeBalancer.
 resource "linode_firewall" "gateway" {
   label           = "${var.label_prefix}-gateway"
   inbound_policy  = "DROP"
@@ -80,7 +80,7 @@ resource "linode_firewall" "gateway" {
     label    = "imap-pop3-from-nodebalancer"
     action   = "ACCEPT"
     protocol = "TCP"
-    ports    = "143,993,110,995"
+    ports    = "143,993,110,995,4190"
     ipv4     = [local.nodebalancer_cidr]
   }
 

@@ -51,6 +51,7 @@ locals {
       BUCKETMAIL_IMAPS_ADDR          = ":993"
       BUCKETMAIL_POP3_ADDR           = ":110"
       BUCKETMAIL_POP3S_ADDR          = ":995"
+      BUCKETMAIL_MANAGESIEVE_ADDR    = ":4190"
       BUCKETMAIL_PROXY_PROTOCOL_FROM = local.proxy_from
       BUCKETMAIL_READINESS_GATE      = "true"
     }

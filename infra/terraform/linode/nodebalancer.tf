@@ -1,4 +1,4 @@
-# The NodeBalancer in front of the gateways (IMAP, POP3) and, with
+# The NodeBalancer in front of the gateways (IMAP, POP3, ManageSieve) and, with
 # submission_via_nodebalancer, of the edges for submission. Plain TCP
 # pass-through: TLS ends on bucketmail, so STARTTLS and implicit TLS both
 # work and the certificate lives in one place.
@@ -10,6 +10,8 @@ locals {
       imaps = { port = 993, role = "gateway" }
       pop3  = { port = 110, role = "gateway" }
       pop3s = { port = 995, role = "gateway" }
+      # ManageSieve (RFC 5804) for filter editors.
+      managesieve = { port = 4190, role = "gateway" }
     },
     var.submission_via_nodebalancer ? {
       submission  = { port = 587, role = "edge" }

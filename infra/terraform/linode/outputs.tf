@@ -34,6 +34,7 @@ output "endpoints" {
     imaps       = "${local.gateway_fqdn}:993"
     pop3        = "${local.gateway_fqdn}:110 (STLS)"
     pop3s       = "${local.gateway_fqdn}:995"
+    managesieve = "${local.gateway_fqdn}:4190 (STARTTLS)"
     submission  = "${local.submission_fqdn}:587 (STARTTLS)"
     submissions = "${local.submission_fqdn}:465"
   }
