@@ -7,14 +7,13 @@ package managesieve
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/connset"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -56,16 +55,12 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	sessions  sync.WaitGroup
+	open connset.Set // listeners and open connections
 }
 
 // New returns a server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Log, listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, log: cfg.Log}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -83,39 +78,10 @@ const capRefusal = "BYE (TRYLATER) \"Too many connections, try again later\"\r\n
 // Serve accepts connections on ln until Close and serves each in its own
 // goroutine. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener) error {
-	ln = s.cfg.Conns.Listener(ln, nil, capRefusal)
-	if !s.track(ln) {
-		ln.Close()
-		return nil
-	}
-	backoff := 5 * time.Millisecond
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(backoff)
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			return err
-		}
-		backoff = 5 * time.Millisecond
-		if !s.trackConn(c) {
-			c.Close()
-			return nil
-		}
-		go s.handle(c)
-	}
+	return s.open.Serve(s.cfg.Conns.Listener(ln, nil, capRefusal), s.handle)
 }
 
 func (s *Server) handle(c net.Conn) {
-	defer s.sessions.Done()
-	defer s.untrackConn(c)
-	defer c.Close()
 	if !s.cfg.Limits.Connect(s.ctx, abuse.ClientIP(c.RemoteAddr())) {
 		_, _ = c.Write([]byte("BYE (TRYLATER) \"Too many connections from your address\"\r\n"))
 		return
@@ -125,55 +91,10 @@ func (s *Server) handle(c net.Conn) {
 
 // Close stops every listener and session and waits for the sessions.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	var errs []error
-	for ln := range s.listeners {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.sessions.Wait()
+	err := s.open.Close()
 	s.cancel()
-	return errors.Join(errs...)
+	return err
 }
 
 // Shutdown is Close for the process's stoppers.
 func (s *Server) Shutdown(ctx context.Context) error { return s.Close() }
-
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) trackConn(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.sessions.Add(1)
-	return true
-}
-
-func (s *Server) untrackConn(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}

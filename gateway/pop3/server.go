@@ -6,12 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/connset"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -64,22 +64,12 @@ type Server struct {
 	ctx    context.Context // ends after Close has closed every session
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	sessions  sync.WaitGroup
+	open connset.Set // listeners and open connections
 }
 
 // New returns a server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Log,
-		metrics:   cfg.Metrics,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[net.Conn]struct{}),
-	}
+	s := &Server{cfg: cfg, log: cfg.Log, metrics: cfg.Metrics}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -104,34 +94,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS && s.cfg.TLS == nil {
 		return ErrNoTLS
 	}
-	ln = s.listener(ln, implicitTLS)
-	if !s.track(ln) {
-		ln.Close()
-		return nil
-	}
-	defer s.untrack(ln)
-	backoff := 5 * time.Millisecond
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(backoff)
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			return err
-		}
-		backoff = 5 * time.Millisecond
-		if !s.trackConn(c) {
-			c.Close()
-			return nil
-		}
-		go s.handle(c, implicitTLS)
-	}
+	return s.open.Serve(s.listener(ln, implicitTLS), func(c net.Conn) { s.handle(c, implicitTLS) })
 }
 
 // listener wraps ln in the connection caps and line bounds, and for
@@ -150,9 +113,6 @@ func (s *Server) listener(ln net.Listener, implicitTLS bool) net.Listener {
 
 // handle serves one connection (for implicit TLS, handshaken).
 func (s *Server) handle(c net.Conn, implicitTLS bool) {
-	defer s.sessions.Done()
-	defer s.untrackConn(c)
-	defer c.Close()
 	if !s.connAllowed(c) {
 		return
 	}
@@ -164,60 +124,9 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 // Close stops every listener and closes every session, then waits for the
 // sessions to end. Marks of a session closed this way are not applied.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	var errs []error
-	for ln := range s.listeners {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.sessions.Wait()
+	err := s.open.Close()
 	s.cancel()
-	return errors.Join(errs...)
+	return err
 }
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.listeners, ln)
-}
-
-// trackConn registers c; the session goroutine must call untrackConn and
-// sessions.Done.
-func (s *Server) trackConn(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.sessions.Add(1)
-	return true
-}
-
-func (s *Server) untrackConn(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}
+func (s *Server) isClosed() bool { return s.open.Stopped() }

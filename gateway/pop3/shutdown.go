@@ -24,28 +24,9 @@ func (s *session) sayShutdown() {
 // down" and closes it. Sessions still open when ctx ends are closed as by
 // Close.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var errs []error
-	s.mu.Lock()
-	s.closed = true
-	for ln := range s.listeners {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
 	// A session waiting for a command wakes up now; one running a command
-	// sees closed before its next read (session.serve).
-	for c := range s.conns {
-		_ = c.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.sessions.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	return errors.Join(append(errs, s.Close())...)
+	// sees the stop before its next read (session.serve).
+	err := s.open.Stop(func(c net.Conn) { _ = c.SetReadDeadline(time.Now()) })
+	s.open.Wait(ctx)
+	return errors.Join(err, s.Close())
 }
