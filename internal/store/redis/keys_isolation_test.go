@@ -27,8 +27,10 @@ var keyPatterns = []*regexp.Regexp{
 // hostileMailboxNames are names a client may legitimately create (they pass
 // store.ValidMailboxName) but that would corrupt or escape a key if one were
 // built from them.
+// Each has a character outside the hex digits of our IDs, so that a random
+// user ID can never contain one ("a}:mailboxes" matched an ID ending in a).
 var hostileMailboxNames = []string{
-	"{u:00000000000000000000000000000000}", "a}:mailboxes", "x:mb:0123456789abcdef",
+	"{u:00000000000000000000000000000000}", "zz}:mailboxes", "x:mb:0123456789abcdef",
 	"&AKM-", "~alice", "#alice", "alice@example.org/INBOX", "msg/01ARZ3NDEKTSV4RRFFQ69G5FAV",
 	"{dir}:user:evil", "Spaß/日本語", "name with spaces", strings.Repeat("L", 200),
 }
