@@ -3,44 +3,30 @@ package edge
 import (
 	"bufio"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func withConns(cc abuse.ConnConfig) func(*Config) {
 	return func(c *Config) { c.Conns = cc }
 }
 
-// rawDial connects to addr and returns the connection and its reader,
-// which gives up after 10 s.
-func rawDial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	return c, bufio.NewReader(c)
-}
-
 func TestMaxConnectionsRefusedAtGreeting(t *testing.T) {
 	e := newEnv(t, withConns(abuse.ConnConfig{MaxConns: 2}))
 	first, second := e.dial(MX, false), e.dial(MX, false)
-	c, r := rawDial(t, e.addr[MX])
+	c, r := testenv.RawDial(t, e.addr[MX])
 	line, err := r.ReadString('\n')
 	if want := "421 4.7.0 " + testHostname + " Too many connections, try again later\r\n"; err != nil || line != want {
 		t.Fatalf("third connection: %q, %v; want %q", line, err, want)
 	}
-	if _, err := r.ReadString('\n'); !closedErr(err) {
+	if _, err := r.ReadString('\n'); !testenv.ClosedByPeer(err) {
 		t.Fatalf("after the refusal: %v, want the connection closed", err)
 	}
 	c.Close()
@@ -57,8 +43,8 @@ func TestMaxConnectionsRefusedAtGreeting(t *testing.T) {
 
 func TestImplicitTLSWithoutClientHelloIsClosed(t *testing.T) {
 	e := newEnv(t, withConns(abuse.ConnConfig{HandshakeTimeout: 200 * time.Millisecond}))
-	_, r := rawDial(t, e.addr[SubmissionTLS])
-	if _, err := r.ReadByte(); !closedErr(err) {
+	_, r := testenv.RawDial(t, e.addr[SubmissionTLS])
+	if _, err := r.ReadByte(); !testenv.ClosedByPeer(err) {
 		t.Fatalf("SMTPS without a ClientHello: %v, want closed by the server", err)
 	}
 	// A client that does the handshake gets its greeting.
@@ -75,7 +61,7 @@ func TestImplicitTLSWithoutClientHelloIsClosed(t *testing.T) {
 
 func TestTrickledCommandLineIsCut(t *testing.T) {
 	e := newEnv(t, withConns(abuse.ConnConfig{LineTimeout: 300 * time.Millisecond, MinLineRate: 1000}))
-	c, r := rawDial(t, e.addr[MX])
+	c, r := testenv.RawDial(t, e.addr[MX])
 	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
 		t.Fatalf("greeting %q, %v", line, err)
 	}
@@ -99,15 +85,9 @@ func TestTrickledCommandLineIsCut(t *testing.T) {
 	if !strings.HasPrefix(line, "421 4.4.2 ") {
 		t.Fatalf("a line sent a byte per 50 ms: %q, want 421 4.4.2", line)
 	}
-	if _, err := r.ReadString('\n'); !closedErr(err) {
+	if _, err := r.ReadString('\n'); !testenv.ClosedByPeer(err) {
 		t.Fatalf("after the 421: %v, want the connection closed", err)
 	}
-}
-
-// closedErr reports whether a read error means the server closed the
-// connection: EOF, or a reset when client bytes were still unread.
-func closedErr(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // stalledConn sends what is written to it and never delivers a byte.
@@ -123,7 +103,7 @@ func (c stalledConn) Read([]byte) (int, error) {
 
 func TestStartTLSHandshakeIsBounded(t *testing.T) {
 	e := newEnv(t, withConns(abuse.ConnConfig{HandshakeTimeout: 200 * time.Millisecond}))
-	c, r := rawDial(t, e.addr[Submission])
+	c, r := testenv.RawDial(t, e.addr[Submission])
 	for _, cmd := range []string{"", "EHLO client.example\r\n", "STARTTLS\r\n"} {
 		if _, err := io.WriteString(c, cmd); err != nil {
 			t.Fatal(err)
@@ -155,7 +135,7 @@ func TestStartTLSHandshakeIsBounded(t *testing.T) {
 
 func TestTrickledDataIsCutAndNotQueued(t *testing.T) {
 	e := newEnv(t, withConns(abuse.ConnConfig{LineTimeout: 300 * time.Millisecond, MinLineRate: 1000}))
-	c, r := rawDial(t, e.addr[MX])
+	c, r := testenv.RawDial(t, e.addr[MX])
 	for _, cmd := range []string{"", "EHLO client.example\r\n", "MAIL FROM:<someone@remote.example>\r\n",
 		"RCPT TO:<" + alice + ">\r\n", "DATA\r\n"} {
 		if _, err := io.WriteString(c, cmd); err != nil {
@@ -181,7 +161,7 @@ func TestTrickledDataIsCutAndNotQueued(t *testing.T) {
 	}()
 	for {
 		line, err := r.ReadString('\n')
-		if closedErr(err) {
+		if testenv.ClosedByPeer(err) {
 			break
 		}
 		if err != nil {

@@ -2,15 +2,14 @@ package e2e
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // connWorld runs the binary behind a "balancer" at 127.0.0.1, so that the
@@ -38,27 +37,12 @@ func dialProxied(t *testing.T, w *world, name, ip string) (net.Conn, *bufio.Read
 	return c, bufio.NewReader(c)
 }
 
-// closedByServer reads until the server closes; an answer on the way is
-// fine, the client's own 10 s deadline is not.
-func closedByServer(t *testing.T, r *bufio.Reader, what string) {
-	t.Helper()
-	for {
-		_, err := r.ReadString('\n')
-		if closedErr(err) {
-			return
-		}
-		if err != nil {
-			t.Fatalf("%s: %v, want the connection closed by the server", what, err)
-		}
-	}
-}
-
 func TestConnectionLimits(t *testing.T) {
 	w := connWorld(t)
 	t.Run("silent TLS clients are closed", func(t *testing.T) {
 		for i, name := range []string{"submissions", "imaps", "pop3s"} {
 			_, r := dialProxied(t, w, name, fmt.Sprintf("198.51.100.%d", i+1))
-			closedByServer(t, r, name+" without a ClientHello")
+			testenv.WantClosed(t, r, name+" without a ClientHello")
 		}
 	})
 	t.Run("trickled lines are cut", func(t *testing.T) {
@@ -77,7 +61,7 @@ func TestConnectionLimits(t *testing.T) {
 					time.Sleep(50 * time.Millisecond)
 				}
 			}()
-			closedByServer(t, r, tc.name+" line sent a byte per 50 ms")
+			testenv.WantClosed(t, r, tc.name+" line sent a byte per 50 ms")
 		}
 	})
 	t.Run("caps refuse the next connection", func(t *testing.T) {
@@ -116,10 +100,4 @@ func TestConnectionLimits(t *testing.T) {
 			}
 		}
 	})
-}
-
-// closedErr reports whether a read error means the server closed the
-// connection: EOF, or a reset when client bytes were still unread.
-func closedErr(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }

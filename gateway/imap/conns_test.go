@@ -2,33 +2,20 @@ package imapgw
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func withConns(cc abuse.ConnConfig) envOption {
 	return func(c *Config) { c.Conns = cc }
-}
-
-// rawDial connects to addr in the clear; reads give up after 10 s.
-func rawDial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	return c, bufio.NewReader(c)
 }
 
 func TestMaxConnectionsBye(t *testing.T) {
@@ -36,17 +23,17 @@ func TestMaxConnectionsBye(t *testing.T) {
 	var firsts []net.Conn
 	var readers []*bufio.Reader
 	for range 2 {
-		c, r := rawDial(t, env.plainAddr)
+		c, r := testenv.RawDial(t, env.plainAddr)
 		if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "* OK ") {
 			t.Fatalf("greeting within the cap %q, %v", line, err)
 		}
 		firsts, readers = append(firsts, c), append(readers, r)
 	}
-	_, r := rawDial(t, env.plainAddr)
+	_, r := testenv.RawDial(t, env.plainAddr)
 	if line, err := r.ReadString('\n'); err != nil || line != capRefusal {
 		t.Fatalf("over the cap: %q, %v; want %q", line, err, capRefusal)
 	}
-	if _, err := r.ReadString('\n'); !closedErr(err) {
+	if _, err := r.ReadString('\n'); !testenv.ClosedByPeer(err) {
 		t.Fatalf("after the BYE: %v, want the connection closed", err)
 	}
 	for i, c := range firsts {
@@ -61,8 +48,8 @@ func TestMaxConnectionsBye(t *testing.T) {
 
 func TestIMAPSWithoutClientHelloIsClosed(t *testing.T) {
 	env := newEnv(t, withConns(abuse.ConnConfig{HandshakeTimeout: 200 * time.Millisecond}))
-	_, r := rawDial(t, env.tlsAddr)
-	if _, err := r.ReadByte(); !closedErr(err) {
+	_, r := testenv.RawDial(t, env.tlsAddr)
+	if _, err := r.ReadByte(); !testenv.ClosedByPeer(err) {
 		t.Fatalf("IMAPS without a ClientHello: %v, want closed by the server", err)
 	}
 	env.dial(t, "alice@example.org", nil) // a real client is served
@@ -70,7 +57,7 @@ func TestIMAPSWithoutClientHelloIsClosed(t *testing.T) {
 
 func TestTrickledCommandIsCut(t *testing.T) {
 	env := newEnv(t, withConns(abuse.ConnConfig{LineTimeout: 300 * time.Millisecond, MinLineRate: 1000}))
-	c, r := rawDial(t, env.plainAddr)
+	c, r := testenv.RawDial(t, env.plainAddr)
 	if _, err := r.ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +72,7 @@ func TestTrickledCommandIsCut(t *testing.T) {
 	// imapserver's own bound is 30 s for a command; the test's 10 s.
 	for {
 		_, err := r.ReadString('\n')
-		if closedErr(err) {
+		if testenv.ClosedByPeer(err) {
 			return
 		}
 		if err != nil {
@@ -117,10 +104,4 @@ func TestIdleOutlastsTheLineBound(t *testing.T) {
 	if _, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{UID: true}).Collect(); err != nil {
 		t.Fatalf("FETCH after IDLE: %v", err)
 	}
-}
-
-// closedErr reports whether a read error means the server closed the
-// connection: EOF, or a reset when client bytes were still unread.
-func closedErr(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
