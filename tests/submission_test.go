@@ -118,6 +118,7 @@ func TestAutoconfigHTTP(t *testing.T) {
 		"imap " + strconv.Itoa(port("imaps")) + " SSL", "imap " + strconv.Itoa(port("imap")) + " STARTTLS",
 		"pop3 " + strconv.Itoa(port("pop3s")) + " SSL", "pop3 " + strconv.Itoa(port("pop3")) + " STARTTLS",
 		"smtp " + strconv.Itoa(port("submissions")) + " SSL", "smtp " + strconv.Itoa(port("submission")) + " STARTTLS",
+		"managesieve " + strconv.Itoa(port("managesieve")) + " STARTTLS",
 	} {
 		if !got[want+" mx.test.example"] {
 			t.Errorf("config-v1.1.xml lacks %s: %v", want, got)

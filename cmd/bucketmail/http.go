@@ -100,6 +100,7 @@ func withAutoconfig(h http.Handler, hostname string, bound []boundListener, dir 
 		"submission": {autoconfig.SMTP, false}, "submissions": {autoconfig.SMTP, true},
 		"imap": {autoconfig.IMAP, false}, "imaps": {autoconfig.IMAP, true},
 		"pop3": {autoconfig.POP3, false}, "pop3s": {autoconfig.POP3, true},
+		"managesieve": {autoconfig.ManageSieve, false},
 	}
 	cfg := autoconfig.Config{Hostname: hostname, HasDomain: dir.HasDomain, Log: log}
 	for _, b := range bound {

@@ -21,6 +21,10 @@ const (
 	IMAP Protocol = "imap"
 	POP3 Protocol = "pop3"
 	SMTP Protocol = "smtp" // submission only: clients never submit on port 25
+	// ManageSieve (RFC 5804) is the filter-editing protocol. config-v1.1
+	// has no field of its own for it: it is listed as an incomingServer of
+	// type "managesieve" after IMAP and POP3 (see clientConfig).
+	ManageSieve Protocol = "managesieve"
 )
 
 // Listener is one client-facing listener: its protocol, its public port

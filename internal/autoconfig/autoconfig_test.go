@@ -16,6 +16,7 @@ var testListeners = []Listener{
 	{SMTP, 587, false}, {SMTP, 465, true},
 	{IMAP, 143, false}, {IMAP, 993, true},
 	{POP3, 110, false}, {POP3, 995, true},
+	{ManageSieve, 4190, false},
 }
 
 func newServer(t *testing.T, listeners []Listener) *httptest.Server {
@@ -101,18 +102,23 @@ func TestThunderbirdConfig(t *testing.T) {
 		}
 		for _, want := range []key{
 			{"imap", 993, "SSL"}, {"imap", 143, "STARTTLS"}, {"pop3", 995, "SSL"}, {"pop3", 110, "STARTTLS"},
-			{"smtp", 465, "SSL"}, {"smtp", 587, "STARTTLS"},
+			{"smtp", 465, "SSL"}, {"smtp", 587, "STARTTLS"}, {"managesieve", 4190, "STARTTLS"},
 		} {
 			if !got[want] {
 				t.Errorf("%s: missing %+v in %+v", tc.path, want, got)
 			}
 		}
-		if len(got) != 6 {
-			t.Errorf("%d servers, want 6", len(got))
+		if len(got) != 7 {
+			t.Errorf("%d servers, want 7", len(got))
 		}
-		// Thunderbird takes the first: IMAP over implicit TLS.
+		// Thunderbird takes the first: IMAP over implicit TLS. ManageSieve,
+		// a type mail readers skip, is last so that it is never offered as
+		// the account's server.
 		if first := p.Incoming[0]; first.Type != "imap" || first.SocketType != "SSL" {
 			t.Errorf("first incoming = %+v", first)
+		}
+		if last := p.Incoming[len(p.Incoming)-1]; last.Type != "managesieve" {
+			t.Errorf("last incoming = %+v, want the managesieve entry", last)
 		}
 		for _, s := range p.Outgoing {
 			if s.Type != "smtp" {

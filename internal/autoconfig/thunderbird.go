@@ -25,8 +25,8 @@ type EmailProvider struct {
 	Outgoing         []ServerConfig `xml:"outgoingServer"`
 }
 
-// ServerConfig is an incomingServer (type imap or pop3) or an
-// outgoingServer (type smtp).
+// ServerConfig is an incomingServer (type imap, pop3 or managesieve) or
+// an outgoingServer (type smtp).
 type ServerConfig struct {
 	Type           string `xml:"type,attr"`
 	Hostname       string `xml:"hostname"`
@@ -62,7 +62,12 @@ func (c Config) clientConfig(domain string) ClientConfig {
 		}
 	}
 	// Thunderbird offers the first incoming server: IMAP before POP3.
-	for _, p2 := range []Protocol{IMAP, POP3} {
+	// ManageSieve comes last: the format has no element for it, and
+	// readers that know only imap and pop3 skip a server of another type
+	// (Thunderbird reads each incomingServer on its own and drops the ones
+	// whose type it does not support), while filter editors and scripts
+	// find the host, port and STARTTLS of port 4190 in the same document.
+	for _, p2 := range []Protocol{IMAP, POP3, ManageSieve} {
 		for _, l := range c.ordered(p2) {
 			p.Incoming = append(p.Incoming, server(l))
 		}
