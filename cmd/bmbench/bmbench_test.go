@@ -46,6 +46,7 @@ func TestIMAPReader(t *testing.T) {
 		w.WriteString("* 1 FETCH (UID 7 BODY[] {11}\r\nT99 OK fake)(FLAGS ())\r\n")
 		w.WriteString("* 2 FETCH (UID 8 BODY[HEADER] {4}\r\nab\r\n BODY[TEXT] {2}\r\nxy)\r\n")
 		w.WriteString("* 3 EXISTS\r\n")
+		w.WriteString("* SEARCH 2 5 9\r\n* search 12\r\n* SEARCH\r\n")
 		w.WriteString(tag + " OK done\r\n")
 		w.Flush()
 	}()
@@ -57,7 +58,7 @@ func TestIMAPReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.fetches != 2 || r.bytes != 11+4+2 || ic.exists != 3 || r.status != "OK done" {
+	if r.fetches != 2 || r.bytes != 11+4+2 || ic.exists != 3 || r.searched != 4 || r.status != "OK done" {
 		t.Errorf("got %+v, exists %d", r, ic.exists)
 	}
 }
@@ -112,6 +113,31 @@ func TestMessageText(t *testing.T) {
 				t.Fatalf("multipart %v: line %d bad: %q", multipart, i, line)
 			}
 		}
+	}
+}
+
+func TestWithMarker(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := withMarker(messageText("a@b.example", "c@d.example", "subject", 4<<10, false, rng), rareWord)
+	head, body, ok := strings.Cut(string(m), "\r\n\r\n")
+	if !ok || strings.Contains(head, rareWord) {
+		t.Fatalf("no body, or the word in the header:\n%s", head)
+	}
+	lines := strings.Split(body, "\r\n")
+	if last := lines[len(lines)-2]; !strings.HasSuffix(last, " "+rareWord) || lines[len(lines)-1] != "" {
+		t.Errorf("body ends %q %q", last, lines[len(lines)-1])
+	}
+	if strings.Count(string(m), rareWord) != 1 {
+		t.Error("the word is not there exactly once")
+	}
+	n := 0
+	for i := range 10000 {
+		if rareMessage(i) {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Errorf("%d rare messages in 10,000, want 10", n)
 	}
 }
 

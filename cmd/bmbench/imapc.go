@@ -92,6 +92,7 @@ type result struct {
 	untagged int // untagged lines
 	fetches  int // untagged FETCH lines
 	bytes    int // literal bytes
+	searched int // numbers in untagged SEARCH lines
 	status   string
 }
 
@@ -115,6 +116,9 @@ func (ic *imapConn) note(line string, r *result) {
 		case "FETCH":
 			r.fetches++
 		}
+	}
+	if len(f) >= 2 && strings.EqualFold(f[1], "SEARCH") {
+		r.searched += len(f) - 2
 	}
 }
 

@@ -62,3 +62,12 @@ func messageText(from, to, subject string, size int, multipart bool, rng *rand.R
 	fmt.Fprintf(&b, "</p>\r\n--%s--\r\n", boundary)
 	return []byte(b.String())
 }
+
+// withMarker puts word at the end of the last line of a single-part
+// message's body, where SEARCH BODY and TEXT find it.
+func withMarker(msg []byte, word string) []byte {
+	body := msg[:len(msg)-2] // the final CRLF
+	out := make([]byte, 0, len(msg)+len(word)+1)
+	out = append(append(append(out, body...), ' '), word...)
+	return append(out, '\r', '\n')
+}

@@ -15,6 +15,7 @@ type smtpJob struct {
 	rcpt      string
 	subject   string
 	multipart bool
+	marker    string // a word added to the end of the (single-part) body
 }
 
 // smtpRun is what sending a batch of messages measured.
@@ -93,7 +94,10 @@ func session(addr string, size int, jobs []smtpJob, work chan int, run *smtpRun,
 				return err
 			}
 		}
-		msg := messageText(loadSender, j.rcpt, j.subject, size, j.multipart, rng)
+		msg := messageText(loadSender, j.rcpt, j.subject, size, j.multipart && j.marker == "", rng)
+		if j.marker != "" {
+			msg = withMarker(msg, j.marker)
+		}
 		t0 := time.Now()
 		if err := sendOne(c, j.rcpt, msg); err != nil {
 			drain(work)

@@ -177,7 +177,11 @@ func seed(ctx context.Context, cfg *config, cnt *counter) error {
 			continue
 		}
 		for i := have; i < want[u]; i++ {
-			jobs = append(jobs, smtpJob{rcpt: cfg.addr(u), subject: fmt.Sprintf("seed %s %d", u, i), multipart: i%2 == 1})
+			j := smtpJob{rcpt: cfg.addr(u), subject: fmt.Sprintf("seed %s %d", u, i), multipart: i%2 == 1}
+			if u == "sync" && rareMessage(i) {
+				j.marker = rareWord
+			}
+			jobs = append(jobs, j)
 		}
 	}
 	if len(jobs) == 0 {
