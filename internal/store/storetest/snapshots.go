@@ -220,6 +220,9 @@ func testSnapshotReplace(t *testing.T, s store.Store) {
 			t.Fatalf("refs of %s after import = %d, %v; want %d", key, n, err, want)
 		}
 	}
+	// The entry newer than the snapshot lost its last reference, but its
+	// object is not scheduled: reindex is about to deliver it again.
+	wantUnscheduled(t, s, late.BlobKey, "replaced by ImportUser")
 	// A second import raises UIDVALIDITY again.
 	before := mailbox(t, s, f.user, store.Inbox).UIDValidity
 	must(t, s.ImportUser(ctx, snap))
