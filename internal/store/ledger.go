@@ -39,8 +39,11 @@ type Ledger interface {
 	// ReleaseBlob says that the caller is done with the object key, which it
 	// held without an index entry (the object of a job none of whose
 	// recipients kept it): if no index entry references key, its deletion is
-	// scheduled now, in one step with reading the count; otherwise nothing
-	// changes, and the call that drops the last reference schedules it.
+	// scheduled now; otherwise nothing changes, and the call that drops the
+	// last reference schedules it. Count and schedule are one atomic step
+	// where the driver can make them one (not on a Redis Cluster: a
+	// reference taken in between leaves a referenced key scheduled, which
+	// the collector takes off the schedule).
 	ReleaseBlob(ctx context.Context, key string) error
 	// DueBlobDeletes returns up to limit keys whose time has come.
 	DueBlobDeletes(ctx context.Context, now time.Time, limit int) ([]string, error)

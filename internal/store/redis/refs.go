@@ -99,8 +99,8 @@ func (db *DB) unref(ctx context.Context, keys []string) ([]string, error) {
 }
 
 // unrefAt is unref that, unless at is zero, also schedules the orphans'
-// deletion at at in the script that drops their last reference. It returns
-// the orphans it did not schedule (all of them on a Cluster).
+// deletion at time at in the script that drops their last reference. It
+// returns the orphans it did not schedule (all of them on a Cluster).
 func (db *DB) unrefAt(ctx context.Context, keys []string, at time.Time) ([]string, error) {
 	todo := countKeys(keys)
 	inScript := !at.IsZero() && !db.cluster
