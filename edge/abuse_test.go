@@ -11,13 +11,14 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 )
 
 // withLimits configures the abuse limits on the env's own SQLite store.
 func withLimits(lc abuse.Config) func(*Config) {
 	return func(c *Config) {
 		lc.MaxDelay = time.Millisecond
-		c.Limits = abuse.New(c.Dir, lc, nil)
+		c.Limits = abuse.New(c.Dir.(*sqlite.DB), lc, nil) // newEnv's store
 	}
 }
 

@@ -41,9 +41,26 @@ func (f SignerFunc) Sign(ctx context.Context, domain string, w io.Writer, r io.R
 	return f(ctx, domain, w, r)
 }
 
+// Store is the part of the index store the outbound sender uses: the
+// outbound queue with its job state, the local domains, the queues its
+// DSNs and local hand-backs go to, the legacy checkpoints it migrates, and
+// the release of a finished job's object.
+type Store interface {
+	store.Queue
+	HasDomain(ctx context.Context, domain string) (bool, error)
+	JobKnown(ctx context.Context, queue, id string) (bool, error)
+	JobQueued(ctx context.Context, queue, id string) (bool, error)
+	Checkpoint(ctx context.Context, name string) (string, error)
+	DeleteCheckpoint(ctx context.Context, name string) error
+	CheckpointNames(ctx context.Context, prefix string) ([]string, error)
+	ReleaseBlob(ctx context.Context, key string) error
+}
+
+var _ Store = (store.Store)(nil)
+
 // Config configures a Sender. Store, Blobs and Log are required.
 type Config struct {
-	Store    store.Store
+	Store    Store
 	Blobs    blob.Store
 	Hostname string        // EHLO name and the reporting MTA of DSNs
 	Resolver *net.Resolver // every MX/A lookup; nil means net.DefaultResolver

@@ -75,6 +75,25 @@ func TestDeliverSigned(t *testing.T) {
 	}
 }
 
+// TestFinishedJobReleasesObject: once a job that had only remote
+// recipients is done, no mailbox holds its object: its deletion is
+// scheduled for the collector.
+func TestFinishedJobReleasesObject(t *testing.T) {
+	e := newEnv(t)
+	e.run(e.config())
+	j := e.submit(sampleMessage("bob@remote.test"), "bob@remote.test")
+	waitFor(t, "the object scheduled for deletion", func() bool {
+		due, err := e.st.DueBlobDeletes(t.Context(), time.Now().Add(time.Hour), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(due, j.BlobKey)
+	})
+	if n := len(e.remote.messages()); n != 1 {
+		t.Errorf("%d deliveries, want 1", n)
+	}
+}
+
 // TestTemporaryThenSuccess: a 451 for one recipient is retried and that
 // recipient gets the message once; the recipient accepted at the first
 // attempt is not sent it again.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/intake"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -285,15 +284,8 @@ func (s *Sender) finish(ctx context.Context, log *slog.Logger, j store.Job, st *
 		return
 	}
 	log.Info("outbound job done", slog.Int("recipients", len(st.Rcpts)))
-	refs, err := s.cfg.Store.BlobRefs(ctx, j.BlobKey)
-	if err != nil {
-		log.Warn("reading object references", slog.String("error", err.Error()))
-		return
-	}
-	if refs == 0 {
-		if err := reconcile.ScheduleOrphans(ctx, s.cfg.Store, s.cfg.Blobs, []string{j.BlobKey}); err != nil {
-			log.Warn("scheduling object deletion", slog.String("error", err.Error()))
-		}
+	if err := s.cfg.Store.ReleaseBlob(ctx, j.BlobKey); err != nil {
+		log.Warn("scheduling object deletion", slog.String("error", err.Error()))
 	}
 }
 

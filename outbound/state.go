@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -131,13 +130,9 @@ func (s *Sender) migrateCheckpoints(ctx context.Context) error {
 	if err != nil || len(names) == 0 {
 		return err
 	}
-	q, ok := s.cfg.Store.(reconcile.JobQueuer)
-	if !ok {
-		return nil // without it, each checkpoint stays until its job runs
-	}
 	deleted := 0
 	for _, name := range names {
-		queued, err := q.JobQueued(ctx, store.QueueOutbound, strings.TrimPrefix(name, legacyPrefix))
+		queued, err := s.cfg.Store.JobQueued(ctx, store.QueueOutbound, strings.TrimPrefix(name, legacyPrefix))
 		if err != nil {
 			return err
 		}

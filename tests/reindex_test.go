@@ -11,7 +11,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/bucketmail/bucketmail/internal/snapshot"
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // TestReindexAfterIndexLoss loses the whole index file (directory, queue,
@@ -85,7 +84,7 @@ func (w *world) waitSnapshot(t *testing.T, address string) {
 		t.Fatal(err)
 	}
 	eventually(t, deliveryTimeout, "a snapshot of "+address, func() (bool, string) {
-		seq, err := st.(store.Snapshots).ChangeSeq(ctx, u.ID)
+		seq, err := st.ChangeSeq(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

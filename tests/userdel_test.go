@@ -70,7 +70,7 @@ func testUserDel(t *testing.T, w *world) {
 
 	// Objects only bob referenced go to the collector, which deletes them
 	// after --gc-delay (internal/reconcile).
-	due, err := st.(store.Ledger).DueBlobDeletes(ctx, time.Now().Add(24*time.Hour), 0)
+	due, err := st.DueBlobDeletes(ctx, time.Now().Add(24*time.Hour), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

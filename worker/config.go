@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -22,9 +23,24 @@ const (
 	claimWait          = time.Second
 )
 
+// Store is the part of the index store a worker uses: the directory to
+// resolve recipients, the mailboxes it delivers to, the inbound queue (and
+// the queues its DSNs, forwards and replies go to), the release of an
+// object no recipient kept, and the marks of vacation replies.
+type Store interface {
+	store.Directory
+	store.Mailboxes
+	store.Queue
+	JobKnown(ctx context.Context, queue, id string) (bool, error)
+	ReleaseBlob(ctx context.Context, key string) error
+	store.Limiter
+}
+
+var _ Store = (store.Store)(nil)
+
 // Config configures a Worker. Store, Blobs and Log are required.
 type Config struct {
-	Store       store.Store
+	Store       Store
 	Blobs       blob.Store
 	Hostname    string
 	Consumer    string        // consumer name in the queue; defaults to Hostname

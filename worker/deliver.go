@@ -13,7 +13,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/quota"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -51,7 +50,7 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 	if len(rt.local) == 0 {
 		// No mailbox will hold a reference to the object (copies going
 		// out have their own): the collector deletes it.
-		return reconcile.ScheduleOrphans(ctx, w.cfg.Store, w.cfg.Blobs, []string{key})
+		return w.cfg.Store.ReleaseBlob(ctx, key)
 	}
 	return w.deliverLocal(ctx, j, sum, auth, mailbox, rt.local)
 }

@@ -2,8 +2,10 @@ package worker
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gomessage "github.com/emersion/go-message"
 
@@ -111,6 +113,28 @@ func TestForwardQueuesCopy(t *testing.T) {
 	}
 	if n := e.counted(resultForwarded); n != 2 {
 		t.Errorf("forwarded count = %d, want 2", n)
+	}
+}
+
+// TestForwardOnlyReleasesObject: a message whose recipients all lead
+// elsewhere (a forwarded copy has an object of its own) leaves its object
+// to the collector; one a mailbox keeps stays off the delete schedule.
+func TestForwardOnlyReleasesObject(t *testing.T) {
+	e := newEnv(t)
+	e.alias("fwd@example.com", "someone@elsewhere.example")
+	gone, kept := e.job(sample, "fwd@example.com"), e.job(sample, "alice@example.com")
+	e.enqueue(gone)
+	e.enqueue(kept)
+	e.run(e.srsWorker())
+	if qs := e.settle(); qs.Dead != 0 {
+		t.Fatalf("dead: %+v", qs)
+	}
+	due, err := e.st.DueBlobDeletes(t.Context(), time.Now().Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(due, gone.BlobKey) || slices.Contains(due, kept.BlobKey) {
+		t.Errorf("scheduled deletes %q; want %s (forwarded only) and not %s (in a mailbox)", due, gone.BlobKey, kept.BlobKey)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/message"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/sieve"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -70,9 +69,10 @@ func (w *Worker) filter(ctx context.Context, d delivery) error {
 	}
 	if !stored {
 		// Discarded, rejected or only redirected: this user holds no
-		// reference to the object. The collector deletes it once no
-		// other recipient does and the job is done (it checks both).
-		return reconcile.ScheduleOrphans(ctx, w.cfg.Store, w.cfg.Blobs, []string{d.m.BlobKey})
+		// reference to the object. Unless another recipient's entry
+		// holds one, the collector deletes it once the job is done (it
+		// checks both).
+		return w.cfg.Store.ReleaseBlob(ctx, d.m.BlobKey)
 	}
 	return nil
 }

@@ -32,13 +32,7 @@ func (w *Worker) vacation(ctx context.Context, d delivery, v *sieve.VacationRepl
 		// sender: a reply would be backscatter.
 		return nil
 	}
-	lim, ok := w.cfg.Store.(store.Limiter)
-	if !ok {
-		// Without marks a reply per message would flood the sender.
-		w.log.LogAttrs(ctx, slog.LevelWarn, "vacation reply not sent: the store cannot remember replies",
-			slog.String("queue_id", d.j.ID), slog.String("user_id", d.r.user.ID))
-		return nil
-	}
+	lim := w.cfg.Store
 	mark := store.LimitKey("sieve-vacation", d.r.user.ID, v.Handle, strings.ToLower(d.j.From))
 	id, at := derivedID(d.j, "sieve-vacation", []string{d.r.user.ID})
 	queue, err := w.senderQueue(ctx, d.j.From)

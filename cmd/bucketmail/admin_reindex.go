@@ -38,10 +38,6 @@ func (a *app) cmdReindex(ctx context.Context, args []string) error {
 			return c.done(err)
 		}
 	}
-	st, ok := c.store.(snapshot.ReindexStore)
-	if !ok {
-		return c.done(fmt.Errorf("the store does not support index snapshots"))
-	}
 	// Active Sieve scripts first, so that the messages re-enqueued below
 	// are filtered as they were the first time.
 	scripts, err := (&sievestore.Scripts{Blobs: c.blobs, Store: c.store}).RestoreAll(ctx)
@@ -50,7 +46,7 @@ func (a *app) cmdReindex(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "active sieve scripts restored: %d\n", scripts)
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rep, err := snapshot.Reindex(ctx, st, c.blobs, user, log)
+	rep, err := snapshot.Reindex(ctx, c.store, c.blobs, user, log)
 	if user != "" && errors.Is(err, store.ErrNotFound) && rep.Users == 0 {
 		return c.done(userErr(user, err)) // not in the directory, nor in its snapshot
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/quota"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -173,12 +172,12 @@ func (c *adminCmd) userDel(ctx context.Context) error {
 }
 
 func (c *adminCmd) purge(ctx context.Context, userID string) error {
-	orphans, err := c.store.PurgeUser(ctx, userID)
-	if err != nil {
+	// The objects left without a reference are scheduled for deletion:
+	// the collector of a running worker deletes them after --gc-delay.
+	if err := c.store.PurgeUser(ctx, userID); err != nil {
 		return fmt.Errorf("purging mailboxes: %w", err)
 	}
-	// The collector of a running worker deletes them after --gc-delay.
-	return reconcile.ScheduleOrphans(ctx, c.store, c.blobs, orphans)
+	return nil
 }
 
 func (c *adminCmd) userList(ctx context.Context, a *app) error {

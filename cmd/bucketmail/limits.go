@@ -61,19 +61,14 @@ func (a *abuseConfig) check() error {
 	return nil
 }
 
-// abuseLimits returns the limits the edge and gateways share, or nil when
-// the store keeps no counters.
+// abuseLimits returns the limits the edge and gateways share.
 func (d *deps) abuseLimits() *abuse.Limits {
-	l := abuse.New(d.store, abuse.Config{
+	return abuse.New(d.store, abuse.Config{
 		ConnPerIPMinute:   d.cfg.Abuse.ConnPerIPMinute,
 		AuthFailures:      d.cfg.Abuse.AuthFailures,
 		MessagesPerHour:   d.cfg.Abuse.MessagesPerHour,
 		RecipientsPerHour: d.cfg.Abuse.RecipientsPerHour,
 	}, d.log)
-	if l == nil {
-		d.log.Warn("store keeps no counters: abuse limits off")
-	}
-	return l
 }
 
 // withProxyProtocol wraps a bound listener so that connections from the

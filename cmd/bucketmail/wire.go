@@ -227,18 +227,13 @@ func (d *deps) wireWorker(p *process) error {
 }
 
 // reconciler returns the reconciler a worker runs, or nil when it is
-// turned off or the store keeps no ledger.
+// turned off.
 func (d *deps) reconciler(holder string) *reconcile.Reconciler {
-	st, ok := d.store.(reconcile.Store)
 	if d.cfg.ReconcileInterval == 0 {
 		return nil
 	}
-	if !ok {
-		d.log.Warn("store keeps no ledger: reconciler and object collector off")
-		return nil
-	}
 	return reconcile.New(reconcile.Config{
-		Store:    st,
+		Store:    d.store,
 		Blobs:    d.blobs,
 		Holder:   holder,
 		Grace:    d.cfg.ReconcileGrace,
@@ -251,16 +246,11 @@ func (d *deps) reconciler(holder string) *reconcile.Reconciler {
 
 // snapshotter returns the index snapshotter a worker runs, or nil.
 func (d *deps) snapshotter(holder string) *snapshot.Snapshotter {
-	st, ok := d.store.(snapshot.Store)
 	if d.cfg.SnapshotInterval == 0 {
 		return nil
 	}
-	if !ok {
-		d.log.Warn("store cannot export snapshots: index snapshots off")
-		return nil
-	}
 	return snapshot.New(snapshot.Config{
-		Store:    st,
+		Store:    d.store,
 		Blobs:    d.blobs,
 		Holder:   holder,
 		Interval: d.cfg.SnapshotInterval,

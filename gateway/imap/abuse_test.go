@@ -9,12 +9,13 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 )
 
 func withLimits(lc abuse.Config) envOption {
 	return func(c *Config) {
 		lc.MaxDelay = time.Millisecond
-		c.Limits = abuse.New(c.Store, lc, nil)
+		c.Limits = abuse.New(c.Store.(*sqlite.DB), lc, nil) // newEnv's store
 	}
 }
 

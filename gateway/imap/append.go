@@ -14,7 +14,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/quota"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -40,7 +39,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	id := ulid.Make().String()
 	flags := storeFlags(options.Flags)
 	// The metadata lets reindex put the message back if the index loses it.
-	meta := reconcile.AppendMeta(reconcile.Appended{UserID: s.user.ID, Mailbox: mb.Name, Date: date, Flags: flags})
+	meta := store.AppendMeta(store.Appended{UserID: s.user.ID, Mailbox: mb.Name, Date: date, Flags: flags})
 	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, meta)
 	if err != nil {
 		return nil, s.protoErr("append: store object", err, nil)

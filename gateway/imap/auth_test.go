@@ -14,8 +14,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // transcript drives a raw IMAP conversation line by line.
@@ -177,7 +175,7 @@ func metricValue(t *testing.T, m prometheus.Metric) float64 {
 }
 
 // panickyStore panics when a login ensures the default mailboxes.
-type panickyStore struct{ store.Store }
+type panickyStore struct{ Store }
 
 func (panickyStore) EnsureUser(context.Context, string) error { panic("index on fire") }
 

@@ -14,7 +14,7 @@ const (
 
 // bodyCache is a least-recently-used cache of message objects by blob key,
 // bounded by total bytes. Objects never change once written, so entries
-// only go when evicted or when their object is deleted.
+// only go when evicted (the object of an expunged message ages out).
 type bodyCache struct {
 	mu       sync.Mutex
 	max      int64 // total bytes
@@ -59,15 +59,6 @@ func (c *bodyCache) put(key string, data []byte) {
 	c.size += int64(len(data))
 	for c.size > c.max {
 		c.evict(c.order.Back())
-	}
-}
-
-// remove drops key, if cached.
-func (c *bodyCache) remove(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byKey[key]; ok {
-		c.evict(e)
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 func uidList(t *testing.T, set imap.NumSet) []imap.UID {
@@ -100,7 +98,7 @@ func TestExpungeDeletesOrphans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		due, err := env.store.(store.Ledger).DueBlobDeletes(t.Context(), time.Now().Add(24*time.Hour), 0)
+		due, err := env.store.DueBlobDeletes(t.Context(), time.Now().Add(24*time.Hour), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,11 +28,13 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			return nil
 		}
 	}
-	expunged, orphans, err := s.mailboxes().Expunge(s.ctx, s.user.ID, sel.mb.ID, only)
+	// Objects left without a reference are scheduled for deletion by the
+	// store; the collector deletes them a delay later, so that another
+	// session may still fetch a message it has not seen expunged.
+	expunged, err := s.mailboxes().Expunge(s.ctx, s.user.ID, sel.mb.ID, only)
 	if err != nil {
 		return s.protoErr("expunge", err, nil)
 	}
-	s.deleteOrphans(orphans)
 	if len(expunged) > 0 {
 		s.srv.heads.forget(sel.headKey(s.user.ID))
 	}

@@ -335,7 +335,7 @@ func TestSyncFromMetaCache(t *testing.T) {
 // fullHeads is a store whose MessageHeads returns whole entries, as a
 // driver may; it counts the Messages calls.
 type fullHeads struct {
-	store.Store
+	Store
 	messages atomic.Int64
 }
 

@@ -21,7 +21,7 @@ func (c *headCache) mailboxes() int {
 // headCounter is a store that counts its head listings: whole ones and
 // what-changed-since ones.
 type headCounter struct {
-	store.Store
+	Store
 	mu           sync.Mutex
 	whole, since int
 }

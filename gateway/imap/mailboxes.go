@@ -2,12 +2,10 @@ package imapgw
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -29,14 +27,10 @@ func (s *session) Create(name string, options *imap.CreateOptions) error {
 }
 
 // Delete removes a mailbox and its messages; inferiors stay
-// (RFC 9051 section 6.3.5). Objects no mailbox refers to any more go.
+// (RFC 9051 section 6.3.5). The store schedules the deletion of the
+// objects no mailbox refers to any more.
 func (s *session) Delete(name string) error {
-	orphans, err := s.mailboxes().DeleteMailbox(s.ctx, s.user.ID, name)
-	if err != nil {
-		return s.protoErr("delete", err, nil)
-	}
-	s.deleteOrphans(orphans)
-	return nil
+	return s.protoErr("delete", s.mailboxes().DeleteMailbox(s.ctx, s.user.ID, name), nil)
 }
 
 // Rename renames a mailbox and its inferiors; renaming INBOX moves its
@@ -109,19 +103,6 @@ func (s *session) countDeleted(ctx context.Context, mailboxID string) (uint32, i
 		}
 	}
 	return n, size, nil
-}
-
-// deleteOrphans hands objects no index entry refers to any more to the
-// collector, which deletes them after a delay (another session may still
-// fetch an expunged message until it learns of the expunge). A failure
-// leaves garbage, never a dangling entry, so it is only logged.
-func (s *session) deleteOrphans(keys []string) {
-	for _, key := range keys {
-		s.srv.cache.remove(key)
-	}
-	if err := reconcile.ScheduleOrphans(s.ctx, s.srv.cfg.Store, s.srv.cfg.Blobs, keys); err != nil {
-		s.log.Warn("imap: orphan objects not scheduled for deletion", slog.Int("count", len(keys)), slog.Any("err", err))
-	}
 }
 
 // knownSpecialUse returns the canonical spelling of attr if it is an

@@ -17,7 +17,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/batchconn"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // protocol is the label of this gateway in metrics.
@@ -38,7 +37,7 @@ type Config struct {
 	// AllowInsecureAuth permits LOGIN and AUTHENTICATE without TLS. Without
 	// it, LOGINDISABLED is advertised until STARTTLS (RFC 9051 section 6.2.3).
 	AllowInsecureAuth bool
-	Store             store.Store
+	Store             Store
 	Blobs             blob.Store
 	Auth              *auth.Authenticator
 	Log               *slog.Logger     // nil discards

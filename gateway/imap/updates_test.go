@@ -9,8 +9,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // updates records unilateral responses, as a mail client would see them.
@@ -163,7 +161,7 @@ func TestOtherSessionsChangesAtNoop(t *testing.T) {
 
 // watchCounting counts the Watch subscriptions sessions open.
 type watchCounting struct {
-	store.Store
+	Store
 	mu      sync.Mutex
 	watches int
 }

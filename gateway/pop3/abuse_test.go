@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/abuse"
+	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 )
 
 func withLimits(lc abuse.Config) envOptions {
 	return envOptions{configure: func(c *Config) {
 		lc.MaxDelay = time.Millisecond
-		c.Limits = abuse.New(c.Store, lc, nil)
+		c.Limits = abuse.New(c.Store.(*sqlite.DB), lc, nil) // newEnv's store
 	}}
 }
 

@@ -32,7 +32,7 @@ type maildrop struct {
 }
 
 // openMaildrop reads the index of userID's INBOX; no blob is read.
-func openMaildrop(ctx context.Context, st store.Mailboxes, userID string) (*maildrop, error) {
+func openMaildrop(ctx context.Context, st Store, userID string) (*maildrop, error) {
 	mb, err := st.Mailbox(ctx, userID, store.Inbox)
 	if errors.Is(err, store.ErrNotFound) {
 		// A user made without its default mailboxes: make them now.

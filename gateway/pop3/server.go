@@ -26,7 +26,7 @@ type Config struct {
 	// AllowInsecureAuth allows USER/PASS and AUTH before TLS (RFC 2595
 	// section 2.1 says a server should not). Meant for tests and loopback.
 	AllowInsecureAuth bool
-	Store             store.Store
+	Store             Store
 	Blobs             blob.Store
 	Auth              *auth.Authenticator
 	// Log receives one line per session and the details of failures.

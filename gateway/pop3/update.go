@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -27,9 +26,8 @@ func (s *session) cmdQUIT(ctx context.Context) {
 }
 
 // update gives \Seen to the messages retrieved and not deleted, then flags
-// \Deleted and expunges the messages marked deleted, only those, and
-// deletes the objects that lost their last reference. It returns how many
-// messages were expunged.
+// \Deleted and expunges the messages marked deleted, only those. It
+// returns how many messages were expunged.
 func (s *session) update(ctx context.Context) (int, error) {
 	d := s.drop
 	var seen, del []uint32
@@ -54,15 +52,11 @@ func (s *session) update(ctx context.Context) (int, error) {
 	if _, err := st.SetFlags(ctx, d.userID, d.mailboxID, del, store.FlagsAdd, []string{store.FlagDeleted}); err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
-	expunged, orphans, err := st.Expunge(ctx, d.userID, d.mailboxID, del)
+	// The store schedules the objects left without a reference for
+	// deletion; the collector deletes them a delay later.
+	expunged, err := st.Expunge(ctx, d.userID, d.mailboxID, del)
 	if err != nil {
 		return 0, errors.Join(append(errs, err)...)
-	}
-	// The index no longer points at the orphans: the collector deletes
-	// them a delay later. A failure here leaks objects but loses nothing,
-	// so the client is not told.
-	if err := reconcile.ScheduleOrphans(ctx, st, s.srv.cfg.Blobs, orphans); err != nil {
-		s.log.Warn("pop3 orphan blobs not scheduled for deletion", slog.Int("count", len(orphans)), slog.String("error", err.Error()))
 	}
 	return len(expunged), errors.Join(errs...)
 }

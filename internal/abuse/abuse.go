@@ -52,11 +52,10 @@ type Limits struct {
 	log *slog.Logger
 }
 
-// New returns the limits, or nil (no limits) when st does not implement
-// store.Limiter. log may be nil.
-func New(st any, cfg Config, log *slog.Logger) *Limits {
-	l, ok := st.(store.Limiter)
-	if !ok || l == nil {
+// New returns the limits kept in l, or nil (no limits) when l is nil. log
+// may be nil.
+func New(l store.Limiter, cfg Config, log *slog.Logger) *Limits {
+	if l == nil {
 		return nil
 	}
 	if cfg.MaxDelay <= 0 {

@@ -40,8 +40,8 @@ func TestNilAllowsEverything(t *testing.T) {
 	if m, r := l.SendAllowed(ctx, "a@b", 5); !m || !r {
 		t.Error("nil Limits limited sending")
 	}
-	if New(struct{}{}, Config{}, nil) != nil {
-		t.Error("New with a store without Limiter should be nil")
+	if New(nil, Config{}, nil) != nil {
+		t.Error("New without a Limiter should be nil")
 	}
 }
 

@@ -75,39 +75,17 @@ func (r *Reconciler) collectOne(ctx context.Context, key string, now time.Time, 
 }
 
 // jobQueued reports whether the message object key still has a job in a
-// queue, when the store can tell.
+// queue (store.Ledger.JobQueued).
 func (r *Reconciler) jobQueued(ctx context.Context, key string) (bool, error) {
-	q, ok := r.cfg.Store.(JobQueuer)
 	id, isMsg := strings.CutPrefix(key, msgPrefix)
-	if !ok || !isMsg {
+	if !isMsg {
 		return false, nil
 	}
 	for _, name := range []string{store.QueueInbound, store.QueueOutbound} {
-		queued, err := q.JobQueued(ctx, name, id)
+		queued, err := r.cfg.Store.JobQueued(ctx, name, id)
 		if err != nil || queued {
 			return queued, err
 		}
 	}
 	return false, nil
-}
-
-// ScheduleOrphans hands keys, which just lost their last index reference,
-// to the collector: when st is a store.Ledger they are scheduled for
-// deletion now and deleted by a reconciler GCDelay later; otherwise they
-// are deleted at once. A failure leaks objects, never loses a referenced
-// one, so callers log it and carry on.
-func ScheduleOrphans(ctx context.Context, st any, blobs blob.Store, keys []string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	if l, ok := st.(store.Ledger); ok {
-		return l.ScheduleBlobDeletes(ctx, keys, time.Now())
-	}
-	var errs []error
-	for _, k := range keys {
-		if err := blobs.Delete(ctx, k); err != nil {
-			errs = append(errs, fmt.Errorf("deleting %s: %w", k, err))
-		}
-	}
-	return errors.Join(errs...)
 }

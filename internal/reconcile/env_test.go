@@ -174,6 +174,3 @@ func (e *env) acked(j store.Job) {
 	}
 	must(e.t, e.db.Ack(e.ctx, jobs[0]))
 }
-
-// The embedded driver lets the collector keep the objects of queued jobs.
-var _ reconcile.JobQueuer = (*sqlite.DB)(nil)

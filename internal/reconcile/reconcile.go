@@ -51,15 +51,6 @@ type Store interface {
 	store.Ledger
 }
 
-// JobQueuer is implemented by stores that can tell a job still waiting for
-// delivery (pending, in flight, delayed, dead) from one acked. The
-// collector then never deletes the object of such a job, even if an entry
-// delivered from it to one recipient was expunged before the delivery to
-// another recipient was done.
-type JobQueuer interface {
-	JobQueued(ctx context.Context, queue, id string) (bool, error)
-}
-
 // Config configures a Reconciler. Store and Blobs are required.
 type Config struct {
 	Store Store

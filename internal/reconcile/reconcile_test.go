@@ -73,7 +73,7 @@ func TestKnownJobsLeftAlone(t *testing.T) {
 			must(t, e.db.Retry(e.ctx, c, time.Now(), "later"))
 		}
 	}
-	appended := reconcile.AppendMeta(reconcile.Appended{UserID: e.alice.ID, Mailbox: "Sent", Date: start})
+	appended := store.AppendMeta(store.Appended{UserID: e.alice.ID, Mailbox: "Sent", Date: start})
 	key := "msg/" + ulid.MustNew(ulid.Timestamp(start), rand.Reader).String()
 	if _, err := e.blobs.Put(e.ctx, key, strings.NewReader("Subject: x\r\n\r\n"), appended); err != nil {
 		t.Fatal(err)
@@ -175,15 +175,18 @@ func TestCollector(t *testing.T) {
 	_, copied, err := e.db.CopyMessages(e.ctx, e.alice.ID, inbox.ID, []uint32{uid}, archive.ID)
 	must(t, err)
 
+	// expunge expunges uids and returns the delete schedule after it (the
+	// store schedules what lost its last reference).
 	expunge := func(mb store.Mailbox, uids []uint32) []string {
 		t.Helper()
-		_, orphans, err := e.db.Expunge(e.ctx, e.alice.ID, mb.ID, uids)
+		_, err := e.db.Expunge(e.ctx, e.alice.ID, mb.ID, uids)
 		must(t, err)
-		must(t, reconcile.ScheduleOrphans(e.ctx, e.db, e.blobs, orphans))
-		return orphans
+		due, err := e.db.DueBlobDeletes(e.ctx, time.Now().Add(24*time.Hour), 0)
+		must(t, err)
+		return due
 	}
-	if orphans := expunge(inbox, nil); len(orphans) != 0 {
-		t.Fatalf("expunging one of two entries orphaned %q", orphans)
+	if due := expunge(inbox, nil); len(due) != 0 {
+		t.Fatalf("expunging one of two entries scheduled %q", due)
 	}
 	// A stale schedule of a referenced object is dropped, not executed.
 	must(t, e.db.ScheduleBlobDeletes(e.ctx, []string{j.BlobKey}, start.Add(-2*time.Hour)))
@@ -193,8 +196,8 @@ func TestCollector(t *testing.T) {
 		t.Fatalf("pass with a referenced object scheduled: %+v", res)
 	}
 
-	if orphans := expunge(archive, copied); !slices.Equal(orphans, []string{j.BlobKey}) {
-		t.Fatalf("expunging the last entry orphaned %q", orphans)
+	if due := expunge(archive, copied); !slices.Equal(due, []string{j.BlobKey}) {
+		t.Fatalf("expunging the last entry scheduled %q", due)
 	}
 	e.setNow(time.Now().Add(30 * time.Minute))
 	if res := e.once(r); res.Deleted != 0 || !e.exists(j.BlobKey) {

@@ -143,7 +143,7 @@ func (r *Reconciler) examine(ctx context.Context, info blob.Info, ripe time.Time
 // hasJob reports whether object metadata carries a delivery job (see
 // store.JobMeta); objects of IMAP APPEND carry origin=append instead.
 func hasJob(meta map[string]string) bool {
-	return meta[MetaOrigin] != OriginAppend && meta[store.MetaQueueID] != "" && meta[store.MetaTo] != ""
+	return meta[store.MetaOrigin] != store.OriginAppend && meta[store.MetaQueueID] != "" && meta[store.MetaTo] != ""
 }
 
 // HasJob is hasJob for other packages (reindex).

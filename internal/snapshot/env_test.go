@@ -11,7 +11,6 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/blob/fs"
-	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 	"github.com/bucketmail/bucketmail/worker"
@@ -109,7 +108,7 @@ func (e *env) appendMessage(u store.User, mailbox, subject string, flags ...stri
 	id := ulid.Make().String()
 	key := blob.MessageKey(id)
 	date := time.Now().Truncate(time.Second)
-	meta := reconcile.AppendMeta(reconcile.Appended{UserID: u.ID, Mailbox: mailbox, Date: date, Flags: flags})
+	meta := store.AppendMeta(store.Appended{UserID: u.ID, Mailbox: mailbox, Date: date, Flags: flags})
 	body := "From: " + u.Address + "\r\nSubject: " + subject + "\r\n\r\nSent\r\n"
 	n, err := e.blobs.Put(e.ctx, key, strings.NewReader(body), meta)
 	must(e.t, err)

@@ -49,7 +49,7 @@ func (r *reindexer) object(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("reindex: stat %s: %w", key, err)
 	}
-	if a, ok := reconcile.AppendFromMeta(info.Meta); ok {
+	if a, ok := store.AppendFromMeta(info.Meta); ok {
 		return r.appended(ctx, info, a)
 	}
 	if !reconcile.HasJob(info.Meta) {
@@ -110,7 +110,7 @@ func (r *reindexer) delivered(ctx context.Context, j store.Job) error {
 
 // appended puts an APPEND object back into its mailbox (INBOX if that is
 // gone) unless the restored index has it.
-func (r *reindexer) appended(ctx context.Context, info blob.Info, a reconcile.Appended) error {
+func (r *reindexer) appended(ctx context.Context, info blob.Info, a store.Appended) error {
 	keys, ok := r.idem[a.UserID]
 	if !ok {
 		r.rep.Skipped++ // not a reindexed user

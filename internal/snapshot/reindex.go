@@ -11,9 +11,13 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// ReindexStore is what Reindex needs of the index store.
+// ReindexStore is what Reindex needs of the index store: everything but
+// the abuse counters, from the directory to the ledger's epoch.
 type ReindexStore interface {
-	store.Store
+	store.Directory
+	store.Mailboxes
+	store.Queue
+	store.Ledger
 	store.Snapshots
 }
 
@@ -67,10 +71,7 @@ func Reindex(ctx context.Context, st ReindexStore, blobs blob.Store, address str
 	}
 	// The index belongs to the bucket again: reconcilers and snapshotters
 	// resume.
-	if l, ok := st.(store.Ledger); ok {
-		return r.rep, reconcile.AdoptEpoch(ctx, l, blobs)
-	}
-	return r.rep, nil
+	return r.rep, reconcile.AdoptEpoch(ctx, st, blobs)
 }
 
 // reindexer is the state of one Reindex.

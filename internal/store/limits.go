@@ -15,9 +15,6 @@ import (
 // (k+1)*window) of Unix time holds one count, which expires once the window
 // is over. Keys are built by LimitKey from encoded values, never from raw
 // client input.
-//
-// Limiter is deliberately not part of Store yet: callers type-assert
-// (st.(store.Limiter)) and run without limits when the store lacks it.
 type Limiter interface {
 	// Hit adds n (>= 0) to the counter of key in the current window and
 	// returns the new count.

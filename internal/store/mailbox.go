@@ -78,13 +78,19 @@ const (
 // Mutations wake Watch channels of the user in every process.
 //
 // Objects are reference-counted: each index entry holds one reference to its
-// BlobKey. Calls that drop the last reference return the key in orphans; the
-// caller deletes the object.
+// BlobKey (invariant 4). A call that drops the last reference to an object
+// (Expunge, DeleteMailbox, PurgeUser) schedules its deletion at the time of
+// the call (Ledger.ScheduleBlobDeletes) in the same atomic step as the
+// change, so that no crash leaves an unreferenced object off the schedule;
+// the reconciler deletes it later, if still unreferenced and not waiting
+// for a queued job. The one exception is Snapshots.ImportUser: the entries
+// it replaces are about to come back through reindex, and leaking an
+// object is safer than losing one.
 type Mailboxes interface {
 	// EnsureUser creates the DefaultMailboxes of userID that do not exist.
 	EnsureUser(ctx context.Context, userID string) error
 	// PurgeUser deletes every mailbox and message of userID.
-	PurgeUser(ctx context.Context, userID string) (orphans []string, err error)
+	PurgeUser(ctx context.Context, userID string) error
 
 	ListMailboxes(ctx context.Context, userID string) ([]Mailbox, error) // sorted by name
 	// Usage returns the storage userID uses: the sum of Mailbox.Size over
@@ -98,7 +104,7 @@ type Mailboxes interface {
 	CreateMailbox(ctx context.Context, userID, name, specialUse string) error
 	// DeleteMailbox deletes a mailbox and its messages; its children stay.
 	// INBOX cannot be deleted (ErrInvalid).
-	DeleteMailbox(ctx context.Context, userID, name string) (orphans []string, err error)
+	DeleteMailbox(ctx context.Context, userID, name string) error
 	// RenameMailbox renames a mailbox and its children. Renaming INBOX
 	// moves its messages to a new mailbox newName and leaves INBOX empty
 	// (RFC 9051 section 6.3.6). ErrExists if newName exists.
@@ -127,7 +133,7 @@ type Mailboxes interface {
 	SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op FlagOp, flags []string) ([]Message, error)
 	// Expunge removes the messages flagged \Deleted, only those among uids
 	// when uids is not nil, and returns their UIDs in ascending order.
-	Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) (expunged []uint32, orphans []string, err error)
+	Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) (expunged []uint32, err error)
 	// CopyMessages copies uids to dstID, keeping flags and internal date;
 	// it returns the source UIDs that existed and their new UIDs, pairwise.
 	CopyMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) (src, dst []uint32, err error)

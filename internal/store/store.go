@@ -22,13 +22,17 @@ var (
 	ErrInUse    = fault.Permanent(errors.New("store: still in use"))
 )
 
-// Store is everything a driver provides.
+// Store is everything a driver provides: every driver has all of it, so no
+// caller asks for a part by type assertion. A consumer declares the slice
+// it uses as its own interface (gateway/pop3.Store, reconcile.Store, ...),
+// which Store satisfies.
 type Store interface {
 	Directory
 	Mailboxes
 	Queue
 	Ledger
 	Snapshots
+	Limiter
 
 	// Ping checks that the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -85,7 +85,7 @@ func TestNoMailboxNameInKeys(t *testing.T) {
 	}
 	// Delete half of them again, so that deletion paths run too.
 	for _, name := range hostileMailboxNames[:len(hostileMailboxNames)/2] {
-		if _, err := db.DeleteMailbox(ctx, u.ID, name+"-renamed"); err != nil {
+		if err := db.DeleteMailbox(ctx, u.ID, name+"-renamed"); err != nil {
 			t.Fatalf("delete %q: %v", name, err)
 		}
 	}

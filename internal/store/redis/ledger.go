@@ -34,7 +34,7 @@ func (db *DB) JobKnown(ctx context.Context, queue, id string) (bool, error) {
 }
 
 // JobQueued reports whether id is still in queue: ready, claimed, delayed
-// or dead, but not acked (see reconcile.JobQueuer).
+// or dead, but not acked.
 func (db *DB) JobQueued(ctx context.Context, queue, id string) (bool, error) {
 	return db.jobKnown(ctx, "job queued", queue, id, true)
 }
@@ -135,6 +135,10 @@ func globEscape(s string) string {
 // rounded up so that a key never comes due early; ZADD GT keeps the later
 // time of a key scheduled twice.
 func (db *DB) ScheduleBlobDeletes(ctx context.Context, keys []string, at time.Time) error {
+	return wrap("schedule blob deletes", db.schedule(ctx, keys, at))
+}
+
+func (db *DB) schedule(ctx context.Context, keys []string, at time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -150,7 +154,25 @@ func (db *DB) ScheduleBlobDeletes(ctx context.Context, keys []string, at time.Ti
 		}
 		return nil
 	})
-	return wrap("schedule blob deletes", err)
+	return err
+}
+
+// ReleaseBlob schedules the deletion of key now if it has no reference:
+// in one script on a single server or Sentinel, in two steps on a Cluster
+// (the counter and the schedule are in different slots), where a
+// reference taken in between leaves a scheduled key that the collector
+// finds referenced and takes off the schedule.
+func (db *DB) ReleaseBlob(ctx context.Context, key string) error {
+	score := ceilMs(time.Now())
+	if !db.cluster {
+		err := scripts.releaseBlob.Run(ctx, db.rdb, []string{refKey(key), ledgerBlobDeletes}, score, key).Err()
+		return wrap("release blob", err)
+	}
+	n, err := db.BlobRefs(ctx, key)
+	if err != nil || n > 0 {
+		return err
+	}
+	return wrap("release blob", db.schedule(ctx, []string{key}, time.UnixMilli(score)))
 }
 
 // DueBlobDeletes returns up to limit keys (all when limit <= 0) due at or

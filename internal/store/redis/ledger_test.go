@@ -19,10 +19,10 @@ import (
 // openFulls returns an open function for the ledger and snapshot suites,
 // whose round-trip tests open two stores that must not share data: the
 // n-th store a test opens (from 0) is urls[n], flushed.
-func openFulls(urls ...string) func(t *testing.T) storetest.Full {
+func openFulls(urls ...string) func(t *testing.T) store.Store {
 	var mu sync.Mutex
 	opened := map[*testing.T]int{}
-	return func(t *testing.T) storetest.Full {
+	return func(t *testing.T) store.Store {
 		mu.Lock()
 		n := opened[t]
 		opened[t]++

@@ -61,16 +61,15 @@ func (db *DB) EnsureUser(ctx context.Context, userID string) error {
 }
 
 // PurgeUser deletes every mailbox and message of userID.
-func (db *DB) PurgeUser(ctx context.Context, userID string) ([]string, error) {
+func (db *DB) PurgeUser(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
-		return nil, wrap("purge user", err)
+		return wrap("purge user", err)
 	}
 	keys, err := db.run(ctx, scripts.purge, userMeta(userID), userPrefix(userID)).StringSlice()
 	if err != nil {
-		return nil, wrap("purge user", err)
+		return wrap("purge user", err)
 	}
-	orphans, err := db.unref(ctx, keys)
-	return orphans, wrap("purge user", err)
+	return wrap("purge user", db.drop(ctx, keys))
 }
 
 // mailboxFields is the order of the fields mailboxes.lua returns after the ID.
@@ -160,20 +159,19 @@ func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string
 }
 
 // DeleteMailbox deletes a mailbox and its messages; its children stay.
-func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string, error) {
+func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) error {
 	if err := checkUser(userID); err != nil {
-		return nil, wrap("delete mailbox", err)
+		return wrap("delete mailbox", err)
 	}
 	name, err := store.CheckDeleteMailbox(name)
 	if err != nil {
-		return nil, wrap("delete mailbox", err)
+		return wrap("delete mailbox", err)
 	}
 	keys, err := db.run(ctx, scripts.deleteMB, userMeta(userID), userPrefix(userID), name).StringSlice()
 	if err != nil {
-		return nil, wrap("delete mailbox", err)
+		return wrap("delete mailbox", err)
 	}
-	orphans, err := db.unref(ctx, keys)
-	return orphans, wrap("delete mailbox", err)
+	return wrap("delete mailbox", db.drop(ctx, keys))
 }
 
 // RenameMailbox renames a mailbox and its children; renaming INBOX moves

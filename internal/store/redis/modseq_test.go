@@ -91,7 +91,7 @@ func TestChangesSinceIndex(t *testing.T) {
 	if _, err := db.SetFlags(ctx, "u", inbox.ID, []uint32{4}, store.FlagsAdd, []string{store.FlagFlagged}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.Expunge(ctx, "u", inbox.ID, []uint32{2}); err != nil {
+	if _, err := db.Expunge(ctx, "u", inbox.ID, []uint32{2}); err != nil {
 		t.Fatal(err)
 	}
 	m := storetest.BenchMessage(99)

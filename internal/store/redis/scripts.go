@@ -19,7 +19,7 @@ type scriptSet struct {
 	enqueue, claim, settle, stats, dead                           *goredis.Script
 	addUser, deleteUser, setPassword, setQuota, user, users       *goredis.Script
 	addAlias, deleteAlias, aliases, deleteDomain                  *goredis.Script
-	unref                                                         *goredis.Script
+	unref, releaseBlob                                            *goredis.Script
 	jobKnown, lease, importUser, dirExport, dirImport             *goredis.Script
 }
 
@@ -38,7 +38,7 @@ func buildScripts() *scriptSet {
 		addUser: mb("dir_adduser"), deleteUser: mb("dir_deleteuser"), setPassword: mb("dir_setpassword"), setQuota: mb("dir_setquota"),
 		user: mb("dir_user"), users: mb("dir_users"), addAlias: mb("dir_addalias"),
 		deleteAlias: mb("dir_deletealias"), aliases: mb("dir_aliases"), deleteDomain: mb("dir_deletedomain"),
-		unref:    goredis.NewScript(unrefLua),
+		unref: goredis.NewScript(unrefLua), releaseBlob: goredis.NewScript(releaseBlobLua),
 		jobKnown: q("jobknown"), lease: luaScript("lease"), importUser: mb("import"),
 		dirExport: mb("dir_export"), dirImport: mb("dir_import"),
 	}

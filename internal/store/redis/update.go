@@ -44,10 +44,10 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 }
 
 // Expunge removes the messages flagged \Deleted (only those among uids
-// when uids is not nil), then drops their blob references.
-func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) ([]uint32, []string, error) {
+// when uids is not nil), then drops their blob references (see refs.go).
+func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) ([]uint32, error) {
 	if err := mailboxArgs(userID, mailboxID); err != nil {
-		return nil, nil, wrap("expunge", err)
+		return nil, wrap("expunge", err)
 	}
 	all := "0"
 	if uids == nil {
@@ -56,14 +56,13 @@ func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint
 	args := append([]any{userPrefix(userID), mailboxID, all}, sortedUIDs(uids)...)
 	v, err := db.run(ctx, scripts.expunge, userMeta(userID), args...).Slice()
 	if err != nil {
-		return nil, nil, wrap("expunge", err)
+		return nil, wrap("expunge", err)
 	}
 	expunged, keys, err := uidsAndKeys(v, 0)
 	if err != nil || len(expunged) == 0 {
-		return nil, nil, wrap("expunge", err)
+		return nil, wrap("expunge", err)
 	}
-	orphans, err := db.unref(ctx, keys)
-	return expunged, orphans, wrap("expunge", err)
+	return expunged, wrap("expunge", db.drop(ctx, keys))
 }
 
 // uidsAndKeys reads the arrays v[i] (UIDs) and v[last] (strings).

@@ -148,13 +148,22 @@ func (db *DB) ScheduleBlobDeletes(ctx context.Context, keys []string, at time.Ti
 		return nil
 	}
 	return db.write(ctx, "schedule blob deletes", func(tx *sql.Tx) error {
-		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO blob_deletes(key, at) VALUES (?, ?)
-				ON CONFLICT(key) DO UPDATE SET at = max(at, excluded.at)`, k, at.UnixNano()); err != nil {
-				return err
-			}
+		return (&txn{Tx: tx, ctx: ctx}).schedule(keys, at)
+	})
+}
+
+// ReleaseBlob schedules the deletion of key now if no index entry
+// references it, in one transaction with reading its count.
+func (db *DB) ReleaseBlob(ctx context.Context, key string) error {
+	return db.write(ctx, "release blob", func(tx *sql.Tx) error {
+		var n int64
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(refs), 0) FROM blobs WHERE key = ?", key).Scan(&n); err != nil {
+			return err
 		}
-		return nil
+		if n > 0 {
+			return nil
+		}
+		return (&txn{Tx: tx, ctx: ctx}).schedule([]string{key}, time.Now())
 	})
 }
 

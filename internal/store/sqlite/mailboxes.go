@@ -110,15 +110,14 @@ func (t *txn) createParents(name string) error {
 }
 
 // PurgeUser deletes every mailbox and message of userID.
-func (db *DB) PurgeUser(ctx context.Context, userID string) ([]string, error) {
-	var orphans []string
-	err := db.mutate(ctx, "purge user", userID, func(t *txn) error {
+func (db *DB) PurgeUser(ctx context.Context, userID string) error {
+	return db.mutate(ctx, "purge user", userID, func(t *txn) error {
 		keys, err := queryStrings(ctx, t.Tx, `SELECT m.blob_key FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
 			WHERE b.user_id = ?`, userID)
 		if err != nil {
 			return err
 		}
-		if orphans, err = t.unref(keys); err != nil {
+		if err := t.drop(keys); err != nil {
 			return err
 		}
 		if _, err := t.exec("DELETE FROM mailboxes WHERE user_id = ?", userID); err != nil {
@@ -130,7 +129,6 @@ func (db *DB) PurgeUser(ctx context.Context, userID string) ([]string, error) {
 		t.touch()
 		return nil
 	})
-	return orphans, err
 }
 
 // Usage returns the sum of the sizes of userID's mailboxes.
@@ -194,13 +192,12 @@ func (db *DB) CreateMailbox(ctx context.Context, userID, name, specialUse string
 }
 
 // DeleteMailbox deletes a mailbox and its messages; its children stay.
-func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string, error) {
+func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) error {
 	name, err := store.CheckDeleteMailbox(name)
 	if err != nil {
-		return nil, wrap("delete mailbox", err)
+		return wrap("delete mailbox", err)
 	}
-	var orphans []string
-	err = db.mutate(ctx, "delete mailbox", userID, func(t *txn) error {
+	return db.mutate(ctx, "delete mailbox", userID, func(t *txn) error {
 		_, id, err := mailboxByName(ctx, t.Tx, userID, name)
 		if err != nil {
 			return err
@@ -209,7 +206,7 @@ func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string,
 		if err != nil {
 			return err
 		}
-		if orphans, err = t.unref(keys); err != nil {
+		if err := t.drop(keys); err != nil {
 			return err
 		}
 		if _, err := t.exec("DELETE FROM mailboxes WHERE id = ?", id); err != nil {
@@ -218,7 +215,6 @@ func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) ([]string,
 		t.touch()
 		return nil
 	})
-	return orphans, err
 }
 
 // SetSubscribed subscribes or unsubscribes an existing mailbox.

@@ -113,8 +113,31 @@ func (t *txn) ref(key string, n int) error {
 	return err
 }
 
+// drop drops one reference per entry of keys and schedules the deletion of
+// the objects left without one (store.Mailboxes), in this transaction.
+func (t *txn) drop(keys []string) error {
+	orphans, err := t.unref(keys)
+	if err != nil {
+		return err
+	}
+	return t.schedule(orphans, time.Now())
+}
+
+// schedule records keys for deletion at or after at; a key scheduled
+// twice keeps the later time.
+func (t *txn) schedule(keys []string, at time.Time) error {
+	for _, k := range keys {
+		if _, err := t.exec(`INSERT INTO blob_deletes(key, at) VALUES (?, ?)
+			ON CONFLICT(key) DO UPDATE SET at = max(at, excluded.at)`, k, at.UnixNano()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // unref drops one reference per entry of keys and returns the keys that
-// have none left, sorted.
+// have none left, sorted. Only ImportUser calls it directly: everything
+// else drops references with drop, which schedules the orphans.
 func (t *txn) unref(keys []string) ([]string, error) {
 	n := map[string]int{}
 	for _, k := range keys {

@@ -170,7 +170,7 @@ func TestUIDValidityIncreases(t *testing.T) {
 			t.Fatalf("UIDVALIDITY %d after %d", mb.UIDValidity, last)
 		}
 		last = mb.UIDValidity
-		if _, err := db.DeleteMailbox(ctx, "u", name); err != nil {
+		if err := db.DeleteMailbox(ctx, "u", name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,9 +257,12 @@ func TestLargeUIDSets(t *testing.T) {
 	if err != nil || len(src) != n || len(dst) != n || src[0] != 1 || src[n-1] != n {
 		t.Fatalf("move %d -> %d, %v", len(src), len(dst), err)
 	}
-	exp, orphans, err := db.Expunge(ctx, "u", trash.ID, dst)
-	if err != nil || len(exp) != n || len(orphans) != n {
-		t.Fatalf("expunge %d, orphans %d, %v", len(exp), len(orphans), err)
+	exp, err := db.Expunge(ctx, "u", trash.ID, dst)
+	if err != nil || len(exp) != n {
+		t.Fatalf("expunge %d, %v", len(exp), err)
+	}
+	if due, err := db.DueBlobDeletes(ctx, time.Now().Add(time.Hour), 0); err != nil || len(due) != n {
+		t.Fatalf("scheduled deletes after expunge: %d, %v", len(due), err)
 	}
 	for _, name := range []string{"INBOX", "Trash"} {
 		if mb, _ := db.Mailbox(ctx, "u", name); mb.Messages != 0 || mb.Unseen != 0 || mb.Size != 0 {
@@ -303,11 +306,11 @@ func TestPoisonJobBuried(t *testing.T) {
 }
 
 func TestLedger(t *testing.T) {
-	storetest.RunLedger(t, func(t *testing.T) storetest.Full { return openTemp(t) })
+	storetest.RunLedger(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
 func TestSnapshots(t *testing.T) {
-	storetest.RunSnapshots(t, func(t *testing.T) storetest.Full { return openTemp(t) })
+	storetest.RunSnapshots(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
 // TestDoneJobsPruned checks that done records older than

@@ -113,11 +113,10 @@ type gone struct {
 
 // Expunge removes the messages flagged \Deleted (only those among uids
 // when uids is not nil).
-func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) ([]uint32, []string, error) {
+func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) ([]uint32, error) {
 	var expunged []uint32
-	var orphans []string
 	err := db.mutate(ctx, "expunge", userID, func(t *txn) error {
-		expunged, orphans = nil, nil
+		expunged = nil
 		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
 		if err != nil {
 			return err
@@ -143,7 +142,7 @@ func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint
 		if err != nil || len(victims) == 0 {
 			return err
 		}
-		if orphans, err = t.remove(id, mb.HighestModSeq+1, victims); err != nil {
+		if err := t.remove(id, mb.HighestModSeq+1, victims); err != nil {
 			return err
 		}
 		for _, g := range victims {
@@ -151,17 +150,17 @@ func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint
 		}
 		return nil
 	})
-	return expunged, orphans, err
+	return expunged, err
 }
 
 // remove deletes victims from the mailbox, updates its counters and drops
-// their blob references.
-func (t *txn) remove(mailbox int64, modseq uint64, victims []gone) ([]string, error) {
+// their blob references, scheduling the objects left without one.
+func (t *txn) remove(mailbox int64, modseq uint64, victims []gone) error {
 	var d delta
 	keys := make([]string, 0, len(victims))
 	for _, g := range victims {
 		if _, err := t.exec("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailbox, g.uid); err != nil {
-			return nil, err
+			return err
 		}
 		d.messages--
 		d.size -= g.size
@@ -171,10 +170,10 @@ func (t *txn) remove(mailbox int64, modseq uint64, victims []gone) ([]string, er
 		keys = append(keys, g.key)
 	}
 	if err := t.addCounts(mailbox, 0, modseq, d); err != nil {
-		return nil, err
+		return err
 	}
 	t.touch()
-	return t.unref(keys)
+	return t.drop(keys)
 }
 
 // CopyMessages copies uids from srcID to dstID.
@@ -238,11 +237,7 @@ func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uin
 		if srcRow == dstRow {
 			srcModSeq = modseq + 1
 		}
-		orphans, err := t.remove(srcRow, srcModSeq, victims)
-		if err == nil && len(orphans) > 0 {
-			err = errorf(store.ErrInvalid, "move orphaned %d blobs", len(orphans)) // impossible: the copy holds a reference
-		}
-		return err
+		return t.remove(srcRow, srcModSeq, victims) // the copies hold the references: nothing is scheduled
 	})
 	return src, dst, err
 }

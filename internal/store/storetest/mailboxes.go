@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -82,18 +83,14 @@ func testMailboxes(t *testing.T, open func(t *testing.T) store.Store) {
 		p := mailbox(t, s, u, "P")
 		m := msg(100)
 		insert(t, s, u, p, m)
-		orphans, err := s.DeleteMailbox(ctx, u.ID, "P")
-		must(t, err)
-		if !slices.Equal(orphans, []string{m.BlobKey}) {
-			t.Fatalf("DeleteMailbox orphans = %q, want %q", orphans, m.BlobKey)
-		}
-		_, err = s.Mailbox(ctx, u.ID, "P")
+		from := time.Now()
+		must(t, s.DeleteMailbox(ctx, u.ID, "P"))
+		wantScheduled(t, s, m.BlobKey, from, time.Now(), "DeleteMailbox")
+		_, err := s.Mailbox(ctx, u.ID, "P")
 		wantErr(t, err, store.ErrNotFound, "deleted mailbox")
 		mailbox(t, s, u, "P/C") // children stay
-		_, err = s.DeleteMailbox(ctx, u.ID, "P")
-		wantErr(t, err, store.ErrNotFound, "delete twice")
-		_, err = s.DeleteMailbox(ctx, u.ID, "Inbox")
-		wantErr(t, err, store.ErrInvalid, "delete INBOX")
+		wantErr(t, s.DeleteMailbox(ctx, u.ID, "P"), store.ErrNotFound, "delete twice")
+		wantErr(t, s.DeleteMailbox(ctx, u.ID, "Inbox"), store.ErrInvalid, "delete INBOX")
 
 		must(t, s.CreateMailbox(ctx, u.ID, "P", ""))
 		p2 := mailbox(t, s, u, "P")
@@ -189,21 +186,18 @@ func testMailboxes(t *testing.T, open func(t *testing.T) store.Store) {
 		insert(t, s, b, mailbox(t, s, b, "INBOX"), shared)
 		own := msg(10)
 		insert(t, s, a, mailbox(t, s, a, "Sent"), own)
-		orphans, err := s.PurgeUser(ctx, a.ID)
-		must(t, err)
-		if !slices.Equal(orphans, []string{own.BlobKey}) {
-			t.Fatalf("PurgeUser orphans = %q, want only %q", orphans, own.BlobKey)
-		}
+		from := time.Now()
+		must(t, s.PurgeUser(ctx, a.ID))
+		wantScheduled(t, s, own.BlobKey, from, time.Now(), "PurgeUser")
+		wantUnscheduled(t, s, shared.BlobKey, "PurgeUser, shared")
 		if mbs, _ := s.ListMailboxes(ctx, a.ID); len(mbs) != 0 {
 			t.Fatalf("mailboxes after purge: %q", names(mbs))
 		}
 		if mb := mailbox(t, s, b, "INBOX"); mb.Messages != 1 {
 			t.Fatalf("other user's INBOX after purge: %+v", mb)
 		}
-		orphans, err = s.PurgeUser(ctx, b.ID)
-		must(t, err)
-		if !slices.Equal(orphans, []string{shared.BlobKey}) {
-			t.Fatalf("PurgeUser(b) orphans = %q", orphans)
-		}
+		from = time.Now()
+		must(t, s.PurgeUser(ctx, b.ID))
+		wantScheduled(t, s, shared.BlobKey, from, time.Now(), "PurgeUser(b)")
 	})
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -112,7 +113,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		_, err := s.SetFlags(ctx, u.ID, inbox.ID, all[3:], store.FlagsAdd, []string{store.FlagDeleted})
 		must(t, err)
-		exp, _, err := s.Expunge(ctx, u.ID, inbox.ID, nil)
+		exp, err := s.Expunge(ctx, u.ID, inbox.ID, nil)
 		must(t, err)
 		if !slices.Equal(exp, all[3:]) {
 			t.Fatalf("expunged %v, want %v", exp, all[3:])
@@ -181,7 +182,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		_, err = s.SetFlags(ctx, u.ID, inbox.ID, []uint32{u2}, store.FlagsAdd, []string{store.FlagDeleted})
 		must(t, err)
 		step("set deleted")
-		_, _, err = s.Expunge(ctx, u.ID, inbox.ID, nil)
+		_, err = s.Expunge(ctx, u.ID, inbox.ID, nil)
 		must(t, err)
 		step("expunge")
 	})
@@ -255,17 +256,17 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		_, err := s.SetFlags(ctx, u.ID, inbox.ID, []uint32{all[0], all[2], all[4]}, store.FlagsAdd, []string{store.FlagDeleted})
 		must(t, err)
-		exp, _, err := s.Expunge(ctx, u.ID, inbox.ID, []uint32{all[1], all[2]})
+		exp, err := s.Expunge(ctx, u.ID, inbox.ID, []uint32{all[1], all[2]})
 		must(t, err)
 		if !slices.Equal(exp, []uint32{all[2]}) {
 			t.Fatalf("UID EXPUNGE = %v, want [%d]", exp, all[2])
 		}
-		exp, _, err = s.Expunge(ctx, u.ID, inbox.ID, []uint32{})
+		exp, err = s.Expunge(ctx, u.ID, inbox.ID, []uint32{})
 		must(t, err)
 		if len(exp) != 0 {
 			t.Fatalf("expunge of no uids = %v", exp)
 		}
-		exp, _, err = s.Expunge(ctx, u.ID, inbox.ID, nil)
+		exp, err = s.Expunge(ctx, u.ID, inbox.ID, nil)
 		must(t, err)
 		if !slices.Equal(exp, []uint32{all[0], all[4]}) {
 			t.Fatalf("EXPUNGE = %v", exp)
@@ -302,7 +303,7 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		// After expunge the key still holds: a late retry must not resurrect the message.
 		_, err = s.SetFlags(ctx, a.ID, ia.ID, []uint32{uid}, store.FlagsAdd, []string{store.FlagDeleted})
 		must(t, err)
-		_, _, err = s.Expunge(ctx, a.ID, ia.ID, nil)
+		_, err = s.Expunge(ctx, a.ID, ia.ID, nil)
 		must(t, err)
 		if _, dup, _ := s.InsertMessage(ctx, a.ID, ia.ID, "Q1/"+a.ID, m); !dup {
 			t.Fatal("key forgotten after expunge")
@@ -377,27 +378,26 @@ func testMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		a := insert(t, s, u, inbox, m)
 		_, dst, err := s.CopyMessages(ctx, u.ID, inbox.ID, []uint32{a}, arch.ID)
 		must(t, err)
-		expunge := func(mb store.Mailbox, uid uint32) []string {
+		expunge := func(mb store.Mailbox, uid uint32) {
 			t.Helper()
 			_, err := s.SetFlags(ctx, u.ID, mb.ID, []uint32{uid}, store.FlagsAdd, []string{store.FlagDeleted})
 			must(t, err)
-			exp, orphans, err := s.Expunge(ctx, u.ID, mb.ID, nil)
+			exp, err := s.Expunge(ctx, u.ID, mb.ID, nil)
 			must(t, err)
 			if !slices.Equal(exp, []uint32{uid}) {
 				t.Fatalf("expunged %v", exp)
 			}
-			return orphans
 		}
-		if o := expunge(inbox, a); len(o) != 0 {
-			t.Fatalf("orphans %q while a copy remains", o)
-		}
+		expunge(inbox, a)
+		wantUnscheduled(t, s, m.BlobKey, "expunged while a copy remains")
 		// Move keeps the one reference.
 		trash := mailbox(t, s, u, "Trash")
 		_, moved, err := s.MoveMessages(ctx, u.ID, arch.ID, dst, trash.ID)
 		must(t, err)
-		if o := expunge(trash, moved[0]); !slices.Equal(o, []string{m.BlobKey}) {
-			t.Fatalf("last expunge orphans = %q, want %q", o, m.BlobKey)
-		}
+		wantUnscheduled(t, s, m.BlobKey, "moved")
+		from := time.Now()
+		expunge(trash, moved[0])
+		wantScheduled(t, s, m.BlobKey, from, time.Now(), "last expunge")
 	})
 }
 

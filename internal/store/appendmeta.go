@@ -1,4 +1,4 @@
-package reconcile
+package store
 
 import (
 	"net/url"
