@@ -7,8 +7,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -64,4 +66,21 @@ func NewCert(t testing.TB, hostname string) *Cert {
 // server is serverName.
 func (c *Cert) Client(serverName string) *tls.Config {
 	return &tls.Config{RootCAs: c.Roots, ServerName: serverName, MinVersion: tls.VersionTLS12}
+}
+
+// WritePEM writes the certificate and its key as PEM files, as an operator
+// would give them to --tls-cert and --tls-key.
+func (c *Cert) WritePEM(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	pair := c.Server.Certificates[0]
+	keyDER, err := x509.MarshalPKCS8PrivateKey(pair.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pair.Certificate[0]}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
