@@ -59,11 +59,23 @@ func Embedded(t testing.TB) *Env {
 	t.Helper()
 	dir := t.TempDir()
 	db := OpenSQLite(t, filepath.Join(dir, "bucketmail.db"))
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
+	return &Env{Name: "embedded", Store: db, Blobs: openFS(t, filepath.Join(dir, "blobs")), Dir: dir, SQLite: db, t: t}
+}
+
+// LocalBlobs is a blob store of its own in a temporary directory, for a
+// test that keeps only keys or certificates there.
+func LocalBlobs(t testing.TB) blob.Store {
+	t.Helper()
+	return openFS(t, t.TempDir())
+}
+
+func openFS(t testing.TB, dir string) *fs.Store {
+	t.Helper()
+	blobs, err := fs.Open(dir)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	return &Env{Name: "embedded", Store: db, Blobs: blobs, Dir: dir, SQLite: db, t: t}
+	return blobs
 }
 
 // Cloud returns the storage of a cloud deployment: the Redis store on a
@@ -117,11 +129,7 @@ func OpenSQLite(t testing.TB, path string) *sqlite.DB {
 func OpenDataDir(t testing.TB, dir string) *Env {
 	t.Helper()
 	db := OpenSQLite(t, filepath.Join(dir, "bucketmail.db"))
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	return &Env{Name: "embedded", Store: db, Blobs: blobs, Dir: dir, SQLite: db, t: t}
+	return &Env{Name: "embedded", Store: db, Blobs: openFS(t, filepath.Join(dir, "blobs")), Dir: dir, SQLite: db, t: t}
 }
 
 // Domain adds domain; one the store has is fine.
