@@ -22,7 +22,6 @@ import (
 	"github.com/bucketmail/bucketmail/internal/resolver"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/testenv"
-	"github.com/bucketmail/bucketmail/internal/tlsconf"
 	"github.com/bucketmail/bucketmail/worker"
 )
 
@@ -123,16 +122,12 @@ type remote struct {
 func newRemote(t *testing.T, utf8, starttls bool, opts ...func(*smtp.Server)) *remote {
 	t.Helper()
 	rm := &remote{calls: map[string]int{}}
-	tc, err := tlsconf.Load("", "", t.TempDir(), "mx.remote.test", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &remoteSession{rm: rm, conn: c}, nil
 	}))
 	srv.Domain = "mx.remote.test"
 	if starttls {
-		srv.TLSConfig = tc
+		srv.TLSConfig = testenv.NewCert(t, "mx.remote.test").Server
 	}
 	srv.EnableSMTPUTF8 = utf8
 	srv.AllowInsecureAuth = false

@@ -14,7 +14,6 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/redis"
 	"github.com/bucketmail/bucketmail/internal/testenv"
@@ -50,10 +49,7 @@ func benchRedisMemory(b *testing.B, raw func(i int) string) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	bl, err := fs.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	bl := testenv.LocalBlobs(b)
 	users := memoryUsers(b, st)
 	before := usedMemory(b, st)
 
