@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
-	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/testenv"
@@ -26,22 +23,11 @@ import (
 
 const testPassword = testenv.Password
 
-// countingBlobs counts Get calls, to prove invariant 5.
-type countingBlobs struct {
-	blob.Store
-	gets atomic.Int64
-}
-
-func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
-	c.gets.Add(1)
-	return c.Store.Get(ctx, key, off, length)
-}
-
 // testEnv is a gateway on 127.0.0.1 over the embedded storage
 // (testenv.Embedded): plainAddr offers STARTTLS, tlsAddr is implicit TLS.
 type testEnv struct {
 	store     store.Store
-	blobs     *countingBlobs
+	blobs     *testenv.CountingBlobs
 	metrics   *metrics.Metrics
 	srv       *Server
 	plainAddr string
@@ -54,7 +40,7 @@ type envOption func(*Config)
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	st := testenv.Embedded(t)
-	env := &testEnv{store: st.Store, blobs: &countingBlobs{Store: st.Blobs}, metrics: metrics.New(), users: map[string]store.User{}}
+	env := &testEnv{store: st.Store, blobs: &testenv.CountingBlobs{Store: st.Blobs}, metrics: metrics.New(), users: map[string]store.User{}}
 	for _, addr := range []string{"alice@example.org", "bob@example.org"} {
 		env.users[addr] = st.User(addr)
 	}

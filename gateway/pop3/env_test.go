@@ -32,24 +32,13 @@ const (
 	testPassword = testenv.Password
 )
 
-// countingBlobs counts Gets, to prove that listing reads no blob.
-type countingBlobs struct {
-	blob.Store
-	gets atomic.Int64
-}
-
-func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
-	c.gets.Add(1)
-	return c.Store.Get(ctx, key, off, length)
-}
-
 // env is a running server over a real sqlite index and blob/fs store,
 // with one user.
 type env struct {
 	t       testing.TB
 	st      *testenv.Env
 	db      *sqlite.DB
-	blobs   *countingBlobs
+	blobs   *testenv.CountingBlobs
 	user    store.User
 	srv     *Server
 	metrics *metrics.Metrics
@@ -67,7 +56,7 @@ type envOptions struct {
 func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	st := testenv.Embedded(t)
-	e := &env{t: t, st: st, db: st.SQLite, blobs: &countingBlobs{Store: st.Blobs}, metrics: metrics.New()}
+	e := &env{t: t, st: st, db: st.SQLite, blobs: &testenv.CountingBlobs{Store: st.Blobs}, metrics: metrics.New()}
 	e.user = e.addUser(testUser, testPassword)
 
 	cert := testenv.NewCert(t, "localhost")
