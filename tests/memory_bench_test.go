@@ -44,11 +44,7 @@ func BenchmarkRedisMemory(b *testing.B) {
 func benchRedisMemory(b *testing.B, raw func(i int) string) {
 	ctx := context.Background()
 	rds := testenv.Redis(b)
-	st, err := redis.Open(ctx, rds.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := testenv.OpenRedis(b, rds)
 	bl := testenv.LocalBlobs(b)
 	users := memoryUsers(b, st)
 	before := usedMemory(b, st)

@@ -84,11 +84,7 @@ func openFS(t testing.TB, dir string) *fs.Store {
 func Cloud(t testing.TB) *Env {
 	t.Helper()
 	rds, s3srv := Redis(t), S3(t)
-	db, err := redis.Open(context.Background(), rds.URL())
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := OpenRedis(t, rds)
 	bucket := s3srv.Bucket(t, "")
 	blobs, err := s3.Open(context.Background(), s3srv.URL(bucket), s3.Options{AccessKey: s3srv.AccessKey, SecretKey: s3srv.SecretKey})
 	if err != nil {
@@ -116,6 +112,18 @@ func Each(t *testing.T, test func(t *testing.T, e *Env)) {
 func OpenSQLite(t testing.TB, path string) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// OpenRedis opens the Redis store on srv, closed when the test ends: a
+// handle of the test's own on the store of the processes it runs.
+func OpenRedis(t testing.TB, srv *RedisServer) *redis.DB {
+	t.Helper()
+	db, err := redis.Open(context.Background(), srv.URL())
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
