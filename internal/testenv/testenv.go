@@ -3,14 +3,16 @@
 // cloud (a real redis-server and a real S3 server, versitygw), with the same
 // shape, so that a test can run against both with Each; and what the tests of
 // the protocol servers share: users with a known password, a self-signed
-// certificate, a log that keeps what was logged, raw connections.
+// certificate, a log that keeps what was logged, a blob store that counts
+// its reads, raw connections.
 //
 // The servers themselves are started by internal/testenv/servers; Redis and
 // S3 here are the same, for tests that need a server without a driver.
 //
 // Nothing is skipped: a server that cannot start fails the test, so a green
 // run means both drivers were really exercised. testenv imports the storage
-// drivers only, never a package whose in-package tests use it.
+// drivers and internal/auth only, never a package whose in-package tests
+// use it.
 package testenv
 
 import (
