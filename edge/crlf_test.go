@@ -105,7 +105,7 @@ func TestSmugglingMX(t *testing.T) {
 		"RCPT TO:<bob@example.test>\r\nDATA\r\nthree\r\n")) {
 		t.Errorf("object = %q", obj)
 	}
-	if !e.logs.contains(`"bare_eol_fixed":11`) {
+	if !e.logs.Contains(`"bare_eol_fixed":11`) {
 		t.Errorf("the transaction log does not count the bare line breaks:\n%s", e.logs.String())
 	}
 }

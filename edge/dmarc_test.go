@@ -38,7 +38,7 @@ func TestDMARCReject(t *testing.T) {
 	if got := counter(t, e.m.Rejected, "dmarc_reject"); got != 1 {
 		t.Errorf("Rejected{dmarc_reject} = %v, want 1", got)
 	}
-	recs := e.logs.records(t, "smtp transaction")
+	recs := e.logs.Records(t, "smtp transaction")
 	if len(recs) != 1 || recs[0]["result"] != "dmarc_reject" || !strings.Contains(recs[0]["error"].(string), "header.from=strict.test") {
 		t.Errorf("transaction log = %v", recs)
 	}

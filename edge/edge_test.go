@@ -104,7 +104,7 @@ func TestDeliverOverSTARTTLS(t *testing.T) {
 	if got := counter(t, e.m.Accepted, "smtp"); got != 1 {
 		t.Errorf("Accepted{smtp} = %v, want 1", got)
 	}
-	recs := e.logs.records(t, "smtp transaction")
+	recs := e.logs.Records(t, "smtp transaction")
 	if len(recs) != 1 || recs[0]["queue_id"] != id || recs[0]["result"] != "queued" ||
 		recs[0]["code"] != float64(250) || recs[0]["client_ip"] != "127.0.0.1" {
 		t.Errorf("transaction log = %v", recs)
@@ -227,7 +227,7 @@ func TestBlobFailure(t *testing.T) {
 	if jobs := e.jobs(store.QueueInbound); len(jobs) != 0 {
 		t.Errorf("jobs left: %v", jobs)
 	}
-	if e.logs.contains("disk on fire") == false {
+	if e.logs.Contains("disk on fire") == false {
 		t.Error("the cause is not logged")
 	}
 }

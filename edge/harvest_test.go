@@ -51,14 +51,14 @@ func TestHarvestBurst(t *testing.T) {
 	if got := counter(t, e.m.Rejected, "unknown_rcpt_limit"); got != 2 {
 		t.Errorf("Rejected{unknown_rcpt_limit} = %v, want 2", got)
 	}
-	if recs := e.logs.records(t, "smtp unknown recipient limit"); len(recs) != 2 || recs[0]["level"] != "WARN" {
+	if recs := e.logs.Records(t, "smtp unknown recipient limit"); len(recs) != 2 || recs[0]["level"] != "WARN" {
 		t.Errorf("log records = %v", recs)
 	}
 	if n := len(e.jobs(store.QueueInbound)); n != 0 {
 		t.Errorf("%d jobs queued", n)
 	}
 	// The cut transaction has its log line, with what it was refused.
-	if recs := e.logs.records(t, "smtp transaction"); len(recs) != 1 || recs[0]["result"] != "abandoned" || recs[0]["rejected_rcpts"] != float64(9) {
+	if recs := e.logs.Records(t, "smtp transaction"); len(recs) != 1 || recs[0]["result"] != "abandoned" || recs[0]["rejected_rcpts"] != float64(9) {
 		t.Errorf("transaction log = %v", recs)
 	}
 }

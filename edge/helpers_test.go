@@ -1,21 +1,11 @@
 package edge
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
-	"math/big"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,57 +17,45 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 const (
-	testPassword = "correct horse battery"
+	testPassword = testenv.Password
 	testHostname = "mx.example.test"
 	alice        = "alice@example.test"
 	bob          = "bob@example.test"
 )
 
-// testEnv is an edge with every listener on 127.0.0.1, over a real SQLite
-// store and a real blob directory.
+// testEnv is an edge with every listener on 127.0.0.1, over the embedded
+// storage (testenv.Embedded).
 type testEnv struct {
 	t      testing.TB
 	db     *sqlite.DB
-	blobs  *fs.Store
+	blobs  blob.Store
 	m      *metrics.Metrics
-	logs   *logBuffer
+	logs   *testenv.Log
 	srv    *Server
 	addr   map[Mode]string
 	client *tls.Config // trusts the server's certificate
 	alice  store.User
 }
 
-// passwordHash is computed once: argon2id is slow on purpose.
-var passwordHash = sync.OnceValues(func() (string, error) { return auth.HashPassword(testPassword) })
-
 // newEnv starts an edge; configure may wrap or change the Config first.
 func newEnv(t testing.TB, configure func(*Config)) *testEnv {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "bucketmail.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{t: t, db: db, blobs: blobs, m: metrics.New(), logs: &logBuffer{}, addr: map[Mode]string{}}
-	e.seed()
-	serverTLS, clientTLS := testCertificates(t)
-	e.client = clientTLS
+	env := testenv.Embedded(t)
+	e := &testEnv{t: t, db: env.SQLite, blobs: env.Blobs, m: metrics.New(), logs: &testenv.Log{}, addr: map[Mode]string{}}
+	e.seed(env)
+	cert := testenv.NewCert(t, testHostname)
+	e.client = cert.Client(testHostname)
 	cfg := Config{
-		Hostname: testHostname, TLS: serverTLS,
-		Dir: db, Queue: db, Blobs: blobs, Auth: auth.New(db, auth.Options{}),
-		Log: slog.New(slog.NewJSONHandler(e.logs, nil)), Metrics: e.m,
+		Hostname: testHostname, TLS: cert.Server,
+		Dir: e.db, Queue: e.db, Blobs: e.blobs, Auth: auth.New(e.db, auth.Options{}),
+		Log: e.logs.Logger(), Metrics: e.m,
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -105,31 +83,19 @@ func newEnv(t testing.TB, configure func(*Config)) *testEnv {
 			t.Errorf("Close: %v", err)
 		}
 		wg.Wait()
-		if e.logs.contains("panic") {
+		if e.logs.Contains("panic") {
 			t.Errorf("the server logged a panic:\n%s", e.logs.String())
 		}
 	})
 	return e
 }
 
-// seed makes the domain example.test with users alice and bob and an
-// alias team@ → alice.
-func (e *testEnv) seed() {
-	ctx := context.Background()
-	hash, err := passwordHash()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.db.AddDomain(ctx, "example.test"); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.alice, err = e.db.AddUser(ctx, alice, hash); err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err = e.db.AddUser(ctx, bob, hash); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.db.AddAlias(ctx, "team@example.test", []string{alice}); err != nil {
+// seed makes the domain example.test with users alice and bob (password
+// testPassword) and an alias team@ → alice.
+func (e *testEnv) seed(env *testenv.Env) {
+	e.alice = env.User(alice)
+	env.User(bob)
+	if err := e.db.AddAlias(context.Background(), "team@example.test", []string{alice}); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -277,78 +243,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// logBuffer collects JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
-
-// records returns the decoded log records with message msg.
-func (l *logBuffer) records(t testing.TB, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-		if rec["msg"] == msg {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-// testCertificates makes a self-signed certificate for testHostname and
-// 127.0.0.1, and a client configuration that trusts it.
-func testCertificates(t testing.TB) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: testHostname},
-		DNSNames:     []string{testHostname},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
-		MinVersion:   tls.VersionTLS12,
-	}
-	client = &tls.Config{RootCAs: pool, ServerName: testHostname, MinVersion: tls.VersionTLS12}
-	return server, client
 }
 
 func newLocalListener(t testing.TB) net.Listener {

@@ -34,7 +34,7 @@ func TestLocalSenderOnPort25(t *testing.T) {
 	if got := counter(t, e.m.Rejected, "local_sender"); got != 4 {
 		t.Errorf("Rejected{local_sender} = %v, want 4", got)
 	}
-	if recs := e.logs.records(t, "smtp local sender refused"); len(recs) != 4 || recs[0]["level"] != "WARN" || recs[0]["spf"] != "fail" {
+	if recs := e.logs.Records(t, "smtp local sender refused"); len(recs) != 4 || recs[0]["level"] != "WARN" || recs[0]["spf"] != "fail" {
 		t.Errorf("log records = %v", recs)
 	}
 	for _, from := range []string{"", "carol@remote.test", "x@trusted.test"} {

@@ -82,7 +82,7 @@ func TestRcptOverQuota(t *testing.T) {
 	if err := c.Rcpt(alice, nil); err != nil {
 		t.Fatalf("RCPT unlimited: %v", err)
 	}
-	if len(e.logs.records(t, "smtp rcpt over quota")) == 0 {
+	if len(e.logs.Records(t, "smtp rcpt over quota")) == 0 {
 		t.Error("over-quota refusals were not logged")
 	}
 }

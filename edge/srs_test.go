@@ -7,19 +7,16 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/srs"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // TestRcptSRS: on port 25 a valid SRS0 address in a local domain is
 // accepted (a bounce of mail we forwarded), and the message is queued for
 // it; a forged, tampered, expired or foreign-keyed one gets 550 5.1.1.
 func TestRcptSRS(t *testing.T) {
-	blobs, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := testenv.LocalBlobs(t)
 	kr := &srs.Keyring{Blobs: blobs}
 	key, err := kr.Signing(t.Context())
 	if err != nil {

@@ -48,7 +48,7 @@ func TestSubmissionWrongPassword(t *testing.T) {
 	if got := counter(t, e.m.AuthFailures, "submission"); got != 2 {
 		t.Errorf("AuthFailures{submission} = %v, want 2", got)
 	}
-	if e.logs.contains("wrong") {
+	if e.logs.Contains("wrong") {
 		t.Error("a password reached the log")
 	}
 	// A failed AUTH may be followed by a good one.

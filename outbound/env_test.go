@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,11 +19,9 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/resolver"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
-	"github.com/bucketmail/bucketmail/internal/tlsconf"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 	"github.com/bucketmail/bucketmail/worker"
 )
 
@@ -125,16 +122,12 @@ type remote struct {
 func newRemote(t *testing.T, utf8, starttls bool, opts ...func(*smtp.Server)) *remote {
 	t.Helper()
 	rm := &remote{calls: map[string]int{}}
-	tc, err := tlsconf.Load("", "", t.TempDir(), "mx.remote.test", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &remoteSession{rm: rm, conn: c}, nil
 	}))
 	srv.Domain = "mx.remote.test"
 	if starttls {
-		srv.TLSConfig = tc
+		srv.TLSConfig = testenv.NewCert(t, "mx.remote.test").Server
 	}
 	srv.EnableSMTPUTF8 = utf8
 	srv.AllowInsecureAuth = false
@@ -231,32 +224,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return newEnvWith(t, st)
+	return newEnvWith(t, testenv.Embedded(t))
 }
 
-// newEnvWith is newEnv over the store st.
-func newEnvWith(t *testing.T, st store.Store) *env {
+// newEnvWith is newEnv over the storage st.
+func newEnvWith(t *testing.T, st *testenv.Env) *env {
 	t.Helper()
-	blobs, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, st: st, blobs: blobs, zone: newZone(t), remote: newRemote(t, true, true), users: map[string]store.User{}}
-	ctx := t.Context()
-	if err := st.AddDomain(ctx, "local.test"); err != nil {
-		t.Fatal(err)
-	}
+	e := &env{t: t, st: st.Store, blobs: st.Blobs, zone: newZone(t), remote: newRemote(t, true, true), users: map[string]store.User{}}
 	for _, name := range []string{"alice", "carol"} {
-		u, err := st.AddUser(ctx, name+"@local.test", "x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.users[name] = u
+		e.users[name] = st.User(name + "@local.test")
 	}
 	e.zone.add(t,
 		"remote.test. 60 IN MX 10 mx.remote.test.",

@@ -13,9 +13,6 @@ import (
 	"github.com/emersion/go-smtp"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/redis"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
@@ -29,34 +26,25 @@ const growthRetention = 2 * time.Second
 // key, field or row behind in either driver once their done retention has
 // passed (DESIGN.md invariant 9): their state lives and dies with the job.
 func TestNoStatePerJob(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "index.db")
-		st, err := sqlite.Open(path)
-		if err != nil {
-			t.Fatal(err)
+	testenv.Each(t, func(t *testing.T, st *testenv.Env) {
+		var count func() map[string]int64
+		if st.SQLite != nil {
+			st.SQLite.SetDoneRetention(growthRetention)
+			raw, err := sql.Open("sqlite", "file:"+filepath.Join(st.Dir, "bucketmail.db")+"?mode=ro")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { raw.Close() })
+			count = func() map[string]int64 { return sqliteCounts(t, raw) }
+		} else {
+			st.Redis.SetDoneRetention(growthRetention)
+			count = func() map[string]int64 { return redisCounts(t, st.Redis.Client()) }
 		}
-		t.Cleanup(func() { st.Close() })
-		st.SetDoneRetention(growthRetention)
-		raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { raw.Close() })
-		testNoStatePerJob(t, st, func() map[string]int64 { return sqliteCounts(t, raw) })
-	})
-	t.Run("redis", func(t *testing.T) {
-		srv := testenv.Redis(t)
-		st, err := redis.Open(t.Context(), srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		st.SetDoneRetention(growthRetention)
-		testNoStatePerJob(t, st, func() map[string]int64 { return redisCounts(t, st.Client()) })
+		testNoStatePerJob(t, st, count)
 	})
 }
 
-func testNoStatePerJob(t *testing.T, st store.Store, count func() map[string]int64) {
+func testNoStatePerJob(t *testing.T, st *testenv.Env, count func() map[string]int64) {
 	e := newEnvWith(t, st)
 	e.remote.rcpt = func(to string, _ int) error {
 		if to == "gone@remote.test" {

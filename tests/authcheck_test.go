@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/domainkeys"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // authDNS serves the records of the inbound-check scenarios: pass.test
@@ -23,10 +23,7 @@ func authDNS(t *testing.T) (addr string, sign func(string) string) {
 	d.TXT("quar.test", "v=spf1 -all")
 	d.TXT("_dmarc.quar.test", "v=DMARC1; p=quarantine")
 	d.TXT("_dmarc.signed.test", "v=DMARC1; p=reject")
-	blobs, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := testenv.LocalBlobs(t)
 	k, err := domainkeys.Generate(context.Background(), blobs, "signed.test", "s1", domainkeys.RSA2048)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/redis"
 	"github.com/bucketmail/bucketmail/internal/testenv"
@@ -45,15 +44,8 @@ func BenchmarkRedisMemory(b *testing.B) {
 func benchRedisMemory(b *testing.B, raw func(i int) string) {
 	ctx := context.Background()
 	rds := testenv.Redis(b)
-	st, err := redis.Open(ctx, rds.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	bl, err := fs.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := testenv.OpenRedis(b, rds)
+	bl := testenv.LocalBlobs(b)
 	users := memoryUsers(b, st)
 	before := usedMemory(b, st)
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"regexp"
 	"slices"
@@ -18,7 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
-	"github.com/bucketmail/bucketmail/internal/tlsconf"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // TestOutbound runs outbound delivery through the binary: a message
@@ -103,11 +102,7 @@ func startOutboundRemote(t *testing.T) *outboundRemote {
 		return &outboundSession{rm: rm, conn: c}, nil
 	}))
 	srv.Domain = "mx.remote.example"
-	tc, err := tlsconf.Load("", "", t.TempDir(), "mx.remote.example", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.TLSConfig = tc
+	srv.TLSConfig = testenv.NewCert(t, "mx.remote.example").Server
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -148,12 +148,7 @@ func newClusterOn(t *testing.T, rds *testenv.RedisServer, s3srv *testenv.S3Serve
 		},
 		storage: []string{"--store", rds.URL(), "--blobs", s3srv.URL(bucket)},
 	}
-	st, err := redis.Open(context.Background(), rds.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	c.st = st
+	c.st = testenv.OpenRedis(t, rds)
 	return c
 }
 

@@ -3,31 +3,21 @@ package e2e
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // openStorage opens the server's store and blobs from the test process, as
 // a second process would (SQLite is multi-process).
 func openStorage(t *testing.T, dataDir string) (store.Store, blob.Store) {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(dataDir, "bucketmail.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	bl, err := fs.Open(filepath.Join(dataDir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, bl
+	e := testenv.OpenDataDir(t, dataDir)
+	return e.Store, e.Blobs
 }
 
 // blobKeys returns the object keys of every message of user.

@@ -12,18 +12,8 @@ import (
 	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
-
-// countingBlobs counts Get calls.
-type countingBlobs struct {
-	blob.Store
-	gets atomic.Int64
-}
-
-func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
-	c.gets.Add(1)
-	return c.Store.Get(ctx, key, off, length)
-}
 
 // mailbox returns the messages of mailbox name of user (by local part).
 func (e *env) mailbox(user, name string) []store.Message {
@@ -57,7 +47,7 @@ func TestInboundChecks(t *testing.T) {
 	d.TXT("_dmarc.soft.example", "v=DMARC1; p=quarantine")
 
 	e := newEnv(t)
-	blobs := &countingBlobs{Store: e.blobs}
+	blobs := &testenv.CountingBlobs{Store: e.blobs}
 	w := e.worker(blobs)
 	w.cfg.Checker = &authcheck.Checker{Resolver: d.Resolver(), Hostname: "mx.test"}
 
@@ -76,7 +66,7 @@ func TestInboundChecks(t *testing.T) {
 	if qs := e.settle(); qs.Dead != 0 {
 		t.Fatalf("dead jobs: %+v", qs)
 	}
-	if n := blobs.gets.Load(); n != 4 {
+	if n := blobs.Gets(); n != 4 {
 		t.Errorf("%d object reads for 4 messages, want 4", n)
 	}
 

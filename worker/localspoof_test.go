@@ -1,15 +1,13 @@
 package worker
 
 import (
-	"bytes"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck"
 	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // TestLocalSpoofToJunk: port-25 mail claiming our domain example.com in
@@ -22,8 +20,8 @@ func TestLocalSpoofToJunk(t *testing.T) {
 	d.TXT("example.com", "v=spf1 ip4:192.0.2.1 -all")
 	e := newEnv(t)
 	w := e.worker(e.blobs)
-	logs := &syncBuffer{}
-	w.log = slog.New(slog.NewJSONHandler(logs, nil))
+	logs := &testenv.Log{}
+	w.log = logs.Logger()
 	w.cfg.Checker = &authcheck.Checker{Resolver: d.Resolver(), Hostname: "mx.test"}
 
 	job := func(header, from, ip string) store.Job {
@@ -74,22 +72,4 @@ func TestLocalSpoofToJunk(t *testing.T) {
 	if !strings.Contains(logs.String(), `"local_spoof":"header_from"`) || !strings.Contains(logs.String(), `"local_spoof":"mail_from"`) {
 		t.Errorf("the log does not say why:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a log destination the worker's goroutines share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +11,9 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // rules30 is a 30-rule script in the style filter editors write; no rule
@@ -36,24 +34,9 @@ func rules30() string {
 func BenchmarkDeliverSieve(b *testing.B) {
 	for _, c := range []struct{ name, src string }{{"none", ""}, {"rules30", rules30()}} {
 		b.Run(c.name, func(b *testing.B) {
-			dir := b.TempDir()
-			st, err := sqlite.Open(filepath.Join(dir, "index.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := b.Context()
-			if err := st.AddDomain(ctx, "example.com"); err != nil {
-				b.Fatal(err)
-			}
-			u, err := st.AddUser(ctx, "alice@example.com", "x")
-			if err != nil {
-				b.Fatal(err)
-			}
+			env := testenv.Embedded(b)
+			st, blobs, ctx := env.Store, env.Blobs, b.Context()
+			u := env.User("alice@example.com")
 			scripts := &sievestore.Scripts{Blobs: blobs, Store: st}
 			if c.src != "" {
 				if err := scripts.Put(ctx, u.ID, "main", c.src); err != nil {

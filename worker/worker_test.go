@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,12 +15,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 const sample = "Received: from client.example.net by mx.example.com; Tue, 4 Jun 2024 10:00:00 +0000\r\n" +
@@ -35,7 +34,7 @@ const sample = "Received: from client.example.net by mx.example.com; Tue, 4 Jun 
 	"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\nworld\r\n--b\r\n" +
 	"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n"
 
-// env is a store and a blob store in a temporary directory, with the domain
+// env is the embedded storage (testenv.Embedded) with the domain
 // example.com and users alice, bob, carol and dave.
 type env struct {
 	t       *testing.T
@@ -47,27 +46,10 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, st: st, blobs: blobs, metrics: metrics.New(), users: map[string]store.User{}}
-	ctx := t.Context()
-	if err := st.AddDomain(ctx, "example.com"); err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
+	e := &env{t: t, st: st.SQLite, blobs: st.Blobs, metrics: metrics.New(), users: map[string]store.User{}}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
-		u, err := st.AddUser(ctx, name+"@example.com", "x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.users[name] = u
+		e.users[name] = st.User(name + "@example.com")
 	}
 	return e
 }

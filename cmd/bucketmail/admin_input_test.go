@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // TestAdminRefusesBadNames runs each refused input of the admin commands
@@ -121,10 +121,7 @@ func TestAdminDeletesLegacyNames(t *testing.T) {
 	if code, _, errOut := runCmd(t, "", env, "domain", "add", "example.org"); code != 0 {
 		t.Fatal(errOut)
 	}
-	db, err := sqlite.Open(filepath.Join(dir, "bucketmail.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.OpenSQLite(t, filepath.Join(dir, "bucketmail.db"))
 	if _, err := db.AddUser(context.Background(), "../x@example.org", "x"); err != nil {
 		t.Fatal(err)
 	}

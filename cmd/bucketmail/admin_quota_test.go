@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func TestUserQuotaCommand(t *testing.T) {
@@ -27,10 +27,7 @@ func TestUserQuotaCommand(t *testing.T) {
 	must("user", "add", "bob@example.org", "--password-stdin")
 
 	// 1.5 KiB in alice's INBOX, written as a delivery would.
-	db, err := sqlite.Open(filepath.Join(dir, "bucketmail.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.OpenSQLite(t, filepath.Join(dir, "bucketmail.db"))
 	ctx := context.Background()
 	u, err := db.UserByAddress(ctx, "alice@example.org")
 	if err != nil {

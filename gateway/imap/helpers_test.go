@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,32 +16,18 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
-	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
-	"github.com/bucketmail/bucketmail/internal/tlsconf"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
-const testPassword = "correct horse battery"
+const testPassword = testenv.Password
 
-// countingBlobs counts Get calls, to prove invariant 5.
-type countingBlobs struct {
-	blob.Store
-	gets atomic.Int64
-}
-
-func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
-	c.gets.Add(1)
-	return c.Store.Get(ctx, key, off, length)
-}
-
-// testEnv is a gateway on 127.0.0.1 with the real sqlite store and fs
-// blobs: plainAddr offers STARTTLS, tlsAddr is implicit TLS.
+// testEnv is a gateway on 127.0.0.1 over the embedded storage
+// (testenv.Embedded): plainAddr offers STARTTLS, tlsAddr is implicit TLS.
 type testEnv struct {
 	store     store.Store
-	blobs     *countingBlobs
+	blobs     *testenv.CountingBlobs
 	metrics   *metrics.Metrics
 	srv       *Server
 	plainAddr string
@@ -56,40 +39,14 @@ type envOption func(*Config)
 
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	tlsCfg, err := tlsconf.Load("", "", dir, "localhost", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &testEnv{store: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New(), users: map[string]store.User{}}
-	ctx := context.Background()
-	if err := db.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
+	env := &testEnv{store: st.Store, blobs: &testenv.CountingBlobs{Store: st.Blobs}, metrics: metrics.New(), users: map[string]store.User{}}
 	for _, addr := range []string{"alice@example.org", "bob@example.org"} {
-		u, err := db.AddUser(ctx, addr, hash)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env.users[addr] = u
+		env.users[addr] = st.User(addr)
 	}
 	cfg := Config{
-		Hostname: "localhost", TLS: tlsCfg, Store: db, Blobs: env.blobs,
-		Auth: auth.New(db, auth.Options{}), Log: log, Metrics: env.metrics,
+		Hostname: "localhost", TLS: testenv.NewCert(t, "localhost").Server, Store: st.Store, Blobs: env.blobs,
+		Auth: auth.New(st.Store, auth.Options{}), Log: slog.New(slog.DiscardHandler), Metrics: env.metrics,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -18,7 +18,7 @@ func TestListingReadsNoBodies(t *testing.T) {
 	c := env.dial(t, a, nil)
 	appendMsg(t, c, "INBOX", lunchMsg, nil)
 	mustSelect(t, c, "INBOX", false)
-	before := env.blobs.gets.Load()
+	before := env.blobs.Gets()
 
 	var all imap.UIDSet
 	all.AddRange(1, 0)
@@ -44,14 +44,14 @@ func TestListingReadsNoBodies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := env.blobs.gets.Load() - before; got != 0 {
+	if got := env.blobs.Gets() - before; got != 0 {
 		t.Fatalf("listing read %d message objects, want 0", got)
 	}
 
 	// The counter does count: a body fetch and a body search read objects.
 	sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true}
 	fetchOne(t, c, 1, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{sec}})
-	if env.blobs.gets.Load() == before {
+	if env.blobs.Gets() == before {
 		t.Fatal("BODY[TEXT] read no object")
 	}
 	if _, err := c.UIDSearch(&imap.SearchCriteria{Body: []string{"pizza"}}, nil).Wait(); err != nil {
@@ -123,7 +123,7 @@ func BenchmarkListingFetch(b *testing.B) {
 			b.Fatalf("%d messages, %v", len(msgs), err)
 		}
 	}
-	if env.blobs.gets.Load() != 0 {
-		b.Fatalf("listing read %d objects", env.blobs.gets.Load())
+	if env.blobs.Gets() != 0 {
+		b.Fatalf("listing read %d objects", env.blobs.Gets())
 	}
 }

@@ -2,60 +2,33 @@ package managesieve
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
-// startServer runs a server over a sqlite index and a blob/fs store with
-// the user a@example.org (password "secret-pw") and returns its address
-// and the client's TLS roots.
+// startServer runs a server over the embedded storage with the user
+// a@example.org (password "secret-pw") and returns its address and the
+// client's TLS roots.
 func startServer(t *testing.T, insecure bool) (string, *x509.CertPool, *sievestore.Scripts, string) {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	if err := db.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword("secret-pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.AddUser(ctx, "a@example.org", hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsConf, roots := testTLS(t)
-	scripts := &sievestore.Scripts{Blobs: bs, Store: db}
-	srv := New(Config{Hostname: "ms.test", TLS: tlsConf, AllowInsecureAuth: insecure,
-		Auth: auth.New(db, auth.Options{}), Scripts: scripts, Log: slog.New(slog.DiscardHandler)})
+	st := testenv.Embedded(t)
+	u := st.UserWithHash("a@example.org", testenv.Hash(t, "secret-pw"))
+	cert := testenv.NewCert(t, "localhost")
+	scripts := &sievestore.Scripts{Blobs: st.Blobs, Store: st.Store}
+	srv := New(Config{Hostname: "ms.test", TLS: cert.Server, AllowInsecureAuth: insecure,
+		Auth: auth.New(st.Store, auth.Options{}), Scripts: scripts, Log: slog.New(slog.DiscardHandler)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +41,7 @@ func startServer(t *testing.T, insecure bool) (string, *x509.CertPool, *sievesto
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return ln.Addr().String(), roots, scripts, u.ID
+	return ln.Addr().String(), cert.Roots, scripts, u.ID
 }
 
 // client speaks RFC 5804 over a raw connection.
@@ -255,29 +228,4 @@ func TestManageSieveLongLine(t *testing.T) {
 	if _, last := c.response(); !strings.HasPrefix(last, "BYE") {
 		t.Fatalf("got %q, want BYE", last)
 	}
-}
-
-func testTLS(t testing.TB) (*tls.Config, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}, MinVersion: tls.VersionTLS12}, pool
 }

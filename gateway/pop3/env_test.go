@@ -2,19 +2,13 @@ package pop3
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/textproto"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -26,35 +20,25 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 const (
 	testHost     = "mail.example.org"
 	testUser     = "alice@example.org"
-	testPassword = "correct horse battery"
+	testPassword = testenv.Password
 )
-
-// countingBlobs counts Gets, to prove that listing reads no blob.
-type countingBlobs struct {
-	blob.Store
-	gets atomic.Int64
-}
-
-func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
-	c.gets.Add(1)
-	return c.Store.Get(ctx, key, off, length)
-}
 
 // env is a running server over a real sqlite index and blob/fs store,
 // with one user.
 type env struct {
 	t       testing.TB
+	st      *testenv.Env
 	db      *sqlite.DB
-	blobs   *countingBlobs
+	blobs   *testenv.CountingBlobs
 	user    store.User
 	srv     *Server
 	metrics *metrics.Metrics
@@ -71,32 +55,19 @@ type envOptions struct {
 
 func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New()}
-	ctx := context.Background()
-	if err := db.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
+	e := &env{t: t, st: st, db: st.SQLite, blobs: &testenv.CountingBlobs{Store: st.Blobs}, metrics: metrics.New()}
 	e.user = e.addUser(testUser, testPassword)
 
-	tlsConf, roots := testTLS(t)
-	e.roots = roots
+	cert := testenv.NewCert(t, "localhost")
+	e.roots = cert.Roots
 	cfg := Config{
 		Hostname:          testHost,
-		TLS:               tlsConf,
+		TLS:               cert.Server,
 		AllowInsecureAuth: opts.insecureAuth,
-		Store:             db,
+		Store:             e.db,
 		Blobs:             e.blobs,
-		Auth:              auth.New(db, auth.Options{}),
+		Auth:              auth.New(e.db, auth.Options{}),
 		Log:               slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:           e.metrics,
 	}
@@ -110,18 +81,12 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	return e
 }
 
+// addUser adds the user address (its domain too) with password and its
+// mailboxes.
 func (e *env) addUser(address, password string) store.User {
 	e.t.Helper()
-	ctx := context.Background()
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	u, err := e.db.AddUser(ctx, address, hash)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.db.EnsureUser(ctx, u.ID); err != nil {
+	u := e.st.UserWithHash(address, testenv.Hash(e.t, password))
+	if err := e.db.EnsureUser(context.Background(), u.ID); err != nil {
 		e.t.Fatal(err)
 	}
 	return u
@@ -421,40 +386,4 @@ func hasNone(have []string, want ...string) bool {
 		}
 	}
 	return true
-}
-
-// testTLS makes a self-signed certificate for localhost.
-func testTLS(t testing.TB) (*tls.Config, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	conf := &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
-		MinVersion:   tls.VersionTLS12,
-	}
-	return conf, pool
 }

@@ -177,12 +177,12 @@ func TestListingReadsNoBlob(t *testing.T) {
 	c.cmd("LIST 4", "-ERR")
 	c.cmd("LIST 0", "-ERR")
 	c.cmd("UIDL x", "-ERR")
-	if n := e.blobs.gets.Load(); n != 0 {
+	if n := e.blobs.Gets(); n != 0 {
 		t.Fatalf("listing read %d blobs", n)
 	}
 	c.cmd("RETR 1", "+OK")
 	c.body()
-	if n := e.blobs.gets.Load(); n != 1 {
+	if n := e.blobs.Gets(); n != 1 {
 		t.Fatalf("RETR read %d blobs, want 1", n)
 	}
 	c.quit("+OK")

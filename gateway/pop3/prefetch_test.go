@@ -21,7 +21,7 @@ func TestRETRReadAhead(t *testing.T) {
 	}
 	c := e.dial()
 	c.login()
-	before := e.blobs.gets.Load()
+	before := e.blobs.Gets()
 	c.cmd("DELE 7", "+OK")
 	for i := 1; i <= n; i++ {
 		if i == 7 {
@@ -33,7 +33,7 @@ func TestRETRReadAhead(t *testing.T) {
 			t.Fatalf("RETR %d = %q, want %q", i, got, bodies[i-1])
 		}
 	}
-	if got := e.blobs.gets.Load() - before; got != n-1 {
+	if got := e.blobs.Gets() - before; got != n-1 {
 		t.Errorf("%d object reads for %d messages, want %d", got, n-1, n-1)
 	}
 	c.cmd("RETR 3", "+OK") // back: read again, not from the read-ahead

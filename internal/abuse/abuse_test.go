@@ -4,20 +4,15 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func openLimits(t *testing.T, cfg Config) *Limits {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testenv.Embedded(t).Store
 	if cfg.MaxDelay == 0 {
 		cfg.MaxDelay = time.Millisecond
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/proxyproto"
-	"github.com/bucketmail/bucketmail/internal/tlsconf"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 const testRefusal = "NO too many\r\n"
@@ -202,11 +202,7 @@ func TestIdleAndFastLinesAreNotCut(t *testing.T) {
 
 func testTLS(t *testing.T) *tls.Config {
 	t.Helper()
-	cfg, err := tlsconf.Load("", "", t.TempDir(), "localhost", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return testenv.NewCert(t, "localhost").Server
 }
 
 func TestTLSListenerEndsSilentHandshakes(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/bucketmail/bucketmail/internal/authcheck/authchecktest"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/domainkeys"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 const clientIP = "192.0.2.10"
@@ -51,10 +51,7 @@ func newWorld(t *testing.T) *world {
 	d.TXT("_dmarc.strict.example", "v=DMARC1; p=reject; aspf=s; adkim=s")
 	d.TXT("mail.strict.example", "v=spf1 ip4:"+clientIP+" -all")
 
-	blobs, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := testenv.LocalBlobs(t)
 	for _, alg := range []string{domainkeys.Ed25519, domainkeys.RSA2048} {
 		k, err := domainkeys.Generate(t.Context(), blobs, "sender.example", "s"+alg, alg)
 		if err != nil {

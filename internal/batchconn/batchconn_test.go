@@ -3,18 +3,15 @@ package batchconn
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // counted counts the writes that reach the network.
@@ -182,9 +179,9 @@ func TestWriteErrorSticks(t *testing.T) {
 // after its close_notify; what was batched before must still go out.
 func TestTLSCloseSendsBatch(t *testing.T) {
 	srv, _, client := pair(t)
-	cert := selfSigned(t)
-	tsrv := tls.Server(srv, &tls.Config{Certificates: []tls.Certificate{cert}})
-	tcli := tls.Client(client, &tls.Config{InsecureSkipVerify: true})
+	cert := testenv.NewCert(t, "localhost")
+	tsrv := tls.Server(srv, cert.Server)
+	tcli := tls.Client(client, cert.Client("localhost"))
 	tcli.SetDeadline(time.Now().Add(5 * time.Second))
 	go func() {
 		if err := tsrv.Handshake(); err != nil {
@@ -198,19 +195,4 @@ func TestTLSCloseSendsBatch(t *testing.T) {
 	if err != nil || string(b) != "* BYE Logging out\r\na1 OK LOGOUT completed\r\n" {
 		t.Fatalf("client read %q, %v", b, err)
 	}
-}
-
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

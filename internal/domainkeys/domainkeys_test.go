@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 const msg = "From: Alice <alice@example.org>\r\n" +
@@ -22,10 +22,7 @@ const msg = "From: Alice <alice@example.org>\r\n" +
 
 func openBlobs(t *testing.T) blob.Store {
 	t.Helper()
-	b, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testenv.LocalBlobs(t)
 	return b
 }
 

@@ -3,32 +3,21 @@ package dsn_test
 import (
 	"bytes"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/dsn"
 	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func newIntake(t *testing.T) intake.Intake {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return intake.Intake{Blobs: blobs, Queue: db}
+	st := testenv.Embedded(t)
+	return intake.Intake{Blobs: st.Blobs, Queue: st.Store}
 }
 
 // TestSubmit: a notice becomes an object holding what Write makes and a

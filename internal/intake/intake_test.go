@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +12,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/intake"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/redis"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
@@ -27,35 +23,9 @@ type queue interface {
 	Claim(ctx context.Context, queue, consumer string, max int, wait, lease time.Duration) ([]store.Job, error)
 }
 
-// drivers runs test against each store driver, with a local object store.
+// drivers runs test against each deployment's storage (testenv.Each).
 func drivers(t *testing.T, test func(t *testing.T, blobs blob.Store, q queue)) {
-	t.Run("sqlite", func(t *testing.T) {
-		dir := t.TempDir()
-		db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		test(t, openBlobs(t, dir), db)
-	})
-	t.Run("redis", func(t *testing.T) {
-		srv := testenv.Redis(t)
-		db, err := redis.Open(t.Context(), srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		test(t, openBlobs(t, t.TempDir()), db)
-	})
-}
-
-func openBlobs(t *testing.T, dir string) blob.Store {
-	t.Helper()
-	b, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	testenv.Each(t, func(t *testing.T, st *testenv.Env) { test(t, st.Blobs, st.Store) })
 }
 
 func newJob() store.Job {

@@ -3,11 +3,10 @@ package quota
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func TestLimit(t *testing.T) {
@@ -49,18 +48,8 @@ func TestParseSize(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.AddUser(ctx, "a@example.org", "h")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
+	db, u := st.Store, st.User("a@example.org")
 	if err := db.EnsureUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}

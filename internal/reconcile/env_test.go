@@ -3,7 +3,6 @@ package reconcile_test
 import (
 	"context"
 	"crypto/rand"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,16 +11,16 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 	"github.com/bucketmail/bucketmail/worker"
 )
 
 const grace = 10 * time.Minute
 
-// env is a real sqlite index and blob/fs store with users alice and bob.
+// env is the embedded storage (testenv.Embedded) with users alice and bob.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
@@ -34,30 +33,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bl, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, db: db, blobs: bl}
+	e := &env{t: t, ctx: ctx, db: st.SQLite, blobs: st.Blobs}
 	e.now.Store(time.Now().UnixNano())
-	must(t, db.AddDomain(ctx, "example.org"))
-	for _, u := range []*store.User{&e.alice, &e.bob} {
-		name := "alice"
-		if u == &e.bob {
-			name = "bob"
-		}
-		if *u, err = db.AddUser(ctx, name+"@example.org", "x"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.alice, e.bob = st.User("alice@example.org"), st.User("bob@example.org")
 	return e
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // TestOrphanDeliveredOnce: the edge wrote the object and crashed before
@@ -236,9 +236,7 @@ func TestIndexLossStops(t *testing.T) {
 		t.Fatalf("pass on the intact index: %+v", res)
 	}
 
-	lost, err := sqlite.Open(filepath.Join(t.TempDir(), "empty.db"))
-	must(t, err)
-	t.Cleanup(func() { lost.Close() })
+	lost := testenv.OpenSQLite(t, filepath.Join(t.TempDir(), "empty.db"))
 	must(t, lost.ScheduleBlobDeletes(e.ctx, []string{"msg/x"}, start.Add(-time.Hour)))
 	r := reconcile.New(reconcile.Config{Store: lost, Blobs: e.blobs, Holder: "w2", Grace: grace,
 		Now: func() time.Time { return start.Add(time.Hour) }})

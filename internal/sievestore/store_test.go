@@ -2,28 +2,17 @@ package sievestore
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/sieve"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func newScripts(t *testing.T) *Scripts {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Scripts{Blobs: blobs, Store: st}
+	st := testenv.Embedded(t)
+	return &Scripts{Blobs: st.Blobs, Store: st.Store}
 }
 
 // TestScriptsLifecycle puts, lists, activates, renames and deletes

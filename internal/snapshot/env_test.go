@@ -10,14 +10,14 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 	"github.com/bucketmail/bucketmail/worker"
 )
 
-// env is a blob/fs store and a sqlite index that a test can lose and
-// replace by an empty one.
+// env is the embedded storage (testenv.Embedded) whose index a test can
+// lose and replace by an empty one.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
@@ -29,30 +29,26 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	bl, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, dir: dir, blobs: bl}
-	e.openIndex("index.db")
+	e := &env{t: t, ctx: ctx, dir: st.Dir, blobs: st.Blobs}
+	e.useIndex(st.SQLite)
 	return e
 }
 
-// openIndex opens (a new, empty, if name is new) index file and runs a
-// worker on it.
+// openIndex opens (a new, empty, if name is new) index file beside the
+// first one and runs a worker on it.
 func (e *env) openIndex(name string) {
 	e.t.Helper()
+	e.useIndex(testenv.OpenSQLite(e.t, filepath.Join(e.dir, name)))
+}
+
+// useIndex stops the running worker, if any, and runs one on db.
+func (e *env) useIndex(db *sqlite.DB) {
 	if e.stop != nil {
 		e.stop()
 	}
-	db, err := sqlite.Open(filepath.Join(e.dir, name))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { db.Close() })
 	e.db = db
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 var (
@@ -108,10 +108,7 @@ func TestTimestampWraps(t *testing.T) {
 // period and is deleted after it.
 func TestKeyringRotation(t *testing.T) {
 	ctx := t.Context()
-	blobs, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := testenv.LocalBlobs(t)
 	now := day0
 	kr := &Keyring{Blobs: blobs, Now: func() time.Time { return now }}
 	k1, err := kr.Signing(ctx)
@@ -164,10 +161,7 @@ func TestKeyringRotation(t *testing.T) {
 // the next address is made; addresses of the old key still verify.
 func TestKeyringRotatesBySelf(t *testing.T) {
 	ctx := t.Context()
-	blobs, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := testenv.LocalBlobs(t)
 	now := day0
 	kr := &Keyring{Blobs: blobs, Now: func() time.Time { return now }}
 	k1, err := kr.Signing(ctx)

@@ -11,14 +11,12 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 func blobCache(t *testing.T) BlobCache {
 	t.Helper()
-	bl, err := fs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	bl := testenv.LocalBlobs(t)
 	return BlobCache{Blobs: bl}
 }
 

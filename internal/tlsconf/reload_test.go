@@ -1,7 +1,6 @@
 package tlsconf
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -9,28 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // writePair writes a fresh self-signed pair for cn to certFile/keyFile and
 // moves their modification time forward, so a change is seen even on file
@@ -115,7 +97,7 @@ func TestWatchReloadsChangedPair(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writePair(t, certFile, keyFile, "a.example", -time.Hour)
-	var logs syncBuffer
+	var logs testenv.Log
 	m, err := Open(Options{CertFile: certFile, KeyFile: keyFile, Log: testLogger2(&logs)})
 	if err != nil {
 		t.Fatal(err)
@@ -210,4 +192,4 @@ func TestOpenNeedsBothFiles(t *testing.T) {
 	}
 }
 
-func testLogger2(w *syncBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+func testLogger2(w *testenv.Log) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

@@ -8,11 +8,11 @@ import (
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/store/storetest"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 func benchInbox(b testing.TB) (*DB, string) {
-	db := openURL(b, testenv.Redis(b).URL(), true)
+	db := openURL(b, servers.Redis(b).URL(), true)
 	return db, storetest.BenchInbox(b, db)
 }
 

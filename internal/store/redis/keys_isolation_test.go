@@ -11,7 +11,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 // keyPatterns are the key shapes documented in keys.go (and limits.go):
@@ -39,7 +39,7 @@ var hostileMailboxNames = []string{
 // deliver, copy, move, rename, subscribe, delete) and then SCANs every key:
 // each must match a documented pattern and none may contain a mailbox name.
 func TestNoMailboxNameInKeys(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	db := openURL(t, srv.URL(), true)
 	ctx := context.Background()
 	if err := db.AddDomain(ctx, "example.org"); err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/storetest"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 // openFulls returns an open function for the ledger and snapshot suites,
@@ -35,7 +35,7 @@ func openFulls(urls ...string) func(t *testing.T) store.Store {
 }
 
 func TestLedger(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	base := "redis://" + srv.Addr + "/"
 	open := openFulls(base+"0", base+"1")
 	storetest.RunLedger(t, open)
@@ -118,7 +118,7 @@ func TestLedgerKeysShareSlot(t *testing.T) {
 // TestJobKnownRetention checks that Ack prunes done records older than
 // store.DoneRetention and that JobKnown ignores them.
 func TestJobKnownRetention(t *testing.T) {
-	db := openURL(t, testenv.Redis(t).URL(), true)
+	db := openURL(t, servers.Redis(t).URL(), true)
 	ctx := context.Background()
 	done := queuePrefix(store.QueueInbound) + ":done"
 	old := time.Now().Add(-store.DoneRetention - time.Hour).UnixMilli()
@@ -158,7 +158,7 @@ func TestJobKnownRetention(t *testing.T) {
 // the counts of each mailbox matching its messages, each message's body
 // present and each idempotency key pointing at a message.
 func TestExportUserConsistent(t *testing.T) {
-	url := testenv.Redis(t).URL()
+	url := servers.Redis(t).URL()
 	db, writer := openURL(t, url, true), openURL(t, url, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -250,7 +250,7 @@ var _ goredis.Hook = (*countHook)(nil)
 // TestCommandCounts bounds the commands of Ack (one script) and of
 // ExportUser and ImportUser for a user of 1,000 messages, and logs them.
 func TestCommandCounts(t *testing.T) {
-	db := openURL(t, testenv.Redis(t).URL(), true)
+	db := openURL(t, servers.Redis(t).URL(), true)
 	ctx := context.Background()
 	h := &countHook{}
 	db.Client().AddHook(h)
@@ -311,7 +311,7 @@ func TestCommandCounts(t *testing.T) {
 // a TTL, so that an import that dies before its swap leaves nothing for
 // good, and that the staged keys are invisible to the user's reads.
 func TestImportStagingExpires(t *testing.T) {
-	db := openURL(t, testenv.Redis(t).URL(), true)
+	db := openURL(t, servers.Redis(t).URL(), true)
 	ctx := context.Background()
 	snap := &store.UserSnapshot{Version: store.SnapshotVersion, UserID: "u",
 		Mailboxes: []store.MailboxSnapshot{{

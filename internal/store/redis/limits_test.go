@@ -5,11 +5,11 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/storetest"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 func TestLimits(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	storetest.RunLimits(t, func(t *testing.T) store.Limiter { return openURL(t, srv.URL(), true) })
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/storetest"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 // TestChangesSinceIndex checks the mod-sequence index (:m) and the date
@@ -17,7 +17,7 @@ import (
 // a full scan would, MessageHeads takes the dates from the heads alone, and
 // later writes keep the index current.
 func TestChangesSinceIndex(t *testing.T) {
-	db := openURL(t, testenv.Redis(t).URL(), true)
+	db := openURL(t, servers.Redis(t).URL(), true)
 	ctx := context.Background()
 	if err := db.EnsureUser(ctx, "u"); err != nil {
 		t.Fatal(err)

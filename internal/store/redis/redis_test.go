@@ -6,7 +6,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/storetest"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 // openURL opens url, empties its database and closes it at the end of t.
@@ -31,12 +31,12 @@ func openURL(t testing.TB, url string, flush bool) *DB {
 }
 
 func TestConformance(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	storetest.Run(t, func(t *testing.T) store.Store { return openURL(t, srv.URL(), true) })
 }
 
 func TestConformanceShared(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
 		return openURL(t, srv.URL(), true), openURL(t, srv.URL(), false)
 	})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/testenv"
+	"github.com/bucketmail/bucketmail/internal/testenv/servers"
 )
 
 func newTestUser(t *testing.T, db *DB, local string) (store.User, store.Mailbox) {
@@ -38,7 +38,7 @@ func newTestUser(t *testing.T, db *DB, local string) (store.User, store.Mailbox)
 // (its pub/sub connection is re-established) and then sees changes made
 // by another process.
 func TestRestart(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	a, b := openURL(t, srv.URL(), true), openURL(t, srv.URL(), false)
 	ctx := context.Background()
 	u, inbox := newTestUser(t, a, "a")
@@ -96,7 +96,7 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 // TestDuplicateKeepsRefCount checks that a duplicate delivery gives back
 // the reference it took: the last expunge still schedules the object.
 func TestDuplicateKeepsRefCount(t *testing.T) {
-	db := openURL(t, testenv.Redis(t).URL(), true)
+	db := openURL(t, servers.Redis(t).URL(), true)
 	ctx := context.Background()
 	u, inbox := newTestUser(t, db, "a")
 	m := store.NewMessage{BlobKey: "msg/D", Size: 1, Flags: []string{store.FlagDeleted}}
@@ -125,7 +125,7 @@ func TestDuplicateKeepsRefCount(t *testing.T) {
 // TestCloseEndsWatches checks that Close closes every Watch channel and
 // leaves no goroutine behind.
 func TestCloseEndsWatches(t *testing.T) {
-	srv := testenv.Redis(t)
+	srv := servers.Redis(t)
 	before := runtime.NumGoroutine()
 	db, err := Open(context.Background(), srv.URL())
 	if err != nil {

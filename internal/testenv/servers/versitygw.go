@@ -1,4 +1,4 @@
-package testenv
+package servers
 
 import (
 	"bufio"
@@ -57,7 +57,7 @@ func versitygwBinary(t testing.TB) (string, error) {
 	if fresh(bin, modfile) {
 		return bin, nil
 	}
-	t.Logf("testenv: building %s into %s (from tools/go.mod; minutes the first time)", versitygwPkg, bin)
+	t.Logf("servers: building %s into %s (from tools/go.mod; minutes the first time)", versitygwPkg, bin)
 	start := time.Now()
 	tmp := bin + ".tmp"
 	cmd := exec.Command("go", "build", "-o", tmp, versitygwPkg)
@@ -68,7 +68,7 @@ func versitygwBinary(t testing.TB) (string, error) {
 	if err := os.Rename(tmp, bin); err != nil {
 		return "", err
 	}
-	t.Logf("testenv: built versitygw in %v", time.Since(start).Round(time.Second))
+	t.Logf("servers: built versitygw in %v", time.Since(start).Round(time.Second))
 	return bin, nil
 }
 

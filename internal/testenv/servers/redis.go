@@ -1,4 +1,4 @@
-package testenv
+package servers
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ func Redis(t testing.TB) *RedisServer {
 			return s
 		}
 	}
-	t.Fatalf("testenv: starting redis-server: %v", err)
+	t.Fatalf("servers: starting redis-server: %v", err)
 	return nil
 }
 
@@ -82,7 +82,7 @@ func findRedis(paths []string) (string, error) {
 			return bin, nil
 		}
 	}
-	return "", errors.New("testenv: redis-server not found in PATH (nor " + redisEnv +
+	return "", errors.New("servers: redis-server not found in PATH (nor " + redisEnv +
 		"); `make test` installs it with `apt-get install -y redis-server`, or run that yourself")
 }
 
@@ -164,7 +164,7 @@ func (s *RedisServer) Restart() {
 	s.t.Helper()
 	s.Kill()
 	if err := s.start(); err != nil {
-		s.t.Fatalf("testenv: restarting redis-server: %v", err)
+		s.t.Fatalf("servers: restarting redis-server: %v", err)
 	}
 }
 
@@ -181,10 +181,10 @@ func (s *RedisServer) signal(sig syscall.Signal) {
 	p := s.proc
 	s.mu.Unlock()
 	if p == nil {
-		s.t.Fatalf("testenv: redis-server on %s is not running", s.Addr)
+		s.t.Fatalf("servers: redis-server on %s is not running", s.Addr)
 	}
 	if err := p.signal(sig); err != nil {
-		s.t.Fatalf("testenv: signal %v to redis-server: %v", sig, err)
+		s.t.Fatalf("servers: signal %v to redis-server: %v", sig, err)
 	}
 }
 

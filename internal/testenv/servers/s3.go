@@ -1,4 +1,4 @@
-package testenv
+package servers
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func S3(t testing.TB) *S3Server {
 	t.Helper()
 	bin, err := versitygwBinary(t)
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		t.Fatalf("servers: %v", err)
 	}
 	s := &S3Server{AccessKey: s3AccessKey, SecretKey: s3SecretKey, t: t, bin: bin, dir: t.TempDir()}
 	if err := os.Mkdir(filepath.Join(s.dir, "data"), 0o700); err != nil {
@@ -76,7 +76,7 @@ func S3(t testing.TB) *S3Server {
 			return s
 		}
 	}
-	t.Fatalf("testenv: starting versitygw: %v", err)
+	t.Fatalf("servers: starting versitygw: %v", err)
 	return nil
 }
 
@@ -143,7 +143,7 @@ func (s *S3Server) Bucket(t testing.TB, name string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: s3Region}); err != nil {
-		t.Fatalf("testenv: creating bucket %q on versitygw %s: %v", name, s.Endpoint, err)
+		t.Fatalf("servers: creating bucket %q on versitygw %s: %v", name, s.Endpoint, err)
 	}
 	return name
 }
@@ -194,7 +194,7 @@ func (s *S3Server) Restart() {
 	s.t.Helper()
 	s.Kill()
 	if err := s.start(); err != nil {
-		s.t.Fatalf("testenv: restarting versitygw: %v", err)
+		s.t.Fatalf("servers: restarting versitygw: %v", err)
 	}
 }
 
@@ -210,9 +210,9 @@ func (s *S3Server) signal(sig syscall.Signal) {
 	p := s.proc
 	s.mu.Unlock()
 	if p == nil {
-		s.t.Fatalf("testenv: versitygw on %s is not running", s.Endpoint)
+		s.t.Fatalf("servers: versitygw on %s is not running", s.Endpoint)
 	}
 	if err := p.signal(sig); err != nil {
-		s.t.Fatalf("testenv: signal %v to versitygw: %v", sig, err)
+		s.t.Fatalf("servers: signal %v to versitygw: %v", sig, err)
 	}
 }

@@ -1,4 +1,4 @@
-package testenv
+package servers
 
 import (
 	"bytes"
@@ -69,7 +69,7 @@ func (p *process) kill() {
 // signal sends sig to the process, by PID.
 func (p *process) signal(sig syscall.Signal) error {
 	if p.exited() {
-		return errors.New("testenv: process has exited")
+		return errors.New("servers: process has exited")
 	}
 	return p.cmd.Process.Signal(sig)
 }
