@@ -428,7 +428,7 @@ func parseList(p *Reader, cmd *Command) error {
 		if err != nil {
 			return err
 		}
-		a.Selection = sel
+		a.Selection = append([]string{}, sel...)
 		if err := p.sp(); err != nil {
 			return err
 		}
