@@ -434,7 +434,7 @@ func TestInvalid(t *testing.T) {
 func TestCaps(t *testing.T) {
 	lim := Limits{Literal: 16, Command: 40, Depth: 4}
 	for _, in := range []string{
-		"a LOGIN {17}\r\n",                                   // over Literal
+		"a LOGIN {17}\r\n", // over Literal
 		"a LOGIN {16+}\r\n0123456789abcdef {16+}\r\n0123456789abcdef\r\n" + // over Command with two
 			"",
 		"a SEARCH ((((ALL))))\r\n", // over Depth
