@@ -123,6 +123,8 @@ func decodeShift(b *strings.Builder, enc string) error {
 			i++
 		case u >= 0x20 && u <= 0x7e:
 			return ErrMailboxUTF7 // must be sent as itself
+		case u < 0x20 || u == 0x7f:
+			return ErrMailboxCtrl
 		default:
 			b.WriteRune(rune(u))
 		}

@@ -3,9 +3,9 @@ package wire
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"net"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
