@@ -27,14 +27,14 @@ func TestDecodeMailbox(t *testing.T) {
 		{"\xff", true, "", ErrMailboxUTF8},
 		{"a\x00b", true, "", ErrMailboxCtrl},
 		{"a\rb", false, "", ErrMailboxCtrl},
-		{"&APw", false, "", ErrMailboxUTF7},      // unterminated
-		{"&AGE-", false, "", ErrMailboxUTF7},     // encodes "a", which must be sent as itself
+		{"&APw", false, "", ErrMailboxUTF7},       // unterminated
+		{"&AGE-", false, "", ErrMailboxUTF7},      // encodes "a", which must be sent as itself
 		{"&APw-&APw-", false, "", ErrMailboxUTF7}, // two shifts that should be one
-		{"&APx-", false, "", ErrMailboxUTF7},     // non-zero padding bits
-		{"&AP-", false, "", ErrMailboxUTF7},      // not a whole UTF-16 unit
-		{"&2D0-", false, "", ErrMailboxUTF7},     // lone high surrogate
-		{"&3gE-", false, "", ErrMailboxUTF7},     // lone low surrogate
-		{"&A/w-", false, "", ErrMailboxUTF7},     // "/" is not in modified base64
+		{"&APx-", false, "", ErrMailboxUTF7},      // non-zero padding bits
+		{"&AP-", false, "", ErrMailboxUTF7},       // not a whole UTF-16 unit
+		{"&2D0-", false, "", ErrMailboxUTF7},      // lone high surrogate
+		{"&3gE-", false, "", ErrMailboxUTF7},      // lone low surrogate
+		{"&A/w-", false, "", ErrMailboxUTF7},      // "/" is not in modified base64
 		{"&AAE-", false, "", ErrMailboxCtrl},
 		{"", false, "", errMailboxEmpty},
 	}
