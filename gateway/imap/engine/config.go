@@ -71,8 +71,11 @@ type Config struct {
 	// ENABLE, IDLE), by name ("FETCH" serves FETCH and UID FETCH).
 	Commands map[string]Command
 	// Poll reports changes to the selected mailbox (NOOP, and after each
-	// command); nil does nothing.
-	Poll func(ctx context.Context, c *Conn) error
+	// command in the selected state); nil does nothing. allowExpunge is
+	// false after FETCH, STORE, SEARCH, SORT and THREAD without UID, where
+	// an EXPUNGE would shift the sequence numbers just sent (RFC 9051
+	// section 7.5.1).
+	Poll func(ctx context.Context, c *Conn, allowExpunge bool) error
 	// Idle sends changes until stop is closed (IDLE, RFC 2177); nil sends
 	// nothing.
 	Idle func(ctx context.Context, c *Conn, stop <-chan struct{}) error

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -151,7 +152,13 @@ func testConfig(appended *[]string) Config {
 // refused commands, literals, IDLE and LOGOUT.
 func TestSession(t *testing.T) {
 	var appended []string
-	c, _ := start(t, context.Background(), testConfig(&appended))
+	cfg := testConfig(&appended)
+	var polls []string
+	cfg.Poll = func(ctx context.Context, c *Conn, allowExpunge bool) error {
+		polls = append(polls, fmt.Sprint(allowExpunge))
+		return nil
+	}
+	c, _ := start(t, context.Background(), cfg)
 	c.expect("* OK [CAPABILITY IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE IDLE SASL-IR AUTH=PLAIN] test IMAP ready")
 	c.send("a1 CAPABILITY")
 	c.expect("* CAPABILITY IMAP4rev2 *", "a1 OK CAPABILITY completed")
@@ -189,6 +196,8 @@ func TestSession(t *testing.T) {
 	c.expect("b2 BAD Syntax error: unknown fetch attribute BOGUS") // the literal is not a command
 	c.send("b4 UID FETCH 1:* (UID)")
 	c.expect("* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)", "b4 OK UID FETCH completed")
+	c.send("b4 FETCH 1:* (UID)")
+	c.expect("* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)", "b4 OK FETCH completed")
 	c.send("b5 IDLE")
 	c.expect("+ idling", "* 3 EXISTS")
 	c.send("DONE")
@@ -206,6 +215,11 @@ func TestSession(t *testing.T) {
 	c.send("c2 LOGOUT")
 	c.expect("* BYE Logging out", "c2 OK LOGOUT completed")
 	c.expectClosed()
+	// SELECT, UID FETCH, FETCH, IDLE, ENABLE: the FETCH of b2 did not
+	// parse, and CLOSE left the selected state.
+	if got := strings.Join(polls, " "); got != "true true false true true" {
+		t.Errorf("polls with allowExpunge %q", got)
+	}
 }
 
 // TestAuthenticate: AUTHENTICATE PLAIN with a continuation, with an

@@ -154,7 +154,7 @@ func (s *Server) run(ctx context.Context, c *Conn, cmd *wire.Command) {
 	}
 	err := h(ctx, c, cmd)
 	if err == nil && s.cfg.Poll != nil && c.state == Selected && cmd.Name != "NOOP" {
-		err = s.cfg.Poll(ctx, c)
+		err = s.cfg.Poll(ctx, c, expungeAllowed(cmd))
 	}
 	s.answer(c, cmd.Tag, cmd.FullName(), err)
 }
@@ -248,9 +248,19 @@ func (s *Server) capability(ctx context.Context, c *Conn, cmd *wire.Command) err
 
 func (s *Server) noop(ctx context.Context, c *Conn, cmd *wire.Command) error {
 	if s.cfg.Poll != nil && c.state == Selected {
-		return s.cfg.Poll(ctx, c)
+		return s.cfg.Poll(ctx, c, true)
 	}
 	return nil
+}
+
+// expungeAllowed: no EXPUNGE response after a command that answered with
+// sequence numbers (RFC 9051 section 7.5.1).
+func expungeAllowed(cmd *wire.Command) bool {
+	switch cmd.Name {
+	case "FETCH", "STORE", "SEARCH", "SORT", "THREAD":
+		return cmd.UID
+	}
+	return true
 }
 
 func logout(ctx context.Context, c *Conn, cmd *wire.Command) error {
