@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -472,5 +473,36 @@ func TestReadLine(t *testing.T) {
 	}
 	if l, err := c.r.ReadLine(); l != "DONE" || err != nil {
 		t.Errorf("DONE: %q %v", l, err)
+	}
+}
+
+// TestNoAllocationBeyondCaps: sizes announced by the client are checked
+// before anything is allocated for them. The test counts every byte the
+// reader allocates for hostile commands; none may come near the sizes
+// they announce.
+func TestNoAllocationBeyondCaps(t *testing.T) {
+	inputs := []string{
+		"a LOGIN {4000000000}\r\n",
+		"a LOGIN {4000000000+}\r\n",
+		"a APPEND INBOX {4000000000}\r\n",
+		"a APPEND INBOX ~{4000000000+}\r\n",
+		"a XYZZY {4000000000+}\r\n",
+		"a SEARCH " + strings.Repeat("(", 10000) + "\r\n",
+		"a SEARCH " + strings.Repeat("NOT ", 10000) + "ALL\r\n",
+		"a FETCH " + strings.Repeat("1,", 30000) + "1 FLAGS\r\n",
+		strings.Repeat("x", 1<<20),
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, in := range inputs {
+		c := newConn(in, Limits{})
+		c.r.ReadCommand()
+	}
+	runtime.ReadMemStats(&after)
+	// The line cap (64 KiB) and the sequence set of 30,000 numbers are the
+	// largest things held.
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Errorf("%d bytes allocated", n)
 	}
 }
