@@ -203,20 +203,26 @@ func TestSession(t *testing.T) {
 	c.send("DONE")
 	c.expect("b5 OK IDLE completed")
 	c.send("b6 ENABLE UTF8=ACCEPT")
-	c.expect("* ENABLED UTF8=ACCEPT", "b6 OK ENABLE completed")
+	c.expect("b6 BAD ENABLE not allowed selected")
 	c.send("b7 AUTHENTICATE PLAIN")
 	c.expect("b7 BAD AUTHENTICATE not allowed selected")
 	c.send("b8 CLOSE")
 	c.expect("b8 OK CLOSE completed")
 	c.send("b9 FETCH 1 FLAGS")
 	c.expect("b9 BAD FETCH not allowed authenticated")
+	c.send("c0 ENABLE UTF8=ACCEPT X-UNKNOWN")
+	c.expect("* ENABLED UTF8=ACCEPT", "c0 OK ENABLE completed")
+	c.send("c0 SELECT Entw&APw-rfe") // & is plain after UTF8=ACCEPT: any name goes
+	c.expect("* 2 EXISTS", "c0 OK [READ-WRITE] SELECT completed")
+	c.send("c0 CLOSE")
+	c.expect("c0 OK CLOSE completed")
 	c.send("c1 NAMESPACE")
 	c.expect("c1 BAD Command not supported")
 	c.send("c2 LOGOUT")
 	c.expect("* BYE Logging out", "c2 OK LOGOUT completed")
 	c.expectClosed()
-	// SELECT, UID FETCH, FETCH, IDLE, ENABLE: the FETCH of b2 did not
-	// parse, and CLOSE left the selected state.
+	// SELECT, UID FETCH, FETCH, IDLE, the second SELECT: the FETCH of b2
+	// did not parse, and CLOSE left the selected state.
 	if got := strings.Join(polls, " "); got != "true true false true true" {
 		t.Errorf("polls with allowExpunge %q", got)
 	}

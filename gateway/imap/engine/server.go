@@ -174,9 +174,9 @@ func (s *Server) answer(c *Conn, tag, name string, err error) {
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
-		typ := string(ie.Type)
-		if typ != "BAD" && typ != "BYE" {
-			typ = "NO"
+		typ := "NO"
+		if ie.Type == imap.StatusResponseTypeBad {
+			typ = "BAD"
 		}
 		text := ie.Text
 		if text == "" {
@@ -210,7 +210,7 @@ func (s *Server) builtin(name string) (Handler, []State) {
 	case "ID":
 		return s.id, anyState
 	case "ENABLE":
-		return enable, []State{Authenticated, Selected}
+		return enable, []State{Authenticated} // RFC 9051 section 6.3.1
 	case "LOGIN":
 		return s.login, []State{NotAuthenticated}
 	case "AUTHENTICATE":

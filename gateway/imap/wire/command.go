@@ -1,6 +1,9 @@
 package wire
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Command is one client command. Args holds the command's arguments as one
 // of the types below, or nil for a command that has none (CAPABILITY,
@@ -315,8 +318,9 @@ func parseID(p *Reader, cmd *Command) error {
 		}
 		return nil
 	}
+	// id_params_list is "(" #(string SPACE nstring) ")": it may be empty.
 	a.Params = []IDParam{}
-	return p.list(false, func() error {
+	return p.list(true, func() error {
 		k, err := p.str()
 		if err != nil {
 			return err
@@ -429,6 +433,12 @@ func parseList(p *Reader, cmd *Command) error {
 			return err
 		}
 		a.Selection = append([]string{}, sel...)
+		// RFC 5258 section 3.1: RECURSIVEMATCH modifies a base option.
+		if slices.Contains(sel, "RECURSIVEMATCH") && !slices.ContainsFunc(sel, func(o string) bool {
+			return o == "SUBSCRIBED" || o == "REMOTE" || o == "SPECIAL-USE"
+		}) {
+			return errSyntax("RECURSIVEMATCH needs a base option")
+		}
 		if err := p.sp(); err != nil {
 			return err
 		}
