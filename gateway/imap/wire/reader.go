@@ -289,7 +289,10 @@ func (p *Reader) abandonAppend() error {
 	}
 	m.left = 0
 	p.used = 0
-	if err := p.readLine(); err != nil {
+	// The APPEND has had its answer: only what ends the connection is
+	// reported, not the syntax of what is skipped.
+	var se *syntaxError
+	if err := p.readLine(); err != nil && !errors.As(err, &se) {
 		return p.fail(err)
 	}
 	if err := p.discard(); err != nil {

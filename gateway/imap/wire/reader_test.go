@@ -508,3 +508,17 @@ func TestNoAllocationBeyondCaps(t *testing.T) {
 		t.Errorf("%d bytes allocated", n)
 	}
 }
+
+// TestAppendUnreadOverBudget: what is skipped of an answered APPEND is
+// not reported as a syntax error of its own, even over the command cap.
+func TestAppendUnreadOverBudget(t *testing.T) {
+	in := "a APPEND INBOX {3+}\r\nabc " + strings.Repeat("x", 100) + "\r\nz NOOP\r\n"
+	c := newConn(in, Limits{Command: 64})
+	if _, err := c.r.ReadCommand(); err != nil {
+		t.Fatal(err)
+	}
+	next, err := c.r.ReadCommand()
+	if err != nil || next.Tag != "z" {
+		t.Fatalf("next command %+v %v, want z NOOP", next, err)
+	}
+}
