@@ -77,7 +77,8 @@
 // needs, literal8 for binary data with NUL (RFC 3516 section 4.3), NIL,
 // nstrings, lists, mailbox names (modified UTF-7 unless UTF8 is set),
 // ENVELOPE and BODYSTRUCTURE from go-imap's imap types (RFC 9051 section
-// 7.5.2) and FETCH items (FetchResponse), with the origin of a partial
+// 7.5.2), LIST and LSUB, ESEARCH (RFC 4731), VANISHED (RFC 7162) and
+// FETCH items (FetchResponse), with the origin of a partial
 // section: BODY[2]<0>, BINARY[1]<0> (RFC 3516 section 4.2; RFC 9051 lost it
 // from its grammar, erratum 7246). Source routes of addresses are not kept
 // by imap.Address and are written as NIL.

@@ -50,6 +50,20 @@ func TestWriter(t *testing.T) {
 			w.Start().Atom("LIST").Flags(nil).Quoted("/").Mailbox("Entwürfe & Co").End()
 		}, "* LIST () \"/\" \"Entw&APw-rfe &- Co\"\r\n"},
 		{"mailbox UTF8", func(w *Writer) { w.UTF8 = true; w.Start().Mailbox("Entwürfe & Co").End() }, "* \"Entwürfe & Co\"\r\n"},
+		{"list", func(w *Writer) {
+			w.List(false, []string{`\HasNoChildren`, `\Sent`}, '/', "Gesendete Objekte & Co", nil)
+		},
+			"* LIST (\\HasNoChildren \\Sent) \"/\" \"Gesendete Objekte &- Co\"\r\n"},
+		{"list flat with extended data", func(w *Writer) {
+			w.List(false, nil, 0, "Trash", func(w *Writer) {
+				w.BeginList().Quoted("CHILDINFO").BeginList().Quoted("SUBSCRIBED").EndList().EndList()
+			})
+		}, "* LIST () NIL \"Trash\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"},
+		{"lsub", func(w *Writer) { w.List(true, []string{`\Noselect`}, '.', "a", nil) }, "* LSUB (\\Noselect) \".\" \"a\"\r\n"},
+		{"esearch", func(w *Writer) {
+			w.ESearch("a\"1", true, func(w *Writer) { w.Atom("COUNT").Number(3).Atom("ALL").NumSet(set(1, 3, 7, Star)) })
+		}, "* ESEARCH (TAG \"a\\\"1\") UID COUNT 3 ALL 1:3,7:*\r\n"},
+		{"vanished", func(w *Writer) { w.Vanished(true, set(41, 41, 43, 116)) }, "* VANISHED (EARLIER) 41,43:116\r\n"},
 		{"fetch", func(w *Writer) {
 			f := w.Fetch(12)
 			f.UID(4827313)
