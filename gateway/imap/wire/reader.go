@@ -28,6 +28,10 @@ type Limits struct {
 	Depth int
 }
 
+// keepLine is the line buffer kept between commands; a larger one, grown
+// for a long command, is let go.
+const keepLine = 4 << 10
+
 // Default limits.
 const (
 	DefaultLine    = 64 << 10
@@ -260,6 +264,9 @@ func (p *Reader) ReadCommand() (*Command, error) {
 		}
 	}
 	p.tag, p.name, p.used, p.depth = "", "", 0, 0
+	if cap(p.line) > keepLine {
+		p.line = nil // an idle connection keeps little
+	}
 	for {
 		if err := p.readLine(); err != nil {
 			return nil, p.fail(err)

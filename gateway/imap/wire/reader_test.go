@@ -522,3 +522,23 @@ func TestAppendUnreadOverBudget(t *testing.T) {
 		t.Fatalf("next command %+v %v, want z NOOP", next, err)
 	}
 }
+
+// TestIdleMemory: after a long command and a large response, what a
+// connection keeps between commands is back to its small buffers.
+func TestIdleMemory(t *testing.T) {
+	c := newConn("a LOGIN "+strings.Repeat("x", 60000)+" pw\r\nb NOOP\r\n", Limits{})
+	c.r.ReadCommand()
+	c.r.ReadCommand()
+	if n := cap(c.r.line); n > keepLine {
+		t.Errorf("line buffer of %d bytes kept", n)
+	}
+	w := NewWriter(io.Discard)
+	w.Start().String(strings.Repeat("x", 900)).End()
+	for range 15 {
+		w.Start().Atom(strings.Repeat("y", 900)).End()
+	}
+	w.Flush()
+	if n := cap(w.buf); n > keepBuf {
+		t.Errorf("write buffer of %d bytes kept", n)
+	}
+}

@@ -36,7 +36,7 @@ type Writer struct {
 // NewWriter writes responses to w; nothing reaches w before Flush or
 // before bufMax bytes are held.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{w: w, buf: make([]byte, 0, 4096)}
+	return &Writer{w: w, buf: make([]byte, 0, keepBuf)}
 }
 
 // Flush writes what is held.
@@ -44,9 +44,15 @@ func (w *Writer) Flush() error {
 	if w.err == nil && len(w.buf) > 0 {
 		_, w.err = w.w.Write(w.buf)
 		w.buf = w.buf[:0]
+		if cap(w.buf) > keepBuf {
+			w.buf = make([]byte, 0, keepBuf) // an idle connection keeps little
+		}
 	}
 	return w.err
 }
+
+// keepBuf is the buffer a Writer keeps between flushes.
+const keepBuf = 4 << 10
 
 // Buffered is the number of bytes held.
 func (w *Writer) Buffered() int { return len(w.buf) }
