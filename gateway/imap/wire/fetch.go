@@ -1,7 +1,5 @@
 package wire
 
-import "strings"
-
 // Fetch is FETCH set items [modifiers] (RFC 9051 section 6.4.5), with the
 // CHANGEDSINCE and VANISHED modifiers of RFC 7162 section 3.1.4 and 3.2.6.
 type Fetch struct {
@@ -128,9 +126,18 @@ func parseFetch(p *Reader, cmd *Command) error {
 
 // fetchName reads the name part of a fetch-att: letters, digits, "." and "-".
 func (p *Reader) fetchName() string {
-	return strings.ToUpper(p.span(func(c byte) bool {
-		return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-'
-	}))
+	start := p.pos
+	for p.pos < len(p.line) {
+		c := p.line[p.pos]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			break
+		}
+		p.pos++
+	}
+	if p.pos == start {
+		return ""
+	}
+	return upperWord(p.line[start:p.pos])
 }
 
 func (p *Reader) fetchAtt() (FetchItem, error) {

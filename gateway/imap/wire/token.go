@@ -95,9 +95,53 @@ func (p *Reader) unexpected(what string) error {
 
 // keyword reads an atom and returns it in upper case.
 func (p *Reader) keyword() (string, error) {
-	s, err := p.atom()
-	return strings.ToUpper(s), err
+	start := p.pos
+	for p.pos < len(p.line) && isAtomChar(p.line[p.pos]) {
+		p.pos++
+	}
+	if p.pos == start {
+		return "", p.unexpected("atom")
+	}
+	return upperWord(p.line[start:p.pos]), nil
 }
+
+// upperWord is b in upper case: one of the grammar's words without an
+// allocation, or a new string.
+func upperWord(b []byte) string {
+	var buf [24]byte
+	if len(b) <= len(buf) {
+		u := buf[:len(b)]
+		for i, c := range b {
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			u[i] = c
+		}
+		if w, ok := words[string(u)]; ok {
+			return w
+		}
+	}
+	return strings.ToUpper(string(b))
+}
+
+// words are the grammar's words that commands are made of.
+var words = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range strings.Fields(`UID FETCH STORE SEARCH COPY MOVE EXPUNGE SORT THREAD
+		SELECT EXAMINE LIST LSUB STATUS APPEND NOOP IDLE LOGIN LOGOUT CAPABILITY CHECK CLOSE
+		UNSELECT ENABLE ID CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE NAMESPACE AUTHENTICATE
+		FLAGS FLAGS.SILENT ENVELOPE INTERNALDATE RFC822 RFC822.HEADER RFC822.TEXT RFC822.SIZE
+		BODY BODY.PEEK BODYSTRUCTURE BINARY BINARY.PEEK BINARY.SIZE MODSEQ PREVIEW EMAILID
+		THREADID SAVEDATE ALL FAST FULL HEADER HEADER.FIELDS HEADER.FIELDS.NOT TEXT MIME
+		CHANGEDSINCE UNCHANGEDSINCE VANISHED CONDSTORE QRESYNC RETURN CHARSET MIN MAX COUNT SAVE
+		SEEN UNSEEN ANSWERED UNANSWERED DELETED UNDELETED FLAGGED UNFLAGGED DRAFT UNDRAFT NEW
+		OLD RECENT NOT OR FROM TO CC BCC SUBJECT SINCE BEFORE ON LARGER SMALLER KEYWORD
+		UNKEYWORD MESSAGES UIDNEXT UIDVALIDITY UNSEEN SIZE HIGHESTMODSEQ UTF-8 US-ASCII
+		UTF8=ACCEPT PLAIN`) {
+		m[w] = w
+	}
+	return m
+}()
 
 // astring reads an astring: 1*ASTRING-CHAR / string.
 func (p *Reader) astring() (string, error) {
