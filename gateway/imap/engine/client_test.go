@@ -7,17 +7,25 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/internal/batchconn"
 )
 
 // TestGoIMAPClient drives the engine with go-imap's client: LOGIN, two
-// APPENDs, SELECT, FETCH and LOGOUT.
+// APPENDs, SELECT, FETCH and LOGOUT; on a plain connection and on the
+// batched one the gateway serves (internal/batchconn).
 func TestGoIMAPClient(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { goIMAPClient(t, func(c net.Conn) net.Conn { return c }) })
+	t.Run("batched", func(t *testing.T) { goIMAPClient(t, func(c net.Conn) net.Conn { return batchconn.New(c) }) })
+}
+
+func goIMAPClient(t *testing.T, wrap func(net.Conn) net.Conn) {
 	var appended []string
 	srvConn, cliConn := net.Pipe()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		New(testConfig(&appended)).Serve(context.Background(), srvConn)
+		New(testConfig(&appended)).Serve(context.Background(), wrap(srvConn))
 	}()
 	defer func() { cliConn.Close(); <-done }()
 
