@@ -263,7 +263,7 @@ func TestFatal(t *testing.T) {
 	c, _ := start(t, context.Background(), cfg)
 	c.expect("* OK *")
 	c.send("a LOGIN " + strings.Repeat("x", 200))
-	c.expect("* BYE [TOOBIG] imap wire: line too long")
+	c.expect("* BYE [TOOBIG] line too long")
 	c.expectClosed()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"strings"
 )
 
 // Limits are the reader's hard caps. Every one is checked before the
@@ -112,7 +113,7 @@ func (p *Reader) ReadLine() (string, error) {
 	p.used = 0
 	if err := p.readLine(); err != nil {
 		if f := (*fatalError)(nil); errors.As(err, &f) {
-			return "", &Error{Kind: KindFatal, Code: f.code, Msg: f.err.Error(), Err: f.err}
+			return "", &Error{Kind: KindFatal, Code: f.code, Msg: fatalMsg(f), Err: f.err}
 		}
 		return "", err
 	}
@@ -225,7 +226,7 @@ func (p *Reader) fail(err error) error {
 	e := &Error{Tag: p.tag, Command: p.name}
 	switch {
 	case errors.As(err, &fe):
-		e.Kind, e.Code, e.Msg, e.Err = KindFatal, fe.code, fe.err.Error(), fe.err
+		e.Kind, e.Code, e.Msg, e.Err = KindFatal, fe.code, fatalMsg(fe), fe.err
 		return e
 	case errors.As(err, &se):
 		e.Kind, e.Code, e.Msg = KindSyntax, se.code, se.msg
@@ -238,12 +239,15 @@ func (p *Reader) fail(err error) error {
 	}
 	if derr := p.discard(); derr != nil {
 		if errors.As(derr, &fe) {
-			return &Error{Tag: p.tag, Command: p.name, Kind: KindFatal, Code: fe.code, Msg: fe.err.Error(), Err: fe.err}
+			return &Error{Tag: p.tag, Command: p.name, Kind: KindFatal, Code: fe.code, Msg: fatalMsg(fe), Err: fe.err}
 		}
 		return derr
 	}
 	return e
 }
+
+// fatalMsg is the cause of a fatal error as a client may read it.
+func fatalMsg(fe *fatalError) string { return strings.TrimPrefix(fe.err.Error(), "imap wire: ") }
 
 type unknownError struct{ name string }
 

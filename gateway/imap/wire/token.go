@@ -275,10 +275,6 @@ func (p *Reader) accept(info LiteralInfo) error {
 	return nil
 }
 
-func (p *Reader) commandName() string {
-	return p.name
-}
-
 // literal reads an argument literal into memory, then the line that
 // follows it.
 func (p *Reader) literal(binary bool) ([]byte, error) {
@@ -292,7 +288,7 @@ func (p *Reader) literal(binary bool) ([]byte, error) {
 		}
 		return nil, &syntaxError{code: "TOOBIG", msg: "literal too big"}
 	}
-	if err := p.accept(LiteralInfo{Tag: p.tag, Command: p.commandName(), Size: size, Sync: sync, Binary: isBin}); err != nil {
+	if err := p.accept(LiteralInfo{Tag: p.tag, Command: p.name, Size: size, Sync: sync, Binary: isBin}); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, size)
