@@ -60,3 +60,104 @@ func DecodeSASL(line string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Login is LOGIN userid password (RFC 9051 section 6.2.3).
+type Login struct{ Username, Password string }
+
+// Authenticate is AUTHENTICATE mechanism [initial-response] (RFC 9051
+// section 6.2.2, SASL-IR RFC 4959). Initial is nil without an initial
+// response and empty for "=".
+type Authenticate struct {
+	Mechanism string // upper case
+	Initial   []byte
+}
+
+// Enable is ENABLE capability... (RFC 5161).
+type Enable struct{ Caps []string } // upper case
+
+// ID is ID ( field value ... ) or ID NIL (RFC 2971). Params is nil for NIL;
+// a NIL value is nil.
+type ID struct{ Params []IDParam }
+
+// IDParam is one field of an ID command.
+type IDParam struct {
+	Key   string
+	Value *string
+}
+
+// Compress is COMPRESS mechanism (RFC 4978).
+type Compress struct{ Mechanism string } // upper case
+
+func parseLogin(p *Reader, cmd *Command) error {
+	var a Login
+	var err error
+	if err = p.sp(); err == nil {
+		if a.Username, err = p.astring(); err == nil {
+			if err = p.sp(); err == nil {
+				a.Password, err = p.astring()
+			}
+		}
+	}
+	cmd.Args = &a
+	return err
+}
+
+func parseEnable(p *Reader, cmd *Command) error {
+	var a Enable
+	for {
+		if err := p.sp(); err != nil {
+			if len(a.Caps) > 0 && p.eol() {
+				break
+			}
+			return err
+		}
+		c, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		a.Caps = append(a.Caps, c)
+	}
+	cmd.Args = &a
+	return nil
+}
+
+func parseCompress(p *Reader, cmd *Command) error {
+	if err := p.sp(); err != nil {
+		return err
+	}
+	m, err := p.keyword()
+	cmd.Args = &Compress{Mechanism: m}
+	return err
+}
+
+func parseID(p *Reader, cmd *Command) error {
+	if err := p.sp(); err != nil {
+		return err
+	}
+	var a ID
+	cmd.Args = &a
+	if p.peek() != '(' {
+		v, err := p.nstring()
+		if err != nil {
+			return err
+		}
+		if v != nil {
+			return errSyntax("expected ( or NIL")
+		}
+		return nil
+	}
+	// id_params_list is "(" #(string SPACE nstring) ")": it may be empty.
+	a.Params = []IDParam{}
+	return p.list(true, func() error {
+		k, err := p.str()
+		if err != nil {
+			return err
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		v, err := p.nstring()
+		a.Params = append(a.Params, IDParam{Key: k, Value: v})
+		return err
+	})
+}
