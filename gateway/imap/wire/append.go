@@ -90,6 +90,9 @@ func (p *Reader) appendMessage() (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkNonSync(size, sync); err != nil {
+		return nil, err
+	}
 	if size > p.lim.Message {
 		if !sync {
 			return nil, &fatalError{code: "TOOBIG", err: ErrLiteralTooBig}

@@ -62,12 +62,13 @@
 //     COPY, MOVE, FETCH, STORE, SEARCH, SORT, THREAD and EXPUNGE with UID.
 //
 // The reader does not check the state a command is allowed in, nor
-// whether an extension is enabled; that is the session's. Not parsed yet
-// (they are unknown commands): CATENATE (RFC 4469), ACL (RFC 4314),
-// METADATA (RFC 5464), NOTIFY (RFC 5465), the PARTIAL and CONTEXT return
-// options of RFC 5267 and RFC 9394, and SEARCH FUZZY (RFC 6203). LITERAL-'s
-// 4,096-byte limit on non-synchronizing literals is not enforced: the
-// gateway advertises LITERAL+.
+// whether an extension is enabled; that is the session's. Not parsed yet:
+// the commands of ACL (RFC 4314), METADATA (RFC 5464) and NOTIFY (RFC
+// 5465), which are unknown commands (BAD, and the session goes on); APPEND
+// with CATENATE (RFC 4469), the return options PARTIAL and CONTEXT (RFC
+// 5267, RFC 9394) and the search key FUZZY (RFC 6203), which are syntax
+// errors. LITERAL-'s 4,096-byte cap on non-synchronizing literals (RFC
+// 7888 section 5) is Limits.NonSync, off by default (LITERAL+).
 //
 // # Writer
 //

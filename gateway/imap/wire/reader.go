@@ -27,6 +27,11 @@ type Limits struct {
 	// Depth caps the nesting of parenthesised lists and search keys
 	// (default 32).
 	Depth int
+	// NonSync, if set, caps non-synchronizing literals: 4096 for a server
+	// that offers LITERAL- rather than LITERAL+ (RFC 7888 section 5, RFC
+	// 9051 section 4.3). A larger one is read, discarded and answered
+	// BAD [TOOBIG].
+	NonSync int64
 }
 
 // keepLine is the line buffer kept between commands; a larger one, grown
@@ -184,6 +189,17 @@ func literalSuffix(line []byte) (size int64, sync, binary, ok bool) {
 // discardCap is the largest non-synchronizing literal skipped while
 // discarding a command; a larger one is fatal.
 func (p *Reader) discardCap() int64 { return max(p.lim.Literal, p.lim.Message) }
+
+// checkNonSync refuses a non-synchronizing literal over Limits.NonSync.
+func (p *Reader) checkNonSync(size int64, sync bool) error {
+	if sync || p.lim.NonSync <= 0 || size <= p.lim.NonSync {
+		return nil
+	}
+	if size > p.discardCap() {
+		return &fatalError{code: "TOOBIG", err: ErrLiteralTooBig}
+	}
+	return &syntaxError{code: "TOOBIG", msg: "non-synchronizing literal too big"}
+}
 
 // discard skips the rest of the current command: the rest of the line and,
 // as long as a line ends with a non-synchronizing literal, that literal

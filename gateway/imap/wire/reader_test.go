@@ -542,3 +542,27 @@ func TestIdleMemory(t *testing.T) {
 		t.Errorf("write buffer of %d bytes kept", n)
 	}
 }
+
+// TestLiteralMinus: with LITERAL- a non-synchronizing literal over 4096
+// bytes is answered BAD [TOOBIG] and its data is not read as commands.
+func TestLiteralMinus(t *testing.T) {
+	big := strings.Repeat("z NOOP\r\n", 600) // 4800 bytes of would-be commands
+	for _, in := range []string{
+		"a LOGIN {4800+}\r\n" + big + " pw\r\n",
+		"a APPEND INBOX {4800+}\r\n" + big + "\r\n",
+	} {
+		c := newConn(in+"b NOOP\r\n", Limits{NonSync: 4096})
+		_, err := c.r.ReadCommand()
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != KindSyntax || e.Code != "TOOBIG" {
+			t.Fatalf("error %v, want BAD [TOOBIG]", err)
+		}
+		if next, err := c.r.ReadCommand(); err != nil || next.Tag != "b" {
+			t.Fatalf("next command %+v %v, want b NOOP", next, err)
+		}
+	}
+	c := newConn("a LOGIN {4096+}\r\n"+strings.Repeat("x", 4096)+" pw\r\n", Limits{NonSync: 4096})
+	if _, err := c.r.ReadCommand(); err != nil {
+		t.Fatalf("literal at the limit: %v", err)
+	}
+}

@@ -282,6 +282,9 @@ func (p *Reader) literal(binary bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkNonSync(size, sync); err != nil {
+		return nil, err
+	}
 	if size > p.lim.Literal || p.used+size > p.lim.Command {
 		if !sync && size > p.discardCap() {
 			return nil, &fatalError{code: "TOOBIG", err: ErrLiteralTooBig}
