@@ -116,10 +116,17 @@ func NewReader(r io.Reader, lim Limits, cont func() error) *Reader {
 // AUTHENTICATE or DONE after IDLE. It is capped like a command line.
 func (p *Reader) ReadLine() (string, error) {
 	p.used = 0
-	if err := p.readLine(); err != nil {
-		if f := (*fatalError)(nil); errors.As(err, &f) {
-			return "", &Error{Kind: KindFatal, Code: f.code, Msg: fatalMsg(f), Err: f.err}
-		}
+	err := p.readLine()
+	var (
+		fe *fatalError
+		se *syntaxError
+	)
+	switch {
+	case errors.As(err, &fe):
+		return "", &Error{Kind: KindFatal, Code: fe.code, Msg: fatalMsg(fe), Err: fe.err}
+	case errors.As(err, &se):
+		return "", &Error{Kind: KindSyntax, Code: se.code, Msg: se.msg} // over Limits.Command
+	case err != nil:
 		return "", err
 	}
 	return string(p.line), nil
