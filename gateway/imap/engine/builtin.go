@@ -169,7 +169,7 @@ func (s *Server) authenticate(ctx context.Context, c *Conn, cmd *wire.Command) e
 		}
 		line, err := c.r.ReadLine()
 		if err != nil {
-			return err
+			return lineError(c, err)
 		}
 		if resp, err = wire.DecodeSASL(line); err != nil {
 			if errors.Is(err, wire.ErrSASLCancel) {
@@ -231,6 +231,9 @@ func (s *Server) idle(ctx context.Context, c *Conn, cmd *wire.Command) error {
 	if ierr := <-idleDone; ierr != nil && err == nil {
 		err = ierr
 	}
+	if errors.As(err, new(*wire.Error)) && ctx.Err() == nil {
+		return lineError(c, err)
+	}
 	if err != nil {
 		return s.idleEnded(ctx, c, err)
 	}
@@ -255,4 +258,19 @@ func (s *Server) idleEnded(ctx context.Context, c *Conn, err error) error {
 	}
 	c.state = Logout
 	return errAnswered
+}
+
+// lineError answers a line read outside a command (a SASL response, DONE)
+// that the reader refused: too long for the caps ends the session.
+func lineError(c *Conn, err error) error {
+	var e *wire.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	if e.Kind == wire.KindFatal {
+		c.w.Status("*", "BYE", e.Code, e.Msg)
+		c.state = Logout
+		return errAnswered
+	}
+	return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCode(e.Code), Text: e.Msg}
 }

@@ -314,3 +314,29 @@ func TestIdleShutdown(t *testing.T) {
 	<-done
 	<-hookDone
 }
+
+// TestLongLineOutsideCommand: a SASL response or an IDLE line over the
+// line cap ends the session with a BYE, not an internal error.
+func TestLongLineOutsideCommand(t *testing.T) {
+	for _, tt := range []struct{ name, login, start string }{
+		{"sasl", "", "a AUTHENTICATE PLAIN"},
+		{"idle", "x LOGIN joe secret", "a IDLE"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(new([]string))
+			cfg.Limits.Line = 100
+			cfg.Idle = nil
+			c, _ := start(t, context.Background(), cfg)
+			c.expect("* OK *")
+			if tt.login != "" {
+				c.send(tt.login)
+				c.expect("x OK *")
+			}
+			c.send(tt.start)
+			c.expect("+ *")
+			c.send(strings.Repeat("x", 200))
+			c.expect("* BYE [TOOBIG] line too long")
+			c.expectClosed()
+		})
+	}
+}
