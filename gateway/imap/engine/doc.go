@@ -61,8 +61,9 @@
 //     them back.
 //  5. When every handler is moved and the transcripts pass against both
 //     drivers, imapserver is dropped from go.mod's users (imapclient stays
-//     for tests and the benchmark), and the new commands of issue 18 and
-//     19 (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD, COMPRESS,
-//     CONDSTORE/QRESYNC) are added as handlers; their syntax is already in
+//     for tests and the benchmark), and the commands the gateway does not
+//     answer yet (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD, COMPRESS,
+//     CONDSTORE/QRESYNC) are added as handlers (SORT and THREAD ordering is
+//     in gateway/imap/sortthread); their syntax is already in
 //     wire.
 package engine
