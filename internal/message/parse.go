@@ -172,7 +172,7 @@ func (p *parser) finish(part *Part, bodyStart, bodyNL int64) {
 	if end < bodyStart {
 		end, endNL = bodyStart, bodyNL
 	}
-	part.Size = end - bodyStart
+	part.Off, part.Size = bodyStart, end-bodyStart
 	if part.Type == "text" || part.isMessage() {
 		part.Lines = endNL - bodyNL
 	}
