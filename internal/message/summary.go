@@ -61,11 +61,8 @@ type Part struct {
 	ID          string            `json:"id,omitempty"`
 	Description string            `json:"desc,omitempty"`
 	Encoding    string            `json:"enc,omitempty"`
-	Size        int64             `json:"size"` // body bytes of this part
-	// Off is where the body starts in the object; 0 in summaries made
-	// before it was recorded (a body never starts at 0 but in an empty
-	// message).
-	Off         int64             `json:"off,omitempty"`
+	Size        int64             `json:"size"`            // body bytes of this part
+	Off         int64             `json:"off,omitempty"`   // where the body starts in the object; 0: not recorded (older summaries)
 	Lines       int64             `json:"lines,omitempty"` // text/* and message/rfc822
 	MD5         string            `json:"md5,omitempty"`
 	Disposition string            `json:"disp,omitempty"`
