@@ -1,8 +1,6 @@
 package imapgw
 
 import (
-	"bytes"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -125,18 +123,14 @@ func (s *session) writeFetch(w *imapserver.FetchWriter, d *msgData, options *ima
 		}
 	}
 	for i, sec := range options.BinarySection {
-		raw, err := d.body()
-		if err != nil {
+		if binaries[i], err = d.binary(sec); err != nil {
 			return s.protoErr("fetch binary", err, nil)
 		}
-		binaries[i] = imapserver.ExtractBinarySection(bytes.NewReader(raw), sec)
 	}
 	for i, sec := range options.BinarySectionSize {
-		raw, err := d.body()
-		if err != nil {
+		if sizes[i], err = d.binarySectionSize(sec); err != nil {
 			return s.protoErr("fetch binary.size", err, nil)
 		}
-		sizes[i] = imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), sec)
 	}
 
 	rw := w.CreateMessage(uint32(d.pos + 1))

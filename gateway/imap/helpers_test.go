@@ -17,13 +17,17 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/oklog/ulid/v2"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/blob/s3"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
+	"github.com/bucketmail/bucketmail/internal/store/redis"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 	"github.com/bucketmail/bucketmail/internal/tlsconf"
 )
 
@@ -46,6 +50,8 @@ type testEnv struct {
 	store     store.Store
 	blobs     *countingBlobs
 	metrics   *metrics.Metrics
+	backend   string // label of the blob driver in metrics
+	cfg       Config
 	srv       *Server
 	plainAddr string
 	tlsAddr   string
@@ -54,6 +60,7 @@ type testEnv struct {
 
 type envOption func(*Config)
 
+// newEnv is a gateway of the embedded deployment: SQLite and files.
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
@@ -66,12 +73,69 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := metrics.New()
+	bs.CountReads(m.BlobReadBytes.WithLabelValues("fs"))
+	return newEnvWith(t, db, bs, m, "fs", opts...)
+}
+
+// newCloudEnv is a gateway of the cloud deployment: a real redis-server
+// and S3 server (versitygw).
+func newCloudEnv(t testing.TB, opts ...envOption) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	db, err := redis.Open(ctx, testenv.Redis(t).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv := testenv.S3(t)
+	m := metrics.New()
+	bs, err := s3.Open(ctx, srv.URL(srv.Bucket(t, "")), s3.Options{AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWith(t, db, bs, m, "s3", opts...)
+}
+
+// eachDeployment runs f as a subtest on a gateway of each deployment.
+func eachDeployment(t *testing.T, f func(t *testing.T, env *testEnv), opts ...envOption) {
+	t.Run("embedded", func(t *testing.T) { f(t, newEnv(t, opts...)) })
+	t.Run("cloud", func(t *testing.T) { f(t, newCloudEnv(t, opts...)) })
+}
+
+// objectBytesRead is the blob driver's count of object bytes read.
+func (env *testEnv) objectBytesRead(t testing.TB) int64 {
+	t.Helper()
+	var out dto.Metric
+	if err := env.metrics.BlobReadBytes.WithLabelValues(env.backend).Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return int64(out.GetCounter().GetValue())
+}
+
+// secondGateway starts another gateway on the same store and blobs, as
+// another process of the cloud deployment would be, and returns its
+// implicit-TLS address.
+func (env *testEnv) secondGateway(t testing.TB) string {
+	srv := New(env.cfg)
+	t.Cleanup(func() { srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln, true)
+	return ln.Addr().String()
+}
+
+func newEnvWith(t testing.TB, db store.Store, bs blob.Store, m *metrics.Metrics, backend string, opts ...envOption) *testEnv {
+	t.Helper()
+	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
 	tlsCfg, err := tlsconf.Load("", "", dir, "localhost", log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &testEnv{store: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New(), users: map[string]store.User{}}
+	env := &testEnv{store: db, blobs: &countingBlobs{Store: bs}, metrics: m, backend: backend, users: map[string]store.User{}}
 	ctx := context.Background()
 	if err := db.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
@@ -94,6 +158,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	env.cfg = cfg
 	env.srv = New(cfg)
 	env.plainAddr = env.listen(t, false)
 	env.tlsAddr = env.listen(t, true)

@@ -194,6 +194,14 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 			return imapserver.ExtractBodySection(bytes.NewReader(hdr), sec), nil
 		}
 	}
+	if sec.Specifier == imap.PartSpecifierNone && d.raw == nil {
+		if len(sec.Part) == 0 && sec.Partial != nil {
+			return d.servedRange(sec.Partial)
+		}
+		if b, ok, err := d.partRange(sec.Part, sec.Partial); ok || err != nil {
+			return b, err
+		}
+	}
 	raw, err := d.body()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,246 @@
+package imapgw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/bucketmail/bucketmail/internal/message"
+)
+
+// Partial fetches (RFC 9051 section 6.4.5, <offset.size>) and the body
+// parts a summary locates read only their bytes of a large object: a
+// client that downloads a 20 MB message in 64 KiB pieces reads each piece
+// once, not the object once per piece. Objects small enough for the body
+// cache are read whole and cached instead, so that the pieces or parts a
+// client fetches one after another cost one read.
+
+// readRange returns up to n bytes (n < 0: to the end) of key's object,
+// of size objSize, from offset off.
+func (s *session) readRange(key string, objSize, off, n int64) ([]byte, error) {
+	if b, ok := s.srv.cache.get(key); ok {
+		return cut(b, off, n), nil
+	}
+	if objSize <= s.srv.cache.maxEntry {
+		b, err := s.readObject(key)
+		if err != nil {
+			return nil, err
+		}
+		return cut(b, off, n), nil
+	}
+	if off >= objSize || n == 0 {
+		return []byte{}, nil
+	}
+	if n < 0 || n > objSize-off {
+		n = objSize - off
+	}
+	rc, err := s.srv.cfg.Blobs.Get(s.ctx, key, off, n)
+	if err != nil {
+		return nil, fmt.Errorf("imapgw: read %s: %w", key, err)
+	}
+	defer rc.Close()
+	b := make([]byte, n)
+	m, err := io.ReadFull(rc, b)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("imapgw: read %s: %w", key, err)
+	}
+	return b[:m], nil
+}
+
+// cut returns up to n bytes (n < 0: all) of b from off.
+func cut(b []byte, off, n int64) []byte {
+	if off >= int64(len(b)) {
+		return []byte{}
+	}
+	b = b[off:]
+	if n >= 0 && n < int64(len(b)) {
+		b = b[:n]
+	}
+	return b
+}
+
+// objectSize is the size of the entry's object: the served size less the
+// prefix.
+func (d *msgData) objectSize() int64 { return d.m.Size - int64(len(d.m.Prefix)) }
+
+// servedRange returns BODY[]<p>: bytes of the message as served (Prefix +
+// object), reading only the object bytes the range covers.
+func (d *msgData) servedRange(p *imap.SectionPartial) ([]byte, error) {
+	if d.raw != nil {
+		return partial(d.raw, p), nil
+	}
+	if d.loadFull(); d.sumErr != nil && d.m.Prefix == nil {
+		return nil, d.sumErr
+	}
+	prefix := int64(len(d.m.Prefix))
+	var out []byte
+	if p.Offset < prefix {
+		out = append(out, cut(d.m.Prefix, p.Offset, p.Size)...)
+	}
+	rest := p.Size - int64(len(out))
+	if rest > 0 {
+		b, err := d.s.readRange(d.m.BlobKey, d.objectSize(), max(p.Offset-prefix, 0), rest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+	}
+	if out == nil {
+		out = []byte{}
+	}
+	return out, nil
+}
+
+// part returns the summary's part path and where its body lies in the
+// object; ok is false when the summary does not locate it (an older
+// summary, a part beyond the limits, a bad summary).
+func (d *msgData) part(path []int) (p *message.Part, off int64, ok bool) {
+	if len(path) == 0 || len(path) > message.MaxDepth {
+		return nil, 0, false
+	}
+	sum, err := d.summary()
+	if err != nil || sum.Size != d.objectSize() {
+		return nil, 0, false
+	}
+	if p = sum.Section(path); p == nil {
+		return nil, 0, false
+	}
+	off, ok = sum.BodyRange(p)
+	return p, off, ok
+}
+
+// partRange returns BODY[path]<p> (p nil: the whole part) from the bytes
+// of the part alone; ok is false when the summary does not locate it.
+func (d *msgData) partRange(path []int, p *imap.SectionPartial) (b []byte, ok bool, err error) {
+	part, off, ok := d.part(path)
+	if !ok {
+		return nil, false, nil
+	}
+	from, n := int64(0), part.Size
+	if p != nil {
+		from, n = p.Offset, min(p.Size, part.Size-min(p.Offset, part.Size))
+	}
+	if from >= part.Size || n == 0 {
+		return []byte{}, true, nil
+	}
+	b, err = d.s.readRange(d.m.BlobKey, d.objectSize(), off+from, n)
+	return b, true, err
+}
+
+// binaryRange returns BINARY[path]<p> (RFC 3516): the part's content with
+// its transfer encoding undone, and nothing else (no charset conversion).
+// An identity encoding reads only the range; base64 and quoted-printable
+// read the part and decode it. ok is false when the summary does not
+// locate the part or the encoding is unknown or broken: the caller then
+// extracts it from the whole message as before.
+func (d *msgData) binaryRange(path []int, p *imap.SectionPartial) (b []byte, ok bool, err error) {
+	part, _, ok := d.part(path)
+	if !ok {
+		return nil, false, nil
+	}
+	dec := decoder(part)
+	if dec == nil {
+		return nil, false, nil
+	}
+	if identity(part) {
+		return d.partRange(path, p)
+	}
+	raw, _, err := d.partRange(path, nil)
+	if err != nil {
+		return nil, true, err
+	}
+	b, err = io.ReadAll(dec(bytes.NewReader(raw)))
+	if err != nil {
+		return nil, false, nil // broken: as imapserver would have it
+	}
+	return partial(b, p), true, nil
+}
+
+// binarySize returns BINARY.SIZE[path]; ok as for binaryRange.
+func (d *msgData) binarySize(path []int) (uint32, bool, error) {
+	part, _, ok := d.part(path)
+	if !ok || decoder(part) == nil {
+		return 0, false, nil
+	}
+	if identity(part) {
+		return uint32(part.Size), true, nil
+	}
+	b, ok, err := d.binaryRange(path, nil)
+	return uint32(len(b)), ok, err
+}
+
+// identity reports whether part's content is its body as stored: the
+// identity encodings (RFC 2045 section 6.2), and every multipart, whose
+// encoding does not apply to its body (go-message ignores it too).
+func identity(part *message.Part) bool {
+	switch part.Encoding {
+	case "", "7bit", "8bit", "binary":
+		return true
+	}
+	return part.Type == "multipart"
+}
+
+// decoder returns what undoes part's transfer encoding, nil for an
+// unknown one.
+func decoder(part *message.Part) func(io.Reader) io.Reader {
+	switch {
+	case identity(part):
+		return func(r io.Reader) io.Reader { return r }
+	case part.Encoding == "base64":
+		return func(r io.Reader) io.Reader { return base64.NewDecoder(base64.StdEncoding, &dropSpace{r: r}) }
+	case part.Encoding == "quoted-printable":
+		return func(r io.Reader) io.Reader { return quotedprintable.NewReader(r) }
+	}
+	return nil
+}
+
+// dropSpace removes the blanks base64 lines may carry (the decoder skips
+// only CR and LF).
+type dropSpace struct{ r io.Reader }
+
+func (d *dropSpace) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	j := 0
+	for _, c := range p[:n] {
+		if c != ' ' && c != '\t' {
+			p[j] = c
+			j++
+		}
+	}
+	return j, err
+}
+
+// binary extracts BINARY[section]<partial>: from the part's bytes when the
+// summary locates it, else from the whole message.
+func (d *msgData) binary(sec *imap.FetchItemBinarySection) ([]byte, error) {
+	if d.raw == nil {
+		if b, ok, err := d.binaryRange(sec.Part, sec.Partial); ok || err != nil {
+			return b, err
+		}
+	}
+	raw, err := d.body()
+	if err != nil {
+		return nil, err
+	}
+	return imapserver.ExtractBinarySection(bytes.NewReader(raw), sec), nil
+}
+
+// binarySectionSize is BINARY.SIZE[section], found as binary finds the
+// content.
+func (d *msgData) binarySectionSize(sec *imap.FetchItemBinarySectionSize) (uint32, error) {
+	if d.raw == nil {
+		if n, ok, err := d.binarySize(sec.Part); ok || err != nil {
+			return n, err
+		}
+	}
+	raw, err := d.body()
+	if err != nil {
+		return 0, err
+	}
+	return imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), sec), nil
+}
