@@ -249,9 +249,10 @@ func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch [
 }
 
 // cachedHeads returns the heads of the selected mailbox from the head
-// cache, complete up to the view's mod-sequence at least.
+// cache, complete up to the view's mod-sequence and the session's own
+// changes at least.
 func (s *session) cachedHeads(sel *selected, again bool) ([]store.Message, error) {
-	return s.srv.heads.heads(s.ctx, s.mailboxes(), sel.headKey(s.user.ID), sel.modSeq, again)
+	return s.srv.heads.heads(s.ctx, s.mailboxes(), sel.headKey(s.user.ID), max(sel.modSeq, sel.ownModSeq), again)
 }
 
 // forEachListed is forEach for whole entries: a range query per run of
