@@ -67,7 +67,9 @@ func (s *session) readRange(key string, objSize, off, n int64) ([]byte, error) {
 // last reads only its own bytes.
 const maxAhead = 2 << 20
 
-// readAhead is the window of a large object a session read last.
+// readAhead is the window of a large object a session read last. The
+// window goes once served to its end, so a session holds at most one
+// window, and only while a download is under way.
 type readAhead struct {
 	key  string
 	off  int64  // object offset of data
@@ -82,7 +84,11 @@ func (ra *readAhead) get(key string, off, n int64) ([]byte, bool) {
 		return nil, false
 	}
 	ra.next = off + n
-	return ra.data[off-ra.off : off-ra.off+n], true
+	b := ra.data[off-ra.off : off-ra.off+n]
+	if ra.next == ra.off+int64(len(ra.data)) {
+		ra.data = nil // all served: a session that stops here holds nothing
+	}
+	return b, true
 }
 
 // window returns how much to read for a piece [off, off+n) of key.
@@ -99,6 +105,9 @@ func (ra *readAhead) window(key string, off, n int64) int64 {
 // next.
 func (ra *readAhead) keep(key string, off int64, b []byte, next int64) {
 	ra.key, ra.off, ra.data, ra.next = key, off, b, next
+	if next == off+int64(len(b)) {
+		ra.data = nil
+	}
 }
 
 // cut returns up to n bytes (n < 0: all) of b from off.
