@@ -87,6 +87,11 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 	}
 	encStart := strings.Index(raw, "base64\r\n\r\n") + len("base64\r\n\r\n")
 	encoded := raw[encStart : len(raw)-len("\r\n--BIG--\r\n")]
+	// b64Pos is where the 4 characters holding decoded byte d start (lines
+	// of 76 characters and CRLF, 57 bytes each); b64Read is what decoding
+	// n bytes from off reads: whole 4-character groups.
+	b64Pos := func(d int64) int64 { return d/57*78 + d%57/3*4 }
+	b64Read := func(off, n int64) int64 { return b64Pos(off+n-1) + 4 - b64Pos(off) }
 	for _, tc := range []struct {
 		name     string
 		opts     *imap.FetchOptions
@@ -104,9 +109,13 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBodySection(body(2, 76, 100)) }, []byte(encoded[76:176]), 100},
 		{"BINARY[1]<2000.7000>", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(1, 2000, 7000)}},
 			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(1, 2000, 7000)) }, text[2000:9000], 7000},
-		// base64 is decoded from the part alone.
+		// base64 in lines of 76 characters: the lines that hold the range.
 		{"BINARY[2]<100.1000>", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(2, 100, 1000)}},
-			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 100, 1000)) }, att[100:1100], int64(len(encoded))},
+			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 100, 1000)) }, att[100:1100], b64Read(100, 1000)},
+		{"BINARY[2]<1000001.65536>", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(2, 1000001, 65536)}},
+			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 1000001, 65536)) }, att[1000001:1065537], b64Read(1000001, 65536)},
+		{"BINARY[2]<2097000.1000> (past the end)", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(2, 2097000, 1000)}},
+			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 2097000, 1000)) }, att[2097000:], int64(len(encoded)) - b64Pos(2097000)},
 	} {
 		m, read := fetchPiece(t, env, c, uid, tc.opts)
 		if b := tc.get(m); !bytes.Equal(b, tc.want) {
@@ -120,9 +129,9 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 	if n, _ := m.FindBinarySectionSize([]int{1}); n != uint32(len(text)) || read != 0 {
 		t.Errorf("BINARY.SIZE[1] = %d (%d object bytes read), want %d from the index", n, read, len(text))
 	}
-	m, _ = fetchPiece(t, env, c, uid, &imap.FetchOptions{BinarySectionSize: []*imap.FetchItemBinarySectionSize{{Part: []int{2}}}})
-	if n, _ := m.FindBinarySectionSize([]int{2}); n != uint32(len(att)) {
-		t.Errorf("BINARY.SIZE[2] = %d, want %d", n, len(att))
+	m, read = fetchPiece(t, env, c, uid, &imap.FetchOptions{BinarySectionSize: []*imap.FetchItemBinarySectionSize{{Part: []int{2}}}})
+	if n, _ := m.FindBinarySectionSize([]int{2}); n != uint32(len(att)) || read > 2 {
+		t.Errorf("BINARY.SIZE[2] = %d (%d object bytes read), want %d from the index and the padding", n, read, len(att))
 	}
 	// Thunderbird's download: BODY.PEEK[]<o.65536> until the end. The
 	// pieces after the first are read ahead in growing windows, so the

@@ -192,7 +192,8 @@ func (d *msgData) partRange(path []int, p *imap.SectionPartial) (b []byte, ok bo
 
 // binaryRange returns BINARY[path]<p> (RFC 3516): the part's content with
 // its transfer encoding undone, and nothing else (no charset conversion).
-// An identity encoding reads only the range; base64 and quoted-printable
+// An identity encoding reads only the range, base64 with a regular line
+// layout only the lines that hold it; other base64 and quoted-printable
 // read the part and decode it. ok is false when the summary does not
 // locate the part or the encoding is unknown or broken: the caller then
 // extracts it from the whole message as before.
@@ -208,6 +209,11 @@ func (d *msgData) binaryRange(path []int, p *imap.SectionPartial) (b []byte, ok 
 	if identity(part) {
 		return d.partRange(path, p)
 	}
+	if p != nil {
+		if b, ok, err := d.base64Range(part, path, p); ok || err != nil {
+			return b, ok, err
+		}
+	}
 	raw, _, err := d.partRange(path, nil)
 	if err != nil {
 		return nil, true, err
@@ -219,6 +225,51 @@ func (d *msgData) binaryRange(path []int, p *imap.SectionPartial) (b []byte, ok 
 	return partial(b, p), true, nil
 }
 
+// base64Range returns BINARY[path]<p> of a base64 part whose line layout
+// the summary records, decoding only the lines that hold it. ok is false
+// when the layout is unknown or the lines do not decode.
+func (d *msgData) base64Range(part *message.Part, path []int, p *imap.SectionPartial) ([]byte, bool, error) {
+	start, end, skip, ok := part.Base64Range(p.Offset, p.Size)
+	if !ok {
+		return nil, false, nil
+	}
+	if start >= end {
+		return []byte{}, true, nil // past the end
+	}
+	raw, _, err := d.partRange(path, &imap.SectionPartial{Offset: start, Size: end - start})
+	if err != nil {
+		return nil, true, err
+	}
+	b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(raw)))
+	if err != nil {
+		return nil, false, nil
+	}
+	return cut(b, skip, p.Size), true, nil
+}
+
+// base64Size is the decoded size of a base64 part whose line layout the
+// summary records: full lines decode to 3 bytes per 4 characters, and only
+// the padding of the last characters needs reading.
+func (d *msgData) base64Size(part *message.Part, path []int) (uint32, bool, error) {
+	if part.B64Line <= 0 || part.B64Term <= 0 {
+		return 0, false, nil
+	}
+	line := int64(part.B64Line + part.B64Term)
+	full, last := part.Size/line, part.Size%line
+	if last%4 != 0 || last == 0 && full > 0 {
+		return 0, false, nil // the last line is not whole quanta: decode it all
+	}
+	n := full*int64(part.B64Line)/4*3 + last/4*3
+	if last > 0 {
+		tail, _, err := d.partRange(path, &imap.SectionPartial{Offset: part.Size - 2, Size: 2})
+		if err != nil {
+			return 0, true, err
+		}
+		n -= int64(bytes.Count(tail, []byte("=")))
+	}
+	return uint32(n), true, nil
+}
+
 // binarySize returns BINARY.SIZE[path]; ok as for binaryRange.
 func (d *msgData) binarySize(path []int) (uint32, bool, error) {
 	part, _, ok := d.part(path)
@@ -227,6 +278,9 @@ func (d *msgData) binarySize(path []int) (uint32, bool, error) {
 	}
 	if identity(part) {
 		return uint32(part.Size), true, nil
+	}
+	if n, ok, err := d.base64Size(part, path); ok || err != nil {
+		return n, ok, err
 	}
 	b, ok, err := d.binaryRange(path, nil)
 	return uint32(len(b)), ok, err

@@ -39,3 +39,19 @@ func (s *Summary) BodyRange(p *Part) (off int64, ok bool) {
 	}
 	return 0, false
 }
+
+// Base64Range locates decoded bytes [off, off+n) of a base64 body whose
+// line layout is recorded (B64Line): they are decoded from the body bytes
+// [start, end), skipping skip bytes of the result. ok is false when the
+// layout is not recorded.
+func (p *Part) Base64Range(off, n int64) (start, end, skip int64, ok bool) {
+	if p.B64Line <= 0 || p.B64Line%4 != 0 || p.B64Term <= 0 || off < 0 || n <= 0 {
+		return 0, 0, 0, false
+	}
+	width, line := int64(p.B64Line), int64(p.B64Line+p.B64Term)
+	per := width / 4 * 3                                        // decoded bytes per line
+	at := func(d int64) int64 { return d/per*line + d%per/3*4 } // the quantum holding decoded byte d
+	start, skip = at(off), off%per%3
+	end = at(off+n-1) + 4
+	return min(start, p.Size), min(end, p.Size), skip, true
+}

@@ -2,7 +2,11 @@ package message
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -120,4 +124,64 @@ func fmtPath(path []int) string {
 		fmt.Fprint(&b, n)
 	}
 	return b.String()
+}
+
+// TestBase64Range: the decoded bytes at any offset of a base64 body with a
+// regular layout come from the range Base64Range names.
+func TestBase64Range(t *testing.T) {
+	rng := rand.New(rand.NewChaCha8([32]byte{3}))
+	for _, tc := range []struct {
+		width int
+		nl    string
+		size  int
+	}{{76, "\r\n", 10000}, {64, "\n", 3001}, {76, "\r\n", 57 * 3}, {4, "\r\n", 7}} {
+		data := make([]byte, tc.size)
+		for i := range data {
+			data[i] = byte(rng.UintN(256))
+		}
+		enc := base64.StdEncoding.EncodeToString(data)
+		var body strings.Builder
+		for len(enc) > tc.width {
+			body.WriteString(enc[:tc.width] + tc.nl)
+			enc = enc[tc.width:]
+		}
+		body.WriteString(enc)
+		raw := "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body.String() + "\r\n--b--\r\n"
+		s, err := Parse(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := s.Section([]int{1})
+		if p.B64Line != tc.width || p.B64Term != len(tc.nl) {
+			t.Fatalf("layout of %d-character lines = %d, %d", tc.width, p.B64Line, p.B64Term)
+		}
+		b := raw[p.Off : p.Off+p.Size]
+		for range 200 {
+			off := rng.Int64N(int64(tc.size))
+			n := 1 + rng.Int64N(int64(tc.size))
+			start, end, skip, ok := p.Base64Range(off, n)
+			if !ok {
+				t.Fatal("Base64Range not ok")
+			}
+			dec, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, strings.NewReader(b[start:end])))
+			if err != nil {
+				t.Fatalf("decoding [%d, %d) for <%d.%d>: %v", start, end, off, n, err)
+			}
+			want := data[off:min(off+n, int64(tc.size))]
+			if got := dec[skip:min(skip+n, int64(len(dec)))]; !bytes.Equal(got, want) {
+				t.Fatalf("%d-character lines, <%d.%d>: got %d bytes, not the %d wanted", tc.width, off, n, len(got), len(want))
+			}
+		}
+	}
+	// Irregular layouts are not recorded.
+	for _, body := range []string{"QUJD\r\nREVG\r\nR0g=\r\n\r\nSUo=", "QUJDREVG\r\nR0g=\r\nSUpL", "QUJD REVG", "QUJDRA\r\nRUZH"} {
+		raw := "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body + "\r\n--b--\r\n"
+		s, err := Parse(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := s.Section([]int{1}); p.B64Line != 0 {
+			t.Errorf("layout of %q recorded: %d, %d", body, p.B64Line, p.B64Term)
+		}
+	}
 }
