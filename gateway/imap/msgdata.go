@@ -212,6 +212,11 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 			return b, err
 		}
 	}
+	if sec.Specifier == imap.PartSpecifierText && len(sec.Part) == 0 && d.raw == nil {
+		if b, ok, err := d.textRange(sec.Partial); ok || err != nil {
+			return b, err
+		}
+	}
 	raw, err := d.body()
 	if err != nil {
 		return nil, err

@@ -59,8 +59,8 @@ func fetchPiece(t *testing.T, env *testEnv, c *imapclient.Client, uid imap.UID, 
 	return m, env.objectBytesRead(t) - before
 }
 
-// TestPartialFetchReadsTheRange: BODY[]<o.n>, BODY[part]<o.n> and
-// BINARY[part]<o.n> of a message too large for the body cache read their
+// TestPartialFetchReadsTheRange: BODY[]<o.n>, BODY[TEXT]<o.n>,
+// BODY[part]<o.n> and BINARY[part]<o.n> of a message too large for the body cache read their
 // bytes of the object, not the object (counted by the blob driver), in
 // both deployments; the bytes are the same as a whole fetch cut. A
 // download in pieces reads the object once.
@@ -82,6 +82,10 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 	whole := func(off, n int64) *imap.FetchItemBodySection {
 		return &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: off, Size: n}}
 	}
+	textSec := func(off, n int64) *imap.FetchItemBodySection {
+		return &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true, Partial: &imap.SectionPartial{Offset: off, Size: n}}
+	}
+	textStart := strings.Index(raw, "\r\n\r\n") + 4
 	bin := func(part int, off, n int64) *imap.FetchItemBinarySection {
 		return &imap.FetchItemBinarySection{Part: []int{part}, Peek: true, Partial: &imap.SectionPartial{Offset: off, Size: n}}
 	}
@@ -101,6 +105,8 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 	}{
 		{"BODY[]<1000000.65536>", &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{whole(1000000, 65536)}},
 			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBodySection(whole(1000000, 65536)) }, []byte(full[1000000:1065536]), 65536},
+		{"BODY[TEXT]<1000.5000>", &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{textSec(1000, 5000)}},
+			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBodySection(textSec(1000, 5000)) }, []byte(raw[textStart+1000 : textStart+6000]), 5000},
 		{"BODY[1]<1000.5000>", &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{body(1, 1000, 5000)}},
 			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBodySection(body(1, 1000, 5000)) }, text[1000:6000], 5000},
 		{"BODY[1]<3145000.5000> (past the end)", &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{body(1, 3145000, 5000)}},

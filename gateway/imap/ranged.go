@@ -179,15 +179,35 @@ func (d *msgData) partRange(path []int, p *imap.SectionPartial) (b []byte, ok bo
 	if !ok {
 		return nil, false, nil
 	}
+	b, err = d.bodyRange(part, off, p)
+	return b, true, err
+}
+
+// textRange returns BODY[TEXT]<p>: the body of the message, which follows
+// its header in the object; ok as for partRange.
+func (d *msgData) textRange(p *imap.SectionPartial) (b []byte, ok bool, err error) {
+	sum, err := d.summary()
+	if err != nil || sum.Size != d.objectSize() {
+		return nil, false, nil
+	}
+	off, ok := sum.BodyRange(&sum.Body)
+	if !ok {
+		return nil, false, nil
+	}
+	b, err = d.bodyRange(&sum.Body, off, p)
+	return b, true, err
+}
+
+// bodyRange reads <p> (nil: all) of part, whose body starts at off.
+func (d *msgData) bodyRange(part *message.Part, off int64, p *imap.SectionPartial) ([]byte, error) {
 	from, n := int64(0), part.Size
 	if p != nil {
 		from, n = p.Offset, min(p.Size, part.Size-min(p.Offset, part.Size))
 	}
 	if from >= part.Size || n == 0 {
-		return []byte{}, true, nil
+		return []byte{}, nil
 	}
-	b, err = d.s.readRange(d.m.BlobKey, d.objectSize(), off+from, n)
-	return b, true, err
+	return d.s.readRange(d.m.BlobKey, d.objectSize(), off+from, n)
 }
 
 // binaryRange returns BINARY[path]<p> (RFC 3516): the part's content with

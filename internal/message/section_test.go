@@ -50,6 +50,10 @@ func TestSectionRanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			text := imapserver.ExtractBodySection(bytes.NewReader(raw), &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText})
+			if off, ok := s.BodyRange(&s.Body); !ok || !bytes.Equal(raw[off:off+s.Body.Size], text) {
+				t.Errorf("BODY[TEXT] from the offset = %q\nwant %q", raw[off:off+s.Body.Size], text)
+			}
 			var paths [][]int
 			sectionPaths(&s.Body, nil, true, &paths)
 			for _, path := range paths {
