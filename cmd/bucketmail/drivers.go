@@ -91,6 +91,9 @@ func openBlobs(ctx context.Context, rawURL string, opt blobOptions) (blob.Store,
 		if err != nil {
 			return nil, fmt.Errorf("blobs %s: %w", rawURL, err)
 		}
+		if opt.metrics != nil {
+			b.CountReads(opt.metrics.BlobReadBytes.WithLabelValues("fs"))
+		}
 		return b, nil
 	case "s3":
 		b, err := s3.Open(ctx, rawURL, s3.Options{CreateBucket: opt.createBucket, Metrics: opt.metrics})

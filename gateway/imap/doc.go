@@ -12,7 +12,9 @@
 // ENVELOPE, BODYSTRUCTURE, RFC822.SIZE, INTERNALDATE, BODY[HEADER] and the
 // header SEARCH keys are answered from the index entry (its Summary and
 // per-recipient Prefix). Only body sections and BODY/TEXT searches read the
-// blob store, through a small bounded cache.
+// blob store, through a small bounded cache; a partial fetch of a larger
+// object reads only its range (ranged.go). Response codes beyond go-imap's
+// come from RFC 5530 (EXPUNGEISSUED) and RFC 6154 (USEATTR).
 //
 // Every session keeps its own view of the selected mailbox (the UIDs the
 // client knows, in sequence order, and the mod-sequence each was last

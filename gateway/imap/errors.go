@@ -35,6 +35,8 @@ var (
 		Code: imap.ResponseCodeTooBig, Text: "Message too big"}
 	errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: imap.ResponseCodeOverQuota, Text: "Mailbox quota exceeded"}
+	errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo,
+		Code: responseCodeExpungeIssued, Text: "Message was expunged by another session"}
 )
 
 // protoErr turns a storage error into the *imap.Error a client sees and logs
@@ -68,6 +70,10 @@ func (s *session) protoErr(op string, err error, notFound *imap.Error) error {
 	}
 	return errServerBug
 }
+
+// responseCodeExpungeIssued is RFC 5530 section 3's EXPUNGEISSUED, unknown
+// to go-imap.
+const responseCodeExpungeIssued imap.ResponseCode = "EXPUNGEISSUED"
 
 // responseCodeUseAttr is RFC 6154 section 6's USEATTR, unknown to go-imap.
 const responseCodeUseAttr imap.ResponseCode = "USEATTR"

@@ -1,8 +1,6 @@
 package imapgw
 
 import (
-	"bytes"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -20,10 +18,19 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
-	return s.fetch(w, sel, sel.resolve(numSet), options)
+	missed, err := s.fetch(w, sel, sel.resolve(numSet), options)
+	if err == nil && missed > 0 {
+		// The others are answered; these were expunged by another
+		// session and their objects are gone (RFC 5530 section 3).
+		return errExpungeIssued
+	}
+	return err
 }
 
-func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, options *imap.FetchOptions) error {
+// fetch writes the FETCH responses of the messages at view positions idx.
+// It skips and counts (missed) those another session expunged whose data
+// is gone.
+func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, options *imap.FetchOptions) (missed int, err error) {
 	markSeen := !sel.readOnly && setsSeen(options)
 	how := listFull
 	if len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0 {
@@ -32,7 +39,8 @@ func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, opt
 			how = listMeta
 		}
 	}
-	return s.forEach(sel, idx, how, func(batch []*msgData) error {
+	gone := 0 // expunged, and their objects deleted
+	missed, err = s.forEach(sel, idx, how, func(batch []*msgData) error {
 		var seen map[uint32]bool
 		if markSeen {
 			var err error
@@ -44,12 +52,18 @@ func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, opt
 			if err := s.gone(); err != nil {
 				return err
 			}
-			if err := s.writeFetch(w, d, options, seen[d.m.UID]); err != nil {
+			err := s.writeFetch(w, d, options, seen[d.m.UID])
+			if err == errExpungeIssued {
+				gone++ // nothing was written for it
+				continue
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	return missed + gone, err
 }
 
 // setsSeen reports whether options fetch a body section without PEEK.
@@ -125,18 +139,14 @@ func (s *session) writeFetch(w *imapserver.FetchWriter, d *msgData, options *ima
 		}
 	}
 	for i, sec := range options.BinarySection {
-		raw, err := d.body()
-		if err != nil {
+		if binaries[i], err = d.binary(sec); err != nil {
 			return s.protoErr("fetch binary", err, nil)
 		}
-		binaries[i] = imapserver.ExtractBinarySection(bytes.NewReader(raw), sec)
 	}
 	for i, sec := range options.BinarySectionSize {
-		raw, err := d.body()
-		if err != nil {
+		if sizes[i], err = d.binarySectionSize(sec); err != nil {
 			return s.protoErr("fetch binary.size", err, nil)
 		}
-		sizes[i] = imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), sec)
 	}
 
 	rw := w.CreateMessage(uint32(d.pos + 1))
@@ -195,15 +205,16 @@ const (
 
 // forEach loads the index entries at view positions idx (ascending) and
 // hands them to fn batch by batch. Entries expunged meanwhile by another
-// session are skipped. Heads come from the head cache; whole entries (with
-// summaries) from a range query per run of consecutive positions.
-func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch []*msgData) error) error {
+// session are skipped and counted (missed). Heads come from the head
+// cache; whole entries (with summaries) from a range query per run of
+// consecutive positions.
+func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch []*msgData) error) (missed int, err error) {
 	if how == listFull {
 		return s.forEachListed(sel, idx, fn)
 	}
 	hs, err := s.cachedHeads(sel, false)
 	if err != nil {
-		return s.protoErr("load messages", err, nil)
+		return 0, s.protoErr("load messages", err, nil)
 	}
 	again := false
 	var (
@@ -231,12 +242,13 @@ func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch [
 			// Newer than the cache, or expunged: ask once what changed.
 			again = true
 			if hs, err = s.cachedHeads(sel, true); err != nil {
-				return s.protoErr("load messages", err, nil)
+				return missed, s.protoErr("load messages", err, nil)
 			}
 			j = findHead(hs, 0, uid)
 		}
 		if j < 0 {
-			continue // expunged meanwhile
+			missed++ // expunged meanwhile
+			continue
 		}
 		k = j + 1
 		if ms == nil {
@@ -247,27 +259,28 @@ func (s *session) forEach(sel *selected, idx []int, how listing, fn func(batch [
 		batch = append(batch, &msgData{s: s, sel: sel, pos: pos, m: &ms[len(ms)-1], heads: true})
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
-				return err
+				return missed, err
 			}
 		}
 	}
-	return flush()
+	return missed, flush()
 }
 
 // cachedHeads returns the heads of the selected mailbox from the head
-// cache, complete up to the view's mod-sequence at least.
+// cache, complete up to the view's mod-sequence and the session's own
+// changes at least.
 func (s *session) cachedHeads(sel *selected, again bool) ([]store.Message, error) {
-	return s.srv.heads.heads(s.ctx, s.mailboxes(), sel.headKey(s.user.ID), sel.modSeq, again)
+	return s.srv.heads.heads(s.ctx, s.mailboxes(), sel.headKey(s.user.ID), max(sel.modSeq, sel.ownModSeq), again)
 }
 
 // forEachListed is forEach for whole entries: a range query per run of
 // consecutive positions.
-func (s *session) forEachListed(sel *selected, idx []int, fn func(batch []*msgData) error) error {
+func (s *session) forEachListed(sel *selected, idx []int, fn func(batch []*msgData) error) (missed int, err error) {
 	for _, run := range runs(idx, batchSize) {
 		first, last := sel.msgs[run[0]].uid, sel.msgs[run[len(run)-1]].uid
 		ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, first, last, 0)
 		if err != nil {
-			return s.protoErr("load messages", err, nil)
+			return missed, s.protoErr("load messages", err, nil)
 		}
 		batch := make([]*msgData, 0, len(ms))
 		k := 0
@@ -278,13 +291,15 @@ func (s *session) forEachListed(sel *selected, idx []int, fn func(batch []*msgDa
 			}
 			if k < len(ms) && ms[k].UID == uid {
 				batch = append(batch, &msgData{s: s, sel: sel, pos: pos, m: &ms[k]})
+			} else {
+				missed++
 			}
 		}
 		if err := fn(batch); err != nil {
-			return err
+			return missed, err
 		}
 	}
-	return nil
+	return missed, nil
 }
 
 // loadMeta gives each message of batch its fetchMeta from the cache, and
@@ -310,8 +325,10 @@ func (s *session) loadMeta(sel *selected, batch []*msgData) error {
 	for _, d := range miss {
 		if m := byUID[d.m.UID]; m != nil {
 			d.m.Prefix, d.m.Summary = m.Prefix, m.Summary
+		} else {
+			d.expunged = true // by another session, since the heads were listed
 		}
-		d.heads = false // whatever is missing now was expunged meanwhile
+		d.heads = false
 	}
 	return nil
 }

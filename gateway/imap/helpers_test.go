@@ -14,8 +14,12 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/oklog/ulid/v2"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/bucketmail/bucketmail/internal/auth"
+	"github.com/bucketmail/bucketmail/internal/blob"
+	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/blob/s3"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/testenv"
@@ -29,6 +33,8 @@ type testEnv struct {
 	store     store.Store
 	blobs     *testenv.CountingBlobs
 	metrics   *metrics.Metrics
+	backend   string // label of the blob driver in metrics
+	cfg       Config
 	srv       *Server
 	plainAddr string
 	tlsAddr   string
@@ -37,10 +43,63 @@ type testEnv struct {
 
 type envOption func(*Config)
 
+// newEnv is a gateway of the embedded deployment: SQLite and files.
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	st := testenv.Embedded(t)
-	env := &testEnv{store: st.Store, blobs: &testenv.CountingBlobs{Store: st.Blobs}, metrics: metrics.New(), users: map[string]store.User{}}
+	m := metrics.New()
+	st.Blobs.(*fs.Store).CountReads(m.BlobReadBytes.WithLabelValues("fs"))
+	return newEnvWith(t, st, st.Blobs, m, "fs", opts...)
+}
+
+// newCloudEnv is a gateway of the cloud deployment: a real redis-server
+// and S3 server (versitygw).
+func newCloudEnv(t testing.TB, opts ...envOption) *testEnv {
+	t.Helper()
+	st := testenv.Cloud(t)
+	m := metrics.New()
+	// The S3 store again, counting what it reads into m.
+	bs, err := s3.Open(context.Background(), st.S3Server.URL(st.Bucket),
+		s3.Options{AccessKey: st.S3Server.AccessKey, SecretKey: st.S3Server.SecretKey, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWith(t, st, bs, m, "s3", opts...)
+}
+
+// eachDeployment runs f as a subtest on a gateway of each deployment.
+func eachDeployment(t *testing.T, f func(t *testing.T, env *testEnv), opts ...envOption) {
+	t.Run("embedded", func(t *testing.T) { f(t, newEnv(t, opts...)) })
+	t.Run("cloud", func(t *testing.T) { f(t, newCloudEnv(t, opts...)) })
+}
+
+// objectBytesRead is the blob driver's count of object bytes read.
+func (env *testEnv) objectBytesRead(t testing.TB) int64 {
+	t.Helper()
+	var out dto.Metric
+	if err := env.metrics.BlobReadBytes.WithLabelValues(env.backend).Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return int64(out.GetCounter().GetValue())
+}
+
+// secondGateway starts another gateway on the same store and blobs, as
+// another process of the cloud deployment would be, and returns its
+// implicit-TLS address.
+func (env *testEnv) secondGateway(t testing.TB) string {
+	srv := New(env.cfg)
+	t.Cleanup(func() { srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln, true)
+	return ln.Addr().String()
+}
+
+func newEnvWith(t testing.TB, st *testenv.Env, bs blob.Store, m *metrics.Metrics, backend string, opts ...envOption) *testEnv {
+	t.Helper()
+	env := &testEnv{store: st.Store, blobs: &testenv.CountingBlobs{Store: bs}, metrics: m, backend: backend, users: map[string]store.User{}}
 	for _, addr := range []string{"alice@example.org", "bob@example.org"} {
 		env.users[addr] = st.User(addr)
 	}
@@ -51,6 +110,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	env.cfg = cfg
 	env.srv = New(cfg)
 	env.plainAddr = env.listen(t, false)
 	env.tlsAddr = env.listen(t, true)

@@ -3,6 +3,7 @@ package imapgw
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
 
+	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -24,6 +26,9 @@ type msgData struct {
 	pos   int // position in the view: sequence number - 1
 	m     *store.Message
 	heads bool // listed without its summary: summary loads it
+	// expunged says another session expunged the entry after this one
+	// listed its head: the summary comes from the object, while it exists.
+	expunged bool
 
 	sum    *message.Summary
 	sumErr error
@@ -44,6 +49,8 @@ func (d *msgData) loadFull() {
 			d.sumErr = err
 		case len(ms) == 1:
 			d.m.Prefix, d.m.Summary = ms[0].Prefix, ms[0].Summary
+		default:
+			d.expunged = true
 		}
 	}
 }
@@ -51,6 +58,9 @@ func (d *msgData) loadFull() {
 // summary decodes the index summary once.
 func (d *msgData) summary() (*message.Summary, error) {
 	d.loadFull()
+	if d.sum == nil && d.sumErr == nil && d.expunged && d.m.Summary == nil {
+		d.sum, d.sumErr = d.s.parseObject(d.m.BlobKey)
+	}
 	if d.sum == nil && d.sumErr == nil {
 		d.sum, d.sumErr = message.Unmarshal(d.m.Summary)
 		if d.sumErr != nil {
@@ -194,6 +204,19 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 			return imapserver.ExtractBodySection(bytes.NewReader(hdr), sec), nil
 		}
 	}
+	if sec.Specifier == imap.PartSpecifierNone && d.raw == nil {
+		if len(sec.Part) == 0 && sec.Partial != nil {
+			return d.servedRange(sec.Partial)
+		}
+		if b, ok, err := d.partRange(sec.Part, sec.Partial); ok || err != nil {
+			return b, err
+		}
+	}
+	if sec.Specifier == imap.PartSpecifierText && len(sec.Part) == 0 && d.raw == nil {
+		if b, ok, err := d.textRange(sec.Partial); ok || err != nil {
+			return b, err
+		}
+	}
 	raw, err := d.body()
 	if err != nil {
 		return nil, err
@@ -247,4 +270,24 @@ func (s *session) readObject(key string) ([]byte, error) {
 	}
 	s.srv.cache.put(key, b)
 	return b, nil
+}
+
+// parseObject makes the summary of an entry another session expunged from
+// the object, which stays until the collector deletes it (--gc-delay) so
+// that sessions that have not seen the EXPUNGE yet can still fetch the
+// message. Once it is gone the answer is NO [EXPUNGEISSUED] (RFC 5530).
+func (s *session) parseObject(key string) (*message.Summary, error) {
+	rc, err := s.srv.cfg.Blobs.Get(s.ctx, key, 0, -1)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, errExpungeIssued
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imapgw: read %s: %w", key, err)
+	}
+	defer rc.Close()
+	sum, err := message.Parse(rc)
+	if err != nil {
+		return nil, fmt.Errorf("imapgw: read %s: %w", key, err)
+	}
+	return sum, nil
 }

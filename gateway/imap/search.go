@@ -67,7 +67,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		for i := range all {
 			all[i] = i
 		}
-		err = s.forEach(sel, all, how, func(batch []*msgData) error {
+		_, err = s.forEach(sel, all, how, func(batch []*msgData) error {
 			for _, d := range batch {
 				if err := s.gone(); err != nil {
 					return err

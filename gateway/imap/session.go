@@ -30,8 +30,9 @@ type session struct {
 
 	user store.User // zero until Login
 
-	mu  sync.Mutex
-	sel *selected // nil unless a mailbox is selected
+	mu    sync.Mutex
+	sel   *selected // nil unless a mailbox is selected
+	ahead readAhead // under mu
 }
 
 // session deliberately does not implement imapserver.SessionAppendLimit:

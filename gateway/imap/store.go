@@ -39,5 +39,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if flags.Silent {
 		return nil
 	}
-	return s.fetch(w, sel, idx, &imap.FetchOptions{Flags: true})
+	// Messages another session expunged meanwhile are left out: their
+	// flags did not change (RFC 9051 section 6.4.6 asks no more).
+	_, err = s.fetch(w, sel, idx, &imap.FetchOptions{Flags: true})
+	return err
 }

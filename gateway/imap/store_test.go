@@ -61,3 +61,45 @@ func TestStoreFlags(t *testing.T) {
 		t.Errorf("after +FLAGS (\\deleted \\Recent): %v", f)
 	}
 }
+
+// TestStoreAnswersNewFlags: a non-silent STORE answers with the flags after
+// the change (RFC 9051 section 6.4.6), also when the session's mailbox
+// heads were cached before it (fetchmail saw `STORE 4 +FLAGS (\Seen)`
+// answered `* 4 FETCH (UID 11 FLAGS ())`).
+func TestStoreAnswersNewFlags(t *testing.T) {
+	eachDeployment(t, func(t *testing.T, env *testEnv) {
+		for range 3 {
+			env.deliver(t, "alice@example.org", "INBOX", "", plainMsg)
+		}
+		c := env.dial(t, "alice@example.org", nil)
+		mustSelect(t, c, "INBOX", false)
+		var all imap.SeqSet
+		all.AddRange(1, 0)
+		if _, err := c.Fetch(all, &imap.FetchOptions{Flags: true}).Collect(); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			set   imap.NumSet
+			flags *imap.StoreFlags
+			want  []imap.Flag
+		}{
+			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, []imap.Flag{imap.FlagSeen}},
+			{imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsSet, Flags: []imap.Flag{"$Label1", imap.FlagFlagged}}, []imap.Flag{"$Label1", imap.FlagFlagged}},
+			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagAnswered}}, []imap.Flag{imap.FlagAnswered, imap.FlagSeen}},
+			{imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsDel, Flags: []imap.Flag{imap.FlagFlagged}}, []imap.Flag{"$Label1"}},
+			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, []imap.Flag{imap.FlagAnswered, imap.FlagSeen}}, // no change
+		} {
+			msgs, err := c.Store(tc.set, tc.flags, nil).Collect()
+			if err != nil {
+				t.Fatalf("STORE %v: %v", tc.flags, err)
+			}
+			if len(msgs) != 1 {
+				t.Fatalf("STORE %v: %d FETCH responses", tc.flags, len(msgs))
+			}
+			got := slices.Sorted(slices.Values(msgs[0].Flags))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("STORE %v %v answered FLAGS %v, want %v", tc.set, *tc.flags, got, tc.want)
+			}
+		}
+	})
+}

@@ -23,6 +23,11 @@ type selected struct {
 	maxUID uint32
 	// modSeq is the mailbox HighestModSeq the view is synced with.
 	modSeq uint64
+	// ownModSeq is the highest mod-sequence of the session's own changes
+	// (STORE, FETCH setting \Seen): what it reads of the index must be
+	// complete up to it too, or it would answer with the flags from before
+	// its change.
+	ownModSeq uint64
 	// expungePending says messages left the index that the client has not
 	// been told of yet, so a poll is due even if nothing else changed.
 	expungePending bool
@@ -140,8 +145,10 @@ func runs(idx []int, max int) [][]int {
 	return out
 }
 
-// noteModSeq records that the client has been told uid's flags as of modSeq.
+// noteModSeq records that the client has been told uid's flags as of
+// modSeq, a change of the session's own.
 func (sel *selected) noteModSeq(uid uint32, modSeq uint64) {
+	sel.ownModSeq = max(sel.ownModSeq, modSeq)
 	if i := sel.index(uid); i >= 0 && modSeq > sel.msgs[i].modSeq {
 		sel.msgs[i].modSeq = modSeq
 	}

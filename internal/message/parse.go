@@ -73,6 +73,8 @@ func (p *parser) entity(depth int, inDigest bool) (part Part, h textproto.Header
 		env := newEnvelope(ch)
 		part.Envelope = &env
 		part.Parts = []Part{child}
+	case kept && part.Encoding == "base64":
+		p.skipBase64(&part)
 	default:
 		p.skip()
 	}
@@ -157,6 +159,52 @@ func (p *parser) skip() {
 	}
 }
 
+// skipBase64 is skip for a base64 body, noting its line layout when every
+// line but the last has the same length, a multiple of 4, and terminator
+// (see Part.B64Line).
+func (p *parser) skipBase64(part *Part) {
+	var (
+		width, term int
+		lines       int
+		short       bool // the last line seen was shorter: it must be the last
+		uniform     = true
+	)
+	for l := p.lr; !l.eof; l.next() {
+		if lvl, _ := p.boundary(); lvl >= 0 {
+			break
+		}
+		if !uniform {
+			continue
+		}
+		n := len(l.text)
+		switch {
+		case short || l.long || !base64Line(l.text):
+			uniform = false
+		case lines == 0:
+			width, term = n, l.term
+		case n == width && l.term == term:
+		case n < width || n == width && l.term == 0: // the end of input
+			short = true
+		default:
+			uniform = false
+		}
+		lines++
+	}
+	if uniform && width > 0 && width%4 == 0 && term > 0 {
+		part.B64Line, part.B64Term = width, term
+	}
+}
+
+// base64Line reports whether b holds only base64 characters.
+func base64Line(b []byte) bool {
+	for _, c := range b {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
 // finish sets the size and line count of a body that started at bodyStart
 // and ends at the current line. The line break before a boundary line
 // belongs to the boundary (RFC 2046 section 5.1.1), not to the body. A part
@@ -172,7 +220,7 @@ func (p *parser) finish(part *Part, bodyStart, bodyNL int64) {
 	if end < bodyStart {
 		end, endNL = bodyStart, bodyNL
 	}
-	part.Size = end - bodyStart
+	part.Off, part.Size = bodyStart, end-bodyStart
 	if part.Type == "text" || part.isMessage() {
 		part.Lines = endNL - bodyNL
 	}

@@ -61,7 +61,14 @@ type Part struct {
 	ID          string            `json:"id,omitempty"`
 	Description string            `json:"desc,omitempty"`
 	Encoding    string            `json:"enc,omitempty"`
-	Size        int64             `json:"size"`            // body bytes of this part
+	Size        int64             `json:"size"`          // body bytes of this part
+	Off         int64             `json:"off,omitempty"` // where the body starts in the object; 0: not recorded (older summaries)
+	// B64Line and B64Term describe a base64 body whose lines all have
+	// B64Line characters and a B64Term-byte terminator but the last, which
+	// may be shorter: the decoded bytes at any offset are then at a known
+	// place in the object. Zero for other bodies.
+	B64Line     int               `json:"b64l,omitempty"`
+	B64Term     int               `json:"b64t,omitempty"`
 	Lines       int64             `json:"lines,omitempty"` // text/* and message/rfc822
 	MD5         string            `json:"md5,omitempty"`
 	Disposition string            `json:"disp,omitempty"`

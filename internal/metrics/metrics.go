@@ -32,6 +32,10 @@ type Metrics struct {
 	// Redis commands sent by the redis store driver, by command name;
 	// the commands of a pipeline or transaction count one by one.
 	RedisCommands *prometheus.CounterVec
+	// Object content bytes read from the blob store, by backend ("fs",
+	// "s3"): what the driver took from the disk or the network, so a
+	// ranged read counts its range, not the object.
+	BlobReadBytes *prometheus.CounterVec
 }
 
 // New makes the collectors and registers them, with the Go and process
@@ -72,12 +76,16 @@ func New() *Metrics {
 			Name: "bucketmail_redis_commands_total",
 			Help: "Redis commands sent by the store driver, by command.",
 		}, []string{"command"}),
+		BlobReadBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bucketmail_blob_read_bytes_total",
+			Help: "Object content bytes read from the blob store, by backend.",
+		}, []string{"backend"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Accepted, m.Rejected, m.Deliveries, m.QueueDepth, m.Sessions,
-		m.AuthFailures, m.StorageLatency, m.RedisCommands,
+		m.AuthFailures, m.StorageLatency, m.RedisCommands, m.BlobReadBytes,
 	)
 	return m
 }

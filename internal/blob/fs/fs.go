@@ -40,6 +40,7 @@ type Store struct {
 	root    string
 	durable sync.Map // directory path → struct{}: its entry is durable
 	syncers sync.Map // directory path → *dirSyncer (dirsync.go)
+	reads   blob.Counter
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -62,6 +63,10 @@ func Open(dir string) (*Store, error) {
 	s.cleanTmp(time.Now().Add(-staleTmp))
 	return s, nil
 }
+
+// CountReads makes Get count the content bytes read from object files in
+// c. Call it before the store is used.
+func (s *Store) CountReads(c blob.Counter) { s.reads = c }
 
 // Dir returns the directory the store lives in.
 func (s *Store) Dir() string { return s.root }

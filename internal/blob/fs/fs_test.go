@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
@@ -22,3 +23,19 @@ func TestConformance(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	blobtest.Bench(b, open(b))
 }
+
+// TestRangedReads: Get seeks to the range and reads only it.
+func TestRangedReads(t *testing.T) {
+	s := open(t)
+	c := &counter{}
+	s.CountReads(c)
+	blobtest.RangedReads(t, s, c.get)
+}
+
+type counter struct {
+	mu sync.Mutex
+	n  float64
+}
+
+func (c *counter) Add(n float64) { c.mu.Lock(); c.n += n; c.mu.Unlock() }
+func (c *counter) get() float64  { c.mu.Lock(); defer c.mu.Unlock(); return c.n }

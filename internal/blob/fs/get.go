@@ -51,10 +51,10 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64) (io.Read
 		_ = f.Close()
 		return nil, ioErr("get", key, err)
 	}
-	return struct {
+	return blob.CountReads(struct {
 		io.Reader
 		io.Closer
-	}{io.LimitReader(f, length), f}, nil
+	}{io.LimitReader(f, length), f}, s.reads), nil
 }
 
 // Stat implements blob.Store.

@@ -51,6 +51,9 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64) (io.Read
 	if err != nil {
 		return nil, err
 	}
+	if s.metrics != nil {
+		body = blob.CountReads(body, s.metrics.BlobReadBytes.WithLabelValues("s3"))
+	}
 	return body, nil
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/blob/blobtest"
 	"github.com/bucketmail/bucketmail/internal/blob/s3"
+	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
@@ -39,4 +42,19 @@ func TestConformance(t *testing.T) {
 func BenchmarkVersitygw(b *testing.B) {
 	srv := testenv.S3(b)
 	blobtest.Bench(b, open(b, srv, s3.Options{}))
+}
+
+// TestRangedReads: Get asks for the range (a Range header), so only the
+// range comes over the network.
+func TestRangedReads(t *testing.T) {
+	srv := testenv.S3(t)
+	m := metrics.New()
+	st := open(t, srv, s3.Options{Metrics: m})
+	blobtest.RangedReads(t, st, func() float64 {
+		var out dto.Metric
+		if err := m.BlobReadBytes.WithLabelValues("s3").Write(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.GetCounter().GetValue()
+	})
 }
