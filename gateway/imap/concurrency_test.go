@@ -27,9 +27,11 @@ import (
 //     of that keyword completed, every later FLAGS of that message carries
 //     the keyword's new state (no flags from the past), and the STORE's own
 //     reply carries it;
-//   - a FETCH answers for every message of the view, also one another
-//     session expunged meanwhile (the object is still there);
-//   - FETCH, STORE, SEARCH and the rest never get NO or BAD;
+//   - a FETCH of flags, envelope or structure answers for every message
+//     of the view, also one another session expunged meanwhile; a body
+//     FETCH of such a message may end NO [EXPUNGEISSUED] (RFC 5530), and
+//     the EXPUNGE must then come;
+//   - nothing else gets NO or BAD;
 //   - the gateway logs no ERROR.
 func TestConcurrentSessionsModel(t *testing.T) {
 	errs := &errorLog{}
@@ -340,7 +342,19 @@ func (s *modelSession) step(rng *rand.Rand) error {
 		hi := min(count, lo+rng.IntN(10))
 		return s.command(fmt.Sprintf("FETCH %d:%d (UID FLAGS)", lo, hi))
 	case op < 37:
-		return s.command(fmt.Sprintf("FETCH %d (UID ENVELOPE BODYSTRUCTURE BODY.PEEK[])", seq()))
+		n := seq()
+		uid := s.uids[n-1]
+		if err := s.command(fmt.Sprintf("FETCH %d (UID ENVELOPE BODYSTRUCTURE)", n)); err != nil {
+			return err
+		}
+		err := s.command(fmt.Sprintf("FETCH %d (UID BODY.PEEK[])", n))
+		if err == nil || !strings.Contains(err.Error(), "NO [EXPUNGEISSUED]") {
+			return err
+		}
+		// The body of a message another session expunged, whose entry
+		// (with its per-recipient prefix) is gone: RFC 5530's answer. Its
+		// EXPUNGE must then come.
+		return s.awaitExpunge(uid, "FETCH BODY[] answered NO [EXPUNGEISSUED]")
 	case op < 57:
 		return s.storeKeyword(seq(), rng.IntN(2) == 0)
 	case op < 63:
@@ -392,24 +406,33 @@ func (s *modelSession) storeKeyword(n int, set bool) error {
 	}
 	if s.lastFlags == nil {
 		// No reply is right only for a message another session expunged
-		// meanwhile: its EXPUNGE must then come, at the latest on a NOOP
-		// once the change reached this gateway's view.
-		for range 20 {
-			if err := s.command("NOOP"); err != nil {
-				return err
-			}
-			if !slices.Contains(s.uids, uid) {
-				return nil
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		return fmt.Errorf("STORE %d %sFLAGS (%s): no FETCH with FLAGS in the reply", n, sign, s.keyword)
+		// meanwhile: its EXPUNGE must then come.
+		return s.awaitExpunge(uid, fmt.Sprintf("STORE %d %sFLAGS (%s): no FETCH with FLAGS in the reply", n, sign, s.keyword))
 	}
 	if *s.lastFlags != set {
-		return fmt.Errorf("STORE %d %sFLAGS (%s) answered with the flags from before the change", n, sign, s.keyword)
+		// Right only for a message another session expunged meanwhile,
+		// answered with the flags it last had: its EXPUNGE must come.
+		return s.awaitExpunge(uid, fmt.Sprintf("STORE %d %sFLAGS (%s) answered with the flags from before the change", n, sign, s.keyword))
 	}
 	s.own[uid] = set
 	return nil
+}
+
+// awaitExpunge checks that uid, which an answer treated as expunged by
+// another session, is reported expunged, at the latest on a NOOP a moment
+// later (once the change reached this gateway); else what happened is an
+// error.
+func (s *modelSession) awaitExpunge(uid uint32, what string) error {
+	for range 40 {
+		if !slices.Contains(s.uids, uid) {
+			return nil
+		}
+		if err := s.command("NOOP"); err != nil {
+			return err
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return fmt.Errorf("%s, and UID %d was never reported expunged", what, uid)
 }
 
 // search runs a SEARCH and checks every number it returns is one the

@@ -36,7 +36,7 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 		return s.protoErr("expunge", err, nil)
 	}
 	if len(expunged) > 0 {
-		s.srv.heads.forget(sel.headKey(s.user.ID))
+		s.srv.heads.trim(sel.headKey(s.user.ID), len(sel.msgs)-len(expunged))
 	}
 	return sel.expungeFromView(expunged, w.WriteExpunge)
 }

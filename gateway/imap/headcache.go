@@ -94,13 +94,39 @@ func (c *headCache) evictLocked(b *boxHeads) {
 	b.evicted = true
 }
 
-// forget drops the entry of k: its mailbox lost messages, which an entry
-// would otherwise keep holding.
+// forget drops the entry of k.
 func (c *headCache) forget(k headKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.boxes[k]; e != nil {
 		c.evictLocked(e.Value.(*boxHeads))
+	}
+}
+
+// lingerSlack is how many heads of expunged messages an entry may hold
+// beyond its mailbox's messages (at least; a quarter of them for a large
+// mailbox) before it is dropped and loaded again without them.
+const lingerSlack = 256
+
+// trim is told that mailbox k now holds messages messages. The heads of
+// messages expunged meanwhile stay in the entry, so that a session that
+// has not reported the EXPUNGE yet still answers FETCH of their flags,
+// envelope and structure (RFC 9051 section 7.5.1 leaves the message in its
+// view until then); once they are more than the slack, the entry is
+// dropped, which bounds what a mailbox with many expunges keeps.
+func (c *headCache) trim(k headKey, messages int) {
+	c.mu.Lock()
+	e := c.boxes[k]
+	c.mu.Unlock()
+	if e == nil {
+		return
+	}
+	b := e.Value.(*boxHeads)
+	b.mu.Lock()
+	n := len(b.heads)
+	b.mu.Unlock()
+	if n > messages+max(lingerSlack, messages/4) {
+		c.forget(k)
 	}
 }
 

@@ -82,9 +82,10 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	uids, ok := sel.uidsWithout(changed, mb.Messages)
 	if !ok {
 		// Something left the mailbox, or the counts come from different
-		// moments: read the whole list. The head cache lets go of the
-		// mailbox, which would otherwise keep what left it.
-		s.srv.heads.forget(sel.headKey(s.user.ID))
+		// moments: read the whole list. The head cache keeps the heads of
+		// what left, for the sessions that have not reported it yet, up
+		// to a bound (headCache.trim).
+		s.srv.heads.trim(sel.headKey(s.user.ID), int(mb.Messages))
 		if uids, err = s.mailboxes().UIDs(s.ctx, s.user.ID, mb.ID); err != nil {
 			s.log.Warn("imap poll", slog.Any("err", err))
 			return nil

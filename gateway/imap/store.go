@@ -39,8 +39,10 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if flags.Silent {
 		return nil
 	}
-	// Messages another session expunged meanwhile are left out: their
-	// flags did not change (RFC 9051 section 6.4.6 asks no more).
+	// A message another session expunged meanwhile did not change: it is
+	// answered with the flags it last had while the head cache still
+	// holds them (headCache.trim), else left out; its EXPUNGE follows
+	// with the next update.
 	_, err = s.fetch(w, sel, idx, &imap.FetchOptions{Flags: true})
 	return err
 }
