@@ -21,6 +21,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/blob/fs"
+	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/store/sqlite"
@@ -50,6 +51,7 @@ type testEnv struct {
 	plainAddr string
 	tlsAddr   string
 	users     map[string]store.User // by address
+	noText    bool                  // deliver without search text (as before the index)
 }
 
 type envOption func(*Config)
@@ -155,13 +157,18 @@ func (env *testEnv) tryDeliver(addr, mailbox, prefix, raw string, date time.Time
 	if err != nil {
 		return 0, err
 	}
-	key, sum, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
+	key, sum, text, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
 	if err != nil {
 		return 0, err
 	}
+	st := searchText(text)
+	st.Head = message.PrefixText([]byte(prefix)) + st.Head
+	if env.noText {
+		st = nil
+	}
 	uid, _, err := env.store.InsertMessage(ctx, u.ID, mb.ID, "", store.NewMessage{
 		BlobKey: key, Prefix: []byte(prefix), Size: int64(len(prefix)) + size,
-		InternalDate: date, Flags: flags, Summary: sum.Marshal(),
+		InternalDate: date, Flags: flags, Summary: sum.Marshal(), Text: st,
 	})
 	return uid, err
 }

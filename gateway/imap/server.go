@@ -58,6 +58,12 @@ type Config struct {
 	// HeadCacheEntries bounds the head cache (message heads of all
 	// mailboxes held); 0 means defaultHeadEntries.
 	HeadCacheEntries int
+	// TextIndex answers SEARCH BODY and TEXT; nil: the Store if it is a
+	// store.TextIndex, else every message searched is read.
+	TextIndex store.TextIndex
+	// TextSink takes the text of appended messages for an index kept
+	// outside the Store (the cloud's); nil: none.
+	TextSink store.TextSink
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
