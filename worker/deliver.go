@@ -15,6 +15,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -145,7 +146,8 @@ func entryText(prefix []byte, text *message.Text) *store.SearchText {
 	if text == nil {
 		return nil
 	}
-	return &store.SearchText{Head: message.PrefixText(prefix) + text.Head, Body: text.Body, Truncated: text.Truncated}
+	t := search.EntryText(prefix, *text)
+	return &t
 }
 
 // insert adds m to mailbox (INBOX, or Junk) of r, once per job and user

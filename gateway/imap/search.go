@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -290,7 +291,7 @@ func matchFields(fields gomessage.HeaderFields, pattern string) bool {
 // matchEntity reports whether pattern is in the text of the raw message
 // (TEXT when withHeader, else BODY), as a search that reads it finds it.
 func matchEntity(raw []byte, pattern string, withHeader bool) bool {
-	t := entryText(nil, raw)
+	t := search.ScanText(nil, raw)
 	return textContains(&t, pattern, withHeader)
 }
 

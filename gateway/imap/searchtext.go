@@ -1,13 +1,13 @@
 package imapgw
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -118,17 +118,9 @@ func (d *msgData) text() (*message.Text, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := entryText(d.m.Prefix, raw[len(d.m.Prefix):])
+	t := search.ScanText(d.m.Prefix, raw[len(d.m.Prefix):])
 	d.txt = &t
 	return d.txt, nil
-}
-
-// entryText is the text of an index entry with the given prefix and
-// object bytes. The object is in memory, so it cannot fail.
-func entryText(prefix, obj []byte) message.Text {
-	t, _ := message.ExtractText(bytes.NewReader(obj), message.NoLimits)
-	t.Head = message.PrefixText(prefix) + t.Head
-	return t
 }
 
 // textIndex is the index that answers BODY and TEXT: the configured one,

@@ -113,7 +113,7 @@ func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string,
 
 // TextlessUIDs returns the UIDs of mailboxID's entries without text.
 func (db *DB) TextlessUIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
-	return db.listUIDs(ctx, "textless uids", userID, mailboxID, " INDEXED BY messages_unsearched", " AND search = 0")
+	return db.listUIDs(ctx, "textless uids", userID, mailboxID, " INDEXED BY messages_unsearched", " AND search != 1 AND search = 0")
 }
 
 // SetText gives entry uid of mailboxID its text, replacing any.
