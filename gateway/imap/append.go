@@ -45,6 +45,10 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil {
 		return nil, s.protoErr("append: store object", err, nil)
 	}
+	var st *store.SearchText
+	if !s.srv.cfg.NoSearchIndex {
+		st = searchText(text)
+	}
 	// The idempotency key has the form of a delivery's, <object id>/<user
 	// id>, so that reindex can tell whether the object is in the index.
 	uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, id+"/"+s.user.ID, store.NewMessage{
@@ -53,7 +57,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		InternalDate: date,
 		Flags:        flags,
 		Summary:      sum.Marshal(),
-		Text:         searchText(text),
+		Text:         st,
 	})
 	if err != nil {
 		if derr := s.srv.cfg.Blobs.Delete(s.ctx, key); derr != nil {
@@ -61,8 +65,8 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		}
 		return nil, s.protoErr("append: insert", err, errTryCreate)
 	}
-	if sink := s.srv.cfg.TextSink; sink != nil {
-		sink.AddText(s.user.ID, key, *searchText(text))
+	if sink := s.srv.cfg.TextSink; sink != nil && st != nil {
+		sink.AddText(s.user.ID, key, *st)
 	}
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
 }

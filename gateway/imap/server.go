@@ -64,6 +64,9 @@ type Config struct {
 	// TextSink takes the text of appended messages for an index kept
 	// outside the Store (the cloud's); nil: none.
 	TextSink store.TextSink
+	// NoSearchIndex leaves the text of appended messages out of the
+	// index (--search-index=false).
+	NoSearchIndex bool
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
