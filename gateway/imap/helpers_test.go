@@ -30,15 +30,31 @@ import (
 
 const testPassword = "correct horse battery"
 
-// countingBlobs counts Get calls, to prove invariant 5.
+// countingBlobs counts Get calls, to prove invariant 5, and the bytes read.
 type countingBlobs struct {
 	blob.Store
-	gets atomic.Int64
+	gets  atomic.Int64
+	bytes atomic.Int64
 }
 
 func (c *countingBlobs) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
 	c.gets.Add(1)
-	return c.Store.Get(ctx, key, off, length)
+	rc, err := c.Store.Get(ctx, key, off, length)
+	if err != nil {
+		return nil, err
+	}
+	return &countingReader{ReadCloser: rc, n: &c.bytes}, nil
+}
+
+type countingReader struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.n.Add(int64(n))
+	return n, err
 }
 
 // testEnv is a gateway on 127.0.0.1 with the real sqlite store and fs
@@ -52,6 +68,7 @@ type testEnv struct {
 	tlsAddr   string
 	users     map[string]store.User // by address
 	noText    bool                  // deliver without search text (as before the index)
+	dir       string                // holds index.db and blobs/
 }
 
 type envOption func(*Config)
@@ -73,7 +90,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &testEnv{store: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New(), users: map[string]store.User{}}
+	env := &testEnv{store: db, blobs: &countingBlobs{Store: bs}, metrics: metrics.New(), users: map[string]store.User{}, dir: dir}
 	ctx := context.Background()
 	if err := db.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)

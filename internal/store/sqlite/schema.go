@@ -204,13 +204,14 @@ ALTER TABLE done_jobs ADD COLUMN data TEXT NOT NULL DEFAULT '';
 	// 9: the full-text index (store.TextStore): the searchable text of
 	// each entry, rowid = the entry's rowid, with the trigram tokenizer
 	// (substring matches; the text is folded already, hence case
-	// sensitive). messages.search says what the entry has: 0 no text, 1
+	// sensitive), with positions, so that a phrase of trigrams is a
+	// substring match the index answers without reading the text. messages.search says what the entry has: 0 no text, 1
 	// its whole text, 2 a truncated text; the partial index lists the
 	// entries a search cannot answer for from the index alone. The
 	// trigger drops the text with its entry, however the entry goes
 	// (EXPUNGE, MOVE, a deleted mailbox, a purged user, an import).
 	`
-CREATE VIRTUAL TABLE search_text USING fts5(head, body, tokenize = 'trigram case_sensitive 1', detail = none);
+CREATE VIRTUAL TABLE search_text USING fts5(head, body, tokenize = 'trigram case_sensitive 1');
 ALTER TABLE messages ADD COLUMN search INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX messages_unsearched ON messages(mailbox_id, uid) WHERE search != 1;
 CREATE TRIGGER messages_search_gone AFTER DELETE ON messages WHEN old.search != 0 BEGIN

@@ -65,9 +65,10 @@ func (t *txn) copyText(src int64, uid uint32) error {
 }
 
 // SearchText answers BODY and TEXT from search_text. A pattern of three
-// characters or more is a GLOB that the trigram index answers; a shorter
-// one is looked for in the stored text of the mailbox's entries. Both are
-// exact on the folded text.
+// characters or more is a phrase of trigrams, which the index answers
+// from their positions (a substring match); a shorter one is looked for
+// in the stored text of the mailbox's entries. Both are exact on the
+// folded text.
 func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string, head bool) (hits, unknown []uint32, err error) {
 	pattern = strings.ToLower(pattern)
 	err = func() error {
@@ -79,14 +80,12 @@ func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string,
 		var args []any
 		switch {
 		case utf8.RuneCountInString(pattern) >= 3:
-			g := "*" + globEscape(pattern) + "*"
-			cond := "s.body GLOB ?"
-			args = []any{g, id}
-			if head {
-				cond = "(s.head GLOB ? OR s.body GLOB ?)"
-				args = []any{g, g, id}
+			phrase := `"` + strings.ReplaceAll(pattern, `"`, `""`) + `"`
+			if !head {
+				phrase = "body : " + phrase
 			}
-			q = "SELECT m.uid FROM search_text s JOIN messages m ON m.rowid = s.rowid WHERE " + cond + " AND m.mailbox_id = ?"
+			args = []any{phrase, id}
+			q = "SELECT m.uid FROM search_text JOIN messages m ON m.rowid = search_text.rowid WHERE search_text MATCH ? AND m.mailbox_id = ?"
 		default:
 			cond := "instr(s.body, ?) > 0"
 			args = []any{id, pattern}
@@ -133,11 +132,6 @@ func (db *DB) SetText(ctx context.Context, userID, mailboxID string, uid uint32,
 		}
 		return t.setText(row, &text)
 	})
-}
-
-// globEscape quotes the GLOB wildcards of s.
-func globEscape(s string) string {
-	return strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]").Replace(s)
 }
 
 // queryUIDs runs a query that returns UIDs.
