@@ -1,6 +1,7 @@
 package imapgw
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -41,7 +42,7 @@ func (s *session) textAnswers(sel *selected, c *imap.SearchCriteria) (map[textKe
 		if k.pattern == "" {
 			continue // matches every message, without asking
 		}
-		hits, unknown, err := idx.SearchText(s.ctx, s.user.ID, sel.mb.ID, k.pattern, k.head)
+		hits, unknown, err := s.searchText(idx, sel, k)
 		if err != nil {
 			return nil, err
 		}
@@ -49,6 +50,30 @@ func (s *session) textAnswers(sel *selected, c *imap.SearchCriteria) (map[textKe
 		out[k] = textAnswer{hits: hits, unknown: unknown}
 	}
 	return out, nil
+}
+
+// searchText asks idx about one string; an index that can take the
+// session's cached heads gets them, and the UIDs of the view the heads
+// lack (newer than the cache) are read.
+func (s *session) searchText(idx store.TextIndex, sel *selected, k textKey) (hits, unknown []uint32, err error) {
+	hx, ok := idx.(store.HeadTextIndex)
+	if !ok {
+		return idx.SearchText(s.ctx, s.user.ID, sel.mb.ID, k.pattern, k.head)
+	}
+	heads, err := s.cachedHeads(sel, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if hits, unknown, err = hx.SearchHeads(s.ctx, s.user.ID, heads, k.pattern, k.head); err != nil {
+		return nil, nil, err
+	}
+	for _, m := range sel.msgs {
+		if _, found := slices.BinarySearchFunc(heads, m.uid, func(h store.Message, uid uint32) int { return cmp.Compare(h.UID, uid) }); !found {
+			unknown = append(unknown, m.uid)
+		}
+	}
+	slices.Sort(unknown)
+	return hits, unknown, nil
 }
 
 func collectText(c *imap.SearchCriteria, keys map[textKey]bool) {

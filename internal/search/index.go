@@ -19,7 +19,7 @@ const (
 	DefaultListEvery  = time.Second
 )
 
-var _ store.TextIndex = (*Index)(nil)
+var _ store.HeadTextIndex = (*Index)(nil)
 
 // Index answers SEARCH BODY and TEXT from a user's segments. It lists
 // them at most once per ListEvery per user and keeps the segments it read
@@ -57,6 +57,11 @@ func (ix *Index) SearchText(ctx context.Context, userID, mailboxID, pattern stri
 	if err != nil {
 		return nil, nil, err
 	}
+	return ix.SearchHeads(ctx, userID, heads, pattern, head)
+}
+
+// SearchHeads implements store.HeadTextIndex.
+func (ix *Index) SearchHeads(ctx context.Context, userID string, heads []store.Message, pattern string, head bool) (hits, unknown []uint32, err error) {
 	v, err := ix.view(ctx, userID)
 	if err != nil {
 		return nil, nil, err

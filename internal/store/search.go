@@ -23,6 +23,15 @@ type TextIndex interface {
 	SearchText(ctx context.Context, userID, mailboxID, pattern string, head bool) (hits, unknown []uint32, err error)
 }
 
+// HeadTextIndex is a TextIndex that can answer for messages the caller
+// has listed already (a gateway's cached heads: UID and BlobKey), sparing
+// a listing of the mailbox per search (the cloud's).
+type HeadTextIndex interface {
+	TextIndex
+	// SearchHeads is SearchText over heads, sorted by UID.
+	SearchHeads(ctx context.Context, userID string, heads []Message, pattern string, head bool) (hits, unknown []uint32, err error)
+}
+
 // TextStore is a TextIndex whose text is written through the mailbox
 // index (the SQLite driver): by InsertMessage from NewMessage.Text, in the
 // same transaction as the entry; copies keep it, removals drop it.

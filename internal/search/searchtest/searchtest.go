@@ -141,6 +141,16 @@ func (e *env) search(mailbox, pattern string, head bool) ([]uint32, int) {
 	if !slices.IsSorted(hits) || !slices.IsSorted(unknown) {
 		e.t.Fatalf("answers not sorted: %v %v", hits, unknown)
 	}
+	if hx, ok := e.Index.(store.HeadTextIndex); ok {
+		heads, err := e.Store.MessageHeads(e.ctx, e.user, mbID, 1, 0, 0)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		h2, u2, err := hx.SearchHeads(e.ctx, e.user, heads, pattern, head)
+		if err != nil || !slices.Equal(h2, hits) || !slices.Equal(u2, unknown) {
+			e.t.Fatalf("SearchHeads %v %v, SearchText %v %v (%v)", h2, u2, hits, unknown, err)
+		}
+	}
 	out := slices.Clone(hits)
 	for _, uid := range unknown {
 		if e.readMatch(mbID, uid, pattern, head) {
