@@ -31,15 +31,27 @@ type doc struct {
 	Head      string `json:"h,omitempty"`
 	Body      string `json:"b,omitempty"`
 	Truncated bool   `json:"t,omitempty"`
+
+	filter *bloom // of Body, made when a gateway loads the doc
 }
 
 func newDoc(key string, t store.SearchText) doc {
 	return doc{Key: key, Head: t.Head, Body: t.Body, Truncated: t.Truncated}
 }
 
-// contains reports whether the doc's text holds the folded pattern.
+// contains reports whether the doc's text holds the folded pattern; the
+// body is looked at only if its trigram filter (set by index) may hold it.
 func (d *doc) contains(p string, head bool) bool {
-	return strings.Contains(d.Body, p) || (head && strings.Contains(d.Head, p))
+	if (d.filter == nil || d.filter.mayContain(p)) && strings.Contains(d.Body, p) {
+		return true
+	}
+	return head && strings.Contains(d.Head, p)
+}
+
+// index sets the doc's trigram filter of its body.
+func (d *doc) index() {
+	d.filter = new(bloom)
+	d.filter.add(d.Body)
 }
 
 // segment is the content of one segment object.

@@ -151,10 +151,14 @@ func (v *userView) load(ctx context.Context, blobs blob.Store, keys []string) er
 		docs := segs[keys[i]]
 		for j := range docs {
 			d := &docs[j]
-			v.bytes += int64(len(d.Key) + len(d.Head) + len(d.Body))
-			if _, ok := v.docs[d.Key]; !ok {
-				v.docs[d.Key] = d
+			if _, ok := v.docs[d.Key]; ok {
+				continue
 			}
+			if d.filter == nil {
+				d.index()
+			}
+			v.bytes += int64(len(d.Key)+len(d.Head)+len(d.Body)) + bloomBits/8
+			v.docs[d.Key] = d
 		}
 	}
 	return nil
