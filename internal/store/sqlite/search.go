@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -29,14 +30,21 @@ func searchState(text *store.SearchText) int {
 	return searchWhole
 }
 
-// writeText writes the text of the entry at rowid.
+// writeText stages the text of the entry at rowid; the mover puts it into
+// search_text with others.
 func (t *txn) writeText(rowid int64, text *store.SearchText) error {
-	_, err := t.exec("INSERT OR REPLACE INTO search_text(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, text.Body)
+	_, err := t.exec("INSERT OR REPLACE INTO search_staged(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, text.Body)
+	if err == nil {
+		t.staged++
+	}
 	return err
 }
 
-// setText writes the text of the existing entry at rowid and marks it.
+// setText replaces the text of the existing entry at rowid and marks it.
 func (t *txn) setText(rowid int64, text *store.SearchText) error {
+	if _, err := t.exec("DELETE FROM search_text WHERE rowid = ?", rowid); err != nil {
+		return err
+	}
 	if err := t.writeText(rowid, text); err != nil {
 		return err
 	}
@@ -57,9 +65,12 @@ func (t *txn) copyText(src int64, uid uint32) error {
 	if err := t.queryRow("SELECT last_insert_rowid()").Scan(&to); err != nil {
 		return err
 	}
-	if _, err := t.exec("INSERT OR REPLACE INTO search_text(rowid, head, body) SELECT ?, head, body FROM search_text WHERE rowid = ?", to, from); err != nil {
+	if _, err := t.exec(`INSERT OR REPLACE INTO search_staged(rowid, head, body)
+		SELECT ?1, head, body FROM search_text WHERE rowid = ?2
+		UNION ALL SELECT ?1, head, body FROM search_staged WHERE rowid = ?2`, to, from); err != nil {
 		return err
 	}
+	t.staged++
 	_, err = t.exec("UPDATE messages SET search = ? WHERE rowid = ?", state, to)
 	return err
 }
@@ -71,8 +82,15 @@ func (t *txn) copyText(src int64, uid uint32) error {
 // folded text.
 func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string, head bool) (hits, unknown []uint32, err error) {
 	pattern = strings.ToLower(pattern)
-	err = func() error {
-		_, id, err := mailboxByID(ctx, db.r, userID, mailboxID)
+	instrCond, instrArgs := "instr(s.body, ?) > 0", []any{pattern}
+	if head {
+		instrCond, instrArgs = "(instr(s.body, ?) > 0 OR instr(s.head, ?) > 0)", []any{pattern, pattern}
+	}
+	// One snapshot: a batch moved from search_staged to search_text
+	// between two queries would be in neither.
+	err = db.read(ctx, "search text", func(tx *sql.Tx) error {
+		hits, unknown = nil, nil
+		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
 		if err != nil {
 			return err
 		}
@@ -87,27 +105,28 @@ func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string,
 			args = []any{phrase, id}
 			q = "SELECT m.uid FROM search_text JOIN messages m ON m.rowid = search_text.rowid WHERE search_text MATCH ? AND m.mailbox_id = ?"
 		default:
-			cond := "instr(s.body, ?) > 0"
-			args = []any{id, pattern}
-			if head {
-				cond = "(instr(s.head, ?) > 0 OR instr(s.body, ?) > 0)"
-				args = []any{id, pattern, pattern}
-			}
-			q = "SELECT m.uid FROM messages m CROSS JOIN search_text s ON s.rowid = m.rowid WHERE m.mailbox_id = ? AND " + cond
+			args = append([]any{id}, instrArgs...)
+			q = "SELECT m.uid FROM messages m CROSS JOIN search_text s ON s.rowid = m.rowid WHERE m.mailbox_id = ? AND " + instrCond
 		}
-		if hits, err = queryUIDs(ctx, db.r, q, args...); err != nil {
+		if hits, err = queryUIDs(ctx, tx, q, args...); err != nil {
 			return err
 		}
+		// The texts not moved into search_text yet (few).
+		staged, err := queryUIDs(ctx, tx, "SELECT m.uid FROM search_staged s JOIN messages m ON m.rowid = s.rowid WHERE m.mailbox_id = ? AND "+instrCond, append([]any{id}, instrArgs...)...)
+		if err != nil {
+			return err
+		}
+		hits = append(hits, staged...)
 		slices.Sort(hits)
-		all, err := queryUIDs(ctx, db.r, "SELECT uid FROM messages INDEXED BY messages_unsearched WHERE mailbox_id = ? AND search != 1 ORDER BY uid", id)
+		all, err := queryUIDs(ctx, tx, "SELECT uid FROM messages INDEXED BY messages_unsearched WHERE mailbox_id = ? AND search != 1 ORDER BY uid", id)
 		for _, uid := range all {
 			if _, found := slices.BinarySearch(hits, uid); !found {
 				unknown = append(unknown, uid)
 			}
 		}
 		return err
-	}()
-	return hits, unknown, wrap("search text", err)
+	})
+	return hits, unknown, err
 }
 
 // TextlessUIDs returns the UIDs of mailboxID's entries without text.
@@ -150,4 +169,67 @@ func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uin
 		out = append(out, uid)
 	}
 	return out, rows.Err()
+}
+
+// Batches of staged texts moved into search_text at once.
+const (
+	moveBatch = 512
+	moveEvery = time.Second
+)
+
+// mover moves staged texts into search_text: when moveBatch were staged
+// by this process, and every moveEvery for those of other processes or
+// left over. It returns when the DB closes.
+func (db *DB) mover() {
+	defer close(db.moverDone)
+	tick := time.NewTicker(moveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.closed:
+			return
+		case <-tick.C:
+		case <-db.moveNow:
+		}
+		for {
+			n, err := db.moveStaged(context.Background())
+			if err != nil || n < moveBatch {
+				break
+			}
+		}
+	}
+}
+
+// noteStaged counts texts staged by a commit and wakes the mover when a
+// batch is ready.
+func (db *DB) noteStaged(n int) {
+	if n > 0 && db.staged.Add(int64(n)) >= moveBatch {
+		db.staged.Store(0)
+		select {
+		case db.moveNow <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// moveStaged moves up to moveBatch staged texts, oldest first, in one
+// transaction, and returns how many.
+func (db *DB) moveStaged(ctx context.Context) (int, error) {
+	var n int
+	err := db.write(ctx, "index staged text", func(tx *sql.Tx) error {
+		n = 0
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM search_staged ORDER BY rowid LIMIT ?)", moveBatch).Scan(&last, &n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, body FROM search_staged WHERE rowid <= ?", last.Int64); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM search_staged WHERE rowid <= ?", last.Int64)
+		return err
+	})
+	return n, err
 }
