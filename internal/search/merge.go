@@ -42,13 +42,33 @@ func (w *Writer) mergeAt() int {
 	return DefaultMergeAt
 }
 
-// maybeMerge merges user's segments when there are MergeAt or more.
+// maybeMerge merges user's small segments when there are MergeAt of
+// them: those under a quarter of the largest, so that a large segment is
+// rewritten only when 4×MergeAt segments pile up, and the cost of merging
+// stays about logarithmic in the mailbox, not linear per batch.
 func (w *Writer) maybeMerge(ctx context.Context, user string) error {
-	keys, err := listSegments(ctx, w.Blobs, user)
-	if err != nil || len(keys) < w.mergeAt() {
+	infos, err := w.Blobs.List(ctx, SegmentPrefix(user), "", maxSegments)
+	if err != nil || len(infos) < w.mergeAt() {
 		return err
 	}
-	return Merge(ctx, w.Blobs, w.Store, user, keys)
+	var largest int64
+	for _, in := range infos {
+		largest = max(largest, in.Size)
+	}
+	var small, all []string
+	for _, in := range infos {
+		all = append(all, in.Key)
+		if in.Size < largest/4 {
+			small = append(small, in.Key)
+		}
+	}
+	switch {
+	case len(small) >= w.mergeAt():
+		return Merge(ctx, w.Blobs, w.Store, user, small)
+	case len(all) >= 4*w.mergeAt():
+		return Merge(ctx, w.Blobs, w.Store, user, all)
+	}
+	return nil
 }
 
 // Merge replaces the segments keys of user by one holding their texts of
