@@ -54,7 +54,8 @@ const maxTopHeader = MaxHeader
 func ExtractText(r io.Reader, lim TextLimits) (Text, error) {
 	x := &extractor{lim: lim}
 	cr := &captureReader{r: r, max: maxTopHeader}
-	e, err := gomessage.Read(cr)
+	// An unknown charset or encoding is an error that still gives an entity.
+	e, _ := gomessage.Read(cr)
 	cr.stop()
 	if e == nil {
 		if cr.err != nil {
@@ -67,7 +68,6 @@ func ExtractText(r io.Reader, lim TextLimits) (Text, error) {
 		}
 		x.text(rest, false)
 	} else {
-		_ = err // an unknown charset or encoding still gives an entity
 		x.entity(e, 0)
 	}
 	if _, err := io.Copy(io.Discard, r); err != nil {
