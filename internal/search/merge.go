@@ -136,3 +136,18 @@ func heldObjects(ctx context.Context, st store.Mailboxes, user string) (map[stri
 	}
 	return held, nil
 }
+
+// DeleteUser deletes every segment of user (user del, after the purge).
+func DeleteUser(ctx context.Context, blobs blob.Store, user string) error {
+	for {
+		keys, err := listSegments(ctx, blobs, user)
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		for _, k := range keys {
+			if err := blobs.Delete(ctx, k); err != nil {
+				return fmt.Errorf("search: delete %s: %w", k, err)
+			}
+		}
+	}
+}

@@ -91,3 +91,27 @@ func TestMergeKeepsHeldObjects(t *testing.T) {
 		t.Fatalf("hits %d, unknown %v, %v", len(hits), unknown, err)
 	}
 }
+
+func TestDeleteUser(t *testing.T) {
+	ctx := context.Background()
+	bs, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Writer{Blobs: bs}
+	for i := range 3 {
+		w.AddText("u1", fmt.Sprint("msg/", i), store.SearchText{Body: "x"})
+		w.AddText("u2", fmt.Sprint("msg/", i), store.SearchText{Body: "x"})
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := DeleteUser(ctx, bs, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	k1, _ := listSegments(ctx, bs, "u1")
+	k2, _ := listSegments(ctx, bs, "u2")
+	if len(k1) != 0 || len(k2) != 3 {
+		t.Fatalf("segments left: u1 %v, u2 %v", k1, k2)
+	}
+}
