@@ -101,10 +101,19 @@ func TestRequestCosts(t *testing.T) {
 		mb, err := probe.Mailbox(context.Background(), u.ID, store.Inbox)
 		return err == nil && qs.Pending+qs.InFlight+qs.Delayed == 0 && mb.Messages == costMessages, fmt.Sprintf("%+v, %+v, %v", qs, mb, err)
 	})
+	// Stopped, the worker writes the texts it holds to the search index.
+	worker.stop(t)
 	workerCmds := mon.mark(t)
 	workerReqs := proxies["worker"].take()
-	t.Logf("worker, per message (%s for %d, idle polling included): S3 %s; Redis %s",
+	t.Logf("worker, per message (%s for %d, idle polling included, search segments written at the stop included): S3 %s; Redis %s",
 		time.Since(start).Round(time.Millisecond), costMessages, workerReqs.per(costMessages), workerCmds.scaled(1.0/costMessages))
+	segmentReqs := counts{}
+	for k, n := range workerReqs {
+		if strings.HasPrefix(k, "fts-") {
+			segmentReqs[k] = n
+			delete(workerReqs, k)
+		}
+	}
 
 	// Gateway: log in, then list the mailbox as a client syncing it does.
 	imc := dialIMAP(t, gw.addr("imap"), user, scalePassword(user), nil)
@@ -133,6 +142,22 @@ func TestRequestCosts(t *testing.T) {
 	bodyReqs := proxies["gateway"].take()
 	t.Logf("two FETCH 1 BODY.PEEK[] of the same message: S3 %s", bodyReqs.per(1))
 
+	// SEARCH BODY from the segments: the first search reads them, the
+	// next ones only list them (once a second at most); no message is read.
+	var searchReqs []counts
+	for i, word := range []string{"cost 007", "body of", "cost 1"} {
+		data, err := imc.UIDSearch(&imap.SearchCriteria{Body: []string{word}}, nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]int{0: 1, 1: costMessages, 2: 100}[i]
+		if got := len(data.AllUIDs()); got != want {
+			t.Errorf("SEARCH BODY %q: %d messages, want %d", word, got, want)
+		}
+		searchReqs = append(searchReqs, proxies["gateway"].take())
+		t.Logf("SEARCH BODY %q: S3 %s", word, searchReqs[i].per(1))
+	}
+
 	for _, check := range []struct {
 		what      string
 		got, want map[string]int
@@ -140,12 +165,14 @@ func TestRequestCosts(t *testing.T) {
 		{"edge object requests", edgeReqs, map[string]int{"PUT": costMessages}},
 		{"worker object requests", workerReqs, map[string]int{"GET": costMessages}},
 		{"listing object requests", listReqs, map[string]int{}},
+		{"first search's object requests", searchReqs[0], map[string]int{"fts-LIST": 1, "fts-GET": segmentReqs["fts-PUT"] - segmentReqs["fts-DELETE"]}},
 	} {
 		if !maps.Equal(check.got, check.want) {
 			t.Errorf("%s: %v, want %v", check.what, check.got, check.want)
 		}
 	}
 
+	t.Logf("worker's search segment requests: %s", segmentReqs.per(1))
 	measureBackground(t, env, rds.URL(), bucket, s3srv.Endpoint, mon)
 }
 
@@ -221,6 +248,15 @@ func resetAll(cs map[string]*s3Counter) {
 func s3Kind(r *http.Request) string {
 	q := r.URL.Query()
 	bucketOnly := !strings.Contains(strings.Trim(r.URL.Path, "/"), "/")
+	_, key, _ := strings.Cut(strings.Trim(r.URL.Path, "/"), "/")
+	if strings.HasPrefix(key, "fts/") || (bucketOnly && strings.HasPrefix(q.Get("prefix"), "fts/")) {
+		// The search index's segments (internal/search), apart.
+		return "fts-" + s3Op(r, q, bucketOnly)
+	}
+	return s3Op(r, q, bucketOnly)
+}
+
+func s3Op(r *http.Request, q url.Values, bucketOnly bool) string {
 	switch {
 	case r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":
 		return "COPY"

@@ -94,6 +94,14 @@ type Config struct {
 	// reused (see sieveactive.go): a change takes effect within it. 0
 	// means DefaultSieveTTL; < 0 reads the store for every recipient.
 	SieveTTL time.Duration
+
+	// NoSearchIndex turns off the text extraction for the search index
+	// (--search-index=false): searches then read the new messages.
+	NoSearchIndex bool
+	// TextSink takes the text of each delivered message for a search
+	// index kept outside the Store (the cloud's segments); nil: none
+	// (the SQLite store keeps NewMessage.Text itself).
+	TextSink store.TextSink
 }
 
 // withDefaults fills in the zero values.

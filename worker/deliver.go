@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/fault"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/quota"
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -32,7 +34,7 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 	if key == "" {
 		key = blob.MessageKey(j.ID)
 	}
-	sum, auth, err := w.summarize(ctx, key, j)
+	sum, text, auth, err := w.summarize(ctx, key, j)
 	if err != nil {
 		return err
 	}
@@ -52,11 +54,12 @@ func (w *Worker) deliver(ctx context.Context, j store.Job) error {
 		// out have their own): the collector deletes it.
 		return w.cfg.Store.ReleaseBlob(ctx, key)
 	}
-	return w.deliverLocal(ctx, j, sum, auth, mailbox, rt.local)
+	return w.deliverLocal(ctx, j, sum, text, auth, mailbox, rt.local)
 }
 
-// deliverLocal inserts the message into mailbox of each of rcpts.
-func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Summary, auth *authcheck.Result, mailbox string, rcpts []recipient) error {
+// deliverLocal inserts the message into mailbox of each of rcpts, with its
+// text for the search index when text is not nil.
+func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Summary, text *message.Text, auth *authcheck.Result, mailbox string, rcpts []recipient) error {
 	key := j.BlobKey
 	if key == "" {
 		key = blob.MessageKey(j.ID)
@@ -80,6 +83,7 @@ func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Sum
 			Size:         int64(len(prefix)) + sum.Size,
 			InternalDate: received,
 			Summary:      encoded,
+			Text:         entryText(prefix, text),
 		}
 		if err := w.checkQuota(ctx, j, r, mailbox, m); err != nil {
 			if !errors.Is(err, quota.ErrOverQuota) {
@@ -95,30 +99,54 @@ func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Sum
 	return w.settleOverQuota(ctx, j, over, sum.Header)
 }
 
-// summarize reads the object once, streaming it through the parser and,
-// for mail received on port 25, through the authentication checks too
-// (invariant 5: one GET per message).
-func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*message.Summary, *authcheck.Result, error) {
+// summarize reads the object once, streaming it through the parser, the
+// text extraction of the search index (unless NoSearchIndex; text is nil
+// then) and, for mail received on port 25, through the authentication
+// checks too (invariant 5: one GET per message).
+func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*message.Summary, *message.Text, *authcheck.Result, error) {
 	rc, err := w.cfg.Blobs.Get(ctx, key, 0, -1)
 	if err != nil {
 		if errors.Is(err, blob.ErrNotFound) {
 			err = fault.Permanent(err)
 		}
-		return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
+		return nil, nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
 	}
 	defer rc.Close()
+	var r io.Reader = rc
+	var tee *message.TextTee
+	if !w.cfg.NoSearchIndex {
+		r, tee = message.NewTextTee(rc, message.IndexLimits)
+	}
+	var (
+		sum  *message.Summary
+		auth *authcheck.Result
+	)
 	if w.cfg.Checker == nil || j.Auth != "" {
-		sum, err := message.Parse(rc)
-		if err != nil {
-			return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
+		sum, err = message.Parse(r)
+	} else {
+		sum, auth, err = w.parseAndCheck(ctx, r, j)
+	}
+	var text *message.Text
+	if tee != nil {
+		t, terr := tee.Wait(err)
+		if err == nil && terr == nil {
+			text = &t
 		}
-		return sum, nil, nil
 	}
-	sum, auth, err := w.parseAndCheck(ctx, rc, j)
 	if err != nil {
-		return nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
+		return nil, nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
 	}
-	return sum, auth, nil
+	return sum, text, auth, nil
+}
+
+// entryText is the search text of one recipient's entry: its prefix lines'
+// and the object's; nil without text.
+func entryText(prefix []byte, text *message.Text) *store.SearchText {
+	if text == nil {
+		return nil
+	}
+	t := search.EntryText(prefix, *text)
+	return &t
 }
 
 // insert adds m to mailbox (INBOX, or Junk) of r, once per job and user
@@ -147,6 +175,7 @@ func (w *Worker) insertKeyed(ctx context.Context, j store.Job, r recipient, mail
 	if err != nil {
 		return fmt.Errorf("worker: delivering to %s: %w", uid, err)
 	}
+	w.indexed(uid, m, dup)
 	result := resultDelivered
 	if dup {
 		result = resultDuplicate
@@ -176,4 +205,19 @@ func headerSafe(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// indexed counts the text of an entry just inserted and hands it to the
+// TextSink, if any (also for a duplicate: a sink may have lost it).
+func (w *Worker) indexed(userID string, m store.NewMessage, dup bool) {
+	if m.Text == nil {
+		return
+	}
+	if w.cfg.TextSink != nil {
+		w.cfg.TextSink.AddText(userID, m.BlobKey, *m.Text)
+	}
+	if met := w.cfg.Metrics; met != nil && !dup {
+		met.SearchIndexed.Inc()
+		met.SearchIndexedBytes.Add(float64(len(m.Text.Head) + len(m.Text.Body)))
+	}
 }

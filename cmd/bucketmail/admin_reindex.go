@@ -12,17 +12,18 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-const reindexSynopsis = "bucketmail reindex --user ADDRESS | --all [FLAGS]"
+const reindexSynopsis = "bucketmail reindex [--search] --user ADDRESS | --all [FLAGS]"
 
 // cmdReindex rebuilds the index from the blob store after the index store
 // lost data: the newest snapshots, then every message object missing from
 // them, delivered again by the workers.
 func (a *app) cmdReindex(ctx context.Context, args []string) error {
 	var user string
-	var all bool
+	var all, text bool
 	c, err := a.openAdmin("reindex", reindexSynopsis, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&user, "user", "", "rebuild the index of the user with this `address`")
 		fs.BoolVar(&all, "all", false, "rebuild the index of every user")
+		fs.BoolVar(&text, "search", false, "rebuild only the search index: every message without text in it gets its text, read from its object (progress on stderr)")
 	})
 	if err != nil {
 		return err
@@ -37,6 +38,9 @@ func (a *app) cmdReindex(ctx context.Context, args []string) error {
 		if user, err = validAddress(user); err != nil {
 			return c.done(err)
 		}
+	}
+	if text {
+		return c.done(a.reindexSearch(ctx, c.store, c.blobs, user))
 	}
 	// Active Sieve scripts first, so that the messages re-enqueued below
 	// are filtered as they were the first time.

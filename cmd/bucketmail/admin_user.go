@@ -13,6 +13,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/quota"
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -168,7 +169,11 @@ func (c *adminCmd) userDel(ctx context.Context) error {
 	if err := c.store.DeleteUser(ctx, addr); err != nil {
 		return userErr(addr, err)
 	}
-	return c.purge(ctx, u.ID)
+	if err := c.purge(ctx, u.ID); err != nil {
+		return err
+	}
+	// The user's search segments (cloud); none with the SQLite store.
+	return search.DeleteUser(ctx, c.blobs, u.ID)
 }
 
 func (c *adminCmd) purge(ctx context.Context, userID string) error {

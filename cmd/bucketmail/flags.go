@@ -86,6 +86,7 @@ type config struct {
 	WorkerLease       time.Duration
 	JobTimeout        time.Duration
 	ForwardJunk       bool // forward mail filed to Junk or failing SPF/DMARC too
+	SearchIndex       bool // index the text of delivered and appended mail (SEARCH BODY/TEXT)
 	Drain             bool // worker command only: exit 0 once the queues are empty
 
 	ReconcileInterval time.Duration // 0: no reconciler nor collector
@@ -235,6 +236,9 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 	}
 	if r.edge || r.gateway || r.worker {
 		fs.Var(&c.DefaultQuota, "default-quota", "storage quota of users without their own (bucketmail user quota), suffixes as --max-message-size; over it RCPT gets 452 4.2.2, delivery is retried then bounced with a 5.2.2 DSN (submitted mail: bounced at once), IMAP APPEND gets NO [OVERQUOTA]; give every node the same value (0 or unlimited: none) (default unlimited)")
+	}
+	if r.gateway || r.worker {
+		fs.BoolVar(&c.SearchIndex, "search-index", true, "index the text of delivered and appended messages for IMAP SEARCH BODY and TEXT (the first 16 KiB of header and 64 KiB of body text of each; in SQLite, or as segments in the bucket with --store redis); searches read the messages the index lacks; see docs/architecture.md")
 	}
 	if r.worker {
 		fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", 16, "jobs a worker delivers at once")

@@ -19,6 +19,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/resolver"
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/sievestore"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
 	"github.com/bucketmail/bucketmail/internal/srs"
@@ -37,6 +38,9 @@ type deps struct {
 	auth    *auth.Authenticator
 	dns     resolver.Lookuper // of the auth checks, one cache for edge and worker
 	srs     *srs.Keyring      // SRS keys in the blob store, for edge and worker
+	// segments writes the text index to the bucket when the store keeps
+	// none itself (Redis); nil otherwise or with --search-index=false.
+	segments *search.Writer
 }
 
 // boundListener is a listening socket and the server that will serve it.
@@ -59,6 +63,9 @@ func (d *deps) build(r roles) (*process, error) {
 		}
 		tlsConf = p.tls.Config()
 	}
+	if _, ok := d.store.(store.TextStore); !ok && d.cfg.SearchIndex && (r.gateway || r.worker) {
+		d.segments = &search.Writer{Blobs: d.blobs, Store: d.store, Log: d.log.With(slog.String("role", "search")), Metrics: d.metrics}
+	}
 	if r.edge {
 		if err := d.wireEdge(p, tlsConf); err != nil {
 			return p, err
@@ -67,6 +74,9 @@ func (d *deps) build(r roles) (*process, error) {
 	if r.gateway {
 		if err := d.wireGateway(p, tlsConf); err != nil {
 			return p, err
+		}
+		if d.segments != nil && !r.worker {
+			d.runBeside(p, d.segments.Run) // with a worker, it runs beside it
 		}
 	}
 	if r.worker {
@@ -139,6 +149,10 @@ func (d *deps) wireEdge(p *process, tlsConf *tls.Config) error {
 
 func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 	limits := d.abuseLimits()
+	var textIndex store.TextIndex
+	if d.segments != nil {
+		textIndex = &search.Index{Blobs: d.blobs, Store: d.store}
+	}
 	imapSrv := imapgw.New(imapgw.Config{
 		Hostname:          d.cfg.Hostname,
 		TLS:               tlsConf,
@@ -152,6 +166,9 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		DefaultQuota:      int64(d.cfg.DefaultQuota),
 		Limits:            limits,
 		Conns:             d.connLimits(d.log.With(slog.String("role", "imap"))),
+		TextIndex:         textIndex,
+		TextSink:          d.textSink(),
+		NoSearchIndex:     !d.cfg.SearchIndex,
 	})
 	pop3Srv := pop3.New(pop3.Config{
 		Hostname:          d.cfg.Hostname,
@@ -209,6 +226,9 @@ func (d *deps) wireWorker(p *process) error {
 		SRS:          d.srsKeys(),
 		ForwardJunk:  d.cfg.ForwardJunk,
 		Sieve:        &sievestore.Scripts{Blobs: d.blobs, Store: d.store},
+		// A typed nil *search.Writer must not become a non-nil TextSink.
+		TextSink:      d.textSink(),
+		NoSearchIndex: !d.cfg.SearchIndex,
 	})
 	out, err := d.outboundSender(consumer)
 	if err != nil {
@@ -220,6 +240,9 @@ func (d *deps) wireWorker(p *process) error {
 	}
 	if s := d.snapshotter(consumer); s != nil {
 		others = append(others, s.Run)
+	}
+	if d.segments != nil {
+		others = append(others, d.segments.Run)
 	}
 	p.worker = sideBySide(w.Run, others...)
 	p.drain = d.cfg.Drain
@@ -283,4 +306,35 @@ func (d *deps) srsKeys() *srs.Keyring {
 		d.srs = &srs.Keyring{Blobs: d.blobs}
 	}
 	return d.srs
+}
+
+// textSink is where texts go besides the store: the segment writer, or nil.
+func (d *deps) textSink() store.TextSink {
+	if d.segments == nil {
+		return nil
+	}
+	return d.segments
+}
+
+// runBeside runs fn until the process stops: its shutdown cancels fn's
+// context and waits for it to return (the segment writer then writes
+// what it holds).
+func (d *deps) runBeside(p *process, fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Warn("background task", slog.Any("err", err))
+		}
+	}()
+	p.stoppers = append(p.stoppers, func(sctx context.Context) error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-sctx.Done():
+			return sctx.Err()
+		}
+	})
 }

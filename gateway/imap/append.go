@@ -40,9 +40,13 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	flags := storeFlags(options.Flags)
 	// The metadata lets reindex put the message back if the index loses it.
 	meta := store.AppendMeta(store.Appended{UserID: s.user.ID, Mailbox: mb.Name, Date: date, Flags: flags})
-	key, sum, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, meta)
+	key, sum, text, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, meta)
 	if err != nil {
 		return nil, s.protoErr("append: store object", err, nil)
+	}
+	var st *store.SearchText
+	if !s.srv.cfg.NoSearchIndex {
+		st = searchText(text)
 	}
 	// The idempotency key has the form of a delivery's, <object id>/<user
 	// id>, so that reindex can tell whether the object is in the index.
@@ -52,12 +56,16 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		InternalDate: date,
 		Flags:        flags,
 		Summary:      sum.Marshal(),
+		Text:         st,
 	})
 	if err != nil {
 		if derr := s.srv.cfg.Blobs.Delete(s.ctx, key); derr != nil {
 			s.log.Warn("imap append: delete object", slog.String("key", key), slog.Any("err", derr))
 		}
 		return nil, s.protoErr("append: insert", err, errTryCreate)
+	}
+	if sink := s.srv.cfg.TextSink; sink != nil && st != nil {
+		sink.AddText(s.user.ID, key, *st)
 	}
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
 }
@@ -82,29 +90,38 @@ func (s *session) checkQuota(size int64) error {
 // putMessage writes r to a new object msg/<id> with meta and parses it on
 // the way, reading r once. It returns the key, the summary and the
 // object's size.
-func putMessage(ctx context.Context, blobs blob.Store, id string, r io.Reader, meta map[string]string) (string, *message.Summary, int64, error) {
+func putMessage(ctx context.Context, blobs blob.Store, id string, r io.Reader, meta map[string]string) (string, *message.Summary, *message.Text, int64, error) {
 	key := blob.MessageKey(id)
 	pr, pw := io.Pipe()
 	type parsed struct {
-		sum *message.Summary
-		err error
+		sum  *message.Summary
+		text message.Text
+		err  error
 	}
 	done := make(chan parsed, 1)
 	go func() {
-		sum, err := message.Parse(pr)
+		tr, tee := message.NewTextTee(pr, message.IndexLimits)
+		sum, err := message.Parse(tr)
 		// Drain what the parser left so that Put never blocks on the pipe.
-		_, _ = io.Copy(io.Discard, pr)
-		done <- parsed{sum, err}
+		_, _ = io.Copy(io.Discard, tr)
+		text, terr := tee.Wait(err)
+		done <- parsed{sum, text, errors.Join(err, terr)}
 	}()
 	n, err := blobs.Put(ctx, key, io.TeeReader(r, pw), meta)
 	pw.CloseWithError(err) // nil: the parser sees EOF
 	p := <-done
 	if err != nil {
-		return "", nil, 0, err
+		return "", nil, nil, 0, err
 	}
 	if p.err != nil {
 		_ = blobs.Delete(ctx, key)
-		return "", nil, 0, fmt.Errorf("imapgw: parse message: %w", p.err)
+		return "", nil, nil, 0, fmt.Errorf("imapgw: parse message: %w", p.err)
 	}
-	return key, p.sum, n, nil
+	return key, p.sum, &p.text, n, nil
+}
+
+// searchText is the index's form of an appended message's text (it has no
+// prefix lines).
+func searchText(t *message.Text) *store.SearchText {
+	return &store.SearchText{Head: t.Head, Body: t.Body, Truncated: t.Truncated}
 }

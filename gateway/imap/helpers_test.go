@@ -20,6 +20,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/blob/s3"
+	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/testenv"
@@ -39,6 +40,8 @@ type testEnv struct {
 	plainAddr string
 	tlsAddr   string
 	users     map[string]store.User // by address
+	noText    bool                  // deliver without search text (as before the index)
+	dir       string                // holds index.db and blobs/
 }
 
 type envOption func(*Config)
@@ -99,7 +102,7 @@ func (env *testEnv) secondGateway(t testing.TB) string {
 
 func newEnvWith(t testing.TB, st *testenv.Env, bs blob.Store, m *metrics.Metrics, backend string, opts ...envOption) *testEnv {
 	t.Helper()
-	env := &testEnv{store: st.Store, blobs: &testenv.CountingBlobs{Store: bs}, metrics: m, backend: backend, users: map[string]store.User{}}
+	env := &testEnv{store: st.Store, blobs: &testenv.CountingBlobs{Store: bs}, metrics: m, backend: backend, users: map[string]store.User{}, dir: st.Dir}
 	for _, addr := range []string{"alice@example.org", "bob@example.org"} {
 		env.users[addr] = st.User(addr)
 	}
@@ -172,13 +175,18 @@ func (env *testEnv) tryDeliver(addr, mailbox, prefix, raw string, date time.Time
 	if err != nil {
 		return 0, err
 	}
-	key, sum, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
+	key, sum, text, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
 	if err != nil {
 		return 0, err
 	}
+	st := searchText(text)
+	st.Head = message.PrefixText([]byte(prefix)) + st.Head
+	if env.noText {
+		st = nil
+	}
 	uid, _, err := env.store.InsertMessage(ctx, u.ID, mb.ID, "", store.NewMessage{
 		BlobKey: key, Prefix: []byte(prefix), Size: int64(len(prefix)) + size,
-		InternalDate: date, Flags: flags, Summary: sum.Marshal(),
+		InternalDate: date, Flags: flags, Summary: sum.Marshal(), Text: st,
 	})
 	return uid, err
 }

@@ -35,6 +35,7 @@ type msgData struct {
 	raw    []byte
 	hdr    *textproto.Header
 	fm     *fetchMeta
+	txt    *message.Text
 }
 
 // loadFull loads the prefix and encoded summary if the entry was listed

@@ -180,7 +180,7 @@ func TestPartialFetchOldSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, sum, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
+	key, sum, _, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(raw), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package imapgw
 
 import (
-	"bytes"
-	"io"
 	"reflect"
 	"strings"
 	"time"
@@ -11,7 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 
-	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -59,8 +57,12 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			}
 		}
 	} else {
+		var answers map[textKey]textAnswer
+		if answers, err = s.textAnswers(sel, criteria); err != nil {
+			return nil, s.protoErr("search", err, nil)
+		}
 		how := listHeads
-		if needsSummary(criteria) {
+		if needsSummary(criteria, answers == nil) {
 			how = listFull
 		}
 		all := make([]int, len(sel.msgs))
@@ -72,7 +74,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 				if err := s.gone(); err != nil {
 					return err
 				}
-				ok, err := s.match(d, criteria)
+				ok, err := s.match(d, criteria, answers)
 				if err != nil {
 					return s.protoErr("search", err, nil)
 				}
@@ -149,19 +151,19 @@ func seenOnly(c *imap.SearchCriteria) (seen, ok bool) {
 }
 
 // needsSummary reports whether matching c reads index summaries or
-// prefixes (the Date and header fields, the body); flags, dates, sizes and
-// numbers need neither.
-func needsSummary(c *imap.SearchCriteria) bool {
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() || len(c.Body) > 0 || len(c.Text) > 0 {
+// prefixes (the Date and header fields, the body when there is no text
+// index); flags, dates, sizes and numbers need neither.
+func needsSummary(c *imap.SearchCriteria, bodies bool) bool {
+	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() || (bodies && (len(c.Body) > 0 || len(c.Text) > 0)) {
 		return true
 	}
 	for i := range c.Not {
-		if needsSummary(&c.Not[i]) {
+		if needsSummary(&c.Not[i], bodies) {
 			return true
 		}
 	}
 	for i := range c.Or {
-		if needsSummary(&c.Or[i][0]) || needsSummary(&c.Or[i][1]) {
+		if needsSummary(&c.Or[i][0], bodies) || needsSummary(&c.Or[i][1], bodies) {
 			return true
 		}
 	}
@@ -169,8 +171,9 @@ func needsSummary(c *imap.SearchCriteria) bool {
 }
 
 // match evaluates c against one message, cheapest keys first so that the
-// body is read only when everything else matched.
-func (s *session) match(d *msgData, c *imap.SearchCriteria) (bool, error) {
+// body is read only when everything else matched and the text index
+// (answers) could not tell.
+func (s *session) match(d *msgData, c *imap.SearchCriteria, answers map[textKey]textAnswer) (bool, error) {
 	seq, uid := uint32(d.pos+1), imap.UID(d.m.UID)
 	for _, set := range c.SeqNum {
 		if !set.Contains(seq) {
@@ -217,23 +220,23 @@ func (s *session) match(d *msgData, c *imap.SearchCriteria) (bool, error) {
 		}
 	}
 	for i := range c.Not {
-		ok, err := s.match(d, &c.Not[i])
+		ok, err := s.match(d, &c.Not[i], answers)
 		if ok || err != nil {
 			return false, err
 		}
 	}
 	for i := range c.Or {
-		ok, err := s.match(d, &c.Or[i][0])
+		ok, err := s.match(d, &c.Or[i][0], answers)
 		if err != nil {
 			return false, err
 		}
 		if !ok {
-			if ok, err = s.match(d, &c.Or[i][1]); !ok || err != nil {
+			if ok, err = s.match(d, &c.Or[i][1], answers); !ok || err != nil {
 				return false, err
 			}
 		}
 	}
-	return matchText(d, c)
+	return s.matchText(d, c, answers)
 }
 
 // matchSent checks SENTSINCE/SENTBEFORE/SENTON against the Date header
@@ -247,28 +250,6 @@ func matchSent(d *msgData, c *imap.SearchCriteria) (bool, error) {
 		return false, err
 	}
 	return !sum.Date.IsZero() && matchDate(sum.Date, c.SentSince, c.SentBefore), nil
-}
-
-// matchText checks BODY and TEXT, which read the message.
-func matchText(d *msgData, c *imap.SearchCriteria) (bool, error) {
-	if len(c.Body) == 0 && len(c.Text) == 0 {
-		return true, nil
-	}
-	raw, err := d.body()
-	if err != nil {
-		return false, err
-	}
-	for _, b := range c.Body {
-		if !matchEntity(raw, b, false) {
-			return false, nil
-		}
-	}
-	for _, t := range c.Text {
-		if !matchEntity(raw, t, true) {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // matchDate compares dates only, "disregarding time and timezone"
@@ -307,55 +288,11 @@ func matchFields(fields gomessage.HeaderFields, pattern string) bool {
 	return false
 }
 
-// matchEntity looks for pattern in the decoded text parts of a message,
-// and in its header fields when withHeader (TEXT).
+// matchEntity reports whether pattern is in the text of the raw message
+// (TEXT when withHeader, else BODY), as a search that reads it finds it.
 func matchEntity(raw []byte, pattern string, withHeader bool) bool {
-	// An unknown charset is an error that still gives an entity.
-	e, _ := gomessage.Read(bytes.NewReader(raw))
-	if e == nil {
-		return containsFold(raw, pattern)
-	}
-	return entityContains(e, strings.ToLower(pattern), withHeader, 0)
-}
-
-// entityContains looks for pattern, lower-case, in entity e at the given
-// depth of the MIME tree. Each level of nesting reads the bytes of the
-// levels below it again, so a multipart at message.MaxDepth, the depth
-// of the summary's BODYSTRUCTURE, is not split: its bytes are searched as
-// they are. A message nested 10,000 levels deep then costs at most
-// MaxDepth readings of itself, not 10,000.
-func entityContains(e *gomessage.Entity, pattern string, withHeader bool, depth int) bool {
-	if pattern == "" {
-		return true
-	}
-	if withHeader && matchFields(e.Header.Fields(), pattern) {
-		return true
-	}
-	if depth < message.MaxDepth {
-		if mr := e.MultipartReader(); mr != nil {
-			for {
-				part, err := mr.NextPart()
-				if err != nil && part == nil {
-					return false
-				}
-				if entityContains(part, pattern, withHeader, depth+1) {
-					return true
-				}
-			}
-		}
-	}
-	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") &&
-		(depth < message.MaxDepth || !strings.HasPrefix(t, "multipart/")) {
-		return false
-	}
-	b, _ := io.ReadAll(e.Body)
-	return containsFold(b, pattern)
-}
-
-// containsFold reports whether b contains pattern, ignoring case.
-func containsFold(b []byte, pattern string) bool {
-	return bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(pattern)))
+	t := search.ScanText(nil, raw)
+	return textContains(&t, pattern, withHeader)
 }
 
 // seenUIDs returns the UIDs of the selected mailbox with \Seen, or

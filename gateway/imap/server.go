@@ -17,6 +17,7 @@ import (
 	"github.com/bucketmail/bucketmail/internal/batchconn"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/metrics"
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // protocol is the label of this gateway in metrics.
@@ -57,6 +58,15 @@ type Config struct {
 	// HeadCacheEntries bounds the head cache (message heads of all
 	// mailboxes held); 0 means defaultHeadEntries.
 	HeadCacheEntries int
+	// TextIndex answers SEARCH BODY and TEXT; nil: the Store if it is a
+	// store.TextIndex, else every message searched is read.
+	TextIndex store.TextIndex
+	// TextSink takes the text of appended messages for an index kept
+	// outside the Store (the cloud's); nil: none.
+	TextSink store.TextSink
+	// NoSearchIndex leaves the text of appended messages out of the
+	// index (--search-index=false).
+	NoSearchIndex bool
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.

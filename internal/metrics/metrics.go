@@ -36,6 +36,16 @@ type Metrics struct {
 	// "s3"): what the driver took from the disk or the network, so a
 	// ranged read counts its range, not the object.
 	BlobReadBytes *prometheus.CounterVec
+	// Messages whose text was written to the search index, and the bytes
+	// of that text (its size in the index before the index's own
+	// overhead).
+	SearchIndexed      prometheus.Counter
+	SearchIndexedBytes prometheus.Counter
+	// Messages that a SEARCH BODY/TEXT had to read because the index had
+	// no whole text for them: the index lag as searches see it.
+	SearchUnindexed prometheus.Counter
+	// Texts waiting to be written to the bucket's search segments.
+	SearchPending prometheus.Gauge
 }
 
 // New makes the collectors and registers them, with the Go and process
@@ -80,12 +90,29 @@ func New() *Metrics {
 			Name: "bucketmail_blob_read_bytes_total",
 			Help: "Object content bytes read from the blob store, by backend.",
 		}, []string{"backend"}),
+		SearchIndexed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bucketmail_search_indexed_total",
+			Help: "Messages whose text was written to the search index.",
+		}),
+		SearchIndexedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bucketmail_search_indexed_bytes_total",
+			Help: "Bytes of message text written to the search index.",
+		}),
+		SearchUnindexed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bucketmail_search_unindexed_total",
+			Help: "Messages a text search read because the index had no whole text for them.",
+		}),
+		SearchPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bucketmail_search_pending",
+			Help: "Message texts waiting to be written to the search segments in the bucket.",
+		}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Accepted, m.Rejected, m.Deliveries, m.QueueDepth, m.Sessions,
 		m.AuthFailures, m.StorageLatency, m.RedisCommands, m.BlobReadBytes,
+		m.SearchIndexed, m.SearchIndexedBytes, m.SearchUnindexed, m.SearchPending,
 	)
 	return m
 }

@@ -53,6 +53,9 @@ type NewMessage struct {
 	InternalDate time.Time
 	Flags        []string
 	Summary      []byte // encoded message.Summary; opaque to the store
+	// Text is the message's searchable text, kept by a driver that is a
+	// TextStore (nil: none); it is never listed back, nor snapshotted.
+	Text *SearchText `json:"-"`
 }
 
 // Message is one index entry.

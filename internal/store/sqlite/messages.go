@@ -75,11 +75,23 @@ func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMes
 	if summary == nil {
 		summary = []byte{}
 	}
-	_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), store.EncodeFlags(flags),
-		hasFlag(flags, store.FlagSeen), modseq, summary)
-	return err
+	args := []any{mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), store.EncodeFlags(flags),
+		hasFlag(flags, store.FlagSeen), modseq, summary}
+	if m.Text == nil {
+		_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		return err
+	}
+	res, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, searchState(m.Text))...)
+	if err != nil {
+		return err
+	}
+	row, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	return t.writeText(row, m.Text)
 }
 
 // delta is a change of a mailbox's counters.

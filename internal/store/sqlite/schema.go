@@ -201,6 +201,29 @@ CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size,
 ALTER TABLE jobs ADD COLUMN data TEXT NOT NULL DEFAULT '';
 ALTER TABLE done_jobs ADD COLUMN data TEXT NOT NULL DEFAULT '';
 `,
+	// 9: the full-text index (store.TextStore): the searchable text of
+	// each entry, rowid = the entry's rowid, with the trigram tokenizer
+	// (substring matches; the text is folded already, hence case
+	// sensitive), with positions, so that a phrase of trigrams is a
+	// substring match the index answers without reading the text. An
+	// entry's text is written to search_staged in the entry's
+	// transaction and moved into search_text in batches (search.go):
+	// FTS5 writes a segment per transaction, and merges them, which
+	// costs more than the delivery itself when done message by message. messages.search says what the entry has: 0 no text, 1
+	// its whole text, 2 a truncated text; the partial index lists the
+	// entries a search cannot answer for from the index alone. The
+	// trigger drops the text with its entry, however the entry goes
+	// (EXPUNGE, MOVE, a deleted mailbox, a purged user, an import).
+	`
+CREATE VIRTUAL TABLE search_text USING fts5(head, body, tokenize = 'trigram case_sensitive 1');
+ALTER TABLE messages ADD COLUMN search INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_unsearched ON messages(mailbox_id, uid) WHERE search != 1;
+CREATE TABLE search_staged (rowid INTEGER PRIMARY KEY, head TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TRIGGER messages_search_gone AFTER DELETE ON messages WHEN old.search != 0 BEGIN
+	DELETE FROM search_text WHERE rowid = old.rowid;
+	DELETE FROM search_staged WHERE rowid = old.rowid;
+END;
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -53,6 +53,10 @@ type DB struct {
 	committerDone chan struct{}
 
 	closeOnce sync.Once
+
+	staged    atomic.Int64  // texts staged since the mover last woke (search.go)
+	moveNow   chan struct{} // wakes the mover
+	moverDone chan struct{}
 }
 
 var (
@@ -93,6 +97,10 @@ func openAt(path string, version int) (*DB, error) {
 		closed: make(chan struct{}), committerDone: make(chan struct{})}
 	go db.committer()
 	db.watch = newHub(db)
+	if version >= 9 {
+		db.moveNow, db.moverDone = make(chan struct{}, 1), make(chan struct{})
+		go db.mover()
+	}
 	return db, nil
 }
 
@@ -146,6 +154,9 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.watch.close()
 		close(db.closed)
+		if db.moverDone != nil {
+			<-db.moverDone
+		}
 		<-db.committerDone
 		err = errors.Join(db.r.Close(), db.w.Close())
 		if err != nil {

@@ -13,6 +13,7 @@ type txn struct {
 	ctx     context.Context
 	userID  string
 	touched bool
+	staged  int // search texts staged (search.go)
 }
 
 func (t *txn) touch() { t.touched = true }
@@ -20,13 +21,14 @@ func (t *txn) touch() { t.touched = true }
 // mutate runs fn in a write transaction for userID.
 func (db *DB) mutate(ctx context.Context, op, userID string, fn func(t *txn) error) error {
 	touched := false
+	staged := 0
 	var counter int64
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		t := &txn{Tx: tx, ctx: ctx, userID: userID}
 		if err := fn(t); err != nil {
 			return err
 		}
-		touched = t.touched
+		touched, staged = t.touched, t.staged
 		if !touched {
 			return nil
 		}
@@ -35,6 +37,9 @@ func (db *DB) mutate(ctx context.Context, op, userID string, fn func(t *txn) err
 	})
 	if err == nil && touched {
 		db.watch.signal(userID, counter)
+	}
+	if err == nil {
+		db.noteStaged(staged)
 	}
 	return err
 }

@@ -219,6 +219,9 @@ func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uin
 			if err := t.insertRow(dstRow, uid, modseq, m.NewMessage, m.Flags); err != nil {
 				return err
 			}
+			if err := t.copyText(srcRow, m.UID); err != nil {
+				return err
+			}
 			d = d.add(counts(1, m.Size, m.Flags))
 			src, dst = append(src, m.UID), append(dst, uid)
 			victims = append(victims, gone{uid: m.UID, key: m.BlobKey, size: m.Size, seen: hasFlag(m.Flags, store.FlagSeen)})

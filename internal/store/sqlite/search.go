@@ -1,0 +1,235 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+var _ store.TextStore = (*DB)(nil)
+
+// Values of messages.search.
+const (
+	searchNone      = 0
+	searchWhole     = 1
+	searchTruncated = 2
+)
+
+func searchState(text *store.SearchText) int {
+	switch {
+	case text == nil:
+		return searchNone
+	case text.Truncated:
+		return searchTruncated
+	}
+	return searchWhole
+}
+
+// writeText stages the text of the entry at rowid; the mover puts it into
+// search_text with others.
+func (t *txn) writeText(rowid int64, text *store.SearchText) error {
+	_, err := t.exec("INSERT OR REPLACE INTO search_staged(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, text.Body)
+	if err == nil {
+		t.staged++
+	}
+	return err
+}
+
+// setText replaces the text of the existing entry at rowid and marks it.
+func (t *txn) setText(rowid int64, text *store.SearchText) error {
+	if _, err := t.exec("DELETE FROM search_text WHERE rowid = ?", rowid); err != nil {
+		return err
+	}
+	if err := t.writeText(rowid, text); err != nil {
+		return err
+	}
+	_, err := t.exec("UPDATE messages SET search = ? WHERE rowid = ?", searchState(text), rowid)
+	return err
+}
+
+// copyText gives the entry just inserted the text of entry uid of the
+// mailbox at row src (COPY and MOVE keep the text with the entry).
+func (t *txn) copyText(src int64, uid uint32) error {
+	var from int64
+	var state int
+	err := t.queryRow("SELECT rowid, search FROM messages WHERE mailbox_id = ? AND uid = ?", src, uid).Scan(&from, &state)
+	if err != nil || state == searchNone {
+		return err
+	}
+	var to int64
+	if err := t.queryRow("SELECT last_insert_rowid()").Scan(&to); err != nil {
+		return err
+	}
+	if _, err := t.exec(`INSERT OR REPLACE INTO search_staged(rowid, head, body)
+		SELECT ?1, head, body FROM search_text WHERE rowid = ?2
+		UNION ALL SELECT ?1, head, body FROM search_staged WHERE rowid = ?2`, to, from); err != nil {
+		return err
+	}
+	t.staged++
+	_, err = t.exec("UPDATE messages SET search = ? WHERE rowid = ?", state, to)
+	return err
+}
+
+// SearchText answers BODY and TEXT from search_text. A pattern of three
+// characters or more is a phrase of trigrams, which the index answers
+// from their positions (a substring match); a shorter one is looked for
+// in the stored text of the mailbox's entries. Both are exact on the
+// folded text.
+func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string, head bool) (hits, unknown []uint32, err error) {
+	pattern = strings.ToLower(pattern)
+	instrCond, instrArgs := "instr(s.body, ?) > 0", []any{pattern}
+	if head {
+		instrCond, instrArgs = "(instr(s.body, ?) > 0 OR instr(s.head, ?) > 0)", []any{pattern, pattern}
+	}
+	// One snapshot: a batch moved from search_staged to search_text
+	// between two queries would be in neither.
+	err = db.read(ctx, "search text", func(tx *sql.Tx) error {
+		hits, unknown = nil, nil
+		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var q string
+		var args []any
+		switch {
+		case utf8.RuneCountInString(pattern) >= 3:
+			phrase := `"` + strings.ReplaceAll(pattern, `"`, `""`) + `"`
+			if !head {
+				phrase = "body : " + phrase
+			}
+			args = []any{phrase, id}
+			q = "SELECT m.uid FROM search_text JOIN messages m ON m.rowid = search_text.rowid WHERE search_text MATCH ? AND m.mailbox_id = ?"
+		default:
+			args = append([]any{id}, instrArgs...)
+			q = "SELECT m.uid FROM messages m CROSS JOIN search_text s ON s.rowid = m.rowid WHERE m.mailbox_id = ? AND " + instrCond
+		}
+		if hits, err = queryUIDs(ctx, tx, q, args...); err != nil {
+			return err
+		}
+		// The texts not moved into search_text yet (few).
+		staged, err := queryUIDs(ctx, tx, "SELECT m.uid FROM search_staged s JOIN messages m ON m.rowid = s.rowid WHERE m.mailbox_id = ? AND "+instrCond, append([]any{id}, instrArgs...)...)
+		if err != nil {
+			return err
+		}
+		hits = append(hits, staged...)
+		slices.Sort(hits)
+		all, err := queryUIDs(ctx, tx, "SELECT uid FROM messages INDEXED BY messages_unsearched WHERE mailbox_id = ? AND search != 1 ORDER BY uid", id)
+		for _, uid := range all {
+			if _, found := slices.BinarySearch(hits, uid); !found {
+				unknown = append(unknown, uid)
+			}
+		}
+		return err
+	})
+	return hits, unknown, err
+}
+
+// TextlessUIDs returns the UIDs of mailboxID's entries without text.
+func (db *DB) TextlessUIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error) {
+	return db.listUIDs(ctx, "textless uids", userID, mailboxID, " INDEXED BY messages_unsearched", " AND search != 1 AND search = 0")
+}
+
+// SetText gives entry uid of mailboxID its text, replacing any.
+func (db *DB) SetText(ctx context.Context, userID, mailboxID string, uid uint32, text store.SearchText) error {
+	return db.mutate(ctx, "set text", userID, func(t *txn) error {
+		_, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var row int64
+		err = t.queryRow("SELECT rowid FROM messages WHERE mailbox_id = ? AND uid = ?", id, uid).Scan(&row)
+		if err == sql.ErrNoRows {
+			return errorf(store.ErrNotFound, "message %d", uid)
+		}
+		if err != nil {
+			return err
+		}
+		return t.setText(row, &text)
+	})
+}
+
+// queryUIDs runs a query that returns UIDs.
+func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uint32, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var uid uint32
+		if err := rows.Scan(&uid); err != nil {
+			return nil, err
+		}
+		out = append(out, uid)
+	}
+	return out, rows.Err()
+}
+
+// Batches of staged texts moved into search_text at once.
+const (
+	moveBatch = 512
+	moveEvery = time.Second
+)
+
+// mover moves staged texts into search_text: when moveBatch were staged
+// by this process, and every moveEvery for those of other processes or
+// left over. It returns when the DB closes.
+func (db *DB) mover() {
+	defer close(db.moverDone)
+	tick := time.NewTicker(moveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.closed:
+			return
+		case <-tick.C:
+		case <-db.moveNow:
+		}
+		for {
+			n, err := db.moveStaged(context.Background())
+			if err != nil || n < moveBatch {
+				break
+			}
+		}
+	}
+}
+
+// noteStaged counts texts staged by a commit and wakes the mover when a
+// batch is ready.
+func (db *DB) noteStaged(n int) {
+	if n > 0 && db.staged.Add(int64(n)) >= moveBatch {
+		db.staged.Store(0)
+		select {
+		case db.moveNow <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// moveStaged moves up to moveBatch staged texts, oldest first, in one
+// transaction, and returns how many.
+func (db *DB) moveStaged(ctx context.Context) (int, error) {
+	var n int
+	err := db.write(ctx, "index staged text", func(tx *sql.Tx) error {
+		n = 0
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM search_staged ORDER BY rowid LIMIT ?)", moveBatch).Scan(&last, &n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, body FROM search_staged WHERE rowid <= ?", last.Int64); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM search_staged WHERE rowid <= ?", last.Int64)
+		return err
+	})
+	return n, err
+}
