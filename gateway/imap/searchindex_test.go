@@ -95,3 +95,32 @@ func TestSearchTextIndex(t *testing.T) {
 		t.Errorf("searches of an indexed mailbox read %d objects", reads)
 	}
 }
+
+// TestAppendIndexesText: an APPENDed message is searched from the index,
+// with no object read, and COPY keeps it findable in the target.
+func TestAppendIndexesText(t *testing.T) {
+	env := newEnv(t)
+	c := env.dial(t, "alice@example.org", nil)
+	raw := "Subject: =?iso-8859-1?q?R=E9sum=E9?=\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n<p>Cr&egrave;me br=FBl=E9e</p>\r\n"
+	raw = strings.ReplaceAll(raw, "br=FBl=E9e", "br\xfbl\xe9e")
+	data := appendMsg(t, c, "INBOX", raw, nil)
+	mustSelect(t, c, "INBOX", false)
+	before := env.blobs.gets.Load()
+	for _, crit := range []imap.SearchCriteria{{Body: []string{"CRÈME BRÛLÉE"}}, {Text: []string{"résumé"}}} {
+		got, err := c.UIDSearch(&crit, nil).Wait()
+		if err != nil || !slices.Equal(got.AllUIDs(), []imap.UID{data.UID}) {
+			t.Errorf("%+v: %v, %v", crit, got.AllUIDs(), err)
+		}
+	}
+	if _, err := c.Copy(imap.UIDSetNum(data.UID), "Archive").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	mustSelect(t, c, "Archive", true)
+	got, err := c.UIDSearch(&imap.SearchCriteria{Body: []string{"crème"}}, nil).Wait()
+	if err != nil || len(got.AllUIDs()) != 1 {
+		t.Errorf("in Archive: %v, %v", got.AllUIDs(), err)
+	}
+	if reads := env.blobs.gets.Load() - before; reads != 0 {
+		t.Errorf("%d object reads", reads)
+	}
+}
