@@ -105,7 +105,7 @@ func TestAppendIndexesText(t *testing.T) {
 	raw = strings.ReplaceAll(raw, "br=FBl=E9e", "br\xfbl\xe9e")
 	data := appendMsg(t, c, "INBOX", raw, nil)
 	mustSelect(t, c, "INBOX", false)
-	before := env.blobs.gets.Load()
+	before := env.blobs.Gets()
 	for _, crit := range []imap.SearchCriteria{{Body: []string{"CRÈME BRÛLÉE"}}, {Text: []string{"résumé"}}} {
 		got, err := c.UIDSearch(&crit, nil).Wait()
 		if err != nil || !slices.Equal(got.AllUIDs(), []imap.UID{data.UID}) {
@@ -120,7 +120,7 @@ func TestAppendIndexesText(t *testing.T) {
 	if err != nil || len(got.AllUIDs()) != 1 {
 		t.Errorf("in Archive: %v, %v", got.AllUIDs(), err)
 	}
-	if reads := env.blobs.gets.Load() - before; reads != 0 {
+	if reads := env.blobs.Gets() - before; reads != 0 {
 		t.Errorf("%d object reads", reads)
 	}
 }
