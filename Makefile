@@ -111,8 +111,12 @@ deps: .testbin/versitygw
 vet:
 	$(GO) vet ./...
 
+# test runs every test with the race detector, then the cost-growth tests
+# (internal/growthtest) again without it, whose instrumentation distorts
+# the CPU time they compare.
 test: deps vet infra-check
 	$(GO) test -race -shuffle=on -timeout 20m ./...
+	$(GO) test -run Growth -count=1 -timeout 10m ./...
 
 # chaos runs the chaos test long: CHAOS_MESSAGES messages over CHAOS_DURATION
 # while workers, the edge, redis-server and the S3 server are SIGKILLed and

@@ -27,10 +27,11 @@ import (
 //     of that keyword completed, every later FLAGS of that message carries
 //     the keyword's new state (no flags from the past), and the STORE's own
 //     reply carries it;
-//   - a FETCH of flags, envelope or structure answers for every message
-//     of the view, also one another session expunged meanwhile; a body
-//     FETCH of such a message may end NO [EXPUNGEISSUED] (RFC 5530), and
-//     the EXPUNGE must then come;
+//   - a FETCH answers for every message of the view, also one another
+//     session expunged meanwhile while the gateway holds its head; where
+//     it cannot (the body, whose entry is gone; a message that came and
+//     went between two updates of the session) it ends NO [EXPUNGEISSUED]
+//     (RFC 5530), and the EXPUNGE of each message left out must then come;
 //   - nothing else gets NO or BAD;
 //   - the gateway logs no ERROR.
 func TestConcurrentSessionsModel(t *testing.T) {
@@ -127,7 +128,10 @@ type modelSession struct {
 	// lastFlags the keyword state the last FETCH for it showed.
 	storing   uint32
 	lastFlags *bool
-	lines     []string // the last lines read, for the failure message
+	// answered collects the UIDs of the FETCH responses of the command
+	// running, when not nil.
+	answered map[uint32]bool
+	lines    []string // the last lines read, for the failure message
 }
 
 func newModelSession(addr string, id int) (*modelSession, error) {
@@ -260,6 +264,9 @@ func (s *modelSession) untagged(line string) error {
 			case known != uid:
 				return fmt.Errorf("FETCH %d says UID %d, the session knows UID %d there", n, uid, known)
 			}
+			if s.answered != nil {
+				s.answered[uid] = true
+			}
 		}
 		if f := flagsItem.FindStringSubmatch(m[3]); f != nil && s.uids[n-1] != 0 {
 			uid := s.uids[n-1]
@@ -340,7 +347,7 @@ func (s *modelSession) step(rng *rand.Rand) error {
 	case op < 27:
 		lo := seq()
 		hi := min(count, lo+rng.IntN(10))
-		return s.command(fmt.Sprintf("FETCH %d:%d (UID FLAGS)", lo, hi))
+		return s.fetchRange(lo, hi)
 	case op < 37:
 		n := seq()
 		uid := s.uids[n-1]
@@ -415,6 +422,30 @@ func (s *modelSession) storeKeyword(n int, set bool) error {
 		return s.awaitExpunge(uid, fmt.Sprintf("STORE %d %sFLAGS (%s) answered with the flags from before the change", n, sign, s.keyword))
 	}
 	s.own[uid] = set
+	return nil
+}
+
+// fetchRange fetches the flags of lo:hi. A message of the view another
+// session expunged may be answered NO [EXPUNGEISSUED] (RFC 5530) when the
+// gateway never had its head (it came and went between two updates of
+// this session); every one left unanswered must then be reported
+// expunged.
+func (s *modelSession) fetchRange(lo, hi int) error {
+	want := slices.Clone(s.uids[lo-1 : hi])
+	s.answered = map[uint32]bool{}
+	err := s.command(fmt.Sprintf("FETCH %d:%d (UID FLAGS)", lo, hi))
+	answered := s.answered
+	s.answered = nil
+	if err == nil || !strings.Contains(err.Error(), "NO [EXPUNGEISSUED]") {
+		return err
+	}
+	for _, uid := range want {
+		if !answered[uid] {
+			if err := s.awaitExpunge(uid, fmt.Sprintf("FETCH %d:%d left UID %d out with NO [EXPUNGEISSUED]", lo, hi, uid)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
