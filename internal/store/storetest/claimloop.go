@@ -58,20 +58,21 @@ func loops(t *testing.T, q store.Queue, n int, cfg store.LoopConfig) {
 func testClaimLoop(t *testing.T, open func(t *testing.T) store.Store) {
 	log := slog.New(slog.DiscardHandler)
 
-	// A job that runs for three leases stays with its first holder, whose
-	// heartbeat renews the lease: never a second run. (Leases are long
-	// enough for a loaded machine to renew in time.)
+	// A job that runs for two and a half leases stays with its first
+	// holder, whose heartbeat renews the lease: never a second run. (The
+	// lease is long enough for a machine loaded by the whole race-enabled
+	// suite to renew in time: 2 s was not, one run in some dozens.)
 	t.Run("HeartbeatKeepsLongJob", func(t *testing.T) {
 		s, ctx := open(t), ctxFor(t)
 		must(t, s.Enqueue(ctx, job("LONG")))
 		r := newRuns()
-		const lease = 2 * time.Second
+		const lease = 4 * time.Second
 		var acked atomic.Bool
 		loops(t, s, 3, store.LoopConfig{Queue: store.QueueInbound, Consumer: "w", Wait: 50 * time.Millisecond,
 			Lease: lease, Log: log, Process: func(ctx context.Context, j store.Job) {
 				r.start(j.ID)
 				defer r.end(j.ID)
-				time.Sleep(3 * lease)
+				time.Sleep(5 * lease / 2)
 				if err := s.Ack(ctx, j); err == nil {
 					acked.Store(true)
 				}
