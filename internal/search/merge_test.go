@@ -9,7 +9,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/internal/blob/fs"
 	"github.com/bucketmail/bucketmail/internal/store"
-	"github.com/bucketmail/bucketmail/internal/store/sqlite"
+	"github.com/bucketmail/bucketmail/internal/testenv"
 )
 
 // TestMergeKeepsHeldObjects: a merge of many small segments writes one
@@ -17,23 +17,9 @@ import (
 // ones, and the index answers as before for what remains.
 func TestMergeKeepsHeldObjects(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.AddUser(ctx, "a@example.org", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Embedded(t)
+	db, bs := st.SQLite, st.Blobs
+	u := st.User("a@example.org")
 	if err := db.EnsureUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
