@@ -33,6 +33,7 @@ func Parse(r io.Reader) (*Summary, error) {
 	s.Body = body
 	s.Envelope = newEnvelope(h)
 	s.Date = parseDate(h.Get("Date"))
+	s.Preview = p.pv.preview()
 	if len(s.Header) == 0 {
 		s.Header = nil
 	}
@@ -50,6 +51,7 @@ type parser struct {
 	budget  int      // bytes left for header field values
 	raw     *[]byte  // collects the top-level header block until it is done
 	topBody int64    // offset of the top-level body
+	pv      previewer
 }
 
 // entity parses one entity (header and body) starting at the current line,
@@ -69,16 +71,23 @@ func (p *parser) entity(depth int, inDigest bool) (part Part, h textproto.Header
 	case deeper && part.Type == "multipart":
 		p.multipart(&part, depth)
 	case deeper && part.isMessage():
+		p.pv.enclosed++
 		child, ch, _ := p.entity(depth+1, false)
+		p.pv.enclosed--
 		env := newEnvelope(ch)
 		part.Envelope = &env
 		part.Parts = []Part{child}
 	case kept && part.Encoding == "base64":
+		p.pv.start(&part)
 		p.skipBase64(&part)
 	default:
+		if kept {
+			p.pv.start(&part)
+		}
 		p.skip()
 	}
 	p.finish(&part, bodyStart, bodyNL)
+	p.pv.end(&part)
 	return part, h, kept
 }
 
@@ -155,6 +164,7 @@ func (p *parser) skip() {
 		if lvl, _ := p.boundary(); lvl >= 0 {
 			return
 		}
+		p.pv.line(p.lr.text)
 		p.lr.next()
 	}
 }
@@ -173,6 +183,7 @@ func (p *parser) skipBase64(part *Part) {
 		if lvl, _ := p.boundary(); lvl >= 0 {
 			break
 		}
+		p.pv.line(l.text)
 		if !uniform {
 			continue
 		}

@@ -23,6 +23,13 @@ type Summary struct {
 	HeaderSize int64    `json:"hs"`
 	Envelope   Envelope `json:"e"`
 	Body       Part     `json:"b"`
+	// Preview is the start of the message's text for FETCH PREVIEW (RFC
+	// 8970), made as the message is parsed: up to PreviewLen characters
+	// of its first text/plain part, else of its first text/html part
+	// reduced to text, white space collapsed; empty for a message without
+	// text, and in summaries made before it was kept. It comes after "e"
+	// (see UnmarshalHeader).
+	Preview string `json:"pv,omitempty"`
 }
 
 // MaxHeader caps Summary.Header.

@@ -1,0 +1,141 @@
+package message
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"mime/quotedprintable"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// PreviewLen is the length of Summary.Preview in characters (RFC 8970
+// section 3.1: at most 256, 200 recommended).
+const PreviewLen = 200
+
+// maxPreviewRaw bounds the bytes of one part's body kept to make the
+// preview from: enough for 200 characters in base64 or quoted-printable,
+// or behind the head and style sheet of most HTML.
+const maxPreviewRaw = 16 << 10
+
+// previewer collects, while the parser walks a message, the body of its
+// first text/plain part, else of its first text/html part, and makes the
+// preview of it (RFC 8970). Parts of enclosed messages and attachments do
+// not count: the preview is of the message's own text.
+type previewer struct {
+	raw      []byte // the body of the part being collected
+	on       bool   // collecting the current part
+	over     bool   // the part's body was longer than maxPreviewRaw
+	plain    string // preview of the first text/plain part with text
+	html     string // preview of the first text/html part with text
+	enclosed int    // depth of message/rfc822 entities the parser is in
+}
+
+// start begins collecting part's body if it can give the preview.
+func (pv *previewer) start(part *Part) {
+	pv.on = false
+	if pv.plain != "" || pv.enclosed > 0 || part.Type != "text" || part.Disposition == "attachment" {
+		return
+	}
+	if part.Subtype == "plain" || part.Subtype == "html" && pv.html == "" {
+		pv.on, pv.over, pv.raw = true, false, pv.raw[:0]
+	}
+}
+
+// line adds one body line of the part being collected.
+func (pv *previewer) line(text []byte) {
+	if !pv.on || pv.over {
+		return
+	}
+	if len(pv.raw)+len(text)+2 > maxPreviewRaw {
+		pv.over = true
+		text = text[:max(0, min(len(text), maxPreviewRaw-len(pv.raw)))]
+	}
+	pv.raw = append(pv.raw, text...)
+	if !pv.over {
+		pv.raw = append(pv.raw, '\r', '\n')
+	}
+}
+
+// end makes the preview of the part collected.
+func (pv *previewer) end(part *Part) {
+	if !pv.on {
+		return
+	}
+	pv.on = false
+	html := part.Subtype == "html"
+	s := previewText(decodeBody(pv.raw, part.Encoding, part.Params["charset"], pv.over), html, pv.over)
+	if html {
+		pv.html = s
+	} else {
+		pv.plain = s
+	}
+}
+
+// preview is the preview of the message walked.
+func (pv *previewer) preview() string {
+	if pv.plain != "" {
+		return pv.plain
+	}
+	return pv.html
+}
+
+// decodeBody undoes the transfer encoding and the charset of a part's
+// body, to clean UTF-8 (bytes that are not UTF-8 read as ISO-8859-1, as
+// ExtractText does); cut says that raw is only the start of the body.
+func decodeBody(raw []byte, enc, cs string, cut bool) []byte {
+	var r io.Reader = bytes.NewReader(raw)
+	switch enc {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(r)
+	case "base64":
+		// The decoder skips line breaks; what follows a bad character
+		// is lost, what came before it stays.
+		r = base64.NewDecoder(base64.StdEncoding, r)
+	}
+	if cs != "" {
+		r, _ = lenientCharsetReader(cs, r)
+	}
+	b, _ := io.ReadAll(io.LimitReader(r, 4*maxPreviewRaw))
+	if cut {
+		b = trimPartialRune(b)
+	}
+	return b
+}
+
+// previewText is the preview of a part's decoded body: HTML reduced to
+// text as for the search index, runs of white space and control
+// characters made one space, cut to PreviewLen characters.
+func previewText(b []byte, html, cut bool) string {
+	s := cleanText(b)
+	if html {
+		s = htmlText(s, !cut)
+	}
+	var out strings.Builder
+	n, space := 0, false
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			space = out.Len() > 0
+			continue
+		}
+		if n+btoi(space) >= PreviewLen {
+			break
+		}
+		if space {
+			out.WriteByte(' ')
+			n++
+			space = false
+		}
+		out.WriteRune(r)
+		n++
+	}
+	return out.String()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
