@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,10 +100,15 @@ func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Sum
 	return w.settleOverQuota(ctx, j, over, sum.Header)
 }
 
-// summarize reads the object once, streaming it through the parser, the
-// text extraction of the search index (unless NoSearchIndex; text is nil
-// then) and, for mail received on port 25, through the authentication
-// checks too (invariant 5: one GET per message).
+// maxInMemory is the size up to which the worker reads an object into
+// memory, then parses it and extracts its text one after the other; a
+// larger object streams through both at once.
+const maxInMemory = 1 << 20
+
+// summarize reads the object once and parses it, makes the text of the
+// search index (unless NoSearchIndex; text is nil then) and, for mail
+// received on port 25, runs the authentication checks over it (invariant
+// 5: one GET per message).
 func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*message.Summary, *message.Text, *authcheck.Result, error) {
 	rc, err := w.cfg.Blobs.Get(ctx, key, 0, -1)
 	if err != nil {
@@ -112,10 +118,23 @@ func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*messa
 		return nil, nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
 	}
 	defer rc.Close()
-	var r io.Reader = rc
+	buf, _ := w.objects.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer w.objects.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(rc, maxInMemory+1)); err != nil {
+		return nil, nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)
+	}
+	whole := buf.Len() <= maxInMemory
+	var r io.Reader = bytes.NewReader(buf.Bytes())
 	var tee *message.TextTee
-	if !w.cfg.NoSearchIndex {
-		r, tee = message.NewTextTee(rc, message.IndexLimits)
+	if !whole {
+		r = io.MultiReader(r, rc)
+		if !w.cfg.NoSearchIndex {
+			r, tee = message.NewTextTee(r, message.IndexLimits)
+		}
 	}
 	var (
 		sum  *message.Summary
@@ -127,11 +146,15 @@ func (w *Worker) summarize(ctx context.Context, key string, j store.Job) (*messa
 		sum, auth, err = w.parseAndCheck(ctx, r, j)
 	}
 	var text *message.Text
-	if tee != nil {
+	switch {
+	case tee != nil:
 		t, terr := tee.Wait(err)
 		if err == nil && terr == nil {
 			text = &t
 		}
+	case err == nil && !w.cfg.NoSearchIndex:
+		t := message.ExtractTextBytes(buf.Bytes(), message.IndexLimits)
+		text = &t
 	}
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("worker: reading %s: %w", key, err)

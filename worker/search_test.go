@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -49,4 +51,48 @@ func TestDeliverIndexesText(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDeliverKeepsPreview: the summary a delivery stores carries the
+// preview (RFC 8970), and the entry its text unless the index is off, with the search index on and off, for a message read
+// in memory and for one streamed (larger than maxInMemory).
+func TestDeliverKeepsPreview(t *testing.T) {
+	big := strings.Replace(sample, "AAAA\r\n", strings.Repeat("QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n", maxInMemory/70+10), 1)
+	for _, off := range []bool{false, true} {
+		for _, raw := range []string{sample, big} {
+			e := newEnv(t)
+			w := e.worker(nil)
+			w.cfg.NoSearchIndex = off
+			if err := w.deliver(context.Background(), e.job(raw, "alice@example.com")); err != nil {
+				t.Fatal(err)
+			}
+			msgs := e.inbox("alice")
+			if len(msgs) != 1 {
+				t.Fatalf("%d messages", len(msgs))
+			}
+			sum, err := message.Unmarshal(msgs[0].Summary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Preview != "hello world" {
+				t.Errorf("index off %v, %d bytes: preview %q", off, len(raw), sum.Preview)
+			}
+			u := e.users["alice"]
+			inbox, err := e.st.Mailbox(t.Context(), u.ID, store.Inbox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hits, _, err := e.st.SearchText(t.Context(), u.ID, inbox.ID, "HELLO\r\nWORLD", false)
+			if err != nil || len(hits) != btoi(!off) {
+				t.Errorf("index off %v, %d bytes: search hits %v, %v", off, len(raw), hits, err)
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -20,6 +20,8 @@ type Worker struct {
 	// activeScripts caches the recipients' active scripts for
 	// cfg.SieveTTL (sieveactive.go).
 	activeScripts activeCache
+	// objects holds the buffers messages are read into (summarize).
+	objects sync.Pool
 }
 
 // New returns a Worker; nothing runs until Run.

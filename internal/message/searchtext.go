@@ -76,7 +76,33 @@ func ExtractText(r io.Reader, lim TextLimits) (Text, error) {
 	if cr.err != nil {
 		return Text{}, cr.err
 	}
-	return Text{Head: x.head.String(), Body: x.body.String(), Truncated: x.headCut || x.bodyCut}, nil
+	return x.result(), nil
+}
+
+// ExtractTextBytes is ExtractText of a message held in memory (the
+// worker's delivery of a message of ordinary size): the same text, without
+// the copy of the header block that ExtractText keeps in case it cannot be
+// parsed, and with the text's room reserved at once.
+func ExtractTextBytes(raw []byte, lim TextLimits) Text {
+	x := &extractor{lim: lim}
+	x.body.Grow(min(len(raw), lim.Body))
+	x.buf.Grow(int(min(int64(len(raw)), x.partLimit())) + bytes.MinRead)
+	r := bytes.NewReader(raw)
+	if e, _ := gomessage.Read(r); e == nil {
+		// As ExtractText: the whole message, or when the parser took
+		// more than maxTopHeader bytes, what it left.
+		if read := len(raw) - r.Len(); read > maxTopHeader {
+			raw = raw[read:]
+		}
+		x.text(bytes.NewReader(raw), false)
+	} else {
+		x.entity(e, 0)
+	}
+	return x.result()
+}
+
+func (x *extractor) result() Text {
+	return Text{Head: x.head.String(), Body: x.body.String(), Truncated: x.headCut || x.bodyCut}
 }
 
 // PrefixText is the header text of an index entry's prefix lines
@@ -103,7 +129,8 @@ type extractor struct {
 	lim              TextLimits
 	head, body       strings.Builder
 	parts            int
-	headCut, bodyCut bool // a limit was reached: nothing more is added
+	headCut, bodyCut bool         // a limit was reached: nothing more is added
+	buf              bytes.Buffer // a part's body, reused from part to part
 }
 
 // entity adds the header and text of e, depth levels down.
@@ -113,12 +140,12 @@ func (x *extractor) entity(e *gomessage.Entity, depth int) {
 		return
 	}
 	for f := e.Header.Fields(); f.Next(); {
-		x.add(&x.head, x.lim.Head, strings.ToLower(decodeText(f.Value())))
+		x.addLower(&x.head, x.lim.Head, decodeText(f.Value()))
 	}
 	t, params, _ := e.Header.ContentType()
 	t = strings.ToLower(t)
 	if name := attachmentName(e, params); name != "" {
-		x.add(&x.body, x.lim.Body, strings.ToLower(name))
+		x.addLower(&x.body, x.lim.Body, name)
 	}
 	switch {
 	case depth < MaxDepth && strings.HasPrefix(t, "multipart/"):
@@ -162,24 +189,76 @@ func (x *extractor) text(r io.Reader, html bool) {
 	if x.bodyCut {
 		return
 	}
-	limit := int64(math.MaxInt64 - 1)
-	if x.lim.Body < math.MaxInt/8 {
-		limit = int64(4 * x.lim.Body)
-	}
-	b, _ := io.ReadAll(io.LimitReader(r, limit+1))
+	limit := x.partLimit()
+	x.buf.Reset()
+	_, _ = x.buf.ReadFrom(io.LimitReader(r, limit+1))
+	b := x.buf.Bytes()
 	cut := int64(len(b)) > limit
 	if cut {
 		b = trimPartialRune(b[:limit])
 	}
-	s := cleanText(b)
-	if html {
-		s = htmlText(s, !cut)
-	}
 	if x.body.Len() > 0 {
 		x.add(&x.body, x.lim.Body, "\n")
 	}
-	x.add(&x.body, x.lim.Body, strings.ToLower(s))
+	switch {
+	case html:
+		x.addLower(&x.body, x.lim.Body, htmlText(cleanText(b), !cut))
+	case utf8.Valid(b) && bytes.IndexByte(b, 0) < 0:
+		// Clean already: folded straight from the buffer.
+		x.addLowerBytes(b)
+	default:
+		x.addLower(&x.body, x.lim.Body, cleanText(b))
+	}
 	x.bodyCut = x.bodyCut || cut
+}
+
+// partLimit is how much of one part's body text reads.
+func (x *extractor) partLimit() int64 {
+	if x.lim.Body < math.MaxInt/8 {
+		return int64(4 * x.lim.Body)
+	}
+	return math.MaxInt64 - 1
+}
+
+// addLower is add of s folded with strings.ToLower (which gives s
+// itself, not a copy, when there is nothing to fold).
+func (x *extractor) addLower(b *strings.Builder, limit int, s string) {
+	x.add(b, limit, strings.ToLower(s))
+}
+
+// addLowerBytes adds the clean UTF-8 text b to the body, folded as
+// strings.ToLower does, without making a string of all of it first: runs
+// of ASCII are folded byte by byte; the rest goes through strings.ToLower
+// a line at a time (which, rune by rune, gives the same).
+func (x *extractor) addLowerBytes(b []byte) {
+	for len(b) > 0 && !x.bodyCut {
+		i := 0
+		for i < len(b) && b[i] < utf8.RuneSelf {
+			i++
+		}
+		if i > 0 {
+			room := x.lim.Body - x.body.Len()
+			n := min(i, max(room, 0))
+			for _, c := range b[:n] {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				x.body.WriteByte(c)
+			}
+			if n < i {
+				x.bodyCut = true
+				return
+			}
+			b = b[i:]
+			continue
+		}
+		j := bytes.IndexByte(b, '\n') + 1
+		if j <= 0 {
+			j = len(b)
+		}
+		x.add(&x.body, x.lim.Body, strings.ToLower(string(b[:j])))
+		b = b[j:]
+	}
 }
 
 // add appends s to b, cut at a character boundary so that b stays within
