@@ -14,10 +14,14 @@ import (
 // section 3.1: at most 256, 200 recommended).
 const PreviewLen = 200
 
-// maxPreviewRaw bounds the bytes of one part's body kept to make the
-// preview from: enough for 200 characters in base64 or quoted-printable,
-// or behind the head and style sheet of most HTML.
-const maxPreviewRaw = 16 << 10
+// Bounds of the bytes of one part's body kept to make the preview from:
+// enough for 200 characters in base64 or quoted-printable (or of
+// 200 characters behind a few KiB of blank lines), and behind the head
+// and style sheet of most HTML.
+const (
+	maxPreviewPlain = 4 << 10
+	maxPreviewRaw   = 16 << 10
+)
 
 // previewer collects, while the parser walks a message, the body of its
 // first text/plain part, else of its first text/html part, and makes the
@@ -25,6 +29,7 @@ const maxPreviewRaw = 16 << 10
 // not count: the preview is of the message's own text.
 type previewer struct {
 	raw      []byte // the body of the part being collected
+	max      int    // how much of it is kept
 	on       bool   // collecting the current part
 	over     bool   // the part's body was longer than maxPreviewRaw
 	plain    string // preview of the first text/plain part with text
@@ -38,9 +43,18 @@ func (pv *previewer) start(part *Part) {
 	if pv.plain != "" || pv.enclosed > 0 || part.Type != "text" || part.Disposition == "attachment" {
 		return
 	}
-	if part.Subtype == "plain" || part.Subtype == "html" && pv.html == "" {
-		pv.on, pv.over, pv.raw = true, false, pv.raw[:0]
+	switch {
+	case part.Subtype == "plain":
+		pv.max = maxPreviewPlain
+	case part.Subtype == "html" && pv.html == "":
+		pv.max = maxPreviewRaw
+	default:
+		return
 	}
+	if pv.raw == nil {
+		pv.raw = make([]byte, 0, maxPreviewPlain)
+	}
+	pv.on, pv.over, pv.raw = true, false, pv.raw[:0]
 }
 
 // line adds one body line of the part being collected.
@@ -48,9 +62,9 @@ func (pv *previewer) line(text []byte) {
 	if !pv.on || pv.over {
 		return
 	}
-	if len(pv.raw)+len(text)+2 > maxPreviewRaw {
+	if len(pv.raw)+len(text)+2 > pv.max {
 		pv.over = true
-		text = text[:max(0, min(len(text), maxPreviewRaw-len(pv.raw)))]
+		text = text[:max(0, min(len(text), pv.max-len(pv.raw)))]
 	}
 	pv.raw = append(pv.raw, text...)
 	if !pv.over {
@@ -85,6 +99,13 @@ func (pv *previewer) preview() string {
 // body, to clean UTF-8 (bytes that are not UTF-8 read as ISO-8859-1, as
 // ExtractText does); cut says that raw is only the start of the body.
 func decodeBody(raw []byte, enc, cs string, cut bool) []byte {
+	cs = strings.ToLower(cs)
+	if (enc == "" || enc == "7bit" || enc == "8bit" || enc == "binary") && (cs == "" || cs == "utf-8" || cs == "us-ascii") {
+		if cut {
+			return trimPartialRune(raw)
+		}
+		return raw
+	}
 	var r io.Reader = bytes.NewReader(raw)
 	switch enc {
 	case "quoted-printable":
@@ -108,13 +129,17 @@ func decodeBody(raw []byte, enc, cs string, cut bool) []byte {
 // text as for the search index, runs of white space and control
 // characters made one space, cut to PreviewLen characters.
 func previewText(b []byte, html, cut bool) string {
-	s := cleanText(b)
 	if html {
-		s = htmlText(s, !cut)
+		b = []byte(htmlText(cleanText(b), !cut))
 	}
 	var out strings.Builder
 	n, space := 0, false
-	for _, r := range s {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			r = rune(b[i]) // not UTF-8: ISO-8859-1, as cleanText reads it
+		}
+		i += size
 		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
 			space = out.Len() > 0
 			continue
