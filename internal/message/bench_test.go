@@ -97,3 +97,52 @@ func BenchmarkUnmarshal(b *testing.B) {
 		}
 	})
 }
+
+// altMessage is a multipart/alternative message of about 5 KB, as the
+// search benchmarks deliver: some 2 KB of text, and the same as HTML.
+func altMessage() []byte {
+	var text strings.Builder
+	for i := 0; text.Len() < 2000; i++ {
+		text.WriteString("Some Words of a Budget Report, line ")
+		text.WriteString(strings.Repeat("x", i%7))
+		text.WriteString("\r\n")
+	}
+	return []byte("From: Sender <s@example.net>\r\nTo: alice@example.org\r\nSubject: The budget\r\n" +
+		"Date: Tue, 4 Jun 2024 11:59:58 +0200\r\nMessage-ID: <c@example.net>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/alternative; boundary=alt\r\n\r\n" +
+		"--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text.String() +
+		"--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>" +
+		strings.ReplaceAll(text.String(), "\r\n", "<br>\r\n") + "</p></body></html>\r\n--alt--\r\n")
+}
+
+// BenchmarkExtractText is the search text of altMessage, read from a
+// stream (ExtractText) and from memory (ExtractTextBytes, the worker's).
+func BenchmarkExtractText(b *testing.B) {
+	raw := altMessage()
+	b.Run("stream", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ExtractText(bytes.NewReader(raw), IndexLimits); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bytes", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ExtractTextBytes(raw, IndexLimits)
+		}
+	})
+}
+
+// BenchmarkParseAlternative is Parse of altMessage (which makes its
+// preview too).
+func BenchmarkParseAlternative(b *testing.B) {
+	raw := altMessage()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(bytes.NewReader(raw)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
