@@ -224,6 +224,31 @@ func (db *DB) IndexStaged(ctx context.Context) error {
 	}
 }
 
+// ftsAutomerge is the FTS5 automerge setting of search_text: merge
+// segments when 16 of a level exist, not 4 (the default). Writing the
+// trigram index then costs about a third less CPU (some 0.5 ms against
+// 0.77 ms per 4.3 KB text, 10,240 texts in batches of 512; a search of a
+// common word 2.5–3.3 ms against 2.7–3.0 ms, of a rare one 0.55–0.64 ms
+// against 0.37–0.41 ms): searches read a few more segments, deliveries
+// rewrite less of the index. Above 16 FTS5's crisis merges take over and
+// nothing more is saved.
+const ftsAutomerge = 16
+
+// setAutomerge sets ftsAutomerge (kept in search_text_config, so the
+// tables of older databases get it too), unless it is set already.
+func setAutomerge(ctx context.Context, tx *sql.Tx) error {
+	var v sql.NullInt64
+	err := tx.QueryRowContext(ctx, "SELECT v FROM search_text_config WHERE k = 'automerge'").Scan(&v)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	if v.Valid && v.Int64 == ftsAutomerge {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO search_text(search_text, rank) VALUES ('automerge', ?)", ftsAutomerge)
+	return err
+}
+
 // moveStaged moves up to moveBatch staged texts, oldest first, in one
 // transaction, and returns how many.
 func (db *DB) moveStaged(ctx context.Context) (int, error) {
@@ -236,6 +261,9 @@ func (db *DB) moveStaged(ctx context.Context) (int, error) {
 		}
 		if n == 0 {
 			return nil
+		}
+		if err := setAutomerge(ctx, tx); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, body FROM search_staged WHERE rowid <= ?", last.Int64); err != nil {
 			return err
