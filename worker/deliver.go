@@ -102,8 +102,10 @@ func (w *Worker) deliverLocal(ctx context.Context, j store.Job, sum *message.Sum
 
 // maxInMemory is the size up to which the worker reads an object into
 // memory, then parses it and extracts its text one after the other; a
-// larger object streams through both at once.
-const maxInMemory = 1 << 20
+// larger object streams through both at once. Most mail without
+// attachments is smaller; a worker holds at most twice this per delivery
+// in flight (the buffer's growth).
+const maxInMemory = 256 << 10
 
 // summarize reads the object once and parses it, makes the text of the
 // search index (unless NoSearchIndex; text is nil then) and, for mail
