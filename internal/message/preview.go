@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// PreviewLen is the length of Summary.Preview in characters (RFC 8970
-// section 3.1: at most 256, 200 recommended).
+// PreviewLen is the most characters of Summary.Preview (RFC 8970 allows
+// up to 256 and recommends 200).
 const PreviewLen = 200
 
 // Bounds of the bytes of one part's body kept to make the preview from:
