@@ -88,6 +88,15 @@ func TestBenchHarness(t *testing.T) {
 			t.Errorf("figure %q: %v (present: %v)", k, v, ok)
 		}
 	}
+	// Postfix's smtp-source drives the same accept runs where it is
+	// installed (the postfix package); without it the scenario is skipped.
+	if _, err := exec.LookPath("smtp-source"); err == nil {
+		for _, k := range []string{"smtp-accept-smtp-source/4 sessions/accept rate", "smtp-accept-smtp-source/4 sessions/accepted to delivered, all"} {
+			if v, ok := got[k]; !ok || !(v > 0) {
+				t.Errorf("figure %q: %v (present: %v)", k, v, ok)
+			}
+		}
+	}
 	// 20 connections move the RSS of a process that just ran the suite by
 	// less than what the runtime returns to the system meanwhile: the
 	// figure must be there and a number, but may be below zero.

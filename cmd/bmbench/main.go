@@ -24,7 +24,7 @@ const usage = `usage: bmbench COMMAND [flags]
 
 commands:
   users    print the addresses the scenarios use (to create them on a target)
-  suite    seed the target, then run the smtp, e2e, sync, search, mixed and pop3 scenarios
+  suite    seed the target, then run the smtp, smtp-source, e2e, sync, search, mixed and pop3 scenarios
   mem      measure the memory of idle logged-in IMAP connections
   cost     measure object-store requests and Redis commands (bucketmail cloud mode)
   dns      answer every DNS query with NXDOMAIN (a resolver for the target's SPF/DMARC lookups)
@@ -97,6 +97,7 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 	fs.IntVar(&cfg.smtpMessages, "smtp-messages", 5000, "messages per SMTP accept run")
 	fs.Var((*intList)(&cfg.sessions), "sessions", "concurrent SMTP sessions of the accept runs")
 	fs.IntVar(&cfg.sinkUsers, "sink-users", 16, "recipients the accept runs spread messages over")
+	fs.StringVar(&cfg.smtpSource, "smtp-source", "smtp-source", "Postfix's smtp-source(1) for the smtp-source scenario (skipped when not found)")
 	fs.IntVar(&cfg.syncSize, "sync-messages", 10000, "messages in the mailbox of the sync scenario")
 	fs.IntVar(&cfg.popSize, "pop3-messages", 1000, "messages of the POP3 scenario")
 	fs.IntVar(&cfg.mixUsers, "mix-users", 50, "users of the mixed IMAP workload (one per client)")
@@ -105,7 +106,7 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 	fs.DurationVar(&cfg.mixDuration, "mix-duration", 15*time.Second, "length of each mixed-workload run")
 	fs.DurationVar(&cfg.e2eDuration, "e2e-duration", 10*time.Second, "length of each end-to-end latency run")
 	fs.Float64Var(&cfg.e2eRate, "e2e-rate", 0, "send rate of the end-to-end runs in msg/s (0: half the 16-session accept rate)")
-	scenarios := fs.String("scenarios", "smtp,e2e,sync,search,mixed,pop3", "suite: scenarios to run, in this order")
+	scenarios := fs.String("scenarios", "smtp,smtp-source,e2e,sync,search,mixed,pop3", "suite: scenarios to run, in this order")
 	out := fs.String("out", "", "JSON `file` to add the figures to (created if missing)")
 	conns := fs.String("conns", "1000", "mem: comma-separated connection counts")
 	pid := fs.Int("pid", 0, "mem: PID of the process holding the connections")
@@ -177,6 +178,8 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 			err = pop3Retr(cfg, &res.results)
 		case "search":
 			err = imapSearch(cfg, &res.results)
+		case "smtp-source":
+			err = smtpSourceAccept(ctx, cfg, cnt, &res.results)
 		default:
 			err = fmt.Errorf("unknown scenario %q", s)
 		}

@@ -260,6 +260,20 @@ func targetChecks(targets []*resultFile, baseline *resultFile, find func(*result
 			if r := ratio(find(t, k), find(baseline, k)); !math.IsNaN(r) {
 				line(fmt.Sprintf("%s: SMTP accept rate, 16 sessions ≥ %.1f× %s", t.Target, want, baseline.Target), r >= want, fmt.Sprintf("%.2f×", r))
 			}
+			// Issue-level goals of the generator comparison: end to end at
+			// 16 sessions with either generator, accept under smtp-source.
+			for _, sc := range []string{"smtp-accept", smtpSourceScenario} {
+				k := key{sc, "16 sessions", "accepted to delivered, all"}
+				if r := ratio(find(t, k), find(baseline, k)); !math.IsNaN(r) {
+					line(fmt.Sprintf("%s: end to end (%s), 16 sessions ≥ %.1f× %s", t.Target, sc, want, baseline.Target), r >= want, fmt.Sprintf("%.2f×", r))
+				}
+			}
+			for _, s := range []string{"1", "16", "64"} {
+				k := key{smtpSourceScenario, s + " sessions", "accept rate"}
+				if r := ratio(find(t, k), find(baseline, k)); !math.IsNaN(r) {
+					line(fmt.Sprintf("%s: accept rate under smtp-source, %s sessions ≥ 1.0× %s", t.Target, s, baseline.Target), r >= 1, fmt.Sprintf("%.2f×", r))
+				}
+			}
 			k = key{"imap-mixed", "50 clients", "operations"}
 			if r := ratio(find(t, k), find(baseline, k)); !math.IsNaN(r) {
 				line(fmt.Sprintf("%s: IMAP mixed workload, 50 clients ≥ 1.0× %s", t.Target, baseline.Target), r >= 1, fmt.Sprintf("%.2f×", r))

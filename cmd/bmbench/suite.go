@@ -35,6 +35,7 @@ type config struct {
 	e2eDuration  time.Duration
 	e2eRate      float64 // messages per second; 0: half the 16-session accept rate
 	sinkUsers    int
+	smtpSource   string // path or name of Postfix's smtp-source
 }
 
 func (c *config) addr(local string) string { return local + "@" + c.domain }
