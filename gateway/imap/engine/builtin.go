@@ -37,13 +37,17 @@ func (s *Server) builtin(name string) (Handler, []State) {
 		return s.startTLS, []State{NotAuthenticated}
 	case "IDLE":
 		return s.idle, []State{Authenticated, Selected}
+	case "COMPRESS":
+		if s.cfg.Compress {
+			return s.compress, []State{Authenticated, Selected}
+		}
 	}
 	return nil, nil
 }
 
 func (s *Server) capabilities(c *Conn) []string {
 	if s.cfg.Capabilities != nil {
-		return s.cfg.Capabilities(c)
+		return append(s.cfg.Capabilities(c), s.compressCapability(c)...)
 	}
 	caps := []string{"IMAP4rev2", "IMAP4rev1", "LITERAL+", "ID", "ENABLE", "IDLE", "SASL-IR"}
 	if c.state == NotAuthenticated {
@@ -52,7 +56,7 @@ func (s *Server) capabilities(c *Conn) []string {
 			caps = append(caps, "STARTTLS")
 		}
 	}
-	return caps
+	return append(caps, s.compressCapability(c)...)
 }
 
 func (s *Server) capability(ctx context.Context, c *Conn, cmd *wire.Command) error {
@@ -252,6 +256,7 @@ func (s *Server) idleEnded(ctx context.Context, c *Conn, err error) error {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.w.Status("*", "BYE", "", "Autologout; idle for too long")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+	case badDeflate(c, err):
 	default:
 		s.log.Error("imap idle", slog.Any("err", err))
 		c.w.Status("*", "BYE", "", "Internal error")

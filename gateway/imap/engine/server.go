@@ -112,6 +112,7 @@ func (s *Server) readFailed(ctx context.Context, c *Conn, err error) bool {
 			c.w.Status("*", "BYE", "", "Server shutting down")
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			c.w.Status("*", "BYE", "", "Autologout; idle for too long")
+		case badDeflate(c, err):
 		}
 		c.w.Flush()
 		return false
@@ -186,6 +187,9 @@ func (s *Server) answer(c *Conn, tag, name string, err error) {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		c.state = Logout // the client is gone
+		return
+	}
+	if badDeflate(c, err) {
 		return
 	}
 	if errors.Is(err, context.Canceled) {
