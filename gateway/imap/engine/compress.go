@@ -2,7 +2,7 @@ package engine
 
 import (
 	"bufio"
-	"cmp"
+	"bytes"
 	"compress/flate"
 	"context"
 	"errors"
@@ -17,28 +17,45 @@ import (
 )
 
 // COMPRESS=DEFLATE (RFC 4978): after the tagged OK both directions are a
-// raw DEFLATE stream (RFC 1951, no zlib header), each side flushing with
-// a sync flush whenever it waits for the other.
+// raw DEFLATE stream (RFC 1951, no zlib header), each side ending what it
+// sends with a sync flush whenever it waits for the other.
 //
 // Memory. Inflating needs the last 32 KiB of what the client sent (the
 // window its back references may reach), so a compressed connection
-// holds an inflater of about 43 KiB plus a 4 KiB read buffer for as long
-// as it lives. Deflating needs no history: each response batch is
-// compressed on its own by a writer taken from a pool and given back at
-// the sync flush that ends the batch, so an idle connection holds no
-// deflater, and one writing holds one of about 330 KiB (flate.BestSpeed;
-// the higher levels cost over 1 MiB and clear 640 KiB at each reset).
-// A batch compressed without the ones before it compresses a little
-// worse; batches are whole responses, often many of them, so little is
-// lost. A connection that never sends COMPRESS allocates none of this.
+// holds an inflater of about 43 KiB and a 4 KiB read buffer for as long
+// as it lives. Deflating needs no history: responses are gathered into a
+// batch of up to batchMax bytes (from a pool, held only while it has
+// bytes), and each batch is compressed on its own by a deflater taken
+// from a pool for that call alone, into a pooled output buffer that is
+// then written out. A flate.Writer is about 1.1 MiB whatever its level,
+// so the deflaters in use are bounded by the batches being compressed at
+// the same moment, not by connections: none is held while a connection
+// waits for its client, for storage or for a slow socket. A batch
+// compressed without the ones before it compresses a little worse; a
+// batch is whole responses, often many, so little is lost. A connection
+// that never sends COMPRESS allocates none of this.
 
-// deflateLevel is the level of the pooled writers; see above.
+// batchMax is the most a batch holds before it is compressed and sent,
+// the size of internal/batchconn's batches.
+const batchMax = 32 << 10
+
+// deflateLevel is the level of the pooled writers: flate.BestSpeed resets
+// in constant time; the higher levels clear 640 KiB at each reset, that
+// is at each batch.
 const deflateLevel = flate.BestSpeed
 
-var deflaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(io.Discard, deflateLevel)
-	return w
-}}
+var (
+	deflaters = sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(io.Discard, deflateLevel)
+		return w
+	}}
+	batches = sync.Pool{New: func() any { b := make([]byte, 0, batchMax); return &b }}
+	outputs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// finalBlock ends a DEFLATE stream that a sync flush left on a byte
+// boundary: an empty stored block with BFINAL set (RFC 1951 section 3.2.4).
+var finalBlock = []byte{0x01, 0x00, 0x00, 0xff, 0xff}
 
 // errBadDeflate: what the client sent does not inflate. The stream cannot
 // be resynchronised, so the session ends with BYE.
@@ -86,19 +103,19 @@ func badDeflate(c *Conn, err error) bool {
 }
 
 // deflateConn is a connection whose both directions are DEFLATE. Writes
-// are compressed as they come and sync-flushed when the session reads
-// from the network again (it has nothing more to say before the next
-// command), or at once while a read is waiting (IDLE updates). The
-// connection below (internal/batchconn) then sends the batch in few
-// system calls, as without compression.
+// are gathered into a batch that is compressed and sent, ending with a
+// sync flush, when the session reads from the network again (it has
+// nothing more to say before the next command), when it is full, or at
+// once while a read is waiting (IDLE updates): the same points at which
+// internal/batchconn, below it, sends its batch.
 type deflateConn struct {
 	net.Conn
 	zr io.Reader // inflates from src
 
 	mu      sync.Mutex
-	zw      *flate.Writer // from deflaters while a batch is written, else nil
-	reading bool          // a network read is waiting: writes go out at once
-	err     error         // the first failed write
+	batch   *[]byte // from batches while it holds bytes, else nil
+	reading bool    // a network read is waiting: writes go out at once
+	err     error   // the first failed write
 }
 
 func newDeflateConn(nc net.Conn) *deflateConn {
@@ -117,56 +134,68 @@ func (d *deflateConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write compresses p into the current batch.
+// Write adds p to the batch.
 func (d *deflateConn) Write(p []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.err != nil {
 		return 0, d.err
 	}
-	if d.zw == nil {
-		d.zw = deflaters.Get().(*flate.Writer)
-		d.zw.Reset(d.Conn)
+	n := len(p)
+	for len(p) > 0 {
+		if d.batch == nil {
+			d.batch = batches.Get().(*[]byte)
+		}
+		k := min(len(p), batchMax-len(*d.batch))
+		*d.batch = append(*d.batch, p[:k]...)
+		p = p[k:]
+		if len(*d.batch) == batchMax {
+			if err := d.flushLocked(); err != nil {
+				return n - len(p) - k, err
+			}
+		}
 	}
-	n, err := d.zw.Write(p)
-	if err == nil && d.reading {
-		err = d.flushLocked()
+	if d.reading {
+		if err := d.flushLocked(); err != nil {
+			return 0, err
+		}
 	}
-	if err != nil {
-		d.err = err
-	}
-	return n, err
+	return n, nil
 }
 
 // Close sends what is pending (a BYE) and ends the stream with a final
 // block, so that the client sees its end rather than a cut; then closes.
 func (d *deflateConn) Close() error {
 	d.mu.Lock()
-	if d.err == nil {
-		if d.zw == nil {
-			d.zw = deflaters.Get().(*flate.Writer)
-			d.zw.Reset(d.Conn)
-		}
-		d.err = cmp.Or(d.zw.Close(), net.ErrClosed)
-		d.zw.Reset(io.Discard)
-		deflaters.Put(d.zw)
-		d.zw = nil
+	if d.flushLocked() == nil {
+		d.Conn.Write(finalBlock)
+		d.err = net.ErrClosed
 	}
 	d.mu.Unlock()
 	return d.Conn.Close()
 }
 
-// flushLocked ends the batch with a sync flush and gives the writer back.
+// flushLocked compresses the batch, ends it with a sync flush and sends
+// it.
 func (d *deflateConn) flushLocked() error {
-	if d.zw == nil {
+	if d.err != nil || d.batch == nil {
 		return d.err
 	}
-	err := d.zw.Flush()
-	d.zw.Reset(io.Discard) // holds no reference to this connection
-	deflaters.Put(d.zw)
-	d.zw = nil
-	if err != nil && d.err == nil {
-		d.err = err
+	out := outputs.Get().(*bytes.Buffer)
+	zw := deflaters.Get().(*flate.Writer)
+	zw.Reset(out)
+	zw.Write(*d.batch) // a bytes.Buffer does not fail
+	zw.Flush()
+	zw.Reset(io.Discard)
+	deflaters.Put(zw)
+	*d.batch = (*d.batch)[:0]
+	batches.Put(d.batch)
+	d.batch = nil
+
+	_, d.err = d.Conn.Write(out.Bytes())
+	if out.Cap() <= 2*batchMax {
+		out.Reset()
+		outputs.Put(out)
 	}
 	return d.err
 }

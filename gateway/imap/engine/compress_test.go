@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os/exec"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,13 +128,24 @@ func serveTCP(t *testing.T, cfg Config) string {
 	return ln.Addr().String()
 }
 
-// errorCounter is a log handler that counts ERROR records.
-type errorCounter struct{ n atomic.Int32 }
+// errorCounter is a log handler that counts ERROR records and keeps the
+// last one's message.
+type errorCounter struct {
+	n    atomic.Int32
+	mu   sync.Mutex
+	last string
+}
 
 func (h *errorCounter) Enabled(context.Context, slog.Level) bool { return true }
 func (h *errorCounter) Handle(_ context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelError {
 		h.n.Add(1)
+		var b strings.Builder
+		b.WriteString(r.Message)
+		r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s", a); return true })
+		h.mu.Lock()
+		h.last = b.String()
+		h.mu.Unlock()
 	}
 	return nil
 }
@@ -173,20 +188,24 @@ func TestCompress(t *testing.T) {
 	c.expect("* 1 EXISTS", "b4 OK [READ-WRITE] SELECT completed")
 
 	// 3,000 FETCH lines are about 70 KiB: the engine's writer passes them
-	// on in several writes, which go out with one sync flush.
+	// on in several writes, which go out in batches of batchMax bytes, each
+	// ending with a sync flush, not one per line or per write.
 	for range 2999 {
 		appended = append(appended, "x")
 	}
 	flushes, n := c.raw.flushes, c.raw.n
 	c.send("b5 FETCH 1:* (UID)")
+	size := len("b5 OK FETCH completed\r\n")
 	for i := range 3000 {
-		c.expect(fmt.Sprintf("* %d FETCH (UID %d)", i+1, i+1))
+		line := fmt.Sprintf("* %d FETCH (UID %d)", i+1, i+1)
+		c.expect(line)
+		size += len(line) + 2
 	}
 	c.expect("b5 OK FETCH completed")
-	if got := c.raw.flushes - flushes; got != 1 {
-		t.Errorf("FETCH of 3,000 lines: %d sync flushes, want 1", got)
+	if got, want := c.raw.flushes-flushes, (size+batchMax-1)/batchMax; got != want {
+		t.Errorf("FETCH of 3,000 lines (%d bytes): %d sync flushes, want %d", size, got, want)
 	}
-	t.Logf("FETCH of 3,000 lines: %d bytes compressed", c.raw.n-n)
+	t.Logf("FETCH of 3,000 lines: %d bytes, %d compressed", size, c.raw.n-n)
 
 	c.send("b6 IDLE")
 	c.expect("+ idling", "* 3001 EXISTS") // written while the server waits for DONE
@@ -198,7 +217,7 @@ func TestCompress(t *testing.T) {
 		t.Errorf("after LOGOUT: %v, want EOF", err)
 	}
 	if n := logged.n.Load(); n != 0 {
-		t.Errorf("%d ERROR log records", n)
+		t.Errorf("%d ERROR log records, the last %q", n, logged.last)
 	}
 }
 
@@ -251,7 +270,7 @@ func TestCompressGarbage(t *testing.T) {
 				t.Error("the connection stays open after BYE")
 			}
 			if n := logged.n.Load(); n != 0 {
-				t.Errorf("%d ERROR log records", n)
+				t.Errorf("%d ERROR log records, the last %q", n, logged.last)
 			}
 		})
 	}
@@ -291,7 +310,175 @@ func FuzzCompressedInput(f *testing.F) {
 		cliConn.Close()
 		<-done
 		if n := logged.n.Load(); n != 0 {
-			t.Errorf("%d ERROR log records", n)
+			t.Errorf("%d ERROR log records, the last %q", n, logged.last)
 		}
 	})
+}
+
+// TestIdleConnMemory measures the heap an idle logged-in connection
+// holds (both ends of it: the client's socket is a few hundred bytes), with
+// and without COMPRESS, and checks that a connection that never sent
+// COMPRESS stays within the gateway's 32 KiB per idle connection.
+func TestIdleConnMemory(t *testing.T) {
+	const n = 200
+	var appended []string
+	cfg := testConfig(&appended)
+	cfg.Compress = true
+	addr := serveTCP(t, cfg)
+
+	var noop bytes.Buffer // "b NOOP" as the start of a client's stream
+	zw, _ := flate.NewWriter(&noop, flate.DefaultCompression)
+	io.WriteString(zw, "b NOOP\r\n")
+	zw.Flush()
+
+	open := func(compress bool) net.Conn {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		io.WriteString(nc, "a LOGIN joe secret\r\n")
+		if compress {
+			io.WriteString(nc, "z COMPRESS DEFLATE\r\n")
+		}
+		br := bufio.NewReader(nc)
+		readTo(t, br, "a OK ")
+		if compress {
+			readTo(t, br, "z OK ")
+			nc.Write(noop.Bytes())
+			readTo(t, bufio.NewReader(flate.NewReader(br)), "b OK ")
+		}
+		return nc
+	}
+	perConn := func(compress bool) (heap, stack float64) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC() // the second empties the pools
+		runtime.ReadMemStats(&before)
+		conns := make([]net.Conn, n)
+		for i := range conns {
+			conns[i] = open(compress)
+		}
+		runtime.GC()
+		runtime.GC() // the second empties the pools
+		runtime.ReadMemStats(&after)
+		for _, nc := range conns {
+			nc.Close()
+		}
+		return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n / 1024,
+			float64(int64(after.StackInuse)-int64(before.StackInuse)) / n / 1024
+	}
+	heap, stack := perConn(false)
+	t.Logf("idle connection: %.1f KiB heap, %.1f KiB stack", heap, stack)
+	if heap > 32 {
+		t.Errorf("idle connection without COMPRESS: %.1f KiB heap, want ≤ 32", heap)
+	}
+	heap, stack = perConn(true)
+	t.Logf("idle connection after COMPRESS: %.1f KiB heap, %.1f KiB stack", heap, stack)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w, _ := flate.NewWriter(io.Discard, deflateLevel)
+	runtime.ReadMemStats(&after)
+	t.Logf("a deflater (one per batch being compressed, from a pool): %.1f KiB", float64(after.TotalAlloc-before.TotalAlloc)/1024)
+	runtime.KeepAlive(w)
+}
+
+// readTo reads lines until one starts with prefix.
+func readTo(t *testing.T, br *bufio.Reader, prefix string) {
+	t.Helper()
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("want %q, read error %v", prefix, err)
+		}
+		if strings.HasPrefix(line, prefix) {
+			return
+		}
+	}
+}
+
+// imaplibCompressScript runs COMPRESS DEFLATE with Python's imaplib, which
+// does not know it: a raw command, then the socket wrapped in zlib's raw
+// DEFLATE (wbits -15), flushing with Z_SYNC_FLUSH after each command.
+const imaplibCompressScript = `
+import imaplib, json, sys, zlib
+imaplib.Commands["COMPRESS"] = ("AUTH", "SELECTED")
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]), timeout=20)
+out = {"login": m.login("joe", "secret")[0]}
+out["caps"] = m.capability()[1][0].decode().split()
+out["compress"] = m._simple_command("COMPRESS", "DEFLATE")[0]
+comp, decomp, buf, raw = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15), bytearray(), m.sock
+out["raw"] = 0
+def send(data):
+    raw.sendall(comp.compress(data) + comp.flush(zlib.Z_SYNC_FLUSH))
+def fill():
+    chunk = raw.recv(4096)
+    if not chunk:
+        raise EOFError("connection closed")
+    out["raw"] += len(chunk)
+    buf.extend(decomp.decompress(chunk))
+def readline():
+    while b"\n" not in buf:
+        fill()
+    i = buf.index(b"\n") + 1
+    line = bytes(buf[:i]); del buf[:i]
+    return line
+def read(n):
+    while len(buf) < n:
+        fill()
+    data = bytes(buf[:n]); del buf[:n]
+    return data
+m.send, m.readline, m.read = send, readline, read
+out["caps_after"] = m.capability()[1][0].decode()
+out["again"] = m._simple_command("COMPRESS", "DEFLATE")[0]
+out["append"] = m.append("INBOX", None, None, b"Subject: hi\r\n\r\n" + b"body line\r\n" * 200)[0]
+out["select"] = [x.decode() if x else None for x in m.select("INBOX")[1]]
+out["fetch"] = [x.decode() if x else None for x in m.uid("FETCH", "1:*", "(UID)")[1]]
+out["noop"] = m.noop()[0]
+out["logout"] = m.logout()[0]
+out["eof"] = decomp.eof
+print(json.dumps(out))
+`
+
+// TestCompressImaplib: Python's imaplib and zlib, an independent DEFLATE,
+// through COMPRESS, APPEND of a literal, SELECT, UID FETCH and LOGOUT.
+func TestCompressImaplib(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	var appended []string
+	cfg := testConfig(&appended)
+	cfg.Compress = true
+	cfg.CheckAppend = nil // the message is over testConfig's 100 bytes
+	_, port, _ := net.SplitHostPort(serveTCP(t, cfg))
+	outb, err := exec.Command("python3", "-c", imaplibCompressScript, port).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("python3 imaplib: %v\n%s", err, stderr)
+	}
+	var out struct {
+		Login, Compress, CapsAfter, Again, Append, Noop, Logout string
+		Caps, Select, Fetch                                     []string
+		EOF                                                     bool
+	}
+	if err := json.Unmarshal(outb, &out); err != nil {
+		t.Fatalf("imaplib output %q: %v", outb, err)
+	}
+	if !slices.Contains(out.Caps, "COMPRESS=DEFLATE") || strings.Contains(out.CapsAfter, "COMPRESS") {
+		t.Errorf("capabilities before COMPRESS %q, after %q", out.Caps, out.CapsAfter)
+	}
+	if out.Compress != "OK" || out.Again != "NO" || out.Append != "OK" || out.Noop != "OK" || out.Logout != "BYE" || !out.EOF {
+		t.Errorf("imaplib: %s", outb)
+	}
+	if len(appended) != 1 || appended[0] != "Subject: hi\r\n\r\n"+strings.Repeat("body line\r\n", 200) {
+		t.Errorf("appended %q", appended)
+	}
+	if len(out.Select) != 1 || out.Select[0] != "1" || len(out.Fetch) != 1 || out.Fetch[0] != "1 (UID 1)" {
+		t.Errorf("SELECT %q, UID FETCH %q", out.Select, out.Fetch)
+	}
 }

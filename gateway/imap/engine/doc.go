@@ -19,6 +19,11 @@
 //     of RFC 6855 switches the writer to UTF-8), LOGIN, AUTHENTICATE PLAIN
 //     with SASL-IR (RFC 4959), STARTTLS and IDLE (RFC 2177) itself; every
 //     other command through Config.Commands;
+//   - COMPRESS=DEFLATE (RFC 4978) when Config.Compress is set: after the
+//     tagged OK both directions are raw DEFLATE, the server's sync-flushed
+//     once per response batch; deflaters are pooled between batches, so
+//     an idle compressed connection holds only its inflater (compress.go);
+//     data that does not inflate ends the session with BYE;
 //   - APPEND messages are checked by Config.CheckAppend before the client
 //     sends them (quota, APPENDLIMIT), and refused the same way when APPEND
 //     is not allowed in the state.
@@ -62,7 +67,7 @@
 //  5. When every handler is moved and the transcripts pass against both
 //     drivers, imapserver is dropped from go.mod's users (imapclient stays
 //     for tests and the benchmark), and the commands the gateway does not
-//     answer yet (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD, COMPRESS,
+//     answer yet (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD,
 //     CONDSTORE/QRESYNC) are added as handlers (SORT and THREAD ordering is
 //     in gateway/imap/sortthread); their syntax is already in
 //     wire.
