@@ -332,6 +332,7 @@ func imapQResync(ctx context.Context, cfg *config, res *results) error {
 		return err
 	}
 	meter := &readMeter{ctx: ctx, url: cfg.metrics}
+	flagged := map[int]bool{} // by the runs so far
 	for run := range cfg.runs {
 		st, err := syncState(cfg, qresync)
 		if err != nil {
@@ -341,17 +342,25 @@ func imapQResync(ctx context.Context, cfg *config, res *results) error {
 		if n < nChanged+nExpunged {
 			return fmt.Errorf("qresync: %d messages left in %s", n, resyncBox)
 		}
-		// Spread over the mailbox, a different set each run, the
-		// expunged ones apart from the changed ones.
+		// Spread over the mailbox: messages not flagged by an earlier
+		// run (flagging them again would change nothing), and the expunged
+		// ones apart from them.
 		var changed, expunged []int
+		isChanged := map[int]bool{}
 		step := n / nChanged
 		for i := range nChanged {
-			changed = append(changed, st.uids[i*step+run%step])
+			at := i*step + run%step
+			for flagged[st.uids[at%n]] || isChanged[st.uids[at%n]] {
+				at++
+			}
+			u := st.uids[at%n]
+			changed = append(changed, u)
+			isChanged[u], flagged[u] = true, true
 		}
 		for i := range nExpunged {
 			at := i*(n/nExpunged) + step/2
-			if at%step == run%step {
-				at++ // one of the changed
+			for isChanged[st.uids[at%n]] {
+				at++
 			}
 			expunged = append(expunged, st.uids[at%n])
 		}
