@@ -482,3 +482,36 @@ func TestCompressImaplib(t *testing.T) {
 		t.Errorf("SELECT %q, UID FETCH %q", out.Select, out.Fetch)
 	}
 }
+
+// BenchmarkDeflateBatch compresses FETCH responses a batch at a time, as
+// a compressed connection sends them: a pooled deflater per batch, a
+// sync flush at its end.
+func BenchmarkDeflateBatch(b *testing.B) {
+	var text bytes.Buffer
+	for i := 1; text.Len() < batchMax; i++ {
+		fmt.Fprintf(&text, "* %d FETCH (UID %d FLAGS (\\Seen) RFC822.SIZE %d)\r\n", i, i+1000, 10000+i*7)
+	}
+	batch := text.Bytes()[:batchMax]
+	srv, cli := net.Pipe()
+	var sent atomic.Int64
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := cli.Read(buf)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	d := newDeflateConn(srv)
+	defer d.Close()
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Write(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(sent.Load())/float64(b.N*len(batch)), "compressed/raw")
+}
