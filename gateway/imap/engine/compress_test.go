@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/batchconn"
 )
@@ -514,4 +515,35 @@ func BenchmarkDeflateBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(sent.Load())/float64(b.N*len(batch)), "compressed/raw")
+}
+
+// TestCompressDisconnect: a client that goes away after COMPRESS, in IDLE
+// or between commands, ends its session; nothing is left running.
+func TestCompressDisconnect(t *testing.T) {
+	var zcmd bytes.Buffer
+	zw, _ := flate.NewWriter(&zcmd, flate.BestSpeed)
+	io.WriteString(zw, "b IDLE\r\n")
+	zw.Flush()
+	for _, idle := range []bool{false, true} {
+		var appended []string
+		cfg := testConfig(&appended)
+		cfg.Compress = true
+		c, done := start(t, context.Background(), cfg)
+		c.expect("* OK *")
+		c.send("a LOGIN joe secret")
+		c.expect("a OK *")
+		c.send("z COMPRESS DEFLATE")
+		c.expect("z OK DEFLATE active")
+		zr := bufio.NewReader(flate.NewReader(c.br))
+		if idle {
+			c.out <- zcmd.String()
+			readTo(t, zr, "+ idling")
+		}
+		c.nc.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("idle %v: the session still runs 10 s after its client left", idle)
+		}
+	}
 }

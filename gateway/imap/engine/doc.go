@@ -40,8 +40,8 @@
 //     struct (session.go) becomes the Conn's Session value, made at login
 //     by Config.Login (which keeps abuse.go's failed-login accounting).
 //     Timeouts become flags (--imap-prelogin-timeout, --imap-idle-timeout,
-//     --imap-idle-command-timeout) and the TLS handshake deadline on 993
-//     stays in abuse.ConnConfig.
+//     --imap-idle-command-timeout), Config.Compress one too, and the TLS
+//     handshake deadline on 993 stays in abuse.ConnConfig.
 //  2. One file per command group, each a Handler taking wire's typed
 //     arguments instead of go-imap's options: select.go (SELECT, EXAMINE,
 //     UNSELECT, CLOSE, with CONDSTORE/QRESYNC parameters parsed), list.go
@@ -52,7 +52,9 @@
 //     the refusal comes before the continuation request), fetch.go (reads
 //     wire.FetchItem and writes with wire.FetchResponse; msgdata.go's
 //     section extraction takes wire.Section; BODY[2]<0> and BINARY[1]<0>
-//     get their origin and literal8 from the writer), store.go, copy.go
+//     get their origin and literal8 from the writer; ENVELOPE goes out
+//     with FetchResponse.EnvelopeRouted and Summary.IMAPRoutes, so that
+//     source routes reach the client), store.go, copy.go
 //     (COPY, MOVE), expunge.go, search.go (walks wire.SearchKey instead of
 //     imap.SearchCriteria; RETURN and SAVE for ESEARCH and SEARCHRES),
 //     poll.go (Config.Poll and Config.Idle: the same view comparison,
