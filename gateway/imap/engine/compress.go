@@ -86,7 +86,7 @@ func (s *Server) compressCapability(c *Conn) []string {
 		return nil
 	}
 	if _, ok := c.nc.(*deflateConn); ok {
-		return nil // RFC 4978 section 3: not advertised once active
+		return nil // active already: a second COMPRESS can only fail
 	}
 	return []string{"COMPRESS=DEFLATE"}
 }
