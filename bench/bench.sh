@@ -112,7 +112,7 @@ bench_bucketmail() {
 	start_bucketmail "$mode"
 	log "$target: suite"
 	# shellcheck disable=SC2086
-	"$BB" suite "${flags[@]}" ${BENCH_FLAGS:-}
+	"$BB" suite "${flags[@]}" --metrics http://127.0.0.1:$METRICS_PORT/metrics ${BENCH_FLAGS:-}
 	stop_pid "$BM_PID"
 	if [ "$mode" = cloud ]; then
 		# The reconciler and snapshotter passes are off for this one: what

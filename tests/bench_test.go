@@ -45,7 +45,8 @@ func TestBenchHarness(t *testing.T) {
 		"--limit-auth-failures", "0", "--dns-resolver", dns.Addr)
 	results := filepath.Join(dir, "embedded.json")
 	target := []string{"--target", "bucketmail-embedded", "--out", results, "--runs", "1",
-		"--smtp", srv.addr("smtp"), "--imap", srv.addr("imap"), "--pop3", srv.addr("pop3")}
+		"--smtp", srv.addr("smtp"), "--imap", srv.addr("imap"), "--pop3", srv.addr("pop3"),
+		"--metrics", "http://" + srv.addr("metrics") + "/metrics"}
 	run := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(bm, args...)
@@ -95,6 +96,38 @@ func TestBenchHarness(t *testing.T) {
 			if v, ok := got[k]; !ok || !(v > 0) {
 				t.Errorf("figure %q: %v (present: %v)", k, v, ok)
 			}
+		}
+	}
+	for k, v := range got {
+		if strings.HasPrefix(k, "imap-qresync/") || strings.HasPrefix(k, "imap-sort/") {
+			t.Logf("%s: %v", k, v)
+		}
+	}
+	// QRESYNC, SORT and THREAD: measured where advertised, reported as
+	// not advertised otherwise; the full resync is measured either way and
+	// reads no object (invariant 5).
+	const resync = "imap-qresync/60 messages, 6 changed, 1 expunged/"
+	for _, k := range []string{resync + "QRESYNC advertised", "imap-sort/60 messages/SORT advertised", "imap-sort/60 messages/THREAD=REFERENCES advertised"} {
+		if v, ok := got[k]; !ok || (v != 0 && v != 1) {
+			t.Errorf("figure %q: %v (present: %v)", k, v, ok)
+		}
+	}
+	for _, k := range []string{resync + "full resync, time", resync + "full resync, bytes sent"} {
+		if v, ok := got[k]; !ok || !(v > 0) {
+			t.Errorf("figure %q: %v (present: %v)", k, v, ok)
+		}
+	}
+	if v, ok := got[resync+"full resync, object bytes read"]; !ok || v != 0 {
+		t.Errorf("full resync read %v object bytes (present: %v), want 0", v, ok)
+	}
+	if got[resync+"QRESYNC advertised"] == 1 {
+		if v := got[resync+"QRESYNC, time"]; !(v > 0) {
+			t.Errorf("QRESYNC advertised, resync not measured: %v", v)
+		}
+	}
+	if got["imap-sort/60 messages/SORT advertised"] == 1 {
+		if v := got["imap-sort/60 messages/SORT DATE"]; !(v > 0) {
+			t.Errorf("SORT advertised, not measured: %v", v)
 		}
 	}
 	// 20 connections move the RSS of a process that just ran the suite by

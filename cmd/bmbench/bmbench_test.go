@@ -173,3 +173,24 @@ func TestReport(t *testing.T) {
 		t.Error("report kept the old section")
 	}
 }
+
+// TestResyncParsing: the counts the qresync and sort scenarios check
+// their answers with.
+func TestResyncParsing(t *testing.T) {
+	for set, want := range map[string]int{"5": 1, "3,5:7": 4, "9:7,1": 4, "": 0, "1:*": 0} {
+		if got := setSize(set); got != want {
+			t.Errorf("setSize(%q) = %d, want %d", set, got, want)
+		}
+	}
+	lines := []string{"* SORT 2 3 1", "* 1 EXISTS", "* THREAD (2)(3 6 (4 23)(44 7 96))"}
+	if n := answered(lines, "SORT"); n != 3 {
+		t.Errorf("SORT: %d numbers", n)
+	}
+	if n := answered(lines, "THREAD"); n != 8 {
+		t.Errorf("THREAD: %d numbers", n)
+	}
+	sel := []string{"* OK [UIDVALIDITY 1700000001] UIDs valid", "* OK [HIGHESTMODSEQ 90071992547409] Highest"}
+	if v, m := findNumber(sel, uidValidityRe), findNumber(sel, modSeqRe); v != 1700000001 || m != 90071992547409 {
+		t.Errorf("UIDVALIDITY %d, HIGHESTMODSEQ %d", v, m)
+	}
+}

@@ -28,6 +28,11 @@ func dialIMAP(addr string) (*imapConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newIMAPConn(c)
+}
+
+// newIMAPConn reads the greeting on c.
+func newIMAPConn(c net.Conn) (*imapConn, error) {
 	ic := &imapConn{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 16<<10)}
 	line, _, err := ic.readResp()
 	if err != nil {

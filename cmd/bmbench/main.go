@@ -24,7 +24,7 @@ const usage = `usage: bmbench COMMAND [flags]
 
 commands:
   users    print the addresses the scenarios use (to create them on a target)
-  suite    seed the target, then run the smtp, smtp-source, e2e, sync, search, mixed and pop3 scenarios
+  suite    seed the target, then run the smtp, smtp-source, e2e, sync, search, qresync, sort, mixed and pop3 scenarios
   mem      measure the memory of idle logged-in IMAP connections
   cost     measure object-store requests and Redis commands (bucketmail cloud mode)
   dns      answer every DNS query with NXDOMAIN (a resolver for the target's SPF/DMARC lookups)
@@ -106,12 +106,12 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 	fs.DurationVar(&cfg.mixDuration, "mix-duration", 15*time.Second, "length of each mixed-workload run")
 	fs.DurationVar(&cfg.e2eDuration, "e2e-duration", 10*time.Second, "length of each end-to-end latency run")
 	fs.Float64Var(&cfg.e2eRate, "e2e-rate", 0, "send rate of the end-to-end runs in msg/s (0: half the 16-session accept rate)")
-	scenarios := fs.String("scenarios", "smtp,smtp-source,e2e,sync,search,mixed,pop3", "suite: scenarios to run, in this order")
+	scenarios := fs.String("scenarios", "smtp,smtp-source,e2e,sync,search,qresync,sort,mixed,pop3", "suite: scenarios to run, in this order")
 	out := fs.String("out", "", "JSON `file` to add the figures to (created if missing)")
 	conns := fs.String("conns", "1000", "mem: comma-separated connection counts")
 	pid := fs.Int("pid", 0, "mem: PID of the process holding the connections")
 	pidsCmd := fs.String("pids-cmd", "", "mem: shell command printing the PIDs to measure (instead of --pid)")
-	metricsURL := fs.String("metrics", "", "cost: the target's /metrics URL")
+	metricsURL := fs.String("metrics", "", "cost, suite: the target's /metrics URL (bucketmail; the suite's qresync and sort count object reads with it)")
 	redisAddr := fs.String("redis", "", "cost: redis-server `address` of the target")
 	costMessages := fs.Int("cost-messages", 200, "cost: messages per run")
 	if err := fs.Parse(args); err != nil {
@@ -123,6 +123,7 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 		}
 		return nil
 	}
+	cfg.metrics = *metricsURL
 	if cfg.target == "" || *out == "" {
 		return errors.New("--target and --out are required")
 	}
@@ -180,6 +181,10 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 			err = imapSearch(cfg, &res.results)
 		case "smtp-source":
 			err = smtpSourceAccept(ctx, cfg, cnt, &res.results)
+		case "qresync":
+			err = imapQResync(ctx, cfg, &res.results)
+		case "sort":
+			err = imapSort(ctx, cfg, &res.results)
 		default:
 			err = fmt.Errorf("unknown scenario %q", s)
 		}
@@ -196,7 +201,8 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 
 func needsSeed(list []string) bool {
 	for _, s := range list {
-		if s == "sync" || s == "mixed" || s == "pop3" || s == "search" {
+		switch s {
+		case "sync", "mixed", "pop3", "search", "qresync", "sort":
 			return true
 		}
 	}

@@ -22,7 +22,8 @@ type config struct {
 	domain   string
 	password string
 	runs     int
-	size     int // message size in bytes
+	size     int    // message size in bytes
+	metrics  string // the target's /metrics URL (bucketmail), for object reads; "" if none
 
 	smtpMessages int
 	sessions     []int

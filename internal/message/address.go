@@ -58,6 +58,7 @@ func parseMailbox(s string) (Address, bool) {
 	if strings.TrimSpace(s) == "" {
 		return Address{}, false
 	}
+	s, route := cutRoute(s)
 	var name, addr string
 	if a, err := addrParser.Parse(s); err == nil {
 		name, addr = a.Name, a.Address
@@ -68,7 +69,55 @@ func parseMailbox(s string) (Address, bool) {
 	if i <= 0 || i == len(addr)-1 {
 		return Address{}, false // IMAP needs a mailbox and a host
 	}
-	return Address{Name: clean(name), Mailbox: clean(addr[:i]), Host: clean(addr[i+1:])}, true
+	return Address{Name: clean(name), Route: clean(route), Mailbox: clean(addr[:i]), Host: clean(addr[i+1:])}, true
+}
+
+// cutRoute takes the obsolete source route out of a mailbox's angle
+// brackets (RFC 5322 section 4.4, obs-angle-addr): `Joe <@a,@b:j@c>`
+// gives `Joe <j@c>` and "@a,@b", the route as IMAP's addr-adl has it.
+func cutRoute(s string) (rest, route string) {
+	i := strings.LastIndexByte(s, '<')
+	if i < 0 {
+		return s, ""
+	}
+	n := routeLen(s[i+1:])
+	if n < 0 {
+		return s, ""
+	}
+	var domains []string
+	for d := range strings.SplitSeq(s[i+1:i+1+n], ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			domains = append(domains, d)
+		}
+	}
+	return s[:i+1] + s[i+1+n+1:], strings.Join(domains, ",")
+}
+
+// routeLen is the length of the obs-domain-list at the start of s, up to
+// the colon that ends it, or -1 if s does not start with one:
+// *(CFWS / ",") "@" domain *("," [CFWS] ["@" domain]) ":", comments left
+// out. Every domain in it starts with "@".
+func routeLen(s string) int {
+	atStart, seen := true, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ':':
+			if !seen {
+				return -1
+			}
+			return i
+		case c == ',' || c == ' ' || c == '\t':
+			atStart = atStart || c == ','
+		case c == '@':
+			if !atStart {
+				return -1
+			}
+			atStart, seen = false, true
+		case c == '<' || c == '>' || c == ';' || c == '"' || c == '(' || c == '\\' || atStart:
+			return -1
+		}
+	}
+	return -1
 }
 
 // salvageMailbox reads `name <addr>` or a bare addr that net/mail refused.
@@ -96,8 +145,9 @@ type listItem struct {
 }
 
 // splitAddressList splits v at commas, colons and semicolons that are
-// outside quoted strings, comments and domain literals; a colon inside
-// angle brackets (a source route) does not open a group.
+// outside quoted strings, comments and domain literals; the commas and
+// colon of a source route inside angle brackets neither end the mailbox
+// nor open a group.
 func splitAddressList(v string) []listItem {
 	var items []listItem
 	var cur listItem
@@ -144,6 +194,10 @@ func splitAddressList(v string) []listItem {
 			angle = c != '>'
 		case c == '<':
 			angle = true
+			// A source route's commas do not end the mailbox.
+			if n := routeLen(v[i+1:]); n > 0 {
+				i += n
+			}
 		case c == ':' && !cur.groupStart && strings.TrimSpace(cur.text+v[from:i]) != "":
 			// "name:" opens a group; keep the name in the item text.
 			cur.groupStart = true

@@ -43,6 +43,30 @@ func (s *Summary) IMAPEnvelope() *imap.Envelope {
 	return s.Envelope.imap(s.Date)
 }
 
+// IMAPRoutes returns the source routes of the envelope's addresses, which
+// go-imap's Address cannot hold, indexed as wire.Routes is: field (From,
+// Sender, Reply-To, To, Cc, Bcc), then address. Nil when no address has
+// one, as almost always.
+func (s *Summary) IMAPRoutes() *[6][]string {
+	e := &s.Envelope
+	var out *[6][]string
+	for f, l := range [6][]Address{e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc} {
+		for i, a := range l {
+			if a.Route == "" {
+				continue
+			}
+			if out == nil {
+				out = new([6][]string)
+			}
+			if out[f] == nil {
+				out[f] = make([]string, len(l))
+			}
+			out[f][i] = a.Route
+		}
+	}
+	return out
+}
+
 func (e *Envelope) imap(date time.Time) *imap.Envelope {
 	out := &imap.Envelope{
 		Date:    date,

@@ -55,7 +55,11 @@ type Envelope struct {
 // marker (group name in Mailbox, no Host), its members and an end marker
 // (all fields empty).
 type Address struct {
-	Name    string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Route is the obsolete source route of `<@a.example,@b.example:
+	// user@c.example>` as IMAP's addr-adl gives it: "@a.example,@b.example"
+	// (RFC 5322 section 4.4, RFC 3501 section 7.4.2). Almost always empty.
+	Route   string `json:"route,omitempty"`
 	Mailbox string `json:"mailbox,omitempty"`
 	Host    string `json:"host,omitempty"`
 }

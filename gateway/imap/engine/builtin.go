@@ -37,13 +37,17 @@ func (s *Server) builtin(name string) (Handler, []State) {
 		return s.startTLS, []State{NotAuthenticated}
 	case "IDLE":
 		return s.idle, []State{Authenticated, Selected}
+	case "COMPRESS":
+		if s.cfg.Compress {
+			return s.compress, []State{Authenticated, Selected}
+		}
 	}
 	return nil, nil
 }
 
 func (s *Server) capabilities(c *Conn) []string {
 	if s.cfg.Capabilities != nil {
-		return s.cfg.Capabilities(c)
+		return append(s.cfg.Capabilities(c), s.compressCapability(c)...)
 	}
 	caps := []string{"IMAP4rev2", "IMAP4rev1", "LITERAL+", "ID", "ENABLE", "IDLE", "SASL-IR"}
 	if c.state == NotAuthenticated {
@@ -52,7 +56,7 @@ func (s *Server) capabilities(c *Conn) []string {
 			caps = append(caps, "STARTTLS")
 		}
 	}
-	return caps
+	return append(caps, s.compressCapability(c)...)
 }
 
 func (s *Server) capability(ctx context.Context, c *Conn, cmd *wire.Command) error {
@@ -217,7 +221,7 @@ func (s *Server) idle(ctx context.Context, c *Conn, cmd *wire.Command) error {
 	}
 	c.nc.SetReadDeadline(time.Now().Add(s.cfg.Timeouts.Idle))
 	if ctx.Err() != nil {
-		return s.idleEnded(ctx, c, ctx.Err())
+		return s.idleEnded(ctx, c, ctx.Err(), false)
 	}
 	stop := make(chan struct{})
 	idleDone := make(chan error, 1)
@@ -228,14 +232,16 @@ func (s *Server) idle(ctx context.Context, c *Conn, cmd *wire.Command) error {
 	}
 	line, err := c.r.ReadLine()
 	close(stop)
-	if ierr := <-idleDone; ierr != nil && err == nil {
+	ierr := <-idleDone
+	hookFailed := ierr != nil && err == nil
+	if hookFailed {
 		err = ierr
 	}
 	if errors.As(err, new(*wire.Error)) && ctx.Err() == nil {
 		return lineError(c, err)
 	}
 	if err != nil {
-		return s.idleEnded(ctx, c, err)
+		return s.idleEnded(ctx, c, err, hookFailed)
 	}
 	if !strings.EqualFold(line, "DONE") {
 		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Expected DONE"}
@@ -244,14 +250,16 @@ func (s *Server) idle(ctx context.Context, c *Conn, cmd *wire.Command) error {
 }
 
 // idleEnded ends a session whose IDLE did not end with DONE: a shutdown,
-// the IDLE timeout, a closed connection or a failed Idle hook.
-func (s *Server) idleEnded(ctx context.Context, c *Conn, err error) error {
+// the IDLE timeout, a failed connection or (hook) a failed Idle hook.
+func (s *Server) idleEnded(ctx context.Context, c *Conn, err error, hook bool) error {
 	switch {
 	case ctx.Err() != nil:
 		c.w.Status("*", "BYE", "", "Server shutting down")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.w.Status("*", "BYE", "", "Autologout; idle for too long")
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), writeFailed(c, err):
+	case badDeflate(c, err):
+	case !hook: // the client's connection failed, as readFailed has it
 	default:
 		s.log.Error("imap idle", slog.Any("err", err))
 		c.w.Status("*", "BYE", "", "Internal error")

@@ -68,7 +68,7 @@ type Config struct {
 	TLS *tls.Config
 	// Commands are the commands beyond the ones the engine runs itself
 	// (CAPABILITY, NOOP, LOGOUT, LOGIN, AUTHENTICATE PLAIN, STARTTLS, ID,
-	// ENABLE, IDLE), by name ("FETCH" serves FETCH and UID FETCH).
+	// ENABLE, IDLE, COMPRESS), by name ("FETCH" serves FETCH and UID FETCH).
 	Commands map[string]Command
 	// Poll reports changes to the selected mailbox (NOOP, and after each
 	// command in the selected state); nil does nothing. allowExpunge is
@@ -82,6 +82,9 @@ type Config struct {
 	// CheckAppend is asked about each APPEND message before the client
 	// sends it (quota, APPENDLIMIT); its *imap.Error is the answer.
 	CheckAppend func(c *Conn, info wire.LiteralInfo) error
+	// Compress serves COMPRESS=DEFLATE (RFC 4978) after login and
+	// advertises it (added to what Capabilities returns).
+	Compress bool
 	// ID is this server's answer to ID (RFC 2971), e.g. name and version.
 	ID       []wire.IDParam
 	Timeouts Timeouts

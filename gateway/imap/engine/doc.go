@@ -19,6 +19,11 @@
 //     of RFC 6855 switches the writer to UTF-8), LOGIN, AUTHENTICATE PLAIN
 //     with SASL-IR (RFC 4959), STARTTLS and IDLE (RFC 2177) itself; every
 //     other command through Config.Commands;
+//   - COMPRESS=DEFLATE (RFC 4978) when Config.Compress is set: after the
+//     tagged OK both directions are raw DEFLATE, the server's sync-flushed
+//     once per response batch; deflaters are pooled between batches, so
+//     an idle compressed connection holds only its inflater (compress.go);
+//     data that does not inflate ends the session with BYE;
 //   - APPEND messages are checked by Config.CheckAppend before the client
 //     sends them (quota, APPENDLIMIT), and refused the same way when APPEND
 //     is not allowed in the state.
@@ -35,8 +40,8 @@
 //     struct (session.go) becomes the Conn's Session value, made at login
 //     by Config.Login (which keeps abuse.go's failed-login accounting).
 //     Timeouts become flags (--imap-prelogin-timeout, --imap-idle-timeout,
-//     --imap-idle-command-timeout) and the TLS handshake deadline on 993
-//     stays in abuse.ConnConfig.
+//     --imap-idle-command-timeout), Config.Compress one too, and the TLS
+//     handshake deadline on 993 stays in abuse.ConnConfig.
 //  2. One file per command group, each a Handler taking wire's typed
 //     arguments instead of go-imap's options: select.go (SELECT, EXAMINE,
 //     UNSELECT, CLOSE, with CONDSTORE/QRESYNC parameters parsed), list.go
@@ -47,7 +52,9 @@
 //     the refusal comes before the continuation request), fetch.go (reads
 //     wire.FetchItem and writes with wire.FetchResponse; msgdata.go's
 //     section extraction takes wire.Section; BODY[2]<0> and BINARY[1]<0>
-//     get their origin and literal8 from the writer), store.go, copy.go
+//     get their origin and literal8 from the writer; ENVELOPE goes out
+//     with FetchResponse.EnvelopeRouted and Summary.IMAPRoutes, so that
+//     source routes reach the client), store.go, copy.go
 //     (COPY, MOVE), expunge.go, search.go (walks wire.SearchKey instead of
 //     imap.SearchCriteria; RETURN and SAVE for ESEARCH and SEARCHRES),
 //     poll.go (Config.Poll and Config.Idle: the same view comparison,
@@ -62,7 +69,7 @@
 //  5. When every handler is moved and the transcripts pass against both
 //     drivers, imapserver is dropped from go.mod's users (imapclient stays
 //     for tests and the benchmark), and the commands the gateway does not
-//     answer yet (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD, COMPRESS,
+//     answer yet (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD,
 //     CONDSTORE/QRESYNC) are added as handlers (SORT and THREAD ordering is
 //     in gateway/imap/sortthread); their syntax is already in
 //     wire.

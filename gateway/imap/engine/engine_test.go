@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -338,5 +339,26 @@ func TestLongLineOutsideCommand(t *testing.T) {
 			c.expect("* BYE [TOOBIG] line too long")
 			c.expectClosed()
 		})
+	}
+}
+
+// TestAppendSyntaxAfterMessage: what follows an APPEND message and does
+// not parse, as Reader.NextMessage returns it to the handler, is BAD for
+// the command, not a server error.
+func TestAppendSyntaxAfterMessage(t *testing.T) {
+	var appended []string
+	cfg := testConfig(&appended)
+	var logged errorCounter
+	cfg.Log = slog.New(&logged)
+	c, _ := start(t, context.Background(), cfg)
+	c.expect("* OK *")
+	c.send("a LOGIN joe secret")
+	c.expect("a OK *")
+	c.send("b APPEND INBOX {0+}\r\nxyz")
+	c.expect("b BAD Syntax error: *")
+	c.send("c NOOP")
+	c.expect("c OK NOOP completed")
+	if len(appended) != 0 || logged.n.Load() != 0 {
+		t.Errorf("appended %q, %d ERROR log records (%q)", appended, logged.n.Load(), logged.last)
 	}
 }

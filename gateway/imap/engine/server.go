@@ -112,6 +112,7 @@ func (s *Server) readFailed(ctx context.Context, c *Conn, err error) bool {
 			c.w.Status("*", "BYE", "", "Server shutting down")
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			c.w.Status("*", "BYE", "", "Autologout; idle for too long")
+		case badDeflate(c, err):
 		}
 		c.w.Flush()
 		return false
@@ -171,6 +172,12 @@ func (s *Server) answer(c *Conn, tag, name string, err error) {
 		c.w.Status(tag, "OK", c.okCode, text)
 		return
 	}
+	if errors.As(err, new(*wire.Error)) { // from Reader.NextMessage
+		if !s.readFailed(context.Background(), c, err) {
+			c.state = Logout
+		}
+		return
+	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
 		typ := "NO"
@@ -188,13 +195,27 @@ func (s *Server) answer(c *Conn, tag, name string, err error) {
 		c.state = Logout // the client is gone
 		return
 	}
+	if badDeflate(c, err) {
+		return
+	}
 	if errors.Is(err, context.Canceled) {
 		c.w.Status("*", "BYE", "", "Server shutting down")
 		c.state = Logout
 		return
 	}
+	if writeFailed(c, err) {
+		c.state = Logout // the client is gone
+		return
+	}
 	s.log.Error("imap command", slog.String("command", name), slog.Any("err", err))
 	c.w.Status(tag, "NO", "SERVERBUG", name+" failed")
+}
+
+// writeFailed reports whether err is the failure of a write to the
+// client (it is then the Writer's sticky error).
+func writeFailed(c *Conn, err error) bool {
+	werr := c.w.Flush()
+	return werr != nil && errors.Is(err, werr)
 }
 
 // errAnswered: the handler wrote its tagged response itself.

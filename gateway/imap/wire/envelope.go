@@ -18,6 +18,22 @@ const envelopeDate = "Mon, 02 Jan 2006 15:04:05 -0700"
 // 7.5.2). A non-ASCII subject or name is sent as an encoded-word unless
 // the client takes UTF-8.
 func (w *Writer) Envelope(env *imap.Envelope) *Writer {
+	return w.EnvelopeRouted(env, nil)
+}
+
+// Routes are the source routes of an envelope's addresses, which go-imap's
+// Address has no field for: Routes[f][i] is the addr-adl of address i of
+// field f, in the order From, Sender, Reply-To, To, Cc, Bcc, in the form
+// "@a.example,@b.example" (RFC 3501 section 7.4.2). A missing or empty
+// entry is NIL, as for almost every address.
+type Routes = [6][]string
+
+// EnvelopeRouted writes an ENVELOPE as Envelope does, with the source
+// routes of its addresses; routes may be nil.
+func (w *Writer) EnvelopeRouted(env *imap.Envelope, routes *Routes) *Writer {
+	if routes == nil {
+		routes = &Routes{}
+	}
 	if env == nil {
 		env = &imap.Envelope{}
 	}
@@ -28,15 +44,15 @@ func (w *Writer) Envelope(env *imap.Envelope) *Writer {
 		w.String(env.Date.Format(envelopeDate))
 	}
 	w.NString(w.header(env.Subject))
-	sender, replyTo := env.Sender, env.ReplyTo
-	if len(sender) == 0 {
-		sender = env.From
+	fields := [6][]imap.Address{env.From, env.Sender, env.ReplyTo, env.To, env.Cc, env.Bcc}
+	r := *routes
+	for f := 1; f <= 2; f++ { // Sender, Reply-To
+		if len(fields[f]) == 0 {
+			fields[f], r[f] = env.From, r[0]
+		}
 	}
-	if len(replyTo) == 0 {
-		replyTo = env.From
-	}
-	for _, l := range [][]imap.Address{env.From, sender, replyTo, env.To, env.Cc, env.Bcc} {
-		w.addresses(l)
+	for f, l := range fields {
+		w.addresses(l, r[f])
 	}
 	if len(env.InReplyTo) == 0 {
 		w.Nil()
@@ -67,17 +83,25 @@ func (w *Writer) header(s string) string {
 // addresses writes an address list, or NIL. A group start is an address
 // with a mailbox and no host, a group end one with neither (RFC 9051
 // section 7.5.2); both come out right from the same four fields.
-func (w *Writer) addresses(l []imap.Address) {
+func (w *Writer) addresses(l []imap.Address, routes []string) {
 	if len(l) == 0 {
 		w.Nil()
 		return
 	}
 	w.BeginList()
-	for _, a := range l {
+	for i, a := range l {
+		// env-to = "(" 1*address ")": no space between the addresses.
 		// address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
+		if i > 0 {
+			w.needSP = false
+		}
 		w.BeginList()
 		w.NString(w.header(a.Name))
-		w.Nil() // source route: obsolete (RFC 5322 section 4.4)
+		if i < len(routes) {
+			w.NString(routes[i]) // obsolete (RFC 5322 section 4.4), rare
+		} else {
+			w.Nil()
+		}
 		w.NString(a.Mailbox)
 		w.NString(a.Host)
 		w.EndList()

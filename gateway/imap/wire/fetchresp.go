@@ -57,6 +57,12 @@ func (f FetchResponse) Size(n int64) { f.w.Atom("RFC822.SIZE").Number64(uint64(m
 // Envelope writes ENVELOPE (...).
 func (f FetchResponse) Envelope(env *imap.Envelope) { f.w.Atom("ENVELOPE").Envelope(env) }
 
+// EnvelopeRouted writes ENVELOPE with the source routes of its addresses
+// (see Routes).
+func (f FetchResponse) EnvelopeRouted(env *imap.Envelope, routes *Routes) {
+	f.w.Atom("ENVELOPE").EnvelopeRouted(env, routes)
+}
+
 // BodyStructure writes BODYSTRUCTURE (...) with extended, BODY (...) without.
 func (f FetchResponse) BodyStructure(bs imap.BodyStructure, extended bool) {
 	if extended {

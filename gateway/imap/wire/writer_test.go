@@ -314,3 +314,25 @@ func dumpBS(bs imap.BodyStructure) string {
 	})
 	return regexp.MustCompile(`0x[0-9a-f]+`).ReplaceAllString(b.String(), "ptr")
 }
+
+// TestEnvelopeRoutes: a source route is the address's addr-adl (RFC 3501
+// section 7.4.2); Sender and Reply-To that default to From take its
+// routes too; without routes every addr-adl is NIL. Addresses of a list
+// follow each other without a space (env-to = "(" 1*address ")").
+func TestEnvelopeRoutes(t *testing.T) {
+	env := &imap.Envelope{
+		From: []imap.Address{{Name: "Joe", Mailbox: "joe", Host: "c.example"}},
+		To:   []imap.Address{{Mailbox: "x", Host: "y.example"}, {Mailbox: "user", Host: "c.example"}},
+	}
+	routes := &Routes{0: {"@a.example"}, 3: {"", "@a.example,@b.example"}}
+	joe := `(("Joe" "@a.example" "joe" "c.example"))`
+	want := `* (NIL NIL ` + joe + ` ` + joe + ` ` + joe +
+		` ((NIL NIL "x" "y.example")(NIL "@a.example,@b.example" "user" "c.example")) NIL NIL NIL NIL)` + "\r\n"
+	if got := written(func(w *Writer) { w.Start().EnvelopeRouted(env, routes).End() }); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	plain := written(func(w *Writer) { w.Start().Envelope(env).End() })
+	if strings.Contains(plain, "@a.example") || plain != written(func(w *Writer) { w.Start().EnvelopeRouted(env, nil).End() }) {
+		t.Errorf("without routes: %q", plain)
+	}
+}
