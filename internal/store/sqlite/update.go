@@ -220,11 +220,12 @@ func (t *txn) trimTombstones(mailbox int64, n int) error {
 		ORDER BY modseq, uid LIMIT ?)`, mailbox, over).Scan(&floor); err != nil {
 		return err
 	}
-	if _, err := t.exec(`DELETE FROM tombstones WHERE mailbox_id = ? AND modseq <= ?`, mailbox, floor); err != nil {
+	if _, err := t.exec(`DELETE FROM tombstones WHERE mailbox_id = ? AND (modseq, uid) IN
+		(SELECT modseq, uid FROM tombstones WHERE mailbox_id = ? ORDER BY modseq, uid LIMIT ?)`, mailbox, mailbox, over); err != nil {
 		return err
 	}
-	_, err := t.exec(`UPDATE mailboxes SET vanished_floor = max(vanished_floor, ?),
-		tombstones = (SELECT count(*) FROM tombstones WHERE mailbox_id = ?) WHERE id = ?`, floor, mailbox, mailbox)
+	_, err := t.exec(`UPDATE mailboxes SET vanished_floor = max(vanished_floor, ?), tombstones = ? WHERE id = ?`,
+		floor, store.MaxTombstones, mailbox)
 	return err
 }
 
