@@ -7,7 +7,10 @@ local out = {}
 local function row(id)
   local v = redis.call('HMGET', mbKey(P, id), unpack(fields))
   if not v[1] then return end
-  if not v[10] or not v[11] then v[10], v[11] = ensureMeta(mbKey(P, id)) end
+  if not v[10] or not v[11] then
+    local del, kw = ensureMeta(mbKey(P, id))
+    v[10], v[11] = string.format('%d', del), kw
+  end
   out[#out + 1] = id
   for i = 1, #fields do out[#out + 1] = v[i] end
 end
