@@ -47,8 +47,9 @@ type Mailbox struct {
 	// Keywords are the keywords (flags without a leading backslash) set
 	// on a message of the mailbox since it was created, in the order they
 	// first appeared: what FLAGS and PERMANENTFLAGS list. A keyword stays
-	// listed after the last message loses it (RFC 9051 section 7.3.5
-	// allows it); there are at most MaxKeywords.
+	// listed after the last message loses it (FLAGS lists the flags
+	// applicable in the mailbox, RFC 9051 section 7.3.5); there are at
+	// most MaxKeywords.
 	Keywords []string
 }
 
