@@ -39,8 +39,10 @@ import (
 //	                         save: the save date in seconds after the date's
 //	                         second; emailid only where not derived, that is in
 //	                         copies: store.EmailIDOf(mbid, UID) otherwise; a
-//	                         head from before ends at the date; read and changed
-//	                         by scripts)
+//	                         head that ends at the date was saved at its date:
+//	                         heads from before save dates, and deliveries
+//	                         within the second of their receipt; read and
+//	                         changed by scripts)
 //	P:mb:<mbid>:b            hash UID → body: uvarint len(prefix), prefix,
 //	                         varint internal date (unix ns), summary
 //	                         (opaque to scripts: copied verbatim)

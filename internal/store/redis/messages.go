@@ -43,7 +43,7 @@ func decodeBody(b []byte, m *store.Message) error {
 // parseHead splits a head "modseq\nsize\nblobkey\nflags\ndate" and its
 // optional "\nsave" (seconds after the internal date's second) and
 // "\nemailid" into m. Without a save date, m.SaveDate is the internal
-// date; without an email ID, m.EmailID stays empty (see emailID).
+// date; without an email ID, m.EmailID stays empty (see emailIDs).
 func parseHead(h string, m *store.Message) error {
 	parts := strings.SplitN(h, "\n", 7)
 	if len(parts) < 5 {

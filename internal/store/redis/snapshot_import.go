@@ -184,7 +184,10 @@ func headOf(modseq uint64, size int64, blobKey string, flags []string, date, sav
 	if !saved.IsZero() {
 		save = saved.Unix() - floorDiv(date.UnixNano(), 1e9)
 	}
-	h := fmt.Sprintf("%d\n%d\n%s\n%s\n%d\n%d", modseq, size, blobKey, strings.Join(flags, " "), date.UnixNano(), save)
+	h := fmt.Sprintf("%d\n%d\n%s\n%s\n%d", modseq, size, blobKey, strings.Join(flags, " "), date.UnixNano())
+	if save != 0 || emailID != "" {
+		h += fmt.Sprintf("\n%d", save)
+	}
 	if emailID != "" {
 		h += "\n" + emailID
 	}

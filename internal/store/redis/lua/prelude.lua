@@ -48,7 +48,8 @@ end
 -- savedNow returns the rest of a head saved now with an internal date
 -- (unix ns, text) and an email id ('': derived, see emailIDOf): the save
 -- date is kept in seconds after the internal date's second, a digit or
--- two for a delivery.
+-- two for a delivery, and nothing at all for a delivery within the
+-- second it was received (a head without it was saved at its date).
 local function savedNow(date, eid)
   local secs
   if #date > 9 and string.sub(date, 1, 1) ~= '-' then
@@ -56,7 +57,9 @@ local function savedNow(date, eid)
   else
     secs = math.floor(tonumber(date) / 1e9)
   end
-  local r = '\n' .. string.format('%d', tonumber(redis.call('TIME')[1]) - secs)
+  local save = tonumber(redis.call('TIME')[1]) - secs
+  if save == 0 and eid == '' then return '' end
+  local r = '\n' .. string.format('%d', save)
   if eid ~= '' then r = r .. '\n' .. eid end
   return r
 end
