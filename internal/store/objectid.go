@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -11,26 +12,20 @@ import (
 func IsKeyword(flag string) bool { return flag != "" && flag[0] != '\\' }
 
 // AddKeywords returns cur with the keywords of flags that it lacks
-// (compared case-insensitively) appended, and whether it added any. Past
-// MaxKeywords it fails with ErrLimit and changes nothing.
-func AddKeywords(cur, flags []string) ([]string, bool, error) {
-	out := cur
-	added := false
+// (compared case-insensitively) appended; it never writes into cur's
+// array. Past MaxKeywords it fails with ErrLimit.
+func AddKeywords(cur, flags []string) ([]string, error) {
+	out := slices.Clip(cur)
 	for _, f := range flags {
 		if !IsKeyword(f) || containsFold(out, f) {
 			continue
 		}
 		if len(out) >= MaxKeywords {
-			return cur, false, fmt.Errorf("%w: more than %d keywords in a mailbox", ErrLimit, MaxKeywords)
+			return cur, fmt.Errorf("%w: more than %d keywords in a mailbox", ErrLimit, MaxKeywords)
 		}
-		if !added {
-			out = append(out[:len(out):len(out)], f) // never write into cur's array
-		} else {
-			out = append(out, f)
-		}
-		added = true
+		out = append(out, f)
 	}
-	return out, added, nil
+	return out, nil
 }
 
 func containsFold(list []string, s string) bool {

@@ -76,7 +76,7 @@ func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string,
 		}
 		keywords := mb.Keywords
 		for _, f := range flags {
-			if keywords, _, err = store.AddKeywords(keywords, f); err != nil {
+			if keywords, err = store.AddKeywords(keywords, f); err != nil {
 				return err
 			}
 		}

@@ -100,7 +100,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 		}
 		keywords := mb.Keywords
 		if op != store.FlagsRemove {
-			if keywords, _, err = store.AddKeywords(keywords, flags); err != nil {
+			if keywords, err = store.AddKeywords(keywords, flags); err != nil {
 				return err
 			}
 		}
@@ -270,7 +270,7 @@ func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uin
 		}
 		keywords := dstMB.Keywords
 		for _, m := range msgs {
-			if keywords, _, err = store.AddKeywords(keywords, m.Flags); err != nil {
+			if keywords, err = store.AddKeywords(keywords, m.Flags); err != nil {
 				return err
 			}
 		}

@@ -304,11 +304,16 @@ func testEmailID(t *testing.T, s store.Store) {
 		t.Fatalf("rename changed the mailbox ID from %q to %q", hop.ID, mb.ID)
 	}
 	idB := oneMessage(t, s, u, inbox, b).EmailID
+	_, _, err = s.ClaimRecent(ctx, u.ID, inbox.ID)
+	must(t, err)
 	must(t, s.RenameMailbox(ctx, u.ID, store.Inbox, "Old"))
 	old := mailbox(t, s, u, "Old")
 	if id := oneMessage(t, s, u, old, b).EmailID; id != idB {
 		t.Fatalf("EMAILID after renaming INBOX: %q, want %q", id, idB)
 	}
+	// The moved messages keep their \Recent state: claimed in INBOX,
+	// not recent again in the new mailbox.
+	wantClaim(t, s, u, old, 0, 0, "the mailbox INBOX was renamed to")
 	// New messages in INBOX and in the renamed mailbox get new IDs.
 	n1 := oneMessage(t, s, u, inbox, insert(t, s, u, inbox, msg(1))).EmailID
 	n2 := oneMessage(t, s, u, old, insert(t, s, u, old, msg(1))).EmailID
@@ -491,9 +496,12 @@ func testInsertMessages(t *testing.T, s store.Store) {
 	inbox := mailbox(t, s, u, store.Inbox)
 	insert(t, s, u, inbox, msg(1))
 	before := mailbox(t, s, u, store.Inbox)
+	watch := s.Watch(ctx, u.ID)
+	drain(watch)
 	batch := []store.NewMessage{msg(10, store.FlagSeen), msg(20, "Batch"), msg(30)}
 	got, err := s.InsertMessages(ctx, u.ID, inbox.ID, batch)
 	must(t, err)
+	waitSignal(t, watch, "InsertMessages")
 	want := []uint32{before.UIDNext, before.UIDNext + 1, before.UIDNext + 2}
 	if !slices.Equal(got, want) {
 		t.Fatalf("InsertMessages UIDs %v, want %v", got, want)
