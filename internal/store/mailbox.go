@@ -154,7 +154,8 @@ type Mailboxes interface {
 	Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
 	// MessageHeads is Messages for callers that need neither Prefix nor
 	// Summary: a driver may leave them nil, and spare reading them (flag
-	// searches, and syncs whose summaries a gateway has cached).
+	// searches, and syncs whose summaries a gateway has cached). Every
+	// other field, SaveDate and EmailID included, is filled in.
 	MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
 	// UIDs returns all UIDs of mailboxID in ascending order.
 	UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error)
