@@ -42,8 +42,26 @@ type Mailbox struct {
 	HighestModSeq uint64
 	Messages      uint32
 	Unseen        uint32 // messages without \Seen
+	Deleted       uint32 // messages with \Deleted (STATUS DELETED, RFC 9208)
 	Size          int64  // sum of message sizes
+	// Keywords are the keywords (flags without a leading backslash) set
+	// on a message of the mailbox since it was created, in the order they
+	// first appeared: what FLAGS and PERMANENTFLAGS list. A keyword stays
+	// listed after the last message loses it (FLAGS lists the flags
+	// applicable in the mailbox, RFC 9051 section 7.3.5); there are at
+	// most MaxKeywords.
+	Keywords []string
 }
+
+// MaxKeywords bounds the keywords of one mailbox (Mailbox.Keywords): a
+// change that would add a keyword past it fails with ErrLimit, so that a
+// client cannot grow the FLAGS response without bound.
+const MaxKeywords = 256
+
+// MaxTombstones is how many expunged UIDs a mailbox remembers for
+// Vanished (RFC 7162 section 3.2.10): past it, the oldest are forgotten
+// and Vanished reports a mod-sequence before them as incomplete.
+const MaxTombstones = 10000
 
 // NewMessage is what InsertMessage stores in the index.
 type NewMessage struct {
@@ -63,6 +81,15 @@ type Message struct {
 	NewMessage
 	UID    uint32
 	ModSeq uint64
+	// SaveDate is when the entry was saved into its mailbox (RFC 8514):
+	// by InsertMessage, CopyMessages or MoveMessages; to the second.
+	SaveDate time.Time `json:",omitzero"`
+	// EmailID is the entry's OBJECTID EMAILID (RFC 8474 section 5.1): 1 to
+	// 255 characters of [A-Za-z0-9_-], assigned at insert, kept by
+	// CopyMessages and MoveMessages, the same for every copy of one
+	// message, never reused for another. Threads are not kept (THREADID
+	// NIL).
+	EmailID string `json:",omitempty"`
 }
 
 // FlagOp says how SetFlags applies its flags.
@@ -114,6 +141,10 @@ type Mailboxes interface {
 	RenameMailbox(ctx context.Context, userID, oldName, newName string) error
 	SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error
 
+	// InsertMessages adds ms to mailboxID with the next UIDs, all or none
+	// in one atomic step (MULTIAPPEND, RFC 3502), and returns their UIDs
+	// in the order of ms.
+	InsertMessages(ctx context.Context, userID, mailboxID string, ms []NewMessage) (uids []uint32, err error)
 	// InsertMessage adds m to mailboxID with the next UID. If idemKey is not
 	// empty and was used before for userID, nothing changes and the earlier
 	// UID is returned with dup true (invariant 3).
@@ -123,7 +154,8 @@ type Mailboxes interface {
 	Messages(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
 	// MessageHeads is Messages for callers that need neither Prefix nor
 	// Summary: a driver may leave them nil, and spare reading them (flag
-	// searches, and syncs whose summaries a gateway has cached).
+	// searches, and syncs whose summaries a gateway has cached). Every
+	// other field, SaveDate and EmailID included, is filled in.
 	MessageHeads(ctx context.Context, userID, mailboxID string, first, last uint32, changedSince uint64) ([]Message, error)
 	// UIDs returns all UIDs of mailboxID in ascending order.
 	UIDs(ctx context.Context, userID, mailboxID string) ([]uint32, error)
@@ -142,6 +174,24 @@ type Mailboxes interface {
 	CopyMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) (src, dst []uint32, err error)
 	// MoveMessages is CopyMessages and removal from srcID in one atomic step.
 	MoveMessages(ctx context.Context, userID, srcID string, uids []uint32, dstID string) (src, dst []uint32, err error)
+
+	// ClaimRecent claims the messages of mailboxID that no session has
+	// seen as \Recent yet (RFC 3501 section 2.3.2): it returns the UID
+	// range first..last of the messages added since the last claim and
+	// moves the mark to UIDNEXT-1 in one atomic step, so that of
+	// concurrent claimers in any process exactly one gets each UID. The
+	// range may hold UIDs since expunged; none is first = last = 0. It
+	// changes nothing else (no mod-sequence, no Watch wake-up).
+	ClaimRecent(ctx context.Context, userID, mailboxID string) (first, last uint32, err error)
+	// Vanished returns, in ascending order, the UIDs expunged from
+	// mailboxID (by Expunge or MoveMessages) with a mod-sequence greater
+	// than sinceModSeq (RFC 7162 section 3.2.10). Every expunge gets a
+	// mod-sequence above every earlier change of the mailbox, and
+	// HighestModSeq moves with it. A mailbox remembers the last
+	// MaxTombstones expunged UIDs: complete is false when sinceModSeq is
+	// older than that, and the caller then treats every UID it does not
+	// find as vanished.
+	Vanished(ctx context.Context, userID, mailboxID string, sinceModSeq uint64) (uids []uint32, complete bool, err error)
 
 	// Watch returns a channel that receives a value, within a second, after
 	// any change to userID's mailboxes by any process. The channel is closed

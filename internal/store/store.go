@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/bucketmail/bucketmail/internal/fault"
 )
@@ -20,6 +21,9 @@ var (
 	ErrExists   = fault.Permanent(errors.New("store: already exists"))
 	ErrInvalid  = fault.Permanent(errors.New("store: invalid argument"))
 	ErrInUse    = fault.Permanent(errors.New("store: still in use"))
+	// ErrLimit is a request past a bound of the index (MaxKeywords); it
+	// is an ErrInvalid too.
+	ErrLimit = fault.Permanent(fmt.Errorf("store: limit reached: %w", ErrInvalid))
 )
 
 // Store is everything a driver provides: every driver has all of it, so no

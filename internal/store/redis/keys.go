@@ -21,17 +21,34 @@ import (
 //
 //	P:meta                   hash uidvalidity (last handed out), changes (counter)
 //	P:mailboxes              hash name → mailbox id (16 hex digits, random)
-//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size
+//	P:mb:<mbid>              hash name, special, sub, uv, next, hms, n, unseen, size,
+//	                         del (messages with \Deleted), kw (keywords in use,
+//	                         space-separated), rec (the highest UID claimed as
+//	                         \Recent), xf (the tombstone floor: expunges up to
+//	                         this modseq are forgotten), and for a mailbox made
+//	                         by renaming INBOX or by an import eb, es (the UIDs
+//	                         below es derive their EMAILID from eb, not mbid).
+//	                         A mailbox from before del, kw, rec and xf gets
+//	                         them when a script first needs them (prelude.lua)
 //	P:mb:<mbid>:u            sorted set of UIDs (score = member = UID)
 //	P:mb:<mbid>:m            sorted set of UIDs, score = modseq: what changed since
 //	                         a mod-sequence, without reading every head
-//	P:mb:<mbid>:h            hash UID → head "modseq\nsize\nblobkey\nflags\ndate"
-//	                         (flags space-separated; date: internal date in unix
-//	                         ns, kept as text by scripts; read and changed by
-//	                         scripts)
+//	P:mb:<mbid>:h            hash UID → head "modseq\nsize\nblobkey\nflags\ndate\nsave"
+//	                         or "...\nsave\nemailid" (flags space-separated; date:
+//	                         internal date in unix ns, kept as text by scripts;
+//	                         save: the save date in seconds after the date's
+//	                         second; emailid only where not derived, that is in
+//	                         copies: store.EmailIDOf(mbid, UID) otherwise; a
+//	                         head that ends at the date was saved at its date:
+//	                         heads from before save dates, and deliveries
+//	                         within the second of their receipt; read and
+//	                         changed by scripts)
 //	P:mb:<mbid>:b            hash UID → body: uvarint len(prefix), prefix,
 //	                         varint internal date (unix ns), summary
 //	                         (opaque to scripts: copied verbatim)
+//	P:mb:<mbid>:x            string of tombstones, 12 bytes each: UID (4) and the
+//	                         modseq of its expunge (8), big-endian, in expunge
+//	                         order; the last store.MaxTombstones
 //	P:idem                   hash idempotency key → "<mbid>:<uid>"
 //	P:changes                pub/sub channel; each change publishes P:meta changes
 //	P:import:<token>:<i>     a mailbox staged by ImportUser (as P:mb:<mbid>, no uv),

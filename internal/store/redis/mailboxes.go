@@ -72,8 +72,9 @@ func (db *DB) PurgeUser(ctx context.Context, userID string) error {
 	return wrap("purge user", db.drop(ctx, keys))
 }
 
-// mailboxFields is the order of the fields mailboxes.lua returns after the ID.
-const mailboxFields = 10
+// mailboxFields is how many fields mailboxes.lua returns for a mailbox,
+// its ID first.
+const mailboxFields = 12
 
 func parseMailboxes(v []string) ([]store.Mailbox, error) {
 	var out []store.Mailbox
@@ -91,6 +92,7 @@ func parseMailboxes(v []string) ([]store.Mailbox, error) {
 			ID: r[0], Name: r[1], SpecialUse: r[2], Subscribed: r[3] == "1",
 			UIDValidity: uint32(n(4)), UIDNext: uint32(n(5)), HighestModSeq: n(6),
 			Messages: uint32(n(7)), Unseen: uint32(n(8)), Size: size,
+			Deleted: uint32(n(10)), Keywords: store.DecodeFlags(r[11]),
 		})
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,23 +40,66 @@ func decodeBody(b []byte, m *store.Message) error {
 	return nil
 }
 
-// parseHead splits a head "modseq\nsize\nblobkey\nflags\ndate" into m.
+// parseHead splits a head "modseq\nsize\nblobkey\nflags\ndate" and its
+// optional "\nsave" (seconds after the internal date's second) and
+// "\nemailid" into m. Without a save date, m.SaveDate is the internal
+// date; without an email ID, m.EmailID stays empty (see emailIDs).
 func parseHead(h string, m *store.Message) error {
-	parts := strings.SplitN(h, "\n", 5)
+	parts := strings.SplitN(h, "\n", 7)
 	if len(parts) < 5 {
 		return fmt.Errorf("message %d: bad head", m.UID)
 	}
-	var err1, err2, err3 error
-	var date int64
+	var err1, err2, err3, err4 error
+	var date, save int64
 	m.ModSeq, err1 = strconv.ParseUint(parts[0], 10, 64)
 	m.Size, err2 = strconv.ParseInt(parts[1], 10, 64)
 	date, err3 = strconv.ParseInt(parts[4], 10, 64)
 	m.InternalDate = time.Unix(0, date).UTC()
-	if err1 != nil || err2 != nil || err3 != nil {
+	m.SaveDate = m.InternalDate
+	if len(parts) > 5 {
+		save, err4 = strconv.ParseInt(parts[5], 10, 64)
+		m.SaveDate = time.Unix(floorDiv(date, 1e9)+save, 0).UTC()
+	}
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return fmt.Errorf("message %d: bad head", m.UID)
+	}
+	if len(parts) > 6 {
+		m.EmailID = parts[6]
 	}
 	m.BlobKey, m.Flags = parts[2], store.DecodeFlags(parts[3])
 	return nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// emailIDs says how the messages of a mailbox without an email ID of
+// their own derive it: from the mailbox's ID, or below split from base
+// (the 'eb' and 'es' fields; see keys.go).
+type emailIDs struct {
+	id, base string
+	split    uint32
+}
+
+func newEmailIDs(id, eb, es string) emailIDs {
+	n, _ := strconv.ParseUint(es, 10, 32)
+	return emailIDs{id: id, base: eb, split: uint32(n)}
+}
+
+// fill sets m.EmailID if the head had none.
+func (e emailIDs) fill(m *store.Message) {
+	switch {
+	case m.EmailID != "":
+	case e.base != "" && m.UID < e.split:
+		m.EmailID = store.EmailIDOf(e.base, m.UID)
+	default:
+		m.EmailID = store.EmailIDOf(e.id, m.UID)
+	}
 }
 
 // mailboxArgs checks userID and mailboxID; a malformed mailbox ID is simply
@@ -75,47 +119,79 @@ func mailboxArgs(userID, mailboxID string) error {
 // blob reference is counted before the script and given back if it stored
 // nothing (see refs.go).
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
-	const op = "insert message"
-	err := store.CheckNewMessage(m)
-	if err == nil && strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		err = errorf(store.ErrInvalid, "message blob %q", m.BlobKey)
-	}
+	uids, dup, err := db.insert(ctx, "insert message", userID, mailboxID, idemKey, []store.NewMessage{m})
 	if err != nil {
-		return 0, false, wrap(op, err)
+		return 0, false, err
 	}
+	return uids[0], dup, nil
+}
+
+// InsertMessages adds ms to mailboxID with the next UIDs in one script
+// (MULTIAPPEND, RFC 3502).
+func (db *DB) InsertMessages(ctx context.Context, userID, mailboxID string, ms []store.NewMessage) ([]uint32, error) {
+	if len(ms) == 0 {
+		// Nothing to insert; the mailbox must exist all the same.
+		if err := mailboxArgs(userID, mailboxID); err != nil {
+			return nil, wrap("insert messages", err)
+		}
+		_, err := db.Messages(ctx, userID, mailboxID, math.MaxUint32, math.MaxUint32, 0)
+		return nil, err
+	}
+	uids, _, err := db.insert(ctx, "insert messages", userID, mailboxID, "", ms)
+	return uids, err
+}
+
+// insert runs insert.lua for ms (idemKey only with one message).
+func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string, ms []store.NewMessage) ([]uint32, bool, error) {
 	if err := mailboxArgs(userID, mailboxID); err != nil {
-		return 0, false, wrap(op, err)
+		return nil, false, wrap(op, err)
 	}
-	flags, err := store.NormalizeFlags(m.Flags)
-	if err != nil {
-		return 0, false, wrap(op, err)
+	args := []any{userPrefix(userID), mailboxID, idemKey, len(ms)}
+	keys := make([]string, 0, len(ms))
+	for _, m := range ms {
+		err := store.CheckNewMessage(m)
+		if err == nil && strings.ContainsFunc(m.BlobKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			err = errorf(store.ErrInvalid, "message blob %q", m.BlobKey)
+		}
+		if err != nil {
+			return nil, false, wrap(op, err)
+		}
+		flags, err := store.NormalizeFlags(m.Flags)
+		if err != nil {
+			return nil, false, wrap(op, err)
+		}
+		if m.InternalDate.IsZero() {
+			m.InternalDate = time.Now() // IMAP needs one (RFC 9051 section 2.3.3)
+		}
+		seen := "0"
+		if slices.Contains(flags, store.FlagSeen) {
+			seen = "1"
+		}
+		args = append(args, m.Size, m.BlobKey, strings.Join(flags, " "), seen, encodeBody(m), m.InternalDate.UnixNano())
+		keys = append(keys, m.BlobKey)
 	}
-	if m.InternalDate.IsZero() {
-		m.InternalDate = time.Now() // IMAP needs one (RFC 9051 section 2.3.3)
+	if err := db.ref(ctx, keys); err != nil {
+		return nil, false, wrap(op, err)
 	}
-	seen := "0"
-	if slices.Contains(flags, store.FlagSeen) {
-		seen = "1"
-	}
-	if err := db.ref(ctx, []string{m.BlobKey}); err != nil {
-		return 0, false, wrap(op, err)
-	}
-	v, err := db.run(ctx, scripts.insert, userMeta(userID), userPrefix(userID), mailboxID, idemKey,
-		m.Size, m.BlobKey, strings.Join(flags, " "), seen, encodeBody(m), m.InternalDate.UnixNano()).Int64Slice()
+	v, err := db.run(ctx, scripts.insert, userMeta(userID), args...).Int64Slice()
 	if err != nil || v[0] == 1 {
-		// Nothing stored: give the reference back. An error of the script
-		// itself may hide a commit (a timeout after it ran); keeping the
-		// reference then only leaks, never loses, the object.
+		// Nothing stored: give the references back. An error of the
+		// script itself may hide a commit (a timeout after it ran);
+		// keeping the references then only leaks, never loses, objects.
 		if err == nil || !isUncertain(err) {
-			if _, uerr := db.unref(ctx, []string{m.BlobKey}); uerr != nil && err == nil {
+			if _, uerr := db.unref(ctx, keys); uerr != nil && err == nil {
 				err = uerr
 			}
 		}
 	}
 	if err != nil {
-		return 0, false, wrap(op, err)
+		return nil, false, wrap(op, err)
 	}
-	return uint32(v[1]), v[0] == 1, nil
+	uids := make([]uint32, 0, len(v)-1)
+	for _, u := range v[1:] {
+		uids = append(uids, uint32(u))
+	}
+	return uids, v[0] == 1, nil
 }
 
 // isUncertain reports whether err leaves open whether a script ran: only
@@ -177,9 +253,13 @@ func (db *DB) heads(ctx context.Context, userID, mailboxID string, first, last u
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(v) < 2 {
+		return nil, nil, fmt.Errorf("short script reply")
+	}
+	ids := newEmailIDs(mailboxID, v[0], v[1])
 	out := make([]store.Message, 0, len(v)/2)
 	fields := make([]string, 0, len(v)/2)
-	for i := 0; i+2 <= len(v); i += 2 {
+	for i := 2; i+2 <= len(v); i += 2 {
 		var m store.Message
 		uid, err := strconv.ParseUint(v[i], 10, 32)
 		if err != nil {
@@ -189,6 +269,7 @@ func (db *DB) heads(ctx context.Context, userID, mailboxID string, first, last u
 		if err := parseHead(v[i+1], &m); err != nil {
 			return nil, nil, err
 		}
+		ids.fill(&m)
 		out = append(out, m)
 		fields = append(fields, v[i])
 	}

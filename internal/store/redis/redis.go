@@ -95,6 +95,7 @@ var scriptErrors = []struct {
 	{"ERR_EXISTS", store.ErrExists},
 	{"ERR_INVALID", store.ErrInvalid},
 	{"ERR_INUSE", store.ErrInUse},
+	{"ERR_LIMIT", store.ErrLimit},
 }
 
 // errRetry is raised by a script whose optimistic precondition no longer

@@ -21,6 +21,7 @@ type scriptSet struct {
 	addAlias, deleteAlias, aliases, deleteDomain                  *goredis.Script
 	unref, releaseBlob                                            *goredis.Script
 	jobKnown, lease, importUser, dirExport, dirImport             *goredis.Script
+	recent, vanished                                              *goredis.Script
 }
 
 // scripts are immutable once built: they hold only source and hash.
@@ -41,6 +42,7 @@ func buildScripts() *scriptSet {
 		unref: goredis.NewScript(unrefLua), releaseBlob: goredis.NewScript(releaseBlobLua),
 		jobKnown: q("jobknown"), lease: luaScript("lease"), importUser: mb("import"),
 		dirExport: mb("dir_export"), dirImport: mb("dir_import"),
+		recent: mb("recent"), vanished: mb("vanished"),
 	}
 }
 

@@ -91,7 +91,8 @@ func (db *DB) exportOnce(ctx context.Context, userID string, atomic bool) (*stor
 		r.mailboxes = p.HGetAll(ctx, P+":mailboxes")
 		for _, id := range ids {
 			k := P + ":mb:" + id
-			r.status = append(r.status, p.HMGet(ctx, k, "name", "special", "sub", "uv", "next", "hms", "n", "unseen", "size"))
+			r.status = append(r.status, p.HMGet(ctx, k, "name", "special", "sub", "uv", "next", "hms", "n", "unseen", "size",
+				"del", "kw", "eb", "es"))
 			r.heads = append(r.heads, p.HGetAll(ctx, k+":h"))
 			if atomic {
 				r.bodies = append(r.bodies, p.HGetAll(ctx, k+":b"))
@@ -163,11 +164,17 @@ func (db *DB) exportOnce(ctx context.Context, userID string, atomic bool) (*stor
 }
 
 // exportMailbox builds a mailbox with its messages' heads, in UID order.
+// status holds the mailbox fields of parseMailboxes, then 'eb' and 'es'.
 func exportMailbox(id string, status []any, heads map[string]string) (store.MailboxSnapshot, error) {
 	row := []string{id}
 	for _, v := range status {
 		row = append(row, str(v))
 	}
+	if len(row) != mailboxFields+2 {
+		return store.MailboxSnapshot{}, fmt.Errorf("mailbox %s: short status", id)
+	}
+	ids := newEmailIDs(id, row[mailboxFields], row[mailboxFields+1])
+	row = row[:mailboxFields]
 	mbs, err := parseMailboxes(row)
 	if err != nil {
 		return store.MailboxSnapshot{}, err
@@ -185,6 +192,7 @@ func exportMailbox(id string, status []any, heads map[string]string) (store.Mail
 		if err := parseHead(h, &m); err != nil {
 			return store.MailboxSnapshot{}, err
 		}
+		ids.fill(&m)
 		ms.Messages = append(ms.Messages, m)
 	}
 	slices.SortFunc(ms.Messages, func(a, b store.Message) int { return cmp.Compare(a.UID, b.UID) })

@@ -114,7 +114,21 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 		}
 		sm := stagedMailbox{snapID: ms.Mailbox.ID, name: name, id: newMailboxID(), floor: ms.Mailbox.UIDValidity}
 		next, hms := max(ms.Mailbox.UIDNext, 1), max(ms.Mailbox.HighestModSeq, 1)
-		var n, unseen uint32
+		for _, m := range ms.Messages {
+			next, hms = max(next, m.UID+1), max(hms, m.ModSeq)
+		}
+		// The entries keep their EMAILIDs: those derived from one base
+		// with their own UIDs (all inserts into the snapshot's mailbox)
+		// through the mailbox's 'eb' and 'es' fields, the others in their
+		// heads.
+		ids := emailIDs{split: next}
+		for _, m := range ms.Messages {
+			if base, uid, ok := store.ParseEmailID(m.EmailID); ok && uid == m.UID {
+				ids.base = base
+				break
+			}
+		}
+		var n, unseen, del uint32
 		var size int64
 		uids := map[uint32]bool{}
 		for _, m := range ms.Messages {
@@ -130,16 +144,22 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 				return nil, nil, err
 			}
 			modseq := max(m.ModSeq, 1)
-			next, hms = max(next, m.UID+1), max(hms, modseq)
 			n++
 			size += m.Size
 			if !slices.Contains(flags, store.FlagSeen) {
 				unseen++
 			}
+			if slices.Contains(flags, store.FlagDeleted) {
+				del++
+			}
+			eid := m.EmailID
+			if !store.ValidObjectID(eid) || ids.base != "" && eid == store.EmailIDOf(ids.base, m.UID) {
+				eid = "" // derived (a snapshot from before EMAILIDs: from the new mailbox ID)
+			}
 			uid := strconv.FormatUint(uint64(m.UID), 10)
 			sm.uids = append(sm.uids, goredis.Z{Score: float64(m.UID), Member: uid})
 			sm.modseqs = append(sm.modseqs, goredis.Z{Score: float64(modseq), Member: uid})
-			sm.heads = append(sm.heads, uid, headOf(modseq, m.Size, m.BlobKey, flags, m.InternalDate))
+			sm.heads = append(sm.heads, uid, headOf(modseq, m.Size, m.BlobKey, flags, m.InternalDate, m.SaveDate, eid))
 			sm.bodies = append(sm.bodies, uid, encodeBody(m.NewMessage))
 			blobs = append(blobs, m.BlobKey)
 		}
@@ -147,16 +167,31 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 		if ms.Mailbox.Subscribed {
 			sub = "1"
 		}
+		// Nothing is recent and no expunge is remembered: the mailbox has
+		// a new UIDVALIDITY, and clients resynchronise it from scratch.
 		sm.fields = []any{"name", name, "special", special, "sub", sub, "next", next, "hms", hms,
-			"n", n, "unseen", unseen, "size", size}
+			"n", n, "unseen", unseen, "size", size, "del", del, "kw", strings.Join(store.SnapshotKeywords(ms), " "),
+			"rec", next - 1, "xf", hms, "eb", ids.base, "es", ids.split}
 		out = append(out, sm)
 	}
 	return out, blobs, nil
 }
 
-// headOf is a message head as the scripts keep it (see keys.go).
-func headOf(modseq uint64, size int64, blobKey string, flags []string, date time.Time) string {
-	return fmt.Sprintf("%d\n%d\n%s\n%s\n%d", modseq, size, blobKey, strings.Join(flags, " "), date.UnixNano())
+// headOf is a message head as the scripts keep it (see keys.go); a zero
+// saved is the internal date, an empty emailID is derived.
+func headOf(modseq uint64, size int64, blobKey string, flags []string, date, saved time.Time, emailID string) string {
+	save := int64(0)
+	if !saved.IsZero() {
+		save = saved.Unix() - floorDiv(date.UnixNano(), 1e9)
+	}
+	h := fmt.Sprintf("%d\n%d\n%s\n%s\n%d", modseq, size, blobKey, strings.Join(flags, " "), date.UnixNano())
+	if save != 0 || emailID != "" {
+		h += fmt.Sprintf("\n%d", save)
+	}
+	if emailID != "" {
+		h += "\n" + emailID
+	}
+	return h
 }
 
 // stageChunk is how many entries one staging command writes.

@@ -23,7 +23,7 @@ func BenchmarkMessages10k(b *testing.B) {
 	err := db.mutate(context.Background(), "bench setup", "u", func(t *txn) error {
 		for i := 1; i <= n; i++ {
 			m := storetest.BenchMessage(i)
-			if err := t.insertRow(mustRow(b, id), uint32(i), 2, m, m.Flags); err != nil {
+			if err := t.insertRow(mustRow(b, id), uint32(i), 2, m, m.Flags, m.InternalDate, ""); err != nil {
 				return err
 			}
 		}

@@ -10,14 +10,16 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-const mailboxColumns = `id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, messages, unseen, size`
+const mailboxColumns = `id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, messages, unseen, size, deleted, keywords`
 
 func scanMailbox(s scanner) (store.Mailbox, int64, error) {
 	var mb store.Mailbox
 	var id int64
+	var keywords string
 	err := s.Scan(&id, &mb.Name, &mb.SpecialUse, &mb.Subscribed, &mb.UIDValidity, &mb.UIDNext,
-		&mb.HighestModSeq, &mb.Messages, &mb.Unseen, &mb.Size)
+		&mb.HighestModSeq, &mb.Messages, &mb.Unseen, &mb.Size, &mb.Deleted, &keywords)
 	mb.ID = strconv.FormatInt(id, 10)
+	mb.Keywords = store.DecodeFlags(keywords)
 	return mb, id, err
 }
 
@@ -68,15 +70,18 @@ func (t *txn) createMailbox(name, specialUse string, subscribed bool) (bool, err
 	if err != nil {
 		return false, err
 	}
-	res, err := t.exec(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id, name) DO NOTHING`,
-		t.userID, name, specialUse, subscribed, uidValidity)
+	res, err := t.exec(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity, email_base)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id, name) DO NOTHING`,
+		t.userID, name, specialUse, subscribed, uidValidity, newEmailBase())
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
+
+// newEmailBase returns a random email_base: 16 hex digits.
+func newEmailBase() string { return store.NewID()[:16] }
 
 // nextUIDValidity returns a UIDVALIDITY larger than every earlier one of
 // this file, close to the current time in seconds, so that a mailbox

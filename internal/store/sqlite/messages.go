@@ -13,48 +13,96 @@ import (
 // InsertMessage adds m to mailboxID with the next UID; idemKey makes it
 // idempotent (invariant 3): the key is recorded in the same transaction.
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
-	if err := store.CheckNewMessage(m); err != nil {
-		return 0, false, wrap("insert message", err)
-	}
-	flags, err := store.NormalizeFlags(m.Flags)
-	if err != nil {
-		return 0, false, wrap("insert message", err)
-	}
-	if m.InternalDate.IsZero() {
-		m.InternalDate = time.Now() // IMAP needs one (RFC 9051 section 2.3.3)
-	}
 	var uid uint32
 	var dup bool
-	err = db.mutate(ctx, "insert message", userID, func(t *txn) error {
+	uids, err := db.insert(ctx, "insert message", userID, mailboxID, idemKey, []store.NewMessage{m}, func(t *txn) (bool, error) {
 		uid, dup = 0, false // fn may run again after SQLITE_BUSY
-		if idemKey != "" {
-			err := t.queryRow("SELECT uid FROM idempotency WHERE user_id = ? AND key = ?", userID, idemKey).Scan(&uid)
-			if err == nil {
-				dup = true
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
+		if idemKey == "" {
+			return false, nil
+		}
+		err := t.queryRow("SELECT uid FROM idempotency WHERE user_id = ? AND key = ?", userID, idemKey).Scan(&uid)
+		if err == nil {
+			dup = true
+			return true, nil
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if !dup {
+		uid = uids[0]
+	}
+	return uid, dup, nil
+}
+
+// InsertMessages adds ms to mailboxID with the next UIDs in one
+// transaction (MULTIAPPEND, RFC 3502).
+func (db *DB) InsertMessages(ctx context.Context, userID, mailboxID string, ms []store.NewMessage) ([]uint32, error) {
+	return db.insert(ctx, "insert messages", userID, mailboxID, "", ms, nil)
+}
+
+// insert adds ms to mailboxID in one transaction, unless dup (which may
+// be nil) finds that the idempotency key idemKey was used before.
+func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string, ms []store.NewMessage, dup func(*txn) (bool, error)) ([]uint32, error) {
+	ms = slices.Clone(ms)
+	flags := make([][]string, len(ms))
+	for i := range ms {
+		err := store.CheckNewMessage(ms[i])
+		if err == nil {
+			flags[i], err = store.NormalizeFlags(ms[i].Flags)
+		}
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		if ms[i].InternalDate.IsZero() {
+			ms[i].InternalDate = time.Now() // IMAP needs one (RFC 9051 section 2.3.3)
+		}
+	}
+	var uids []uint32
+	err := db.mutate(ctx, op, userID, func(t *txn) error {
+		uids = nil // fn may run again after SQLITE_BUSY
+		if dup != nil {
+			if found, err := dup(t); found || err != nil {
 				return err
 			}
 		}
 		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
-		if err != nil {
+		if err != nil || len(ms) == 0 {
 			return err
 		}
-		uid = mb.UIDNext
+		keywords := mb.Keywords
+		for _, f := range flags {
+			if keywords, err = store.AddKeywords(keywords, f); err != nil {
+				return err
+			}
+		}
 		modseq := mb.HighestModSeq + 1
-		if err := t.insertRow(id, uid, modseq, m, flags); err != nil {
+		now := time.Now()
+		var d delta
+		for i, m := range ms {
+			uid := mb.UIDNext + uint32(i)
+			if err := t.insertRow(id, uid, modseq, m, flags[i], now, ""); err != nil {
+				return err
+			}
+			if err := t.ref(m.BlobKey, 1); err != nil {
+				return err
+			}
+			d = d.add(counts(1, m.Size, flags[i]))
+			uids = append(uids, uid)
+		}
+		if err := t.addCounts(id, uint32(len(ms)), modseq, d); err != nil {
 			return err
 		}
-		if err := t.addCounts(id, 1, modseq, counts(1, m.Size, flags)); err != nil {
-			return err
-		}
-		if err := t.ref(m.BlobKey, 1); err != nil {
+		if err := t.setKeywords(id, mb.Keywords, keywords); err != nil {
 			return err
 		}
 		if idemKey != "" {
 			if _, err := t.exec("INSERT INTO idempotency(user_id, key, mailbox_id, uid) VALUES (?, ?, ?, ?)",
-				userID, idemKey, id, uid); err != nil {
+				userID, idemKey, id, uids[0]); err != nil {
 				return err
 			}
 		}
@@ -62,12 +110,23 @@ func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey stri
 		return nil
 	})
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
-	return uid, dup, nil
+	return uids, nil
 }
 
-func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMessage, flags []string) error {
+// setKeywords stores a mailbox's keywords if they changed from old.
+func (t *txn) setKeywords(mailbox int64, old, keywords []string) error {
+	if len(keywords) == len(old) {
+		return nil // AddKeywords only appends
+	}
+	_, err := t.exec("UPDATE mailboxes SET keywords = ? WHERE id = ?", store.EncodeFlags(keywords), mailbox)
+	return err
+}
+
+// insertRow writes one entry; emailID "" leaves its EMAILID to be derived
+// from the mailbox's email_base (store.EmailIDOf).
+func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMessage, flags []string, saved time.Time, emailID string) error {
 	prefix, summary := m.Prefix, m.Summary
 	if prefix == nil {
 		prefix = []byte{}
@@ -76,14 +135,14 @@ func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMes
 		summary = []byte{}
 	}
 	args := []any{mailbox, uid, m.BlobKey, prefix, m.Size, m.InternalDate.UnixNano(), store.EncodeFlags(flags),
-		hasFlag(flags, store.FlagSeen), modseq, summary}
+		hasFlag(flags, store.FlagSeen), modseq, summary, saved.UnixNano(), emailID}
 	if m.Text == nil {
-		_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		_, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary, save_date, email_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		return err
 	}
-	res, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary, search)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, searchState(m.Text))...)
+	res, err := t.exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen, modseq, summary, save_date, email_id, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, searchState(m.Text))...)
 	if err != nil {
 		return err
 	}
@@ -95,26 +154,29 @@ func (t *txn) insertRow(mailbox int64, uid uint32, modseq uint64, m store.NewMes
 }
 
 // delta is a change of a mailbox's counters.
-type delta struct{ messages, unseen, size int64 }
+type delta struct{ messages, unseen, deleted, size int64 }
 
 func counts(n, size int64, flags []string) delta {
 	d := delta{messages: n, size: size}
 	if !hasFlag(flags, store.FlagSeen) {
 		d.unseen = n
 	}
+	if hasFlag(flags, store.FlagDeleted) {
+		d.deleted = n
+	}
 	return d
 }
 
 func (d delta) add(e delta) delta {
-	return delta{d.messages + e.messages, d.unseen + e.unseen, d.size + e.size}
+	return delta{d.messages + e.messages, d.unseen + e.unseen, d.deleted + e.deleted, d.size + e.size}
 }
 
 // addCounts applies d to the mailbox, advances UIDNEXT by uids and sets
 // HIGHESTMODSEQ to modseq.
 func (t *txn) addCounts(mailbox int64, uids uint32, modseq uint64, d delta) error {
 	_, err := t.exec(`UPDATE mailboxes SET uidnext = uidnext + ?, highestmodseq = ?,
-		messages = messages + ?, unseen = unseen + ?, size = size + ? WHERE id = ?`,
-		uids, modseq, d.messages, d.unseen, d.size, mailbox)
+		messages = messages + ?, unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+		uids, modseq, d.messages, d.unseen, d.deleted, d.size, mailbox)
 	return err
 }
 
@@ -177,25 +239,43 @@ func (t *txn) unref(keys []string) ([]string, error) {
 }
 
 const (
-	headColumns    = `uid, blob_key, size, internal_date, flags, modseq`
+	headColumns    = `uid, blob_key, size, internal_date, flags, modseq, save_date, email_id`
 	messageColumns = headColumns + `, prefix, summary`
 )
 
-func scanMessage(s scanner) (store.Message, error) { return scanColumns(s, true) }
+// scanMessage scans messageColumns of a mailbox whose email_base is base.
+func scanMessage(s scanner, base string) (store.Message, error) { return scanColumns(s, base, true) }
 
 // scanColumns scans headColumns, and the prefix and summary too if full.
-func scanColumns(s scanner, full bool) (store.Message, error) {
+func scanColumns(s scanner, base string, full bool) (store.Message, error) {
 	var m store.Message
-	var date int64
+	var date, saved int64
 	var flags string
-	dest := []any{&m.UID, &m.BlobKey, &m.Size, &date, &flags, &m.ModSeq}
+	dest := []any{&m.UID, &m.BlobKey, &m.Size, &date, &flags, &m.ModSeq, &saved, &m.EmailID}
 	if full {
 		dest = append(dest, &m.Prefix, &m.Summary)
 	}
 	err := s.Scan(dest...)
 	m.InternalDate = time.Unix(0, date).UTC()
+	m.SaveDate = m.InternalDate
+	if saved != 0 {
+		m.SaveDate = time.Unix(saved/1e9, 0).UTC()
+	}
+	if m.EmailID == "" {
+		m.EmailID = store.EmailIDOf(base, m.UID)
+	}
 	m.Flags = store.DecodeFlags(flags)
 	return m, err
+}
+
+// emailBase returns the email_base of mailbox row id.
+func emailBase(ctx context.Context, q querier, id int64) (string, error) {
+	var base string
+	err := q.QueryRowContext(ctx, "SELECT email_base FROM mailboxes WHERE id = ?", id).Scan(&base)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil // deleted meanwhile: it lists as empty
+	}
+	return base, err
 }
 
 // Messages returns the messages of mailboxID with first <= UID <= last
@@ -227,6 +307,10 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 		if err != nil {
 			return err
 		}
+		base, err := emailBase(ctx, db.r, id)
+		if err != nil {
+			return err
+		}
 		// What changed since a mod-sequence is found through its index
 		// (few rows); the planner would otherwise walk the UID range,
 		// every row with its summary.
@@ -248,7 +332,7 @@ func (db *DB) listMessages(ctx context.Context, op, userID, mailboxID string, fi
 		}
 		defer rows.Close()
 		for rows.Next() {
-			m, err := scanColumns(rows, withSummary)
+			m, err := scanColumns(rows, base, withSummary)
 			if err != nil {
 				return err
 			}

@@ -71,15 +71,25 @@ func (t *txn) renameInbox(newName string) error {
 		return err
 	}
 	modseq := inbox.HighestModSeq + 1
+	// The messages keep their EMAILIDs, derived from INBOX's email_base
+	// so far, and their \Recent state. INBOX remembers no tombstones for
+	// them: its vanished_floor moves past them instead, so that Vanished
+	// reports a resync from before as incomplete.
+	if _, err := t.exec(`UPDATE messages SET email_id = 'M' || (SELECT email_base FROM mailboxes WHERE id = ?) || '-' || uid
+		WHERE mailbox_id = ? AND email_id = ''`, inboxID, inboxID); err != nil {
+		return err
+	}
 	if _, err := t.exec("UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?", newID, inboxID); err != nil {
 		return err
 	}
-	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = ?, unseen = ?, size = ?
-		WHERE id = ?`, inbox.UIDNext, modseq, inbox.Messages, inbox.Unseen, inbox.Size, newID); err != nil {
+	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = ?, unseen = ?, size = ?,
+		deleted = ?, keywords = ?, recent = (SELECT recent FROM mailboxes WHERE id = ?), vanished_floor = ?
+		WHERE id = ?`, inbox.UIDNext, modseq, inbox.Messages, inbox.Unseen, inbox.Size,
+		inbox.Deleted, store.EncodeFlags(inbox.Keywords), inboxID, modseq, newID); err != nil {
 		return err
 	}
-	if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ?, messages = 0, unseen = 0, size = 0
-		WHERE id = ?`, modseq, inboxID); err != nil {
+	if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ?, messages = 0, unseen = 0, size = 0, deleted = 0,
+		vanished_floor = ? WHERE id = ?`, modseq, modseq, inboxID); err != nil {
 		return err
 	}
 	t.touch()

@@ -224,6 +224,50 @@ CREATE TRIGGER messages_search_gone AFTER DELETE ON messages WHEN old.search != 
 	DELETE FROM search_staged WHERE rowid = old.rowid;
 END;
 `,
+	// 10: what the IMAP extensions need of the index. mailboxes.deleted
+	// counts the messages with \Deleted (STATUS DELETED, RFC 9208);
+	// keywords lists the keywords in use, space-separated (FLAGS); recent
+	// is the highest UID claimed as \Recent (RFC 3501 section 2.3.2);
+	// email_base is the random part of the EMAILIDs of the mailbox's
+	// inserts (RFC 8474); vanished_floor is the mod-sequence up to which
+	// expunged UIDs are forgotten and tombstones counts those remembered
+	// (RFC 7162 section 3.2.10). messages.save_date is when the entry was
+	// saved (RFC 8514; unix nanoseconds, 0: its internal date) and
+	// email_id its EMAILID ('': derived from email_base and the UID).
+	// Existing mailboxes start with nothing recent and nothing
+	// remembered as expunged.
+	`
+ALTER TABLE mailboxes ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN recent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN email_base TEXT NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN vanished_floor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN tombstones INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN save_date INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN email_id TEXT NOT NULL DEFAULT '';
+UPDATE mailboxes SET recent = uidnext - 1, vanished_floor = highestmodseq, email_base = lower(hex(randomblob(8))),
+	deleted = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id
+		AND instr(' ' || m.flags || ' ', ' \Deleted ') > 0);
+WITH RECURSIVE words(mailbox_id, rest, word) AS (
+	SELECT mailbox_id, flags || ' ', '' FROM messages WHERE flags != ''
+	UNION ALL
+	SELECT mailbox_id, substr(rest, instr(rest, ' ') + 1), substr(rest, 1, instr(rest, ' ') - 1)
+	FROM words WHERE rest != ''
+), keywords(mailbox_id, word) AS (
+	SELECT mailbox_id, min(word) FROM words WHERE word != '' AND substr(word, 1, 1) != '\'
+	GROUP BY mailbox_id, lower(word)
+)
+UPDATE mailboxes SET keywords = coalesce((SELECT group_concat(word, ' ') FROM keywords k
+	WHERE k.mailbox_id = mailboxes.id), '');
+CREATE TABLE tombstones (
+	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	modseq     INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	PRIMARY KEY (mailbox_id, modseq, uid)
+) WITHOUT ROWID;
+DROP INDEX messages_heads;
+CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, save_date, email_id);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -62,12 +62,16 @@ func exportMailboxes(ctx context.Context, tx *sql.Tx, userID string) ([]store.Ma
 		return nil, err
 	}
 	for i, id := range ids {
+		base, err := emailBase(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
 		rows, err := tx.QueryContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? ORDER BY uid", id)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			m, err := scanMessage(rows)
+			m, err := scanMessage(rows, base)
 			if err != nil {
 				rows.Close()
 				return nil, err
@@ -171,21 +175,34 @@ func (t *txn) importMailbox(ms store.MailboxSnapshot) (int64, error) {
 		}
 		uidNext, modseq = max(uidNext, m.UID+1), max(modseq, m.ModSeq)
 	}
+	// Nothing is recent and no expunge is remembered: the mailbox has a
+	// new UIDVALIDITY, and clients resynchronise it from scratch.
 	var row int64
-	err = t.queryRow(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.userID, name, ms.Mailbox.SpecialUse, ms.Mailbox.Subscribed, uidValidity, uidNext, modseq).Scan(&row)
+	err = t.queryRow(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq,
+		email_base, recent, vanished_floor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.userID, name, ms.Mailbox.SpecialUse, ms.Mailbox.Subscribed, uidValidity, uidNext, modseq,
+		newEmailBase(), uidNext-1, modseq).Scan(&row)
 	if err != nil {
 		return 0, err
 	}
 	var d delta
 	var keys []string
+	keywords := store.SnapshotKeywords(ms)
 	for _, m := range ms.Messages {
 		flags, err := store.NormalizeFlags(m.Flags)
 		if err != nil {
 			return 0, err
 		}
-		if err := t.insertRow(row, m.UID, max(m.ModSeq, 1), m.NewMessage, flags); err != nil {
+		saved := m.SaveDate
+		if saved.IsZero() {
+			saved = m.InternalDate
+		}
+		emailID := m.EmailID
+		if !store.ValidObjectID(emailID) {
+			emailID = "" // a snapshot from before EMAILIDs: derived from the new email_base
+		}
+		if err := t.insertRow(row, m.UID, max(m.ModSeq, 1), m.NewMessage, flags, saved, emailID); err != nil {
 			return 0, err
 		}
 		if err := t.ref(m.BlobKey, 1); err != nil {
@@ -195,6 +212,9 @@ func (t *txn) importMailbox(ms store.MailboxSnapshot) (int64, error) {
 		keys = append(keys, m.BlobKey)
 	}
 	if err := t.forgetDeletes(keys); err != nil {
+		return 0, err
+	}
+	if err := t.setKeywords(row, nil, keywords); err != nil {
 		return 0, err
 	}
 	return row, t.addCounts(row, 0, modseq, d)

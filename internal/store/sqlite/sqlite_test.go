@@ -82,7 +82,7 @@ func TestReopenPersists(t *testing.T) {
 		t.Fatalf("user after reopen: %+v, %v", got, err)
 	}
 	mb, err := db.Mailbox(ctx, u.ID, "INBOX")
-	if err != nil || mb != inbox && (mb.Messages != 1 || mb.UIDValidity != inbox.UIDValidity) {
+	if err != nil || !reflect.DeepEqual(mb, inbox) && (mb.Messages != 1 || mb.UIDValidity != inbox.UIDValidity) {
 		t.Fatalf("INBOX after reopen: %+v, %v", mb, err)
 	}
 	if again, dup, err := db.InsertMessage(ctx, u.ID, inbox.ID, "k1", store.NewMessage{BlobKey: "msg/1", Size: 3}); err != nil || !dup || again != uid {
@@ -232,7 +232,7 @@ func TestLargeUIDSets(t *testing.T) {
 		}
 		for i := 1; i <= n; i++ {
 			m := store.NewMessage{BlobKey: fmt.Sprint("msg/", i), Size: 1}
-			if err := t.insertRow(row, uint32(i), 2, m, nil); err != nil {
+			if err := t.insertRow(row, uint32(i), 2, m, nil, time.Now(), ""); err != nil {
 				return err
 			}
 			if err := t.ref(m.BlobKey, 1); err != nil {
@@ -374,7 +374,9 @@ func TestJobQueued(t *testing.T) {
 
 // TestMigrateMessagesToRowid: a file written at schema version 6 (messages
 // WITHOUT ROWID) keeps every message, flag and idempotency key when
-// migration 7 rebuilds the table, and the listings and indexes work after.
+// migration 7 rebuilds the table, and the listings and indexes work after;
+// migration 10 counts the \Deleted messages, lists the keywords in use,
+// and leaves nothing recent or remembered as expunged.
 func TestMigrateMessagesToRowid(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "bucketmail.db")
@@ -389,29 +391,35 @@ func TestMigrateMessagesToRowid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.EnsureUser(ctx, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := old.Mailbox(ctx, u.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The rows as this program's version 6 wrote them: this program
+	// writes only the newest schema.
 	summary := []byte(`{"s":3,"h":"` + strings.Repeat("QUJD", 400) + `"}`) // a row that overflows
+	flags := []string{"", `\Seen`, `$Junk \Deleted`, "Work", `\Deleted \Seen`}
+	var row int64
+	if err := old.w.QueryRow(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity, uidnext,
+		highestmodseq, messages, unseen, size) VALUES (?, 'INBOX', '', 1, 100, 6, 6, 5, 3, 15) RETURNING id`, u.ID).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	inbox := store.Mailbox{ID: fmt.Sprint(row)}
+	var before []store.Message
 	for i := range 5 {
-		m := store.NewMessage{BlobKey: fmt.Sprintf("msg/%d", i), Prefix: []byte("Delivered-To: a@example.org\r\n"),
-			Size: 3, InternalDate: time.Unix(int64(1e9+i), 0).UTC(), Summary: summary}
-		if _, _, err := old.InsertMessage(ctx, u.ID, inbox.ID, fmt.Sprint("k", i), m); err != nil {
+		m := store.Message{NewMessage: store.NewMessage{BlobKey: fmt.Sprintf("msg/%d", i), Prefix: []byte("Delivered-To: a@example.org\r\n"),
+			Size: 3, InternalDate: time.Unix(int64(1e9+i), 0).UTC(), Summary: summary, Flags: store.DecodeFlags(flags[i])},
+			UID: uint32(i + 1), ModSeq: uint64(i + 2)}
+		if _, err := old.w.Exec(`INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date, flags, seen,
+			modseq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row, m.UID, m.BlobKey, m.Prefix, m.Size,
+			m.InternalDate.UnixNano(), flags[i], strings.Contains(flags[i], `\Seen`), m.ModSeq, summary); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := old.w.Exec(`INSERT INTO idempotency(user_id, key, mailbox_id, uid) VALUES (?, ?, ?, ?)`,
+			u.ID, fmt.Sprint("k", i), row, m.UID); err != nil {
+			t.Fatal(err)
+		}
+		m.SaveDate = m.InternalDate // unknown: the internal date
+		before = append(before, m)
 	}
-	if _, err := old.SetFlags(ctx, u.ID, inbox.ID, []uint32{2}, store.FlagsAdd, []string{store.FlagSeen}); err != nil {
-		t.Fatal(err)
-	}
-	before, err := old.Messages(ctx, u.ID, inbox.ID, 1, 0, 0)
-	if err != nil || len(before) != 5 {
-		t.Fatalf("before: %d messages, %v", len(before), err)
-	}
-	mbBefore, _ := old.Mailbox(ctx, u.ID, "INBOX")
+	mbBefore := store.Mailbox{ID: inbox.ID, Name: store.Inbox, Subscribed: true, UIDValidity: 100, UIDNext: 6,
+		HighestModSeq: 6, Messages: 5, Unseen: 3, Size: 15, Deleted: 2, Keywords: []string{"$Junk", "Work"}}
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -425,14 +433,30 @@ func TestMigrateMessagesToRowid(t *testing.T) {
 		t.Fatalf("messages not rebuilt: %s", ddl)
 	}
 	after, err := db.Messages(ctx, u.ID, inbox.ID, 1, 0, 0)
+	ids := map[string]bool{}
+	for i := range after {
+		if !store.ValidObjectID(after[i].EmailID) || ids[after[i].EmailID] {
+			t.Fatalf("message %d: EMAILID %q", after[i].UID, after[i].EmailID)
+		}
+		ids[after[i].EmailID] = true
+		after[i].EmailID = ""
+	}
 	if err != nil || !reflect.DeepEqual(after, before) {
 		t.Fatalf("after migration:\n%+v\nbefore:\n%+v (%v)", after, before, err)
 	}
 	heads, err := db.MessageHeads(ctx, u.ID, inbox.ID, 1, 0, mbBefore.HighestModSeq-1)
-	if err != nil || len(heads) != 1 || heads[0].UID != before[1].UID {
+	if err != nil || len(heads) != 1 || heads[0].UID != before[4].UID {
 		t.Fatalf("changes since the last modseq: %+v, %v", heads, err)
 	}
-	if mb, err := db.Mailbox(ctx, u.ID, "INBOX"); err != nil || mb != mbBefore {
+	// Migration 10: what the mailbox held is not recent, and no expunge
+	// from before is remembered.
+	if first, last, err := db.ClaimRecent(ctx, u.ID, inbox.ID); err != nil || first != 0 || last != 0 {
+		t.Fatalf("ClaimRecent after migration = %d:%d, %v", first, last, err)
+	}
+	if _, complete, err := db.Vanished(ctx, u.ID, inbox.ID, 1); err != nil || complete {
+		t.Fatalf("Vanished(1) after migration: complete %v, %v", complete, err)
+	}
+	if mb, err := db.Mailbox(ctx, u.ID, "INBOX"); err != nil || !reflect.DeepEqual(mb, mbBefore) {
 		t.Fatalf("mailbox %+v, before %+v (%v)", mb, mbBefore, err)
 	}
 	if uid, dup, err := db.InsertMessage(ctx, u.ID, inbox.ID, "k3", store.NewMessage{BlobKey: "msg/3", Size: 3}); err != nil || !dup || uid != before[3].UID {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -65,7 +66,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 			return err
 		}
 		modseq := mb.HighestModSeq + 1
-		var unseen int64
+		var d delta
 		err = t.eachRow("SELECT uid, flags, seen FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", id, uids,
 			func(r *sql.Rows) error {
 				var m store.Message
@@ -80,15 +81,30 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 				}
 				switch isSeen := hasFlag(next, store.FlagSeen); {
 				case isSeen && !wasSeen:
-					unseen--
+					d.unseen--
 				case !isSeen && wasSeen:
-					unseen++
+					d.unseen++
+				}
+				switch was, is := hasFlag(store.DecodeFlags(cur), store.FlagDeleted), hasFlag(next, store.FlagDeleted); {
+				case is && !was:
+					d.deleted++
+				case was && !is:
+					d.deleted--
 				}
 				m.Flags, m.ModSeq = next, modseq
 				changed = append(changed, m)
 				return nil
 			})
 		if err != nil || len(changed) == 0 {
+			return err
+		}
+		keywords := mb.Keywords
+		if op != store.FlagsRemove {
+			if keywords, err = store.AddKeywords(keywords, flags); err != nil {
+				return err
+			}
+		}
+		if err := t.setKeywords(id, mb.Keywords, keywords); err != nil {
 			return err
 		}
 		for _, m := range changed {
@@ -98,17 +114,17 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 			}
 		}
 		t.touch()
-		return t.addCounts(id, 0, modseq, delta{unseen: unseen})
+		return t.addCounts(id, 0, modseq, d)
 	})
 	return changed, err
 }
 
 // gone is a message about to leave a mailbox.
 type gone struct {
-	uid  uint32
-	key  string
-	size int64
-	seen bool
+	uid           uint32
+	key           string
+	size          int64
+	seen, deleted bool
 }
 
 // Expunge removes the messages flagged \Deleted (only those among uids
@@ -128,7 +144,7 @@ func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint
 			if err := r.Scan(&g.uid, &g.key, &g.size, &g.seen, &flags); err != nil {
 				return err
 			}
-			if hasFlag(store.DecodeFlags(flags), store.FlagDeleted) {
+			if g.deleted = hasFlag(store.DecodeFlags(flags), store.FlagDeleted); g.deleted {
 				victims = append(victims, g)
 			}
 			return nil
@@ -153,8 +169,9 @@ func (db *DB) Expunge(ctx context.Context, userID, mailboxID string, uids []uint
 	return expunged, err
 }
 
-// remove deletes victims from the mailbox, updates its counters and drops
-// their blob references, scheduling the objects left without one.
+// remove deletes victims from the mailbox, remembers their UIDs with
+// modseq (Vanished), updates its counters and drops their blob
+// references, scheduling the objects left without one.
 func (t *txn) remove(mailbox int64, modseq uint64, victims []gone) error {
 	var d delta
 	keys := make([]string, 0, len(victims))
@@ -162,18 +179,54 @@ func (t *txn) remove(mailbox int64, modseq uint64, victims []gone) error {
 		if _, err := t.exec("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailbox, g.uid); err != nil {
 			return err
 		}
+		if _, err := t.exec("INSERT INTO tombstones(mailbox_id, modseq, uid) VALUES (?, ?, ?)", mailbox, modseq, g.uid); err != nil {
+			return err
+		}
 		d.messages--
 		d.size -= g.size
 		if !g.seen {
 			d.unseen--
+		}
+		if g.deleted {
+			d.deleted--
 		}
 		keys = append(keys, g.key)
 	}
 	if err := t.addCounts(mailbox, 0, modseq, d); err != nil {
 		return err
 	}
+	if err := t.trimTombstones(mailbox, len(victims)); err != nil {
+		return err
+	}
 	t.touch()
 	return t.drop(keys)
+}
+
+// trimTombstones counts n new tombstones of mailbox and forgets the oldest
+// past store.MaxTombstones, raising vanished_floor to the mod-sequence of
+// the newest forgotten.
+func (t *txn) trimTombstones(mailbox int64, n int) error {
+	var count int
+	if err := t.queryRow("UPDATE mailboxes SET tombstones = tombstones + ? WHERE id = ? RETURNING tombstones",
+		n, mailbox).Scan(&count); err != nil {
+		return err
+	}
+	over := count - store.MaxTombstones
+	if over <= 0 {
+		return nil
+	}
+	var floor int64
+	if err := t.queryRow(`SELECT max(modseq) FROM (SELECT modseq FROM tombstones WHERE mailbox_id = ?
+		ORDER BY modseq, uid LIMIT ?)`, mailbox, over).Scan(&floor); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM tombstones WHERE mailbox_id = ? AND (modseq, uid) IN
+		(SELECT modseq, uid FROM tombstones WHERE mailbox_id = ? ORDER BY modseq, uid LIMIT ?)`, mailbox, mailbox, over); err != nil {
+		return err
+	}
+	_, err := t.exec(`UPDATE mailboxes SET vanished_floor = max(vanished_floor, ?), tombstones = ? WHERE id = ?`,
+		floor, store.MaxTombstones, mailbox)
+	return err
 }
 
 // CopyMessages copies uids from srcID to dstID.
@@ -195,10 +248,14 @@ func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uin
 		if err != nil {
 			return err
 		}
+		srcBase, err := emailBase(ctx, t.Tx, srcRow)
+		if err != nil {
+			return err
+		}
 		var msgs []store.Message
 		err = t.eachRow("SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", srcRow, uids,
 			func(r *sql.Rows) error {
-				m, err := scanMessage(r)
+				m, err := scanMessage(r, srcBase)
 				msgs = append(msgs, m)
 				return err
 			})
@@ -211,12 +268,22 @@ func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uin
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
+		keywords := dstMB.Keywords
+		for _, m := range msgs {
+			if keywords, err = store.AddKeywords(keywords, m.Flags); err != nil {
+				return err
+			}
+		}
+		if err := t.setKeywords(dstRow, dstMB.Keywords, keywords); err != nil {
+			return err
+		}
 		modseq := dstMB.HighestModSeq + 1
+		now := time.Now()
 		var d delta
 		var victims []gone
 		for i, m := range msgs {
 			uid := dstMB.UIDNext + uint32(i)
-			if err := t.insertRow(dstRow, uid, modseq, m.NewMessage, m.Flags); err != nil {
+			if err := t.insertRow(dstRow, uid, modseq, m.NewMessage, m.Flags, now, m.EmailID); err != nil {
 				return err
 			}
 			if err := t.copyText(srcRow, m.UID); err != nil {
@@ -224,7 +291,8 @@ func (db *DB) transfer(ctx context.Context, op, userID, srcID string, uids []uin
 			}
 			d = d.add(counts(1, m.Size, m.Flags))
 			src, dst = append(src, m.UID), append(dst, uid)
-			victims = append(victims, gone{uid: m.UID, key: m.BlobKey, size: m.Size, seen: hasFlag(m.Flags, store.FlagSeen)})
+			victims = append(victims, gone{uid: m.UID, key: m.BlobKey, size: m.Size,
+				seen: hasFlag(m.Flags, store.FlagSeen), deleted: hasFlag(m.Flags, store.FlagDeleted)})
 			if err := t.ref(m.BlobKey, 1); err != nil {
 				return err
 			}

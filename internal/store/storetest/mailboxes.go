@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func testMailboxes(t *testing.T, open func(t *testing.T) store.Store) {
 		must(t, s.EnsureUser(ctx, u.ID)) // idempotent
 		again, err := s.ListMailboxes(ctx, u.ID)
 		must(t, err)
-		if !slices.Equal(mbs, again) {
+		if !reflect.DeepEqual(mbs, again) {
 			t.Fatalf("EnsureUser twice changed mailboxes:\n%+v\n%+v", mbs, again)
 		}
 		for _, name := range []string{"inbox", "InBoX", "INBOX"} {

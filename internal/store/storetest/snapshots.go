@@ -78,6 +78,12 @@ func makeFixture(t *testing.T, s store.Store) fixture {
 	must(t, err)
 	_, err = s.SetFlags(ctx, f.user.ID, inbox.ID, []uint32{uid}, store.FlagsAdd, []string{store.FlagFlagged})
 	must(t, err)
+	// A moved message (its EMAILID from another mailbox) and one with
+	// \Deleted (STATUS DELETED).
+	muid := insert(t, s, f.user, inbox, msg(44, store.FlagDeleted, "Moved"))
+	_, _, err = s.MoveMessages(ctx, f.user.ID, inbox.ID, []uint32{muid}, work.ID)
+	must(t, err)
+	insert(t, s, f.user, inbox, msg(55, store.FlagDeleted))
 	return f
 }
 
@@ -122,7 +128,7 @@ func sameIndex(t *testing.T, got, want index) {
 		}
 		if g.mb.UIDNext < w.mb.UIDNext || g.mb.HighestModSeq < w.mb.HighestModSeq || g.mb.Messages != w.mb.Messages ||
 			g.mb.Unseen != w.mb.Unseen || g.mb.Size != w.mb.Size || g.mb.Subscribed != w.mb.Subscribed ||
-			g.mb.SpecialUse != w.mb.SpecialUse {
+			g.mb.SpecialUse != w.mb.SpecialUse || g.mb.Deleted != w.mb.Deleted || !sameSet(g.mb.Keywords, w.mb.Keywords) {
 			t.Errorf("%s: status %+v, want like %+v", name, g.mb, w.mb)
 		}
 		if len(g.msgs) != len(w.msgs) {
@@ -132,7 +138,7 @@ func sameIndex(t *testing.T, got, want index) {
 			gm := g.msgs[i]
 			if gm.UID != wm.UID || gm.BlobKey != wm.BlobKey || string(gm.Prefix) != string(wm.Prefix) ||
 				gm.Size != wm.Size || !gm.InternalDate.Equal(wm.InternalDate) || !sameSet(gm.Flags, wm.Flags) ||
-				string(gm.Summary) != string(wm.Summary) {
+				string(gm.Summary) != string(wm.Summary) || !gm.SaveDate.Equal(wm.SaveDate) || gm.EmailID != wm.EmailID {
 				t.Errorf("%s: message %d = %+v, want %+v", name, i, gm, wm)
 			}
 		}

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open) })
 	t.Run("Mailboxes", func(t *testing.T) { testMailboxes(t, open) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open) })
+	t.Run("IMAPState", func(t *testing.T) { testIMAPState(t, open) })
 	t.Run("Orphans", func(t *testing.T) { testOrphans(t, open) })
 	t.Run("Quota", func(t *testing.T) { testQuota(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
@@ -43,6 +44,10 @@ func RunShared(t *testing.T, openPair func(t *testing.T) (a, b store.Store)) {
 	t.Run("Visibility", func(t *testing.T) { testSharedVisibility(t, openPair) })
 	t.Run("Watch", func(t *testing.T) { testSharedWatch(t, openPair) })
 	t.Run("ClaimExclusive", func(t *testing.T) { testSharedClaim(t, openPair) })
+	t.Run("RecentExclusive", func(t *testing.T) {
+		a, b := openPair(t)
+		claimConcurrently(t, a, b)
+	})
 }
 
 // notifyWithin is how long a Watch wake-up may take. The interface promises

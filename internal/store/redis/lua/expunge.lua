@@ -24,6 +24,7 @@ else
 end
 local uids, blobs = {}, {}
 if #victims == 0 then return {uids, blobs} end
+local del = ensureMeta(k)
 local n, unseen, size = tonumber(st[2]), tonumber(st[3]), tonumber(st[4])
 for _, v in ipairs(victims) do
   redis.call('ZREM', k .. ':u', v[1])
@@ -35,6 +36,8 @@ for _, v in ipairs(victims) do
   uids[#uids + 1] = v[1]
   blobs[#blobs + 1] = v[3]
 end
-redis.call('HSET', k, 'hms', tonumber(st[1]) + 1, 'n', n, 'unseen', unseen, 'size', string.format('%d', size))
+local ms = tonumber(st[1]) + 1
+redis.call('HSET', k, 'hms', ms, 'n', n, 'unseen', unseen, 'size', string.format('%d', size), 'del', del - #victims)
+bury(k, ms, uids)
 touch(P)
 return {uids, blobs}

@@ -3,10 +3,12 @@
 -- are fetched by the caller afterwards: a body never changes once
 -- written, and reading 10,000 of them here would block Redis for the
 -- whole copy. ARGV: P, mailbox id, first, last ('+inf'), changedSince.
--- Returns uid, head for each.
+-- Returns the mailbox's 'eb' and 'es' fields ('' if missing: see
+-- emailIDOf), then uid, head for each message.
 local P, id = ARGV[1], ARGV[2]
 local k = mbKey(P, id)
-if redis.call('EXISTS', k) == 0 then fail('ERR_NOTFOUND', 'mailbox id ' .. id) end
+local eb = redis.call('HMGET', k, 'uv', 'eb', 'es')
+if not eb[1] then fail('ERR_NOTFOUND', 'mailbox id ' .. id) end
 local since = tonumber(ARGV[5])
 local uids
 if since == 0 then
@@ -23,7 +25,7 @@ else
   end
   table.sort(uids, function(a, b) return tonumber(a) < tonumber(b) end)
 end
-local out = {}
+local out = {eb[2] or '', eb[3] or ''}
 local chunk = 1000
 for i = 1, #uids, chunk do
   local part = {}

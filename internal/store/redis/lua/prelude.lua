@@ -32,15 +32,46 @@ local function split(s, sep)
   end
 end
 
--- parseHead splits a message head "modseq\nsize\nblobkey\nflags\ndate".
--- The date (unix ns) stays text: Lua numbers are doubles.
+-- parseHead splits a message head "modseq\nsize\nblobkey\nflags\ndate"
+-- and what follows it, rest: "\n<save>" or "\n<save>\n<email id>", or ""
+-- in a head from before save dates (see keys.go). The date (unix ns) and
+-- rest stay text: Lua numbers are doubles.
 local function parseHead(h)
-  local ms, size, blob, flags, date = string.match(h, '^(%d+)\n(%d+)\n([^\n]*)\n([^\n]*)\n(%-?%d+)$')
-  return tonumber(ms), tonumber(size), blob, flags, date
+  local ms, size, blob, flags, date, rest = string.match(h, '^(%d+)\n(%d+)\n([^\n]*)\n([^\n]*)\n(%-?%d+)(.*)$')
+  return tonumber(ms), tonumber(size), blob, flags, date, rest
 end
 
-local function makeHead(ms, size, blob, flags, date)
-  return string.format('%d', ms) .. '\n' .. string.format('%d', size) .. '\n' .. blob .. '\n' .. flags .. '\n' .. date
+local function makeHead(ms, size, blob, flags, date, rest)
+  return string.format('%d', ms) .. '\n' .. string.format('%d', size) .. '\n' .. blob .. '\n' .. flags .. '\n' .. date .. rest
+end
+
+-- savedNow returns the rest of a head saved now with an internal date
+-- (unix ns, text) and an email id ('': derived, see emailIDOf): the save
+-- date is kept in seconds after the internal date's second, a digit or
+-- two for a delivery, and nothing at all for a delivery within the
+-- second it was received (a head without it was saved at its date).
+local function savedNow(date, eid)
+  local secs
+  if #date > 9 and string.sub(date, 1, 1) ~= '-' then
+    secs = tonumber(string.sub(date, 1, #date - 9))
+  else
+    secs = math.floor(tonumber(date) / 1e9)
+  end
+  local save = tonumber(redis.call('TIME')[1]) - secs
+  if save == 0 and eid == '' then return '' end
+  local r = '\n' .. string.format('%d', save)
+  if eid ~= '' then r = r .. '\n' .. eid end
+  return r
+end
+
+-- emailIDOf returns the EMAILID (store.EmailIDOf) of message uid of
+-- mailbox id whose head ends in rest: its own, or derived from the
+-- mailbox's id, or below the mailbox's 'es' field from its 'eb' field.
+local function emailIDOf(id, eb, es, uid, rest)
+  local own = string.match(rest, '^\n%-?%d+\n(.+)$')
+  if own then return own end
+  if eb and tonumber(uid) < tonumber(es or '0') then return 'M' .. eb .. '-' .. uid end
+  return 'M' .. id .. '-' .. uid
 end
 
 local function hasFlag(flags, f)
@@ -70,7 +101,8 @@ local function createMailbox(P, name, id, special, sub)
   local uv = newUIDValidity(P)
   redis.call('HSET', P .. ':mailboxes', name, id)
   redis.call('HSET', mbKey(P, id), 'name', name, 'special', special, 'sub', sub,
-    'uv', string.format('%d', uv), 'next', 1, 'hms', 1, 'n', 0, 'unseen', 0, 'size', 0)
+    'uv', string.format('%d', uv), 'next', 1, 'hms', 1, 'n', 0, 'unseen', 0, 'size', 0,
+    'del', 0, 'kw', '', 'rec', 0, 'xf', 0)
   return true
 end
 
@@ -91,5 +123,70 @@ end
 
 local function dropMailbox(P, id)
   local k = mbKey(P, id)
-  redis.call('DEL', k, k .. ':u', k .. ':m', k .. ':h', k .. ':b')
+  redis.call('DEL', k, k .. ':u', k .. ':m', k .. ':h', k .. ':b', k .. ':x')
+end
+
+-- MAX_KEYWORDS is store.MaxKeywords, MAX_TOMBSTONES store.MaxTombstones.
+local MAX_KEYWORDS = 256
+local MAX_TOMBSTONES = 10000
+
+-- ensureMeta returns the 'del' (messages with \Deleted) and 'kw'
+-- (keywords) fields of the existing mailbox k, first computing them from
+-- the heads for a mailbox from before they were kept.
+local function ensureMeta(k)
+  local v = redis.call('HMGET', k, 'del', 'kw')
+  if v[1] and v[2] then return tonumber(v[1]), v[2] end
+  local del, kws, seen = 0, {}, {}
+  for _, h in ipairs(redis.call('HVALS', k .. ':h')) do
+    local _, _, _, flags = parseHead(h)
+    for _, f in ipairs(split(flags, ' ')) do
+      if f == '\\Deleted' then
+        del = del + 1
+      elseif string.sub(f, 1, 1) ~= '\\' and not seen[string.lower(f)] then
+        seen[string.lower(f)] = true
+        kws[#kws + 1] = f
+      end
+    end
+  end
+  local kw = table.concat(kws, ' ')
+  redis.call('HSET', k, 'del', del, 'kw', kw)
+  return del, kw
+end
+
+-- addKeywords returns the keyword list kw (space-separated) with the
+-- keywords of flags (a list) it lacks, compared case-insensitively;
+-- past MAX_KEYWORDS it fails with ERR_LIMIT (call it before any write).
+local function addKeywords(kw, flags)
+  local list, seen = split(kw, ' '), {}
+  for _, f in ipairs(list) do seen[string.lower(f)] = true end
+  for _, f in ipairs(flags) do
+    local l = string.lower(f)
+    if f ~= '' and string.sub(f, 1, 1) ~= '\\' and not seen[l] then
+      if #list >= MAX_KEYWORDS then fail('ERR_LIMIT', 'more than ' .. MAX_KEYWORDS .. ' keywords in a mailbox') end
+      seen[l] = true
+      list[#list + 1] = f
+    end
+  end
+  return table.concat(list, ' ')
+end
+
+-- TOMB is the size of a tombstone in k:x: UID (4 bytes) and the
+-- mod-sequence of its expunge (8 bytes), big-endian, in expunge order.
+local TOMB = 12
+
+-- bury remembers uids as expunged from mailbox k with mod-sequence ms,
+-- above every earlier one, and forgets the oldest past MAX_TOMBSTONES,
+-- moving the 'xf' floor to the newest forgotten. A mailbox from before
+-- tombstones ('xf' missing) starts remembering at ms.
+local function bury(k, ms, uids)
+  if redis.call('HEXISTS', k, 'xf') == 0 then redis.call('HSET', k, 'xf', string.format('%d', ms - 1)) end
+  local parts = {}
+  for i, u in ipairs(uids) do parts[i] = struct.pack('>I4I8', u, ms) end
+  local n = redis.call('APPEND', k .. ':x', table.concat(parts))
+  local over = n - MAX_TOMBSTONES * TOMB
+  if over > 0 then
+    local _, floor = struct.unpack('>I4I8', redis.call('GETRANGE', k .. ':x', over - TOMB, over - 1))
+    redis.call('SET', k .. ':x', redis.call('GETRANGE', k .. ':x', over, -1))
+    redis.call('HSET', k, 'xf', string.format('%d', floor))
+  end
 end

@@ -19,14 +19,31 @@ if old == 'INBOX' then
   -- and INBOX keeps its UIDNEXT, so no UID of either is ever reused.
   parents()
   createMailbox(P, new, newID, '', 0)
+  -- The messages keep their EMAILIDs (derived from INBOX's id: the new
+  -- mailbox's 'eb' and 'es' say so) and their \Recent state. INBOX
+  -- keeps its tombstones and remembers none for them: its 'xf' floor
+  -- moves past them instead.
   local src, dst = mbKey(P, id), mbKey(P, newID)
-  local st = redis.call('HMGET', src, 'next', 'hms', 'n', 'unseen', 'size')
+  local st = redis.call('HMGET', src, 'next', 'hms', 'n', 'unseen', 'size', 'rec', 'eb', 'es')
+  local del, kw = ensureMeta(src)
   local ms = tonumber(st[2]) + 1
+  if st[7] and tonumber(st[8] or '0') > 1 then
+    -- INBOX's own lower UIDs derive from an older base: give them theirs.
+    for _, u in ipairs(redis.call('ZRANGEBYSCORE', src .. ':u', 0, '(' .. st[8])) do
+      local hms, size, blob, flags, date, rest = parseHead(redis.call('HGET', src .. ':h', u))
+      if not string.match(rest, '^\n%-?%d+\n') then
+        local save = string.match(rest, '^\n(%-?%d+)$') or '0'
+        redis.call('HSET', src .. ':h', u, makeHead(hms, size, blob, flags, date,
+          '\n' .. save .. '\n' .. emailIDOf(id, st[7], st[8], u, rest)))
+      end
+    end
+  end
   for _, suffix in ipairs({':u', ':m', ':h', ':b'}) do
     if redis.call('EXISTS', src .. suffix) == 1 then redis.call('RENAME', src .. suffix, dst .. suffix) end
   end
-  redis.call('HSET', dst, 'next', st[1], 'hms', ms, 'n', st[3], 'unseen', st[4], 'size', st[5])
-  redis.call('HSET', src, 'hms', ms, 'n', 0, 'unseen', 0, 'size', 0)
+  redis.call('HSET', dst, 'next', st[1], 'hms', ms, 'n', st[3], 'unseen', st[4], 'size', st[5],
+    'del', del, 'kw', kw, 'rec', st[6] or tonumber(st[1]) - 1, 'eb', id, 'es', st[1], 'xf', ms)
+  redis.call('HSET', src, 'hms', ms, 'n', 0, 'unseen', 0, 'size', 0, 'del', 0, 'xf', ms)
   touch(P)
   return 1
 end

@@ -43,27 +43,36 @@ local function apply(cur)
   return out
 end
 
-local out = {ms}
-local unseen = 0
+-- First what changes, then the keyword bound, then the writes.
+local changes = {}
+local unseen, del = 0, 0
 for i = 5, #ARGV do
   local uid = ARGV[i]
   local h = redis.call('HGET', k .. ':h', uid)
   if h then
-    local _, size, blob, flags, date = parseHead(h)
+    local _, size, blob, flags, date, rest = parseHead(h)
     local next = table.concat(apply(split(flags, ' ')), ' ')
     if string.lower(next) ~= string.lower(flags) then
       local was, is = hasFlag(flags, '\\Seen'), hasFlag(next, '\\Seen')
       if is and not was then unseen = unseen - 1 end
       if was and not is then unseen = unseen + 1 end
-      redis.call('HSET', k .. ':h', uid, makeHead(ms, size, blob, next, date))
-      redis.call('ZADD', k .. ':m', ms, uid)
-      out[#out + 1] = uid
-      out[#out + 1] = next
+      was, is = hasFlag(flags, '\\Deleted'), hasFlag(next, '\\Deleted')
+      if is and not was then del = del + 1 end
+      if was and not is then del = del - 1 end
+      changes[#changes + 1] = {uid, makeHead(ms, size, blob, next, date, rest), next}
     end
   end
 end
-if #out > 1 then
-  redis.call('HSET', k, 'hms', ms, 'unseen', tonumber(st[2]) + unseen)
-  touch(P)
+local out = {ms}
+if #changes == 0 then return out end
+local curDel, kw = ensureMeta(k)
+if op ~= 2 then kw = addKeywords(kw, given) end
+for _, c in ipairs(changes) do
+  redis.call('HSET', k .. ':h', c[1], c[2])
+  redis.call('ZADD', k .. ':m', ms, c[1])
+  out[#out + 1] = c[1]
+  out[#out + 1] = c[3]
 end
+redis.call('HSET', k, 'hms', ms, 'unseen', tonumber(st[2]) + unseen, 'del', curDel + del, 'kw', kw)
+touch(P)
 return out

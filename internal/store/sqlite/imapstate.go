@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/bucketmail/bucketmail/internal/store"
+)
+
+// ClaimRecent returns the UIDs above the mailbox's recent mark and moves
+// the mark to UIDNEXT-1, in one write transaction.
+func (db *DB) ClaimRecent(ctx context.Context, userID, mailboxID string) (first, last uint32, err error) {
+	err = db.mutate(ctx, "claim recent", userID, func(t *txn) error {
+		first, last = 0, 0
+		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var mark uint32
+		if err := t.queryRow("SELECT recent FROM mailboxes WHERE id = ?", id).Scan(&mark); err != nil {
+			return err
+		}
+		if mark+1 >= mb.UIDNext {
+			return nil
+		}
+		first, last = mark+1, mb.UIDNext-1
+		_, err = t.exec("UPDATE mailboxes SET recent = ? WHERE id = ?", last, id)
+		return err
+	})
+	return first, last, err
+}
+
+// Vanished returns the remembered UIDs expunged after sinceModSeq, read
+// in one transaction with the floor below which they are forgotten.
+func (db *DB) Vanished(ctx context.Context, userID, mailboxID string, sinceModSeq uint64) ([]uint32, bool, error) {
+	out := []uint32{}
+	complete := false
+	err := db.read(ctx, "vanished", func(tx *sql.Tx) error {
+		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var floor uint64
+		if err := tx.QueryRowContext(ctx, "SELECT vanished_floor FROM mailboxes WHERE id = ?", id).Scan(&floor); err != nil {
+			return err
+		}
+		complete = sinceModSeq >= floor
+		rows, err := tx.QueryContext(ctx, "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+			id, int64(min(sinceModSeq, 1<<63-1)))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid uint32
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			out = append(out, uid)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, complete, nil
+}
+
+var _ store.Mailboxes = (*DB)(nil)
