@@ -6,8 +6,9 @@
 // SEARCHRES (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
 // LITERAL+ (RFC 7888), UNSELECT (RFC 3691), ENABLE (RFC 5161),
 // STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), CHILDREN (RFC 3348),
-// BINARY (RFC 3516), ID (RFC 2971) and UNAUTHENTICATE (RFC 8437). STARTTLS (RFC 9051 section 6.2.1) on the plain port,
-// implicit TLS (RFC 8314) on the other.
+// BINARY (RFC 3516), ID (RFC 2971) and UNAUTHENTICATE (RFC 8437).
+// STARTTLS (RFC 9051 section 6.2.1) on the plain port, implicit TLS (RFC
+// 8314) on the other.
 //
 // Listing a mailbox never reads a message body (invariant 5): FLAGS, UID,
 // ENVELOPE, BODYSTRUCTURE, RFC822.SIZE, INTERNALDATE, BODY[HEADER] and the
