@@ -156,18 +156,19 @@ func (s *session) checkQuota(size int64) error {
 	if err != nil {
 		return s.protoErr("append: quota", err, errUnavailable)
 	}
-	return s.quotaCheck(u, size)
+	return s.quotaCheck("append", u, size)
 }
 
-// quotaCheck is checkQuota for a user read.
-func (s *session) quotaCheck(u store.User, size int64) error {
+// quotaCheck is checkQuota for a user read; op names the command in the
+// log.
+func (s *session) quotaCheck(op string, u store.User, size int64) error {
 	err := quota.Check(s.ctx, s.srv.cfg.Store, u, s.srv.cfg.DefaultQuota, size)
 	if errors.Is(err, quota.ErrOverQuota) {
 		// s.log carries user_id since login.
-		s.log.Info("imap over quota", slog.String("error", err.Error()))
+		s.log.Info("imap "+op+" over quota", slog.String("error", err.Error()))
 		return errOverQuota
 	}
-	return s.protoErr("quota", err, nil)
+	return s.protoErr(op+": quota", err, nil)
 }
 
 // putMessage writes r to a new object msg/<id> with meta and parses it on

@@ -93,5 +93,5 @@ func (s *session) checkCopyQuota(sel *selected, uids []uint32) error {
 			size += hs[j].Size
 		}
 	}
-	return s.quotaCheck(u, size)
+	return s.quotaCheck("copy", u, size)
 }
