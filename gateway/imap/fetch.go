@@ -18,7 +18,7 @@ const batchSize = 256
 func (s *session) fetchCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Fetch)
 	if a.ChangedSince != 0 || a.Vanished {
-		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "CONDSTORE is not supported"}
+		return errNoCondStore
 	}
 	for _, it := range a.Items {
 		if !fetchable[it.Name] {

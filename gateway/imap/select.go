@@ -40,6 +40,9 @@ func (s *session) mailboxName(raw string) (string, error) {
 // section 6.3.2. The view is the mailbox's UIDs at this moment.
 func (s *session) selectCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Select)
+	if a.CondStore || a.QResync != nil {
+		return errNoCondStore // not offered (RFC 7162 section 3)
+	}
 	readOnly := cmd.Name == "EXAMINE"
 	w := s.conn.Writer()
 	// Selecting another mailbox closes the one selected, without

@@ -9,6 +9,9 @@ import (
 // add or remove flags, then send the new flags unless .SILENT.
 func (s *session) storeCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Store)
+	if a.UnchangedSince != nil {
+		return errNoCondStore
+	}
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
