@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
-	"sync"
 
 	"github.com/bucketmail/bucketmail/gateway/imap/engine"
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
@@ -90,7 +89,6 @@ type Server struct {
 	ctx    context.Context // ends at Close; parent of every storage call
 	cancel context.CancelFunc
 	live   liveSessions // for the BYE of Shutdown
-	wg     sync.WaitGroup
 }
 
 // New makes a Server from cfg.
@@ -207,11 +205,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 			}
 			return fmt.Errorf("imapgw: %w", err)
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(nc, implicit != nil)
-		}()
+		go s.serveConn(nc, implicit != nil)
 	}
 }
 
