@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bucketmail/bucketmail/gateway/imap/engine"
 	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/reconcile"
 	"github.com/bucketmail/bucketmail/internal/snapshot"
@@ -58,6 +59,9 @@ type config struct {
 	SMTPAddr, SubmissionAddr, SubmissionsAddr string
 	IMAPAddr, IMAPSAddr, POP3Addr, POP3SAddr  string
 	ManageSieveAddr                           string
+	// IMAP timeouts (engine.Timeouts): before login, between commands
+	// once authenticated, during IDLE; the last two at least 30 minutes.
+	IMAPPreLoginTimeout, IMAPIdleTimeout, IMAPIdleCommandTimeout time.Duration
 
 	TLSCert, TLSKey string
 	// ACME (RFC 8555) certificates for these names, cached in the blob
@@ -212,6 +216,9 @@ func (c *config) register(fs *flag.FlagSet, r roles) {
 		fs.StringVar(&c.POP3Addr, "pop3-addr", ":110", "POP3 (STLS) listen `address` (empty: off)")
 		fs.StringVar(&c.POP3SAddr, "pop3s-addr", ":995", "POP3 over implicit TLS listen `address` (empty: off)")
 		fs.StringVar(&c.ManageSieveAddr, "managesieve-addr", ":4190", "ManageSieve (RFC 5804, STARTTLS) listen `address` for filter editors (empty: off)")
+		fs.DurationVar(&c.IMAPPreLoginTimeout, "imap-prelogin-timeout", engine.DefaultPreLoginTimeout, "how long an IMAP connection that has not logged in may wait between commands before it is told * BYE and closed")
+		fs.DurationVar(&c.IMAPIdleTimeout, "imap-idle-timeout", engine.MinAuthenticatedTimeout, "how long a logged-in IMAP session may wait between commands before it is told * BYE and closed (autologout); at least 30m (RFC 9051 section 5.4)")
+		fs.DurationVar(&c.IMAPIdleCommandTimeout, "imap-idle-command-timeout", engine.MinAuthenticatedTimeout, "how long an IMAP IDLE may last without the client's DONE before the session is told * BYE and closed; at least 30m (clients renew IDLE every 29 minutes, RFC 2177)")
 	}
 	if r.edge || r.gateway {
 		c.MaxMessageSize = defaultMaxMessageSize
@@ -265,8 +272,12 @@ func (c *config) check() error {
 	}
 	if c.WorkerConcurrency < 0 || c.MaxRecipients < 0 || c.WorkerLease < 0 || c.JobTimeout < 0 || c.MaxMessageSize < 0 ||
 		c.ReconcileInterval < 0 || c.ReconcileGrace < 0 || c.GCDelay < 0 || c.SnapshotInterval < 0 ||
-		c.ShutdownTimeout < 0 || c.AuthCacheTTL < 0 {
+		c.ShutdownTimeout < 0 || c.AuthCacheTTL < 0 || c.IMAPPreLoginTimeout < 0 {
 		return usagef("negative limits are not allowed")
+	}
+	if (c.IMAPIdleTimeout != 0 && c.IMAPIdleTimeout < engine.MinAuthenticatedTimeout) ||
+		(c.IMAPIdleCommandTimeout != 0 && c.IMAPIdleCommandTimeout < engine.MinAuthenticatedTimeout) {
+		return usagef("--imap-idle-timeout and --imap-idle-command-timeout must be at least %v (RFC 9051 section 5.4)", engine.MinAuthenticatedTimeout)
 	}
 	switch c.DMARCReject {
 	case "", dmarcJunk, dmarcReject:

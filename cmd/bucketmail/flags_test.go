@@ -140,3 +140,29 @@ func TestAuthCacheTTLFlag(t *testing.T) {
 		t.Error("check accepted a negative --auth-cache-ttl")
 	}
 }
+
+// TestIMAPTimeoutFlags: the gateway's IMAP timeouts default to the
+// engine's, are settable from the environment, and the two of an
+// authenticated session are never below RFC 9051's 30 minutes.
+func TestIMAPTimeoutFlags(t *testing.T) {
+	var cfg config
+	fs := newFlagSet("gateway")
+	cfg.register(fs, roles{gateway: true})
+	if cfg.IMAPPreLoginTimeout != time.Minute || cfg.IMAPIdleTimeout != 30*time.Minute || cfg.IMAPIdleCommandTimeout != 30*time.Minute {
+		t.Errorf("defaults %s %s %s, want 1m 30m 30m", cfg.IMAPPreLoginTimeout, cfg.IMAPIdleTimeout, cfg.IMAPIdleCommandTimeout)
+	}
+	a := &app{lookupEnv: func(k string) (string, bool) { return "2h", k == "BUCKETMAIL_IMAP_IDLE_TIMEOUT" }}
+	if _, err := a.parse(fs, "", nil); err != nil || cfg.IMAPIdleTimeout != 2*time.Hour {
+		t.Errorf("BUCKETMAIL_IMAP_IDLE_TIMEOUT=2h gave %s, %v", cfg.IMAPIdleTimeout, err)
+	}
+	for _, bad := range []config{
+		{IMAPIdleTimeout: 29 * time.Minute},
+		{IMAPIdleCommandTimeout: time.Minute},
+		{IMAPPreLoginTimeout: -time.Second},
+	} {
+		bad.Hostname, bad.LogLevel = "h", "info"
+		if err := bad.check(); err == nil {
+			t.Errorf("check accepted %s %s %s", bad.IMAPPreLoginTimeout, bad.IMAPIdleTimeout, bad.IMAPIdleCommandTimeout)
+		}
+	}
+}

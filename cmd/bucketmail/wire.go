@@ -12,6 +12,7 @@ import (
 
 	"github.com/bucketmail/bucketmail/edge"
 	imapgw "github.com/bucketmail/bucketmail/gateway/imap"
+	"github.com/bucketmail/bucketmail/gateway/imap/engine"
 	"github.com/bucketmail/bucketmail/gateway/managesieve"
 	"github.com/bucketmail/bucketmail/gateway/pop3"
 	"github.com/bucketmail/bucketmail/internal/auth"
@@ -169,6 +170,12 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 		TextIndex:         textIndex,
 		TextSink:          d.textSink(),
 		NoSearchIndex:     !d.cfg.SearchIndex,
+		Timeouts: engine.Timeouts{
+			PreLogin:      d.cfg.IMAPPreLoginTimeout,
+			Authenticated: d.cfg.IMAPIdleTimeout,
+			Idle:          d.cfg.IMAPIdleCommandTimeout,
+		},
+		Version: version,
 	})
 	pop3Srv := pop3.New(pop3.Config{
 		Hostname:          d.cfg.Hostname,

@@ -20,7 +20,7 @@ const capRefusal = "* BYE [UNAVAILABLE] Too many connections, try again later\r\
 var errAuthBlocked = &imap.Error{Type: imap.StatusResponseTypeNo,
 	Code: imap.ResponseCodeUnavailable, Text: "Too many failed logins, try again later"}
 
-func (s *session) clientIP() string { return abuse.ClientIP(s.conn.NetConn().RemoteAddr()) }
+func (s *session) clientIP() string { return abuse.ClientIP(s.nc.RemoteAddr()) }
 
 // beginLogin reserves a login of name (normalised) against the failure
 // limits before the password is checked; ok is false, and the refusal

@@ -11,38 +11,108 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/bucketmail/bucketmail/gateway/imap/engine"
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/blob"
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/quota"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// Append answers APPEND (RFC 9051 section 6.3.12) with APPENDUID (RFC 4315
-// section 3). The literal is streamed once: into a new object and, through
-// a pipe, into the parser that makes the index summary. A failed insert
-// deletes the object again.
-func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	if r.Size() > s.srv.cfg.AppendLimit {
-		return nil, errTooBig
+// checkAppend is asked about each APPEND message before the client sends
+// it (engine.Config.CheckAppend): over APPENDLIMIT is NO [TOOBIG] (RFC
+// 7889), over the user's quota NO [OVERQUOTA] (RFC 9208 section 4.3),
+// either before the continuation request of a synchronizing literal.
+func (srv *Server) checkAppend(c *engine.Conn, info wire.LiteralInfo) error {
+	if info.Size > srv.cfg.AppendLimit {
+		return errTooBig
 	}
-	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, mailbox)
-	if err != nil {
-		return nil, s.protoErr("append", err, errTryCreate)
+	return at(c).checkQuota(info.Size)
+}
+
+// appendCmd answers APPEND (RFC 9051 section 6.3.12) with APPENDUID (RFC
+// 4315 section 3), and MULTIAPPEND (RFC 3502): every message is streamed
+// once, into a new object and, through a pipe, into the parser that makes
+// the index summary; the index entries are inserted once all the messages
+// are read, and a failure deletes the objects again.
+func (s *session) appendCmd(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Append)
+	r := s.conn.Reader()
+	name, fail := s.mailboxName(a.Mailbox)
+	var mb store.Mailbox
+	if fail == nil {
+		var err error
+		if mb, err = s.mailboxes().Mailbox(s.ctx, s.user.ID, name); err != nil {
+			fail = s.protoErr("append", err, errTryCreate)
+		}
 	}
-	if err := s.checkQuota(r.Size()); err != nil {
-		return nil, err
+	var put []putObject
+	drop := func() {
+		for _, p := range put {
+			if err := s.srv.cfg.Blobs.Delete(s.ctx, p.key); err != nil {
+				s.log.Warn("imap append: delete object", slog.String("key", p.key), slog.Any("err", err))
+			}
+		}
 	}
-	date := options.Time
+	for m := a.Message; m != nil; {
+		if fail == nil {
+			p, err := s.putObject(mb, m)
+			if err != nil {
+				fail = err
+			} else {
+				put = append(put, p)
+			}
+		}
+		next, err := r.NextMessage()
+		if err != nil {
+			drop()
+			return s.readError(err)
+		}
+		m = next
+	}
+	if fail != nil {
+		drop()
+		return fail
+	}
+	uids := make([]uint32, 0, len(put))
+	for i, p := range put {
+		uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, p.id+"/"+s.user.ID, p.msg)
+		if err != nil {
+			put = put[i:]
+			drop()
+			return s.protoErr("append: insert", err, errTryCreate)
+		}
+		uids = append(uids, uid)
+		if sink := s.srv.cfg.TextSink; sink != nil && p.msg.Text != nil {
+			sink.AddText(s.user.ID, p.key, *p.msg.Text)
+		}
+	}
+	s.conn.SetOK("APPENDUID "+itoa32(mb.UIDValidity)+" "+uidSet(uids), "APPEND completed")
+	return nil
+}
+
+// putObject is a message of an APPEND, stored and not yet in the index.
+type putObject struct {
+	id, key string
+	msg     store.NewMessage
+}
+
+// putObject stores one APPEND message as an object.
+func (s *session) putObject(mb store.Mailbox, m *wire.Message) (putObject, error) {
+	date := m.Date
 	if date.IsZero() {
 		date = time.Now()
 	}
 	id := ulid.Make().String()
-	flags := storeFlags(options.Flags)
+	flags := storeFlags(m.Flags)
 	// The metadata lets reindex put the message back if the index loses it.
 	meta := store.AppendMeta(store.Appended{UserID: s.user.ID, Mailbox: mb.Name, Date: date, Flags: flags})
-	key, sum, text, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, r, meta)
+	key, sum, text, size, err := putMessage(s.ctx, s.srv.cfg.Blobs, id, m, meta)
 	if err != nil {
-		return nil, s.protoErr("append: store object", err, nil)
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return putObject{}, err // the client is gone
+		}
+		return putObject{}, s.protoErr("append: store object", err, nil)
 	}
 	var st *store.SearchText
 	if !s.srv.cfg.NoSearchIndex {
@@ -50,24 +120,32 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	}
 	// The idempotency key has the form of a delivery's, <object id>/<user
 	// id>, so that reindex can tell whether the object is in the index.
-	uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, id+"/"+s.user.ID, store.NewMessage{
+	return putObject{id: id, key: key, msg: store.NewMessage{
 		BlobKey:      key,
 		Size:         size,
 		InternalDate: date,
 		Flags:        flags,
 		Summary:      sum.Marshal(),
 		Text:         st,
-	})
-	if err != nil {
-		if derr := s.srv.cfg.Blobs.Delete(s.ctx, key); derr != nil {
-			s.log.Warn("imap append: delete object", slog.String("key", key), slog.Any("err", derr))
-		}
-		return nil, s.protoErr("append: insert", err, errTryCreate)
+	}}, nil
+}
+
+// readError answers what the reader refused in the middle of a command
+// (the next message of a MULTIAPPEND): BAD, or BYE for what ends the
+// session.
+func (s *session) readError(err error) error {
+	var e *wire.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	if sink := s.srv.cfg.TextSink; sink != nil && st != nil {
-		sink.AddText(s.user.ID, key, *st)
+	switch e.Kind {
+	case wire.KindFatal:
+		s.conn.Writer().Status("*", "BYE", e.Code, e.Msg)
+		return io.ErrUnexpectedEOF // ends the session without a tagged answer
+	case wire.KindRefused:
+		return e.Err
 	}
-	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
+	return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCode(e.Code), Text: "Syntax error: " + e.Msg}
 }
 
 // checkQuota answers NO [OVERQUOTA] (RFC 9208 section 4.3, RFC 5530) when
@@ -78,13 +156,19 @@ func (s *session) checkQuota(size int64) error {
 	if err != nil {
 		return s.protoErr("append: quota", err, errUnavailable)
 	}
-	err = quota.Check(s.ctx, s.srv.cfg.Store, u, s.srv.cfg.DefaultQuota, size)
+	return s.quotaCheck("append", u, size)
+}
+
+// quotaCheck is checkQuota for a user read; op names the command in the
+// log.
+func (s *session) quotaCheck(op string, u store.User, size int64) error {
+	err := quota.Check(s.ctx, s.srv.cfg.Store, u, s.srv.cfg.DefaultQuota, size)
 	if errors.Is(err, quota.ErrOverQuota) {
 		// s.log carries user_id since login.
-		s.log.Info("imap append over quota", slog.String("error", err.Error()))
+		s.log.Info("imap "+op+" over quota", slog.String("error", err.Error()))
 		return errOverQuota
 	}
-	return s.protoErr("append: quota", err, nil)
+	return s.protoErr(op+": quota", err, nil)
 }
 
 // putMessage writes r to a new object msg/<id> with meta and parses it on

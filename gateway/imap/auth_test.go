@@ -180,7 +180,7 @@ type panickyStore struct{ Store }
 func (panickyStore) EnsureUser(context.Context, string) error { panic("index on fire") }
 
 // TestLoginPanicEndsOnlyTheSession: Login runs on a goroutine of its own;
-// a panic there must still reach imapserver's recovery (the connection
+// a panic there must still reach the session's recovery (the connection
 // closes) and not end the process.
 func TestLoginPanicEndsOnlyTheSession(t *testing.T) {
 	env := newEnv(t, func(c *Config) { c.Store = panickyStore{c.Store} })

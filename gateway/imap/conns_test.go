@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/bucketmail/bucketmail/gateway/imap/engine"
 	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
@@ -69,7 +70,7 @@ func TestTrickledCommandIsCut(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
-	// imapserver's own bound is 30 s for a command; the test's 10 s.
+	// The engine's pre-login bound is a minute; the test's 10 s.
 	for {
 		_, err := r.ReadString('\n')
 		if testenv.ClosedByPeer(err) {
@@ -104,4 +105,25 @@ func TestIdleOutlastsTheLineBound(t *testing.T) {
 	if _, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{UID: true}).Collect(); err != nil {
 		t.Fatalf("FETCH after IDLE: %v", err)
 	}
+}
+
+// TestPreLoginTimeout: Config.Timeouts (--imap-prelogin-timeout) bounds
+// the wait for a command before login: the session says BYE and closes.
+// A logged-in session is not bound by it.
+func TestPreLoginTimeout(t *testing.T) {
+	env := newEnv(t, func(c *Config) { c.Timeouts = engine.Timeouts{PreLogin: 500 * time.Millisecond} })
+	_, r := testenv.RawDial(t, env.plainAddr)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "* BYE") {
+		t.Fatalf("silent before login: %q, %v; want * BYE", line, err)
+	}
+	if _, err := r.ReadString('\n'); !testenv.ClosedByPeer(err) {
+		t.Fatalf("after the BYE: %v, want the connection closed", err)
+	}
+	tr := rawLogin(t, env, "alice@example.org")
+	time.Sleep(2 * time.Second) // four pre-login bounds
+	tr.send("n1 NOOP")
+	tr.expect("n1 OK")
 }

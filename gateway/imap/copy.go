@@ -1,70 +1,97 @@
 package imapgw
 
 import (
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
+	"github.com/bucketmail/bucketmail/internal/quota"
 )
 
-// Copy answers COPY and UID COPY (RFC 9051 section 6.4.7) with COPYUID
-// (RFC 4315 section 3). A missing destination is NO [TRYCREATE].
-func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+// copyCmd answers COPY and UID COPY (RFC 9051 section 6.4.7) with COPYUID
+// (RFC 4315 section 3), and MOVE and UID MOVE (RFC 6851): COPYUID first,
+// then an EXPUNGE per moved message. A missing destination is NO
+// [TRYCREATE]; a copy that would take the user over quota is NO
+// [OVERQUOTA].
+func (s *session) copyCmd(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Copy)
+	move := cmd.Name == "MOVE"
+	dest, err := s.mailboxName(a.Mailbox)
+	if err != nil {
+		return err
+	}
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
-	dst, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, dest)
-	if err != nil {
-		return nil, s.protoErr("copy", err, errTryCreate)
-	}
-	uids := sel.uidsAt(sel.resolve(numSet))
-	if len(uids) == 0 {
-		return nil, nil
-	}
-	src, dstUIDs, err := s.mailboxes().CopyMessages(s.ctx, s.user.ID, sel.mb.ID, uids, dst.ID)
-	if err != nil {
-		return nil, s.protoErr("copy", err, errTryCreate)
-	}
-	return copyData(dst.UIDValidity, src, dstUIDs), nil
-}
-
-// Move answers MOVE and UID MOVE (RFC 6851): COPYUID first, then an
-// EXPUNGE per moved message.
-func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	defer s.watch()()
-	sel := s.lock()
-	defer s.mu.Unlock()
-	if sel.readOnly {
+	if move && sel.readOnly {
 		return errReadOnly
 	}
 	dst, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, dest)
 	if err != nil {
-		return s.protoErr("move", err, errTryCreate)
+		return s.protoErr(cmd.Name, err, errTryCreate)
 	}
-	uids := sel.uidsAt(sel.resolve(numSet))
-	if len(uids) == 0 {
+	idx := sel.resolve(a.Set, cmd.UID)
+	if len(idx) == 0 {
 		return nil
 	}
-	src, dstUIDs, err := s.mailboxes().MoveMessages(s.ctx, s.user.ID, sel.mb.ID, uids, dst.ID)
-	if err != nil {
-		return s.protoErr("move", err, errTryCreate)
-	}
-	if data := copyData(dst.UIDValidity, src, dstUIDs); data != nil {
-		if err := w.WriteCopyData(data); err != nil {
+	uids := sel.uidsAt(idx)
+	if !move {
+		if err := s.checkCopyQuota(sel, uids); err != nil {
 			return err
 		}
 	}
-	return sel.expungeFromView(src, w.WriteExpunge)
-}
-
-// copyData is the COPYUID data for pairwise source and destination UIDs,
-// or nil when nothing was copied.
-func copyData(uidValidity uint32, src, dst []uint32) *imap.CopyData {
+	var src, dstUIDs []uint32
+	if move {
+		src, dstUIDs, err = s.mailboxes().MoveMessages(s.ctx, s.user.ID, sel.mb.ID, uids, dst.ID)
+	} else {
+		src, dstUIDs, err = s.mailboxes().CopyMessages(s.ctx, s.user.ID, sel.mb.ID, uids, dst.ID)
+	}
+	if err != nil {
+		return s.protoErr(cmd.Name, err, errTryCreate)
+	}
 	if len(src) == 0 {
 		return nil
 	}
-	data := &imap.CopyData{UIDValidity: uidValidity}
-	for i := range src {
-		data.SourceUIDs.AddNum(imap.UID(src[i]))
-		data.DestUIDs.AddNum(imap.UID(dst[i]))
+	code := "COPYUID " + itoa32(dst.UIDValidity) + " " + uidSet(src) + " " + uidSet(dstUIDs)
+	if !move {
+		s.conn.SetOK(code, cmd.FullName()+" completed")
+		return nil
 	}
-	return data
+	s.conn.Writer().Status("*", "OK", code, "Moved")
+	return sel.expungeFromView(src, s.writeExpunge)
+}
+
+// uidSet writes UIDs as a sequence set, in their order, joining runs.
+func uidSet(uids []uint32) string {
+	var set wire.NumSet
+	for _, u := range uids {
+		if n := len(set.Ranges); n > 0 && set.Ranges[n-1].Stop+1 == u {
+			set.Ranges[n-1].Stop = u
+			continue
+		}
+		set.Ranges = append(set.Ranges, wire.NumRange{Start: u, Stop: u})
+	}
+	return set.String()
+}
+
+// checkCopyQuota refuses a COPY whose copies would take the user over its
+// quota (RFC 9208 section 4.3): each copy counts in the usage. A MOVE adds
+// nothing to the usage and is never refused, so that a user over quota can
+// still clear a mailbox into Trash.
+func (s *session) checkCopyQuota(sel *selected, uids []uint32) error {
+	u, err := s.srv.cfg.Store.UserByID(s.ctx, s.user.ID)
+	if err != nil {
+		return s.protoErr("copy: quota", err, errUnavailable)
+	}
+	if quota.Limit(u, s.srv.cfg.DefaultQuota) == quota.Unlimited {
+		return nil
+	}
+	hs, err := s.cachedHeads(sel, false)
+	if err != nil {
+		return s.protoErr("copy: quota", err, nil)
+	}
+	var size int64
+	for _, uid := range uids {
+		if j := findHead(hs, 0, uid); j >= 0 {
+			size += hs[j].Size
+		}
+	}
+	return s.quotaCheck("copy", u, size)
 }

@@ -1,20 +1,25 @@
 // Package imapgw serves the mailbox index over IMAP: IMAP4rev1 (RFC 3501)
-// and IMAP4rev2 (RFC 9051) on top of go-imap's imapserver, with IDLE
+// and IMAP4rev2 (RFC 9051) on the gateway's own protocol engine (package
+// engine, over package wire), one handler per command group, with IDLE
 // (RFC 2177), NAMESPACE (RFC 2342), UIDPLUS (RFC 4315), MOVE (RFC 6851),
 // SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154), ESEARCH (RFC 4731),
 // SEARCHRES (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
 // LITERAL+ (RFC 7888), UNSELECT (RFC 3691), ENABLE (RFC 5161),
-// STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), CHILDREN (RFC 3348) and
-// BINARY (RFC 3516). STARTTLS (RFC 9051 section 6.2.1) on the plain port,
-// implicit TLS (RFC 8314) on the other.
+// STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), CHILDREN (RFC 3348),
+// BINARY (RFC 3516), ID (RFC 2971) and UNAUTHENTICATE (RFC 8437).
+// STARTTLS (RFC 9051 section 6.2.1) on the plain port, implicit TLS (RFC
+// 8314) on the other.
 //
 // Listing a mailbox never reads a message body (invariant 5): FLAGS, UID,
 // ENVELOPE, BODYSTRUCTURE, RFC822.SIZE, INTERNALDATE, BODY[HEADER] and the
 // header SEARCH keys are answered from the index entry (its Summary and
 // per-recipient Prefix). Only body sections and BODY/TEXT searches read the
 // blob store, through a small bounded cache; a partial fetch of a larger
-// object reads only its range (ranged.go). Response codes beyond go-imap's
-// come from RFC 5530 (EXPUNGEISSUED) and RFC 6154 (USEATTR).
+// object reads only its range (ranged.go), and a section the summary does
+// not locate is cut from the message in memory (section.go). Response
+// codes come from RFC 5530 (EXPUNGEISSUED, OVERQUOTA, TOOBIG) and RFC 6154
+// (USEATTR). A handler's *imap.Error is the answer as it is; any other
+// error is logged once and answered NO [SERVERBUG].
 //
 // Every session keeps its own view of the selected mailbox (the UIDs the
 // client knows, in sequence order, and the mod-sequence each was last

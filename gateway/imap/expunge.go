@@ -3,28 +3,21 @@ package imapgw
 import (
 	"slices"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 )
 
-// Expunge answers EXPUNGE, UID EXPUNGE (RFC 4315 section 2.1) and the
-// silent expunge of CLOSE (RFC 9051 section 6.4.2), which imapserver makes
-// with a zero ExpungeWriter. A read-only mailbox is never expunged: CLOSE
-// then just closes it, EXPUNGE fails.
-func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+// expunge answers EXPUNGE and UID EXPUNGE (RFC 4315 section 2.1). A
+// read-only mailbox is never expunged.
+func (s *session) expunge(cmd *wire.Command) error {
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
-	closing := *w == imapserver.ExpungeWriter{}
 	if sel.readOnly {
-		if closing {
-			return nil
-		}
 		return errReadOnly
 	}
 	var only []uint32 // nil: every \Deleted message
-	if uids != nil {
-		if only = sel.uidsAt(sel.resolve(*uids)); len(only) == 0 {
+	if a, ok := cmd.Args.(*wire.UIDExpunge); ok {
+		if only = sel.uidsAt(sel.resolve(a.Set, true)); len(only) == 0 {
 			return nil
 		}
 	}
@@ -38,7 +31,13 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	if len(expunged) > 0 {
 		s.srv.heads.trim(sel.headKey(s.user.ID), len(sel.msgs)-len(expunged))
 	}
-	return sel.expungeFromView(expunged, w.WriteExpunge)
+	return sel.expungeFromView(expunged, s.writeExpunge)
+}
+
+// writeExpunge writes "* seq EXPUNGE".
+func (s *session) writeExpunge(seq uint32) error {
+	s.conn.Writer().Start().Number(seq).Atom("EXPUNGE").End()
+	return nil
 }
 
 // expungeFromView removes uids from the view, calling write with each

@@ -2,23 +2,33 @@ package imapgw
 
 import (
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // batchSize is how many index entries one range query loads.
 const batchSize = 256
 
-// Fetch answers FETCH and UID FETCH (RFC 9051 section 6.4.5). Everything
-// but body sections is served from the index (invariant 5). Fetching a body
-// section without PEEK sets \Seen unless the mailbox is read-only, and the
-// new flags are then sent along (RFC 9051 section 6.4.5, BODY[]).
-func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+// fetchCmd answers FETCH and UID FETCH (RFC 9051 section 6.4.5).
+// Everything but body sections is served from the index (invariant 5).
+// Fetching a body section without PEEK sets \Seen unless the mailbox is
+// read-only, and the new flags are then sent along (RFC 9051 section
+// 6.4.5, BODY[]).
+func (s *session) fetchCmd(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Fetch)
+	if a.ChangedSince != 0 || a.Vanished {
+		return errNoCondStore
+	}
+	for _, it := range a.Items {
+		if !fetchable[it.Name] {
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "FETCH " + it.Name + " is not supported"}
+		}
+	}
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
-	missed, err := s.fetch(w, sel, sel.resolve(numSet), options)
+	missed, err := s.fetch(sel, sel.resolve(a.Set, cmd.UID), a.Items)
 	if err == nil && missed > 0 {
 		// The others are answered; these were expunged by another
 		// session and their objects are gone (RFC 5530 section 3).
@@ -27,15 +37,104 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	return err
 }
 
+// fetchable are the fetch items answered.
+var fetchable = map[string]bool{
+	"UID": true, "FLAGS": true, "INTERNALDATE": true, "RFC822.SIZE": true,
+	"ENVELOPE": true, "BODYSTRUCTURE": true, "BODY": true, "BINARY": true,
+	"BINARY.SIZE": true, "RFC822": true, "RFC822.HEADER": true, "RFC822.TEXT": true,
+}
+
+// fetchPlan is what a FETCH asks for of each message, in the order it is
+// written: UID, FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE, BODY and
+// BODYSTRUCTURE, the body sections as asked, BINARY, BINARY.SIZE.
+type fetchPlan struct {
+	flags, internalDate, size, envelope bool
+	body, bodyStructure                 bool
+	sections                            []sectionItem
+	binaries                            []sectionItem
+	sizes                               []sectionItem
+	setsSeen                            bool
+}
+
+// sectionItem is a body section item and the section it reads.
+type sectionItem struct {
+	it  wire.FetchItem
+	sec *imap.FetchItemBodySection
+}
+
+func newFetchPlan(items []wire.FetchItem) *fetchPlan {
+	p := &fetchPlan{}
+	for _, it := range items {
+		switch it.Name {
+		case "FLAGS":
+			p.flags = true
+		case "INTERNALDATE":
+			p.internalDate = true
+		case "RFC822.SIZE":
+			p.size = true
+		case "ENVELOPE":
+			p.envelope = true
+		case "BODYSTRUCTURE":
+			p.bodyStructure = true
+		case "BODY":
+			if it.Section == nil {
+				p.body = true
+				continue
+			}
+			p.sections = append(p.sections, sectionItem{it, bodySection(it)})
+			p.setsSeen = p.setsSeen || !it.Peek
+		case "RFC822":
+			p.sections = append(p.sections, sectionItem{it, &imap.FetchItemBodySection{}})
+			p.setsSeen = true
+		case "RFC822.HEADER":
+			p.sections = append(p.sections, sectionItem{it, &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}})
+		case "RFC822.TEXT":
+			p.sections = append(p.sections, sectionItem{it, &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText}})
+			p.setsSeen = true
+		case "BINARY":
+			p.binaries = append(p.binaries, sectionItem{it, bodySection(it)})
+			p.setsSeen = p.setsSeen || !it.Peek
+		case "BINARY.SIZE":
+			p.sizes = append(p.sizes, sectionItem{it, bodySection(it)})
+		}
+	}
+	return p
+}
+
+// bodySection is the section of a BODY[...] or BINARY[...] item.
+func bodySection(it wire.FetchItem) *imap.FetchItemBodySection {
+	sec := &imap.FetchItemBodySection{Peek: it.Peek}
+	for _, n := range it.Section.Part {
+		sec.Part = append(sec.Part, int(n))
+	}
+	switch it.Section.Specifier {
+	case "HEADER":
+		sec.Specifier = imap.PartSpecifierHeader
+	case "HEADER.FIELDS":
+		sec.Specifier, sec.HeaderFields = imap.PartSpecifierHeader, it.Section.Fields
+	case "HEADER.FIELDS.NOT":
+		sec.Specifier, sec.HeaderFieldsNot = imap.PartSpecifierHeader, it.Section.Fields
+	case "TEXT":
+		sec.Specifier = imap.PartSpecifierText
+	case "MIME":
+		sec.Specifier = imap.PartSpecifierMIME
+	}
+	if pa := it.Partial; pa != nil {
+		sec.Partial = &imap.SectionPartial{Offset: int64(min(pa.Offset, 1<<62)), Size: int64(min(pa.Count, 1<<62))}
+	}
+	return sec
+}
+
 // fetch writes the FETCH responses of the messages at view positions idx.
 // It skips and counts (missed) those another session expunged whose data
 // is gone.
-func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, options *imap.FetchOptions) (missed int, err error) {
-	markSeen := !sel.readOnly && setsSeen(options)
+func (s *session) fetch(sel *selected, idx []int, items []wire.FetchItem) (missed int, err error) {
+	p := newFetchPlan(items)
+	markSeen := !sel.readOnly && p.setsSeen
 	how := listFull
-	if len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0 {
+	if len(p.sections) == 0 && len(p.binaries) == 0 && len(p.sizes) == 0 {
 		how = listHeads
-		if options.Envelope || options.BodyStructure != nil {
+		if p.envelope || p.body || p.bodyStructure {
 			how = listMeta
 		}
 	}
@@ -52,7 +151,7 @@ func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, opt
 			if err := s.gone(); err != nil {
 				return err
 			}
-			err := s.writeFetch(w, d, options, seen[d.m.UID])
+			err := s.writeFetch(d, p, seen[d.m.UID])
 			if err == errExpungeIssued {
 				gone++ // nothing was written for it
 				continue
@@ -64,21 +163,6 @@ func (s *session) fetch(w *imapserver.FetchWriter, sel *selected, idx []int, opt
 		return nil
 	})
 	return missed + gone, err
-}
-
-// setsSeen reports whether options fetch a body section without PEEK.
-func setsSeen(options *imap.FetchOptions) bool {
-	for _, bs := range options.BodySection {
-		if !bs.Peek {
-			return true
-		}
-	}
-	for _, bs := range options.BinarySection {
-		if !bs.Peek {
-			return true
-		}
-	}
-	return false
 }
 
 // markSeen adds \Seen to the messages of batch that lack it and returns the
@@ -114,84 +198,72 @@ func (s *session) markSeen(sel *selected, batch []*msgData) (map[uint32]bool, er
 
 // writeFetch writes one FETCH response. Everything that can fail is done
 // before the response starts, so a failure never leaves half a response.
-func (s *session) writeFetch(w *imapserver.FetchWriter, d *msgData, options *imap.FetchOptions, withFlags bool) error {
+func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 	var (
 		env      *imap.Envelope
 		bs       imap.BodyStructure
 		err      error
-		sections = make([][]byte, len(options.BodySection))
-		binaries = make([][]byte, len(options.BinarySection))
-		sizes    = make([]uint32, len(options.BinarySectionSize))
+		sections = make([][]byte, len(p.sections))
+		binaries = make([][]byte, len(p.binaries))
+		sizes    = make([]uint32, len(p.sizes))
 	)
-	if options.Envelope {
+	if p.envelope {
 		if env, err = d.envelope(); err != nil {
 			return s.protoErr("fetch envelope", err, nil)
 		}
 	}
-	if options.BodyStructure != nil {
+	if p.body || p.bodyStructure {
 		if bs, err = d.bodyStructure(); err != nil {
 			return s.protoErr("fetch bodystructure", err, nil)
 		}
 	}
-	for i, sec := range options.BodySection {
-		if sections[i], err = d.section(sec); err != nil {
+	for i, si := range p.sections {
+		if sections[i], err = d.section(si.sec); err != nil {
 			return s.protoErr("fetch body", err, nil)
 		}
 	}
-	for i, sec := range options.BinarySection {
-		if binaries[i], err = d.binary(sec); err != nil {
+	for i, si := range p.binaries {
+		if binaries[i], err = d.binary(si.sec.Part, si.sec.Partial); err != nil {
 			return s.protoErr("fetch binary", err, nil)
 		}
 	}
-	for i, sec := range options.BinarySectionSize {
-		if sizes[i], err = d.binarySectionSize(sec); err != nil {
+	for i, si := range p.sizes {
+		if sizes[i], err = d.binarySectionSize(si.sec.Part); err != nil {
 			return s.protoErr("fetch binary.size", err, nil)
 		}
 	}
 
-	rw := w.CreateMessage(uint32(d.pos + 1))
-	rw.WriteUID(imap.UID(d.m.UID))
-	if options.Flags || withFlags {
-		rw.WriteFlags(imapFlags(d.m.Flags))
+	f := s.conn.Writer().Fetch(uint32(d.pos + 1))
+	f.UID(d.m.UID)
+	if p.flags || withFlags {
+		f.Flags(d.m.Flags)
 	}
-	if options.InternalDate {
-		rw.WriteInternalDate(d.m.InternalDate)
+	if p.internalDate {
+		f.InternalDate(d.m.InternalDate)
 	}
-	if options.RFC822Size {
-		rw.WriteRFC822Size(d.m.Size)
+	if p.size {
+		f.Size(d.m.Size)
 	}
 	if env != nil {
-		rw.WriteEnvelope(env)
+		f.Envelope(env)
 	}
-	if bs != nil {
-		rw.WriteBodyStructure(bs)
+	if p.body {
+		f.BodyStructure(bs, false)
 	}
-	for i, sec := range options.BodySection {
-		if err := writeLiteral(rw.WriteBodySection(sec, int64(len(sections[i]))), sections[i]); err != nil {
-			return err
-		}
+	if p.bodyStructure {
+		f.BodyStructure(bs, true)
 	}
-	for i, sec := range options.BinarySection {
-		if err := writeLiteral(rw.WriteBinarySection(sec, int64(len(binaries[i]))), binaries[i]); err != nil {
-			return err
-		}
+	for i, si := range p.sections {
+		f.Section(si.it, sections[i])
 	}
-	for i, sec := range options.BinarySectionSize {
-		rw.WriteBinarySectionSize(sec, sizes[i])
+	for i, si := range p.binaries {
+		f.Section(si.it, binaries[i])
 	}
-	return rw.Close()
-}
-
-func writeLiteral(wc interface {
-	Write([]byte) (int, error)
-	Close() error
-}, b []byte) error {
-	_, werr := wc.Write(b)
-	cerr := wc.Close()
-	if werr != nil {
-		return werr
+	for i, si := range p.sizes {
+		f.BinarySize(si.it.Section.Part, int64(sizes[i]))
 	}
-	return cerr
+	f.End()
+	return nil
 }
 
 // listing says what forEach loads of each message.

@@ -3,8 +3,6 @@ package imapgw
 import (
 	"strings"
 
-	"github.com/emersion/go-imap/v2"
-
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -28,22 +26,14 @@ func canonicalFlag(f string) string {
 
 // storeFlags converts client flags for the index, dropping \Recent and
 // duplicates.
-func storeFlags(flags []imap.Flag) []string {
+func storeFlags(flags []string) []string {
 	out := make([]string, 0, len(flags))
 	for _, f := range flags {
-		c := canonicalFlag(string(f))
+		c := canonicalFlag(f)
 		if strings.EqualFold(c, flagRecent) || hasFlag(out, c) {
 			continue
 		}
 		out = append(out, c)
-	}
-	return out
-}
-
-func imapFlags(flags []string) []imap.Flag {
-	out := make([]imap.Flag, len(flags))
-	for i, f := range flags {
-		out[i] = imap.Flag(f)
 	}
 	return out
 }
@@ -60,6 +50,6 @@ func hasFlag(flags []string, f string) bool {
 
 // mailboxFlags is the FLAGS response of SELECT; PERMANENTFLAGS adds \* as
 // any keyword can be stored.
-func mailboxFlags() []imap.Flag {
-	return append(imapFlags(systemFlags), imap.FlagForwarded, imap.FlagJunk, imap.FlagNotJunk)
+func mailboxFlags() []string {
+	return append(systemFlags[:len(systemFlags):len(systemFlags)], "$Forwarded", "$Junk", "$NotJunk")
 }

@@ -10,10 +10,9 @@ import (
 // headerFields answers BODY[HEADER], BODY[HEADER.FIELDS (...)] and
 // BODY[HEADER.FIELDS.NOT (...)] of the whole message from its header
 // block hdr (blank line included) by picking whole lines, without parsing
-// the header into a map and writing it out again as
-// imapserver.ExtractBodySection does. It takes only headers whose every
-// line ends in CRLF and whose field names are plain; anything else
-// returns false, for ExtractBodySection to handle (TestHeaderFieldsSameAsImapserver).
+// the header. It takes only headers whose every line ends in CRLF and
+// whose field names are plain; anything else returns false, for
+// extractSection to handle (TestHeaderFieldsSameAsImapserver).
 func headerFields(hdr []byte, sec *imap.FetchItemBodySection) ([]byte, bool) {
 	if len(sec.Part) != 0 || sec.Specifier != imap.PartSpecifierHeader {
 		return nil, false

@@ -4,9 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -19,86 +17,137 @@ type listEntry struct {
 	childSubscribed bool
 }
 
-// List answers LIST and LSUB (RFC 9051 section 6.3.9, RFC 3501 section
+// listOptions are the selection and return options of a LIST (RFC 5258).
+type listOptions struct {
+	selectSubscribed, selectRecursiveMatch, selectSpecialUse bool
+	returnSubscribed                                         bool
+	returnStatus                                             []string // nil: no STATUS
+}
+
+// list answers LIST and LSUB (RFC 9051 section 6.3.9, RFC 3501 section
 // 6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, CHILDREN RFC 3348,
-// SPECIAL-USE RFC 6154). Names are matched with imapserver.MatchList.
-func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
-	defer s.watch()()
-	if len(patterns) == 0 {
-		// An empty pattern asks for the delimiter and the root of ref.
-		return w.WriteList(&imap.ListData{
-			Attrs:   []imap.MailboxAttr{imap.MailboxAttrNoSelect},
-			Delim:   store.Delimiter,
-			Mailbox: listRoot(ref),
-		})
+// SPECIAL-USE RFC 6154).
+func (s *session) list(cmd *wire.Command) error {
+	var (
+		ref      string
+		patterns []string
+		opts     listOptions
+		lsub     = cmd.Name == "LSUB"
+	)
+	if lsub {
+		a := cmd.Args.(*wire.Lsub)
+		ref, patterns = a.Reference, []string{a.Pattern}
+		opts.selectSubscribed = true
+	} else {
+		a := cmd.Args.(*wire.List)
+		ref, patterns = a.Reference, a.Patterns
+		for _, o := range a.Selection {
+			switch o {
+			case "SUBSCRIBED":
+				opts.selectSubscribed = true
+			case "RECURSIVEMATCH":
+				opts.selectRecursiveMatch = true
+			case "SPECIAL-USE":
+				opts.selectSpecialUse = true
+			}
+		}
+		for _, o := range a.Return {
+			switch o {
+			case "SUBSCRIBED":
+				opts.returnSubscribed = true
+			case "STATUS":
+				if err := checkStatusItems(a.Status); err != nil {
+					return err
+				}
+				opts.returnStatus = append([]string{}, a.Status...)
+			}
+		}
 	}
+	ref = s.listName(ref)
+	var pats []string
+	for _, p := range patterns {
+		if p != "" {
+			pats = append(pats, s.listName(p))
+		}
+	}
+	w := s.conn.Writer()
+	if len(pats) == 0 {
+		// An empty pattern asks for the delimiter and the root of ref.
+		w.List(lsub, []string{`\Noselect`}, store.Delimiter, listRoot(ref), nil)
+		return nil
+	}
+	defer s.watch()()
 	mbs, err := s.mailboxes().ListMailboxes(s.ctx, s.user.ID)
 	if err != nil {
 		return s.protoErr("list", err, nil)
 	}
-	rev2 := s.conn.EnabledCaps().Has(imap.CapIMAP4rev2)
 	for _, e := range hierarchy(mbs) {
-		if !matchAny(e.name, ref, patterns) {
+		if !matchAny(e.name, ref, pats) {
 			continue
 		}
-		data, err := s.listData(e, options, rev2)
-		if err != nil {
+		if err := s.writeList(e, opts, lsub); err != nil {
 			return s.protoErr("list", err, nil)
-		}
-		if data == nil {
-			continue
-		}
-		if err := w.WriteList(data); err != nil {
-			return err
 		}
 	}
 	return nil
 }
 
-// listData is the LIST response for e, or nil when the selection options
-// leave it out.
-func (s *session) listData(e listEntry, options *imap.ListOptions, rev2 bool) (*imap.ListData, error) {
+// listName decodes a LIST reference or pattern as a mailbox name; one
+// that does not decode is matched as sent, and matches nothing stored.
+func (s *session) listName(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	if name, err := wire.DecodeMailbox(raw, s.utf8Names()); err == nil {
+		return name
+	}
+	return raw
+}
+
+// writeList writes the LIST response for e, unless the selection options
+// leave it out, and its STATUS for LIST-STATUS.
+func (s *session) writeList(e listEntry, opts listOptions, lsub bool) error {
 	subscribed := e.mb != nil && e.mb.Subscribed
-	data := &imap.ListData{Mailbox: e.name, Delim: store.Delimiter}
 	switch {
-	case options.SelectSubscribed && !subscribed:
-		if !options.SelectRecursiveMatch || !e.childSubscribed {
-			return nil, nil
+	case opts.selectSubscribed && !subscribed:
+		if !opts.selectRecursiveMatch || !e.childSubscribed {
+			return nil
 		}
-	case options.SelectSpecialUse && (e.mb == nil || e.mb.SpecialUse == ""):
-		return nil, nil
+	case opts.selectSpecialUse && (e.mb == nil || e.mb.SpecialUse == ""):
+		return nil
 	}
-	if options.SelectRecursiveMatch && e.childSubscribed {
-		data.ChildInfo = &imap.ListDataChildInfo{Subscribed: true}
-	}
+	var attrs []string
 	if e.mb == nil {
-		data.Attrs = append(data.Attrs, imap.MailboxAttrNoSelect)
-		if rev2 {
-			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
+		attrs = append(attrs, `\Noselect`)
+		if s.rev2() {
+			attrs = append(attrs, `\NonExistent`)
 		}
 	}
 	if e.hasChildren {
-		data.Attrs = append(data.Attrs, imap.MailboxAttrHasChildren)
+		attrs = append(attrs, `\HasChildren`)
 	} else {
-		data.Attrs = append(data.Attrs, imap.MailboxAttrHasNoChildren)
+		attrs = append(attrs, `\HasNoChildren`)
 	}
-	if subscribed && (options.ReturnSubscribed || options.SelectSubscribed) {
-		data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
+	if subscribed && (opts.returnSubscribed || opts.selectSubscribed) {
+		attrs = append(attrs, `\Subscribed`)
 	}
-	if e.mb == nil {
-		return data, nil
+	if e.mb != nil {
+		// Special-use attributes are always sent: clients look for them
+		// in a plain LIST (RFC 6154 section 2 allows it).
+		attrs = append(attrs, specialUseAttrs(*e.mb)...)
 	}
-	// Special-use attributes are always sent: clients look for them in a
-	// plain LIST (RFC 6154 section 2 allows it).
-	data.Attrs = append(data.Attrs, specialUseAttrs(*e.mb)...)
-	if options.ReturnStatus != nil {
-		st, err := s.statusData(*e.mb, options.ReturnStatus)
-		if err != nil {
-			return nil, err
+	var extra func(w *wire.Writer)
+	if opts.selectRecursiveMatch && e.childSubscribed {
+		// RFC 5258 section 3.5.
+		extra = func(w *wire.Writer) {
+			w.BeginList().Quoted("CHILDINFO").BeginList().Quoted("SUBSCRIBED").EndList().EndList()
 		}
-		data.Status = st
 	}
-	return data, nil
+	s.conn.Writer().List(lsub, attrs, store.Delimiter, e.name, extra)
+	if e.mb != nil && opts.returnStatus != nil {
+		return s.writeStatus(*e.mb, "", opts.returnStatus)
+	}
+	return nil
 }
 
 // hierarchy adds the missing parents to mbs (sorted by name) and works out
@@ -143,7 +192,7 @@ func hierarchy(mbs []store.Mailbox) []listEntry {
 func matchAny(name, ref string, patterns []string) bool {
 	inbox := name == store.Inbox || strings.HasPrefix(name, store.Inbox+string(store.Delimiter))
 	for _, p := range patterns {
-		if imapserver.MatchList(name, store.Delimiter, ref, p) {
+		if matchList(name, ref, p) {
 			return true
 		}
 		if inbox {
@@ -153,12 +202,52 @@ func matchAny(name, ref string, patterns []string) bool {
 			} else {
 				q = canonicalInbox(q)
 			}
-			if imapserver.MatchList(name, store.Delimiter, r, q) {
+			if matchList(name, r, q) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// matchList reports whether name matches the reference and pattern of a
+// LIST (RFC 9051 section 6.3.9): the pattern follows the reference, unless
+// it starts with the delimiter; "*" matches any characters, "%" any but
+// the delimiter.
+func matchList(name, ref, pattern string) bool {
+	full := pattern
+	if !strings.HasPrefix(pattern, string(store.Delimiter)) {
+		full = ref + pattern
+	}
+	return matchGlob(name, full)
+}
+
+// matchGlob matches name against a pattern of "*" and "%", in time
+// proportional to len(name) * len(pattern).
+func matchGlob(name, pattern string) bool {
+	// ok[j]: name[:i] matches pattern[:j], row by row over i.
+	ok := make([]bool, len(pattern)+1)
+	ok[0] = true
+	for j := 1; j <= len(pattern) && (pattern[j-1] == '*' || pattern[j-1] == '%'); j++ {
+		ok[j] = true
+	}
+	next := make([]bool, len(pattern)+1)
+	for i := 1; i <= len(name); i++ {
+		c := name[i-1]
+		next[0] = false
+		for j := 1; j <= len(pattern); j++ {
+			switch p := pattern[j-1]; p {
+			case '*':
+				next[j] = next[j-1] || ok[j]
+			case '%':
+				next[j] = next[j-1] || (ok[j] && c != store.Delimiter)
+			default:
+				next[j] = ok[j-1] && p == c
+			}
+		}
+		ok, next = next, ok
+	}
+	return ok[len(pattern)]
 }
 
 // canonicalInbox upper-cases a leading "inbox" level.

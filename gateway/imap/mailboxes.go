@@ -2,91 +2,155 @@ package imapgw
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// Create makes a mailbox and any missing parents (RFC 9051 section 6.3.4),
-// with at most one special-use attribute (RFC 6154 section 3).
-func (s *session) Create(name string, options *imap.CreateOptions) error {
+// create makes a mailbox and any missing parents (RFC 9051 section
+// 6.3.4), with at most one special-use attribute (RFC 6154 section 3).
+func (s *session) create(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Create)
+	name, err := s.mailboxName(a.Mailbox)
+	if err != nil {
+		return err
+	}
 	// A trailing delimiter only says that inferiors are planned.
 	name = strings.TrimSuffix(name, string(store.Delimiter))
 	var use string
-	if options != nil && len(options.SpecialUse) > 0 {
-		attr, ok := knownSpecialUse(options.SpecialUse[0])
-		if len(options.SpecialUse) > 1 || !ok {
+	if len(a.SpecialUse) > 0 {
+		attr, ok := knownSpecialUse(a.SpecialUse[0])
+		if len(a.SpecialUse) > 1 || !ok {
 			return errUseAttr
 		}
-		use = string(attr)
+		use = attr
 	}
-	err := s.mailboxes().CreateMailbox(s.ctx, s.user.ID, name, use)
-	return s.protoErr("create", err, nil)
+	return s.protoErr("create", s.mailboxes().CreateMailbox(s.ctx, s.user.ID, name, use), nil)
 }
 
-// Delete removes a mailbox and its messages; inferiors stay
-// (RFC 9051 section 6.3.5). The store schedules the deletion of the
-// objects no mailbox refers to any more.
-func (s *session) Delete(name string) error {
-	return s.protoErr("delete", s.mailboxes().DeleteMailbox(s.ctx, s.user.ID, name), nil)
+// mailboxCmd answers the commands that take one mailbox name: DELETE
+// removes a mailbox and its messages, inferiors stay (RFC 9051 section
+// 6.3.5; the store schedules the deletion of the objects no mailbox refers
+// to any more); SUBSCRIBE and UNSUBSCRIBE (sections 6.3.7, 6.3.8).
+func (s *session) mailboxCmd(cmd *wire.Command) error {
+	name, err := s.mailboxName(cmd.Args.(*wire.MailboxArg).Mailbox)
+	if err != nil {
+		return err
+	}
+	switch cmd.Name {
+	case "DELETE":
+		err = s.mailboxes().DeleteMailbox(s.ctx, s.user.ID, name)
+	case "SUBSCRIBE":
+		err = s.mailboxes().SetSubscribed(s.ctx, s.user.ID, name, true)
+	default:
+		err = s.mailboxes().SetSubscribed(s.ctx, s.user.ID, name, false)
+	}
+	return s.protoErr(strings.ToLower(cmd.Name), err, nil)
 }
 
-// Rename renames a mailbox and its inferiors; renaming INBOX moves its
+// rename renames a mailbox and its inferiors; renaming INBOX moves its
 // messages (RFC 9051 section 6.3.6). The store keeps those rules.
-func (s *session) Rename(oldName, newName string, _ *imap.RenameOptions) error {
-	newName = strings.TrimSuffix(newName, string(store.Delimiter))
-	err := s.mailboxes().RenameMailbox(s.ctx, s.user.ID, oldName, newName)
-	return s.protoErr("rename", err, nil)
+func (s *session) rename(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Rename)
+	from, err := s.mailboxName(a.From)
+	if err != nil {
+		return err
+	}
+	to, err := s.mailboxName(a.To)
+	if err != nil {
+		return err
+	}
+	to = strings.TrimSuffix(to, string(store.Delimiter))
+	return s.protoErr("rename", s.mailboxes().RenameMailbox(s.ctx, s.user.ID, from, to), nil)
 }
 
-// Subscribe adds a mailbox to the subscriptions (RFC 9051 section 6.3.7).
-func (s *session) Subscribe(name string) error {
-	return s.protoErr("subscribe", s.mailboxes().SetSubscribed(s.ctx, s.user.ID, name, true), nil)
-}
-
-// Unsubscribe removes a mailbox from the subscriptions (section 6.3.8).
-func (s *session) Unsubscribe(name string) error {
-	return s.protoErr("unsubscribe", s.mailboxes().SetSubscribed(s.ctx, s.user.ID, name, false), nil)
-}
-
-// Status answers STATUS (RFC 9051 section 6.3.11) from the index.
-func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+// status answers STATUS (RFC 9051 section 6.3.11) from the index.
+func (s *session) status(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Status)
+	if err := checkStatusItems(a.Items); err != nil {
+		return err
+	}
+	name, err := s.mailboxName(a.Mailbox)
+	if err != nil {
+		return err
+	}
 	defer s.watch()()
 	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, name)
 	if err != nil {
-		return nil, s.protoErr("status", err, nil)
-	}
-	data, err := s.statusData(mb, options)
-	if err != nil {
-		return nil, s.protoErr("status", err, nil)
+		return s.protoErr("status", err, nil)
 	}
 	// Echo the name as the client spelt it ("inbox"): clients match on it.
-	data.Mailbox = name
-	return data, nil
+	return s.protoErr("status", s.writeStatus(mb, a.Mailbox, a.Items), nil)
 }
 
-// statusData fills in what options ask for. DELETED and DELETED-STORAGE
-// need the flags of every message, so they cost a scan of the index.
-func (s *session) statusData(mb store.Mailbox, options *imap.StatusOptions) (*imap.StatusData, error) {
-	data := &imap.StatusData{
-		Mailbox:     mb.Name,
-		UIDNext:     imap.UID(mb.UIDNext),
-		UIDValidity: mb.UIDValidity,
-	}
-	messages, unseen, size, recent := mb.Messages, mb.Unseen, mb.Size, uint32(0)
-	limit := uint32(s.srv.cfg.AppendLimit)
-	data.NumMessages, data.NumUnseen, data.Size, data.NumRecent = &messages, &unseen, &size, &recent
-	data.AppendLimit = &limit
-	if options.NumDeleted || options.DeletedStorage {
-		n, bytes, err := s.countDeleted(s.ctx, mb.ID)
-		if err != nil {
-			return nil, err
+// statusItems are the STATUS items answered (RFC 9051 section 6.3.11,
+// RFC 3501's RECENT, SIZE of RFC 8438, APPENDLIMIT of RFC 7889,
+// DELETED-STORAGE of RFC 9208), in the order they are written.
+var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "APPENDLIMIT", "DELETED-STORAGE"}
+
+func checkStatusItems(items []string) error {
+	for _, it := range items {
+		if !slices.Contains(statusItems, it) {
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unknown STATUS item " + it}
 		}
-		data.NumDeleted, data.DeletedStorage = &n, &bytes
 	}
-	return data, nil
+	return nil
+}
+
+// writeStatus writes "* STATUS name (items)" for mb; spelt, if not
+// empty, is the name as the client sent it. DELETED and DELETED-STORAGE
+// need the flags of every message, so they cost a scan of the index.
+func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) error {
+	var deleted uint32
+	var deletedSize int64
+	if slices.Contains(items, "DELETED") || slices.Contains(items, "DELETED-STORAGE") {
+		var err error
+		if deleted, deletedSize, err = s.countDeleted(s.ctx, mb.ID); err != nil {
+			return err
+		}
+	}
+	w := s.conn.Writer().Start().Atom("STATUS")
+	switch {
+	case spelt != "" && mb.Name == store.Inbox:
+		w.Atom(spelt)
+	case spelt != "":
+		w.String(spelt)
+	default:
+		w.Mailbox(mb.Name)
+	}
+	w.BeginList()
+	for _, it := range statusItems {
+		if !slices.Contains(items, it) {
+			continue
+		}
+		w.Atom(it)
+		switch it {
+		case "MESSAGES":
+			w.Number(mb.Messages)
+		case "UIDNEXT":
+			w.Number(mb.UIDNext)
+		case "UIDVALIDITY":
+			w.Number(mb.UIDValidity)
+		case "UNSEEN":
+			w.Number(mb.Unseen)
+		case "DELETED":
+			w.Number(deleted)
+		case "SIZE":
+			w.Number64(uint64(max(mb.Size, 0)))
+		case "RECENT":
+			w.Number(0)
+		case "APPENDLIMIT":
+			w.Number64(uint64(s.srv.cfg.AppendLimit))
+		case "DELETED-STORAGE":
+			w.Number64(uint64(deletedSize))
+		}
+	}
+	w.EndList().End()
+	return nil
 }
 
 func (s *session) countDeleted(ctx context.Context, mailboxID string) (uint32, int64, error) {
@@ -105,15 +169,14 @@ func (s *session) countDeleted(ctx context.Context, mailboxID string) (uint32, i
 	return n, size, nil
 }
 
+// specialUses are the attributes of RFC 6154 and RFC 8457.
+var specialUses = []string{`\All`, `\Archive`, `\Drafts`, `\Flagged`, `\Junk`, `\Sent`, `\Trash`, `\Important`}
+
 // knownSpecialUse returns the canonical spelling of attr if it is an
 // RFC 6154 (or RFC 8457) use; attributes are case-insensitive.
-func knownSpecialUse(attr imap.MailboxAttr) (imap.MailboxAttr, bool) {
-	for _, a := range []imap.MailboxAttr{
-		imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts,
-		imap.MailboxAttrFlagged, imap.MailboxAttrJunk, imap.MailboxAttrSent,
-		imap.MailboxAttrTrash, imap.MailboxAttrImportant,
-	} {
-		if strings.EqualFold(string(a), string(attr)) {
+func knownSpecialUse(attr string) (string, bool) {
+	for _, a := range specialUses {
+		if strings.EqualFold(a, attr) {
 			return a, true
 		}
 	}
@@ -121,9 +184,9 @@ func knownSpecialUse(attr imap.MailboxAttr) (imap.MailboxAttr, bool) {
 }
 
 // specialUseAttrs is mb's special-use attribute as a LIST attribute list.
-func specialUseAttrs(mb store.Mailbox) []imap.MailboxAttr {
+func specialUseAttrs(mb store.Mailbox) []string {
 	if mb.SpecialUse == "" {
 		return nil
 	}
-	return []imap.MailboxAttr{imap.MailboxAttr(mb.SpecialUse)}
+	return []string{mb.SpecialUse}
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/bucketmail/bucketmail/internal/blob"
@@ -162,11 +161,15 @@ func (d *msgData) envelope() (*imap.Envelope, error) {
 	if fm := d.meta(); fm != nil {
 		return fm.env, nil
 	}
-	h, err := d.header()
+	raw, err := d.body()
 	if err != nil {
 		return nil, err
 	}
-	return imapserver.ExtractEnvelope(h), nil
+	sum, err := message.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	return sum.IMAPEnvelope(), nil
 }
 
 // bodyStructure is the extended BODYSTRUCTURE, from the index summary. The
@@ -184,12 +187,11 @@ func (d *msgData) bodyStructure() (imap.BodyStructure, error) {
 
 // parsedBodyStructure is the BODYSTRUCTURE of raw for an entry whose index
 // summary is unusable: the summary parser's, linear in raw and bounded in
-// depth and parts as the index's are, where imapserver.ExtractBodyStructure
-// would descend every level of a deeply nested message.
+// depth and parts as the index's are.
 func parsedBodyStructure(raw []byte) imap.BodyStructure {
 	sum, err := message.Parse(bytes.NewReader(raw))
-	if err != nil {
-		return imapserver.ExtractBodyStructure(bytes.NewReader(raw)) // not reached: raw is in memory
+	if err != nil { // not reached: raw is in memory
+		return &imap.BodyStructureSinglePart{Type: "text", Subtype: "plain", Size: uint32(len(raw))}
 	}
 	return sum.IMAPBodyStructure(true)
 }
@@ -202,7 +204,7 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 			if b, ok := headerFields(hdr, sec); ok {
 				return b, nil
 			}
-			return imapserver.ExtractBodySection(bytes.NewReader(hdr), sec), nil
+			return extractSection(hdr, sec), nil
 		}
 	}
 	if sec.Specifier == imap.PartSpecifierNone && d.raw == nil {
@@ -227,17 +229,6 @@ func (d *msgData) section(sec *imap.FetchItemBodySection) ([]byte, error) {
 		return partial(raw, sec.Partial), nil
 	}
 	return extractSection(raw, sec), nil
-}
-
-// extractSection extracts a body part of raw. Each level of the part path
-// reads the bytes of the levels below it again, so a path deeper than
-// message.MaxDepth, which no BODYSTRUCTURE describes, is taken as a part
-// that does not exist rather than walked.
-func extractSection(raw []byte, sec *imap.FetchItemBodySection) []byte {
-	if len(sec.Part) > message.MaxDepth {
-		return nil
-	}
-	return imapserver.ExtractBodySection(bytes.NewReader(raw), sec)
 }
 
 // partial cuts <offset.size> out of b (RFC 9051 section 6.4.5).

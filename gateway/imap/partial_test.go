@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +62,40 @@ func fetchPiece(t *testing.T, env *testEnv, c *imapclient.Client, uid imap.UID, 
 	return m, env.objectBytesRead(t) - before
 }
 
+// rawFetch fetches item (BINARY[part]<offset.count>, then anything) of
+// uid in INBOX by a raw session, as go-imap's client cannot read the
+// origin of BINARY[part]<origin> (RFC 3516 section 4.2), and returns its
+// data and the object bytes read. The response must name the origin.
+func rawFetch(t *testing.T, env *testEnv, uid imap.UID, item string) ([]byte, int64) {
+	t.Helper()
+	item, _, _ = strings.Cut(item, " ")
+	tr := rawLogin(t, env, "alice@example.org")
+	tr.send("f1 EXAMINE INBOX")
+	tr.expect("f1 OK")
+	origin := item[:strings.IndexByte(item, '.')] + ">"
+	peek := strings.Replace(item, "BINARY[", "BINARY.PEEK[", 1)
+	before := env.objectBytesRead(t)
+	tr.send(fmt.Sprintf("f2 UID FETCH %d (%s)", uid, peek))
+	line := tr.expect("* ")
+	name, size, ok := strings.Cut(line, " {")
+	if !ok {
+		name, size, ok = strings.Cut(line, " ~{")
+	}
+	if !ok || !strings.HasSuffix(name, " "+origin) {
+		t.Fatalf("FETCH %s: %q, want %s and a literal", peek, line, origin)
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(size, "}"))
+	if err != nil {
+		t.Fatalf("FETCH %s: %q", peek, line)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(tr.r, b); err != nil {
+		t.Fatal(err)
+	}
+	tr.expect("f2 OK")
+	return b, env.objectBytesRead(t) - before
+}
+
 // TestPartialFetchReadsTheRange: BODY[]<o.n>, BODY[TEXT]<o.n>,
 // BODY[part]<o.n> and BINARY[part]<o.n> of a message too large for the body cache read their
 // bytes of the object, not the object (counted by the blob driver), in
@@ -86,9 +123,6 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 		return &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true, Partial: &imap.SectionPartial{Offset: off, Size: n}}
 	}
 	textStart := strings.Index(raw, "\r\n\r\n") + 4
-	bin := func(part int, off, n int64) *imap.FetchItemBinarySection {
-		return &imap.FetchItemBinarySection{Part: []int{part}, Peek: true, Partial: &imap.SectionPartial{Offset: off, Size: n}}
-	}
 	encStart := strings.Index(raw, "base64\r\n\r\n") + len("base64\r\n\r\n")
 	encoded := raw[encStart : len(raw)-len("\r\n--BIG--\r\n")]
 	// b64Pos is where the 4 characters holding decoded byte d start (lines
@@ -98,7 +132,7 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 	b64Read := func(off, n int64) int64 { return b64Pos(off+n-1) + 4 - b64Pos(off) }
 	for _, tc := range []struct {
 		name     string
-		opts     *imap.FetchOptions
+		opts     *imap.FetchOptions // nil: name fetched by a raw session (rawFetch)
 		get      func(m *imapclient.FetchMessageBuffer) []byte
 		want     []byte
 		wantRead int64
@@ -113,18 +147,22 @@ func testPartialFetchReadsTheRange(t *testing.T, env *testEnv) {
 			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBodySection(body(1, 3145000, 5000)) }, text[3145000:], int64(len(text) - 3145000)},
 		{"BODY[2]<76.100>", &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{body(2, 76, 100)}},
 			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBodySection(body(2, 76, 100)) }, []byte(encoded[76:176]), 100},
-		{"BINARY[1]<2000.7000>", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(1, 2000, 7000)}},
-			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(1, 2000, 7000)) }, text[2000:9000], 7000},
+		{name: "BINARY[1]<2000.7000>", want: text[2000:9000], wantRead: 7000},
 		// base64 in lines of 76 characters: the lines that hold the range.
-		{"BINARY[2]<100.1000>", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(2, 100, 1000)}},
-			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 100, 1000)) }, att[100:1100], b64Read(100, 1000)},
-		{"BINARY[2]<1000001.65536>", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(2, 1000001, 65536)}},
-			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 1000001, 65536)) }, att[1000001:1065537], b64Read(1000001, 65536)},
-		{"BINARY[2]<2097000.1000> (past the end)", &imap.FetchOptions{BinarySection: []*imap.FetchItemBinarySection{bin(2, 2097000, 1000)}},
-			func(m *imapclient.FetchMessageBuffer) []byte { return m.FindBinarySection(bin(2, 2097000, 1000)) }, att[2097000:], int64(len(encoded)) - b64Pos(2097000)},
+		{name: "BINARY[2]<100.1000>", want: att[100:1100], wantRead: b64Read(100, 1000)},
+		{name: "BINARY[2]<1000001.65536>", want: att[1000001:1065537], wantRead: b64Read(1000001, 65536)},
+		{name: "BINARY[2]<2097000.1000> (past the end)", want: att[2097000:], wantRead: int64(len(encoded)) - b64Pos(2097000)},
 	} {
-		m, read := fetchPiece(t, env, c, uid, tc.opts)
-		if b := tc.get(m); !bytes.Equal(b, tc.want) {
+		var b []byte
+		var read int64
+		if tc.opts == nil {
+			b, read = rawFetch(t, env, uid, tc.name)
+		} else {
+			var m *imapclient.FetchMessageBuffer
+			m, read = fetchPiece(t, env, c, uid, tc.opts)
+			b = tc.get(m)
+		}
+		if !bytes.Equal(b, tc.want) {
 			t.Errorf("%s: %d bytes, not the %d expected", tc.name, len(b), len(tc.want))
 		}
 		if read != tc.wantRead {

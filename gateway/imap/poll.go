@@ -6,31 +6,35 @@ import (
 	"log/slog"
 	"slices"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-
+	"github.com/bucketmail/bucketmail/gateway/imap/engine"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// Poll reports what changed in the selected mailbox since the client last
-// heard: EXPUNGE (when allowed: not during FETCH, STORE and SEARCH, RFC 9051
-// section 7.5.1), EXISTS for new messages and FETCH FLAGS for flag changes
-// made by other sessions or processes. Storage failures are only logged:
-// imapserver drops the connection on any error from Poll.
-func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+// poll reports what changed in the selected mailbox since the client last
+// heard (engine.Config.Poll): EXPUNGE (when allowed: not after FETCH,
+// STORE and SEARCH, RFC 9051 section 7.5.1), EXISTS for new messages and
+// FETCH FLAGS for flag changes made by other sessions or processes.
+// Storage failures are only logged: the command itself succeeded.
+func (srv *Server) poll(_ context.Context, c *engine.Conn, allowExpunge bool) error {
+	return at(c).poll(allowExpunge)
+}
+
+func (s *session) poll(allowExpunge bool) error {
 	sel := s.lock()
 	defer s.mu.Unlock()
 	if sel == nil {
 		return nil
 	}
-	return s.sync(sel, w, allowExpunge)
+	return s.sync(sel, allowExpunge)
 }
 
-// Idle reports changes as they happen (RFC 2177) until stop closes. Any
-// process that changes the user's mailboxes wakes Watch. Without a
-// selected mailbox there is nothing to report (no NOTIFY, RFC 5465), so a
-// client idling in the authenticated state costs no subscription.
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+// idle reports changes as they happen (RFC 2177) until stop closes
+// (engine.Config.Idle), flushing each report. Any process that changes the
+// user's mailboxes wakes Watch. Without a selected mailbox there is
+// nothing to report (no NOTIFY, RFC 5465), so a client idling in the
+// authenticated state costs no subscription.
+func (srv *Server) idle(_ context.Context, c *engine.Conn, stop <-chan struct{}) error {
+	s := c.Session().(*session)
 	s.mu.Lock()
 	selected := s.sel != nil
 	s.mu.Unlock()
@@ -41,7 +45,14 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	changes := s.mailboxes().Watch(ctx, s.user.ID)
-	if err := s.Poll(w, true); err != nil {
+	report := func() error {
+		if err := s.poll(true); err != nil {
+			return err
+		}
+		c.Writer().Flush() // a write error ends the read of DONE too
+		return nil
+	}
+	if err := report(); err != nil {
 		return err
 	}
 	for {
@@ -53,7 +64,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 				changes = nil // the server is closing; wait for stop
 				continue
 			}
-			if err := s.Poll(w, true); err != nil {
+			if err := report(); err != nil {
 				return err
 			}
 		}
@@ -61,7 +72,8 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 }
 
 // sync brings sel up to date with the index and tells the client.
-func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge bool) error {
+func (s *session) sync(sel *selected, allowExpunge bool) error {
+	w := s.conn.Writer()
 	mb, err := s.selectedMailbox(sel)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted by another session; commands will fail
@@ -91,14 +103,12 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 			return nil
 		}
 	}
-	if err := sel.reportExpunges(uids, allowExpunge, w.WriteExpunge); err != nil {
+	if err := sel.reportExpunges(uids, allowExpunge, s.writeExpunge); err != nil {
 		return err
 	}
 	firstNew := len(sel.msgs)
 	if sel.addNew(uids) > 0 {
-		if err := w.WriteNumMessages(uint32(len(sel.msgs))); err != nil {
-			return err
-		}
+		w.Start().Number(uint32(len(sel.msgs))).Atom("EXISTS").End()
 	}
 	for _, m := range changed {
 		i := sel.index(m.UID)
@@ -110,9 +120,10 @@ func (s *session) sync(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 		if isNew {
 			continue // the client learns its flags by fetching it
 		}
-		if err := w.WriteMessageFlags(uint32(i+1), imap.UID(m.UID), imapFlags(m.Flags)); err != nil {
-			return err
-		}
+		f := w.Fetch(uint32(i + 1))
+		f.UID(m.UID)
+		f.Flags(m.Flags)
+		f.End()
 	}
 	for i := firstNew; i < len(sel.msgs); i++ {
 		if sel.msgs[i].modSeq == 0 { // expunged before Messages saw it

@@ -2,6 +2,7 @@ package imapgw
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -59,4 +60,35 @@ func TestAppendDefaultQuota(t *testing.T) {
 	if err := tryAppend(c, "INBOX", plainMsg); imapCode(err) != imap.ResponseCodeOverQuota {
 		t.Fatalf("APPEND beyond the default quota: %v, want NO [OVERQUOTA]", err)
 	}
+}
+
+// TestAppendOverQuotaBeforeTheLiteral: an APPEND over the quota is
+// refused with NO [OVERQUOTA] in place of the continuation request of its
+// synchronizing literal (RFC 9051 section 4.3), so the client does not
+// send the message; the session goes on. A COPY whose copies would take
+// the user over the quota is refused too (RFC 9208 section 4.3); a MOVE,
+// which adds nothing, is not.
+func TestAppendOverQuotaBeforeTheLiteral(t *testing.T) {
+	eachDeployment(t, func(t *testing.T, env *testEnv) {
+		a := "alice@example.org"
+		env.deliver(t, a, "INBOX", "", plainMsg)
+		if err := env.store.SetQuota(context.Background(), a, int64(len(plainMsg))*3/2); err != nil {
+			t.Fatal(err)
+		}
+		tr := rawLogin(t, env, a)
+		tr.send("q1 APPEND INBOX {" + itoa(len(plainMsg)) + "}")
+		if line := tr.expect(""); !strings.HasPrefix(line, "q1 NO [OVERQUOTA]") {
+			t.Fatalf("APPEND over quota: %q, want q1 NO [OVERQUOTA] before any continuation", line)
+		}
+		tr.send("q2 SELECT INBOX")
+		tr.expect("q2 OK")
+		tr.send("q3 COPY 1 Archive")
+		if line := tr.expect("q3 "); !strings.HasPrefix(line, "q3 NO [OVERQUOTA]") {
+			t.Errorf("COPY over quota: %q, want NO [OVERQUOTA]", line)
+		}
+		tr.send("q4 MOVE 1 Archive")
+		if line := tr.expect("q4 "); !strings.HasPrefix(line, "q4 OK") {
+			t.Errorf("MOVE over quota: %q, want OK", line)
+		}
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"mime/quotedprintable"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 
 	"github.com/bucketmail/bucketmail/internal/message"
 )
@@ -240,7 +239,7 @@ func (d *msgData) binaryRange(path []int, p *imap.SectionPartial) (b []byte, ok 
 	}
 	b, err = io.ReadAll(dec(bytes.NewReader(raw)))
 	if err != nil {
-		return nil, false, nil // broken: as imapserver would have it
+		return nil, false, nil // broken: extracted from the whole message
 	}
 	return partial(b, p), true, nil
 }
@@ -347,11 +346,11 @@ func (d *dropSpace) Read(p []byte) (int, error) {
 	return j, err
 }
 
-// binary extracts BINARY[section]<partial>: from the part's bytes when the
+// binary extracts BINARY[path]<p>: from the part's bytes when the
 // summary locates it, else from the whole message.
-func (d *msgData) binary(sec *imap.FetchItemBinarySection) ([]byte, error) {
+func (d *msgData) binary(path []int, p *imap.SectionPartial) ([]byte, error) {
 	if d.raw == nil {
-		if b, ok, err := d.binaryRange(sec.Part, sec.Partial); ok || err != nil {
+		if b, ok, err := d.binaryRange(path, p); ok || err != nil {
 			return b, err
 		}
 	}
@@ -359,14 +358,14 @@ func (d *msgData) binary(sec *imap.FetchItemBinarySection) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return imapserver.ExtractBinarySection(bytes.NewReader(raw), sec), nil
+	return extractBinary(raw, path, p), nil
 }
 
-// binarySectionSize is BINARY.SIZE[section], found as binary finds the
+// binarySectionSize is BINARY.SIZE[path], found as binary finds the
 // content.
-func (d *msgData) binarySectionSize(sec *imap.FetchItemBinarySectionSize) (uint32, error) {
+func (d *msgData) binarySectionSize(path []int) (uint32, error) {
 	if d.raw == nil {
-		if n, ok, err := d.binarySize(sec.Part); ok || err != nil {
+		if n, ok, err := d.binarySize(path); ok || err != nil {
 			return n, err
 		}
 	}
@@ -374,5 +373,5 @@ func (d *msgData) binarySectionSize(sec *imap.FetchItemBinarySectionSize) (uint3
 	if err != nil {
 		return 0, err
 	}
-	return imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), sec), nil
+	return uint32(len(extractBinary(raw, path, nil))), nil
 }

@@ -2,56 +2,65 @@ package imapgw
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// Search answers SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with the
-// ESEARCH return options imapserver passes (RFC 4731) and SAVE (RFC 5182).
-// Flags, dates, sizes and header keys are matched against the index; only
-// BODY and TEXT read message objects.
-func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+// searchCmd answers SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with
+// the ESEARCH return options (RFC 4731) and SAVE (RFC 5182); an IMAP4rev2
+// client gets ESEARCH always. Flags, dates, sizes and header keys are
+// matched against the index; only BODY and TEXT read message objects.
+func (s *session) searchCmd(cmd *wire.Command) error {
+	a := cmd.Args.(*wire.Search)
+	switch a.Charset {
+	case "", "UTF-8", "US-ASCII":
+	default:
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: "BADCHARSET (UTF-8 US-ASCII)", Text: "Unsupported charset"}
+	}
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
+	criteria, err := sel.criteria(&a.Key)
+	if err != nil {
+		return err
+	}
 	sel.staticCriteria(criteria)
 	var (
-		data   imap.SearchData
-		seqSet imap.SeqSet
-		uidSet imap.UIDSet
+		nums           []uint32 // sequence numbers or UIDs, as asked, ascending
+		uids           []uint32 // kept for SAVE
+		count          int
+		minNum, maxNum uint32
 	)
 	add := func(pos int, uid uint32) {
 		num := uid
-		if kind == imapserver.NumKindSeq {
+		if !cmd.UID {
 			num = uint32(pos + 1)
-			seqSet.AddNum(num)
 		}
-		uidSet.AddNum(imap.UID(uid)) // also kept for SAVE
-		if data.Min == 0 || num < data.Min {
-			data.Min = num
+		nums = append(nums, num)
+		uids = append(uids, uid)
+		if minNum == 0 || num < minNum {
+			minNum = num
 		}
-		if num > data.Max {
-			data.Max = num
-		}
-		data.Count++
+		maxNum = max(maxNum, num)
+		count++
 	}
-	var err error
 	if seen, ok := seenOnly(criteria); ok {
 		// SEEN or UNSEEN alone, what clients ask most: answered from the
 		// head cache, or for a mailbox too large for it by the index,
 		// with UIDs, no entry per message.
-		var uids []uint32
-		if uids, err = s.seenUIDs(sel, seen); err != nil {
-			return nil, s.protoErr("search", err, nil)
+		var found []uint32
+		if found, err = s.seenUIDs(sel, seen); err != nil {
+			return s.protoErr("search", err, nil)
 		}
-		for _, uid := range uids {
+		for _, uid := range found {
 			if pos := sel.index(uid); pos >= 0 {
 				add(pos, uid)
 			}
@@ -59,7 +68,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	} else {
 		var answers map[textKey]textAnswer
 		if answers, err = s.textAnswers(sel, criteria); err != nil {
-			return nil, s.protoErr("search", err, nil)
+			return s.protoErr("search", err, nil)
 		}
 		how := listHeads
 		if needsSummary(criteria, answers == nil) {
@@ -86,16 +95,153 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		})
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	data.All = seqSet
-	if kind == imapserver.NumKindUID {
-		data.All = uidSet
+	slices.Sort(nums)
+	slices.Sort(uids)
+	ret := a.Return
+	if slices.Contains(ret, "SAVE") {
+		sel.searchRes = uids
 	}
-	if options.ReturnSave {
-		sel.searchRes = uidSet
+	w := s.conn.Writer()
+	if ret == nil && !s.rev2() {
+		w.Start().Atom("SEARCH")
+		for _, n := range nums {
+			w.Number(n)
+		}
+		w.End()
+		return nil
 	}
-	return &data, nil
+	if len(ret) == 0 {
+		ret = []string{"ALL"} // RFC 4731 section 3.1
+	} else if len(ret) == 1 && ret[0] == "SAVE" {
+		return nil // RFC 5182 section 2.4: no ESEARCH for SAVE alone
+	}
+	w.ESearch(cmd.Tag, cmd.UID, func(w *wire.Writer) {
+		if slices.Contains(ret, "MIN") && count > 0 {
+			w.Atom("MIN").Number(minNum)
+		}
+		if slices.Contains(ret, "MAX") && count > 0 {
+			w.Atom("MAX").Number(maxNum)
+		}
+		if slices.Contains(ret, "ALL") && count > 0 {
+			w.Atom("ALL").Atom(uidSet(nums))
+		}
+		if slices.Contains(ret, "COUNT") {
+			w.Atom("COUNT").Number(uint32(count))
+		}
+	})
+	return nil
+}
+
+// criteria turns a search key into the criteria matched; "$" is the
+// saved result (RFC 5182). Keys not answered are BAD.
+func (sel *selected) criteria(k *wire.SearchKey) (*imap.SearchCriteria, error) {
+	c := &imap.SearchCriteria{}
+	notSupported := func() error {
+		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "SEARCH " + k.Name + " is not supported"}
+	}
+	switch k.Name {
+	case "AND":
+		for i := range k.Keys {
+			sub, err := sel.criteria(&k.Keys[i])
+			if err != nil {
+				return nil, err
+			}
+			c.And(sub)
+		}
+	case "NOT":
+		sub, err := sel.criteria(&k.Keys[0])
+		if err != nil {
+			return nil, err
+		}
+		c.Not = []imap.SearchCriteria{*sub}
+	case "OR":
+		a, err := sel.criteria(&k.Keys[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := sel.criteria(&k.Keys[1])
+		if err != nil {
+			return nil, err
+		}
+		c.Or = [][2]imap.SearchCriteria{{*a, *b}}
+	case "SEQSET", "UID":
+		switch {
+		case k.Set.Saved:
+			var set imap.UIDSet
+			for _, uid := range sel.searchRes {
+				set.AddNum(imap.UID(uid))
+			}
+			if set == nil {
+				set = imap.UIDSet{}
+			}
+			c.UID = []imap.UIDSet{set}
+		case k.Name == "UID":
+			var set imap.UIDSet
+			for _, r := range k.Set.Ranges {
+				set.AddRange(imap.UID(r.Start), imap.UID(r.Stop))
+			}
+			c.UID = []imap.UIDSet{set}
+		default:
+			var set imap.SeqSet
+			for _, r := range k.Set.Ranges {
+				set.AddRange(r.Start, r.Stop)
+			}
+			c.SeqNum = []imap.SeqSet{set}
+		}
+	case "ALL":
+	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
+		c.Flag = []imap.Flag{imap.Flag(`\` + titleCase(k.Name))}
+	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
+		c.NotFlag = []imap.Flag{imap.Flag(`\` + titleCase(k.Name[2:]))}
+	case "RECENT":
+		// No message is \Recent here (flags.go).
+		c.Flag = []imap.Flag{flagRecent}
+	case "NEW":
+		c.Flag, c.NotFlag = []imap.Flag{flagRecent}, []imap.Flag{imap.FlagSeen}
+	case "OLD":
+		c.NotFlag = []imap.Flag{flagRecent}
+	case "KEYWORD":
+		c.Flag = []imap.Flag{imap.Flag(k.Value)}
+	case "UNKEYWORD":
+		c.NotFlag = []imap.Flag{imap.Flag(k.Value)}
+	case "BCC", "CC", "FROM", "SUBJECT", "TO":
+		c.Header = []imap.SearchCriteriaHeaderField{{Key: titleCase(k.Name), Value: k.Value}}
+	case "HEADER":
+		c.Header = []imap.SearchCriteriaHeaderField{{Key: k.Field, Value: k.Value}}
+	case "BODY":
+		c.Body = []string{k.Value}
+	case "TEXT":
+		c.Text = []string{k.Value}
+	case "LARGER":
+		c.Larger = int64(k.Number)
+	case "SMALLER":
+		c.Smaller = int64(k.Number)
+	case "BEFORE":
+		c.Before = k.Date
+	case "SINCE":
+		c.Since = k.Date
+	case "ON":
+		c.Since, c.Before = k.Date, k.Date.AddDate(0, 0, 1)
+	case "SENTBEFORE":
+		c.SentBefore = k.Date
+	case "SENTSINCE":
+		c.SentSince = k.Date
+	case "SENTON":
+		c.SentSince, c.SentBefore = k.Date, k.Date.AddDate(0, 0, 1)
+	default:
+		return nil, notSupported()
+	}
+	return c, nil
+}
+
+// titleCase is "SEEN" as "Seen", "FROM" as "From".
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return s[:1] + strings.ToLower(s[1:])
 }
 
 // staticCriteria replaces "*" in sequence and UID sets by the last message
@@ -114,10 +260,6 @@ func (sel *selected) staticCriteria(c *imap.SearchCriteria) {
 		c.SeqNum[i] = static
 	}
 	for i, set := range c.UID {
-		if imap.IsSearchRes(set) {
-			c.UID[i] = append(imap.UIDSet(nil), sel.searchRes...)
-			continue
-		}
 		static := make(imap.UIDSet, len(set))
 		for j, r := range set {
 			start, stop := staticRange(uint32(r.Start), uint32(r.Stop), maxUID)

@@ -6,12 +6,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-
+	"github.com/bucketmail/bucketmail/gateway/imap/engine"
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/abuse"
 	"github.com/bucketmail/bucketmail/internal/auth"
 	"github.com/bucketmail/bucketmail/internal/batchconn"
@@ -26,7 +27,8 @@ const protocol = "imap"
 // DefaultAppendLimit is the APPEND size limit when Config.AppendLimit is 0.
 const DefaultAppendLimit = 50 << 20
 
-// maxAppendLimit is imapserver's own bound on APPEND literals.
+// maxAppendLimit bounds AppendLimit, and is the reader's cap on APPEND
+// messages.
 const maxAppendLimit = 100 << 20
 
 // Config configures a Server.
@@ -67,6 +69,12 @@ type Config struct {
 	// NoSearchIndex leaves the text of appended messages out of the
 	// index (--search-index=false).
 	NoSearchIndex bool
+	// Timeouts bound the wait for a client's command: before login,
+	// once authenticated, during IDLE (the last two at least RFC 9051's
+	// 30 minutes; zero: the engine's defaults).
+	Timeouts engine.Timeouts
+	// Version is the server's version in the answer to ID (RFC 2971).
+	Version string
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
@@ -74,7 +82,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	met    *metrics.Metrics
-	imap   *imapserver.Server
+	eng    *engine.Server
 	cache  *bodyCache
 	meta   *metaCache
 	heads  *headCache
@@ -106,33 +114,54 @@ func New(cfg Config) *Server {
 		ctx:    ctx,
 		cancel: cancel,
 	}
-	s.imap = imapserver.New(&imapserver.Options{
-		NewSession:   s.newSession,
-		Caps:         capabilities(cfg.AppendLimit),
-		Logger:       slogPrintf{cfg.Log},
-		TLSConfig:    cfg.TLS,
-		InsecureAuth: cfg.AllowInsecureAuth,
+	s.eng = engine.New(engine.Config{
+		Hostname:     cfg.Hostname,
+		Capabilities: s.capabilities,
+		Login:        s.login,
+		TLS:          cfg.TLS,
+		Commands:     s.commands(),
+		Poll:         s.poll,
+		Idle:         s.idle,
+		CheckAppend:  s.checkAppend,
+		ID:           serverID(cfg.Version),
+		Timeouts:     cfg.Timeouts,
+		// Messages over AppendLimit are refused by CheckAppend, before
+		// their data; the reader's own cap ends the session.
+		Limits: wire.Limits{Message: maxAppendLimit},
+		Log:    cfg.Log,
 	})
 	return s
 }
 
-// capabilities lists what the sessions implement. imapserver adds STARTTLS,
-// LOGINDISABLED, AUTH=PLAIN, SASL-IR, LITERAL-, UNSELECT, ENABLE and IDLE by
-// connection state. APPENDLIMIT=n in the set makes imapserver announce a
-// bare APPENDLIMIT after login; the number is in STATUS (RFC 7889 section 3).
-func capabilities(appendLimit int64) imap.CapSet {
-	caps := imap.CapSet{imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", appendLimit)): {}}
-	for _, c := range []imap.Cap{
-		imap.CapIMAP4rev1, imap.CapIMAP4rev2,
-		imap.CapNamespace, imap.CapUIDPlus, imap.CapMove, imap.CapESearch,
-		imap.CapSearchRes, imap.CapListExtended, imap.CapListStatus,
-		imap.CapStatusSize, imap.CapChildren, imap.CapSpecialUse,
-		imap.CapCreateSpecialUse, imap.CapLiteralPlus, imap.CapBinary,
-		imap.CapUnselect, imap.CapEnable, imap.CapIdle,
-	} {
-		caps[c] = struct{}{}
+// capabilities lists what the connection is offered in its state: STARTTLS
+// and LOGINDISABLED before TLS, AUTH=PLAIN where login is allowed, and
+// once authenticated what the sessions implement. APPENDLIMIT's number is
+// in STATUS too (RFC 7889 section 3).
+func (s *Server) capabilities(c *engine.Conn) []string {
+	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL+", "ID", "ENABLE", "IDLE", "SASL-IR"}
+	if c.State() == engine.NotAuthenticated {
+		secure := secure(c)
+		if s.cfg.TLS != nil && !secure {
+			caps = append(caps, "STARTTLS")
+		}
+		if secure || s.cfg.AllowInsecureAuth {
+			caps = append(caps, "AUTH=PLAIN")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+		return caps
 	}
-	return caps
+	return append(caps, "NAMESPACE", "UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES",
+		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
+		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE",
+		fmt.Sprintf("APPENDLIMIT=%d", s.cfg.AppendLimit))
+}
+
+// serverID is the answer to ID (RFC 2971 section 3.3).
+func serverID(version string) []wire.IDParam {
+	name := "bucketmail"
+	version = cmp.Or(version, "dev")
+	return []wire.IDParam{{Key: "name", Value: &name}, {Key: "version", Value: &version}}
 }
 
 // Serve accepts IMAP connections on ln until Close. With implicitTLS every
@@ -153,27 +182,54 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	// under TLS, so that records are batched and TLS is still seen.
 	ln = batchconn.Listener(ln)
 	if implicit != nil {
-		// imapserver sets no read deadline before its greeting, whose
-		// write would wait for the ClientHello forever.
+		// The handshake has a deadline of its own: the greeting's write
+		// would otherwise wait for the ClientHello forever.
 		ln = s.cfg.Conns.TLSListener(ln, implicit)
 	}
 	// Over TLS, so that an implicit-TLS client can read the refusal.
 	ln = s.cfg.Limits.Listener(ln, connRefusal)
-	if err := s.imap.Serve(ln); err != nil {
-		return fmt.Errorf("imapgw: %w", err)
+	if !s.live.addListener(ln) {
+		ln.Close()
+		return nil
 	}
-	return nil
+	defer s.live.removeListener(ln)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("imapgw: %w", err)
+		}
+		go s.serveConn(nc, implicit != nil)
+	}
+}
+
+// serveConn runs one connection's session. A panic ends that session
+// only.
+func (s *Server) serveConn(nc net.Conn, implicitTLS bool) {
+	defer nc.Close()
+	sess := s.newSession(nc, implicitTLS)
+	if sess == nil {
+		io.WriteString(nc, "* BYE "+byeShutdown+"\r\n")
+		return
+	}
+	defer sess.close()
+	defer func() {
+		if v := recover(); v != nil {
+			sess.log.Error("imap session panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	s.eng.ServeSession(sess.connCtx, nc, sess)
 }
 
 // Close stops every listener and closes every connection.
 func (s *Server) Close() error {
 	s.cancel()
-	return s.imap.Close()
-}
-
-// slogPrintf adapts a slog.Logger to imapserver.Logger.
-type slogPrintf struct{ log *slog.Logger }
-
-func (l slogPrintf) Printf(format string, args ...any) {
-	l.log.Info("imap server", slog.String("detail", fmt.Sprintf(format, args...)))
+	s.live.closeAll()
+	return nil
 }

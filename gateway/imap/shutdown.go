@@ -2,76 +2,106 @@ package imapgw
 
 import (
 	"context"
+	"net"
 	"sync"
-
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 )
 
-// byeShutdown is the text of the BYE sent to every session at shutdown.
+// byeShutdown is the text of the BYE a connection arriving during
+// Shutdown is greeted with.
 const byeShutdown = "Server shutting down, please reconnect later"
 
-// liveSessions tracks the open connections so that Shutdown can say BYE to
-// each: imapserver.Server.Close only closes the sockets.
+// liveSessions tracks the listeners and open sessions, so that Shutdown
+// can say BYE to each session and Close can close everything.
 type liveSessions struct {
-	mu      sync.Mutex
-	closing bool
-	conns   map[*imapserver.Conn]struct{}
+	mu       sync.Mutex
+	closing  bool // Shutdown has begun
+	closed   bool // Close has run
+	sessions map[*session]struct{}
+	lns      map[net.Listener]struct{}
 }
 
-// add registers c; false once Shutdown has begun.
-func (l *liveSessions) add(c *imapserver.Conn) bool {
+// add registers s; false once Shutdown has begun.
+func (l *liveSessions) add(s *session) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closing {
 		return false
 	}
-	if l.conns == nil {
-		l.conns = map[*imapserver.Conn]struct{}{}
+	if l.sessions == nil {
+		l.sessions = map[*session]struct{}{}
 	}
-	l.conns[c] = struct{}{}
+	l.sessions[s] = struct{}{}
 	return true
 }
 
-func (l *liveSessions) remove(c *imapserver.Conn) {
+func (l *liveSessions) remove(s *session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.conns, c)
+	delete(l.sessions, s)
 }
 
-// close marks the set closed and returns the connections open then.
-func (l *liveSessions) close() []*imapserver.Conn {
+// addListener registers ln; false once Close has run.
+func (l *liveSessions) addListener(ln net.Listener) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	if l.lns == nil {
+		l.lns = map[net.Listener]struct{}{}
+	}
+	l.lns[ln] = struct{}{}
+	return true
+}
+
+func (l *liveSessions) removeListener(ln net.Listener) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.lns, ln)
+}
+
+// close marks the set closed and returns the sessions open then.
+func (l *liveSessions) close() []*session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closing = true
-	conns := make([]*imapserver.Conn, 0, len(l.conns))
-	for c := range l.conns {
-		conns = append(conns, c)
+	out := make([]*session, 0, len(l.sessions))
+	for s := range l.sessions {
+		out = append(out, s)
 	}
-	return conns
+	return out
 }
 
-// errShuttingDown refuses a connection that arrives during Shutdown: the
-// greeting is an untagged BYE (RFC 9051 section 7.1.5).
-var errShuttingDown = &imap.Error{Type: imap.StatusResponseTypeBye, Text: byeShutdown}
+// closeAll closes every listener and every session's connection.
+func (l *liveSessions) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closing, l.closed = true, true
+	for ln := range l.lns {
+		ln.Close()
+	}
+	for s := range l.sessions {
+		s.nc.Close()
+	}
+}
 
 // Shutdown ends the gateway gracefully: new connections are greeted with
-// BYE, every open session gets an untagged BYE (RFC 9051 section 7.1.5;
-// imapserver writes it between responses, never inside one) and is closed,
-// then Close stops the listeners. Writing BYE to a client that does not
-// read is bounded by ctx.
+// BYE, every open session gets an untagged BYE between two commands (RFC
+// 9051 section 7.1.5) and is closed, then Close stops the listeners and
+// closes what is left. Writing BYE to a client that does not read is
+// bounded by ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
-	conns := s.live.close()
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = c.Bye(byeShutdown) // the client may be gone already
-		}()
+	sessions := s.live.close()
+	for _, sess := range sessions {
+		sess.bye()
 	}
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() {
+		for _, sess := range sessions {
+			<-sess.done
+		}
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():

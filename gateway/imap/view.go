@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/emersion/go-imap/v2"
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -31,7 +31,7 @@ type selected struct {
 	// expungePending says messages left the index that the client has not
 	// been told of yet, so a poll is due even if nothing else changed.
 	expungePending bool
-	searchRes      imap.UIDSet // SEARCHRES "$" (RFC 5182)
+	searchRes      []uint32 // SEARCHRES "$" (RFC 5182), ascending UIDs
 }
 
 type viewMsg struct {
@@ -75,19 +75,24 @@ func (sel *selected) uidsAt(idx []int) []uint32 {
 	return uids
 }
 
-// resolve returns the view positions numSet names, ascending and without
-// duplicates. "*" is the last sequence number or the highest UID in the view
-// (RFC 9051 section 9, seq-number); "$" is the saved search result. Numbers
-// beyond the view are ignored.
-func (sel *selected) resolve(numSet imap.NumSet) []int {
-	if imap.IsSearchRes(numSet) {
-		numSet = sel.searchRes
-	}
+// resolve returns the view positions set names, ascending and without
+// duplicates: UIDs with uid, else sequence numbers. "*" is the last
+// sequence number or the highest UID in the view (RFC 9051 section 9,
+// seq-number); "$" is the saved search result (RFC 5182). Numbers beyond
+// the view are ignored.
+func (sel *selected) resolve(set wire.NumSet, uid bool) []int {
 	var idx []int
-	switch set := numSet.(type) {
-	case imap.SeqSet:
+	if set.Saved {
+		for _, u := range sel.searchRes {
+			if i := sel.index(u); i >= 0 {
+				idx = append(idx, i)
+			}
+		}
+		return idx
+	}
+	if !uid {
 		n := uint32(len(sel.msgs))
-		for _, r := range set {
+		for _, r := range set.Ranges {
 			start, stop := staticRange(r.Start, r.Stop, n)
 			if start == 0 {
 				start = 1
@@ -96,17 +101,17 @@ func (sel *selected) resolve(numSet imap.NumSet) []int {
 				idx = append(idx, int(seq-1))
 			}
 		}
-	case imap.UIDSet:
-		var max uint32
-		if n := len(sel.msgs); n > 0 {
-			max = sel.msgs[n-1].uid
-		}
-		for _, r := range set {
-			start, stop := staticRange(uint32(r.Start), uint32(r.Stop), max)
-			i := sort.Search(len(sel.msgs), func(i int) bool { return sel.msgs[i].uid >= start })
-			for ; i < len(sel.msgs) && sel.msgs[i].uid <= stop; i++ {
-				idx = append(idx, i)
-			}
+		return uniqueSorted(idx)
+	}
+	var max uint32
+	if n := len(sel.msgs); n > 0 {
+		max = sel.msgs[n-1].uid
+	}
+	for _, r := range set.Ranges {
+		start, stop := staticRange(r.Start, r.Stop, max)
+		i := sort.Search(len(sel.msgs), func(i int) bool { return sel.msgs[i].uid >= start })
+		for ; i < len(sel.msgs) && sel.msgs[i].uid <= stop; i++ {
+			idx = append(idx, i)
 		}
 	}
 	return uniqueSorted(idx)

@@ -122,6 +122,9 @@ func enable(ctx context.Context, c *Conn, cmd *wire.Command) error {
 			if !c.enabled[cp] {
 				c.enabled[cp] = true
 				c.w.UTF8 = true
+				if cp == "IMAP4REV2" {
+					cp = "IMAP4rev2" // as the capability is spelt
+				}
 				done = append(done, cp)
 			}
 		}

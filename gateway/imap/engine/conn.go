@@ -53,6 +53,9 @@ func (c *Conn) Writer() *wire.Writer { return c.w }
 // Reader is the command reader, for the messages of an APPEND.
 func (c *Conn) Reader() *wire.Reader { return c.r }
 
+// NetConn is the connection under the session (TLS once STARTTLS ran).
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
 // State is the connection's state.
 func (c *Conn) State() State { return c.state }
 

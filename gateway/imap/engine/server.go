@@ -35,10 +35,14 @@ func (s *Server) Timeouts() Timeouts { return s.cfg.Timeouts }
 
 // Serve runs one session on nc until the client logs out, the connection
 // fails, a timeout ends it, or ctx is done. It closes nc.
-func (s *Server) Serve(ctx context.Context, nc net.Conn) {
+func (s *Server) Serve(ctx context.Context, nc net.Conn) { s.ServeSession(ctx, nc, nil) }
+
+// ServeSession is Serve with the handlers' state of the connection
+// (Conn.Session) given from the start.
+func (s *Server) ServeSession(ctx context.Context, nc net.Conn, session any) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c := &Conn{srv: s, enabled: map[string]bool{}}
+	c := &Conn{srv: s, enabled: map[string]bool{}, session: session}
 	c.setConn(nc)
 	defer func() { c.nc.Close() }()
 	// A server shutting down interrupts the read in progress.

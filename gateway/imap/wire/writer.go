@@ -249,8 +249,12 @@ var copyPool = sync.Pool{New: func() any { b := make([]byte, bufMax); return &b 
 // the pooled buffer.
 type writerOnly struct{ io.Writer }
 
-// Mailbox writes a mailbox name, encoded as the client expects it.
+// Mailbox writes a mailbox name, encoded as the client expects it; INBOX
+// as an atom.
 func (w *Writer) Mailbox(name string) *Writer {
+	if name == "INBOX" {
+		return w.Atom(name)
+	}
 	return w.String(EncodeMailbox(name, w.UTF8))
 }
 
