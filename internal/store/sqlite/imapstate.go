@@ -68,6 +68,10 @@ func (db *DB) Vanished(ctx context.Context, userID, mailboxID string, sinceModSe
 	return out, complete, nil
 }
 
+// modSeqUIDsQuery reads the UIDs of mailbox ?1 with modseq >= ?2 from
+// the messages_modseq index alone (TestModSeqUIDsPlan).
+const modSeqUIDsQuery = "SELECT uid FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq >= ?"
+
 // ModSeqUIDs reads the UIDs changed at or after modSeq from the
 // messages_modseq index, which carries them.
 func (db *DB) ModSeqUIDs(ctx context.Context, userID, mailboxID string, modSeq uint64) ([]uint32, error) {
@@ -77,8 +81,7 @@ func (db *DB) ModSeqUIDs(ctx context.Context, userID, mailboxID string, modSeq u
 		if err != nil || modSeq > math.MaxInt64 {
 			return err // no mod-sequence is that large
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT uid FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq >= ?",
-			id, int64(modSeq))
+		rows, err := tx.QueryContext(ctx, modSeqUIDsQuery, id, int64(modSeq))
 		if err != nil {
 			return err
 		}
