@@ -115,12 +115,39 @@ func (w *Writer) AddText(userID, key string, t store.SearchText) {
 	}
 }
 
+// Pending returns how many texts wait to be written, and since when the
+// oldest of them has waited (zero without any): the index lag.
+func (w *Writer) Pending() (n int, oldest time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range w.pending {
+		if oldest.IsZero() || b.since.Before(oldest) {
+			oldest = b.since
+		}
+	}
+	return w.count, oldest
+}
+
 func (d *doc) size() int { return len(d.Key) + len(d.Head) + len(d.Body) }
 
+// gauge sets the metrics of the pending texts (under mu); Run's every
+// step does, so the age is at most Idle stale.
 func (w *Writer) gauge() {
-	if w.Metrics != nil {
-		w.Metrics.SearchPending.Set(float64(w.count))
+	if w.Metrics == nil {
+		return
 	}
+	w.Metrics.SearchPending.Set(float64(w.count))
+	var oldest time.Time
+	for _, b := range w.pending {
+		if oldest.IsZero() || b.since.Before(oldest) {
+			oldest = b.since
+		}
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	w.Metrics.SearchPendingAge.Set(age)
 }
 
 func (w *Writer) batch() int {

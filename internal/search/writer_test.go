@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/bucketmail/bucketmail/internal/metrics"
 	"github.com/bucketmail/bucketmail/internal/store"
 	"github.com/bucketmail/bucketmail/internal/testenv"
 )
@@ -102,7 +106,8 @@ func uids(from, to int) []uint32 {
 // ends, writes the rest and does the merge that waited.
 func TestWriterBusy(t *testing.T) {
 	e := newWriterEnv(t)
-	w := &Writer{Blobs: e.env.Blobs, Store: e.env.Store, Batch: 16, MergeAt: 2, Idle: time.Hour, Delay: time.Hour}
+	m := metrics.New()
+	w := &Writer{Blobs: e.env.Blobs, Store: e.env.Store, Metrics: m, Batch: 16, MergeAt: 2, Idle: time.Hour, Delay: time.Hour}
 	for i := range 164 {
 		e.add(w, i)
 		if i%16 == 15 {
@@ -123,6 +128,9 @@ func TestWriterBusy(t *testing.T) {
 	if n := w.pendingTexts(); n != 4 {
 		t.Fatalf("%d texts pending, want 4 (a batch is 16)", n)
 	}
+	if n, oldest := w.Pending(); n != 4 || oldest.IsZero() || gaugeValue(t, m.SearchPending) != 4 {
+		t.Fatalf("Pending %d, %v; gauge %v; want 4", n, oldest, gaugeValue(t, m.SearchPending))
+	}
 	// The 8th batch merged all 8 (4×MergeAt); the 9th and 10th are
 	// small next to that, and would be merged by an idle Writer.
 	if n, waiting := e.segments(), w.mergesWaiting(); n != 3 || waiting != 1 {
@@ -142,6 +150,9 @@ func TestWriterBusy(t *testing.T) {
 	}
 	if n, waiting := e.segments(), w.mergesWaiting(); w.pendingTexts() != 0 || n != 2 || waiting != 0 {
 		t.Fatalf("after a flush: %d texts pending, %d segments, %d waiting; want 0, 2, 0", w.pendingTexts(), n, waiting)
+	}
+	if p, a := gaugeValue(t, m.SearchPending), gaugeValue(t, m.SearchPendingAge); p != 0 || a != 0 {
+		t.Fatalf("after a flush: pending gauge %v, age %v; want 0, 0", p, a)
 	}
 	hits, unknown = e.search("COMMON")
 	if !slices.Equal(hits, uids(0, 164)) || len(unknown) != 0 {
@@ -166,4 +177,13 @@ func TestWriterIdle(t *testing.T) {
 	if !slices.Equal(hits, uids(0, 50)) || len(unknown) != 0 {
 		t.Fatalf("common: hits %v, unknown %v", hits, unknown)
 	}
+}
+
+func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
 }
