@@ -3,9 +3,12 @@ package sqlite
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/search/searchtest"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
@@ -162,4 +165,66 @@ func TestSearchStagedRestart(t *testing.T) {
 	db.moveNow <- struct{}{}
 	waitStaged(t, db, "after the restart", func(n int) bool { return n == 0 })
 	checkFound(t, db, user, inbox, n)
+}
+
+// BenchmarkSearchStagedBacklog: SEARCH BODY of the rare and the common
+// word of the benchmark corpus in a mailbox of maxStaged messages whose
+// texts are all staged (the most the mover lets wait while the writer is
+// busy), and then with all of them moved into search_text.
+func BenchmarkSearchStagedBacklog(b *testing.B) {
+	ctx := b.Context()
+	db := openTemp(b)
+	db.moveIdle.Store(int64(time.Hour))
+	db.maxStaged.Store(1 << 40)
+	if err := db.AddDomain(ctx, "example.org"); err != nil {
+		b.Fatal(err)
+	}
+	u, err := db.AddUser(ctx, "alice@example.org", "x")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.EnsureUser(ctx, u.ID); err != nil {
+		b.Fatal(err)
+	}
+	inbox, err := db.Mailbox(ctx, u.ID, store.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = maxStaged
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < n; i += 8 {
+				t := message.ExtractTextBytes([]byte(searchtest.Corpus(i)), message.IndexLimits)
+				text := &store.SearchText{Head: t.Head, Body: t.Body, Truncated: t.Truncated}
+				if _, _, err := db.InsertMessage(ctx, u.ID, inbox.ID, fmt.Sprint("k", i),
+					store.NewMessage{BlobKey: fmt.Sprint("msg/", i), Size: 1, Summary: []byte("{}"), Text: text}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, moved := range []bool{false, true} {
+		if moved {
+			if err := db.IndexStaged(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var staged int
+		if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_staged").Scan(&staged); err != nil {
+			b.Fatal(err)
+		}
+		for _, word := range []string{searchtest.RareWord, searchtest.CommonWord} {
+			b.Run(fmt.Sprintf("staged=%d/%s", staged, word), func(b *testing.B) {
+				for b.Loop() {
+					hits, unknown, err := db.SearchText(ctx, u.ID, inbox.ID, word, false)
+					if err != nil || len(hits) == 0 || len(unknown) != 0 {
+						b.Fatalf("%d hits, %d unknown, %v", len(hits), len(unknown), err)
+					}
+				}
+			})
+		}
+	}
 }
