@@ -184,10 +184,12 @@ func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uin
 // idle cannot make the backlog, and the scan of it by searches, grow
 // without end.
 //
-// maxStaged keeps a search's scan of the staged texts short: it reads
-// them all (instr, no index), some 35 µs a text of the benchmark corpus
-// on a busy 2-core machine, against 12–30 ms for the whole mailbox in
-// search_text (benchmarks.md).
+// maxStaged keeps a search's scan of the staged texts bounded: it reads
+// those of the mailbox (instr, no index), 25–70 µs a text of the
+// benchmark corpus on a busy 2-core machine (0.13–0.34 s for 5,000,
+// against 1.5–16 ms once they are in search_text; benchmarks.md). A
+// lower bound makes that shorter, and moves more of the index's cost
+// into long bursts of deliveries.
 //
 // Only this process's transactions count as busy, and only the texts
 // this process staged count toward maxStaged (db.staged, read from the
