@@ -49,6 +49,7 @@ func newMetricsHandler(st store.Store, bl blob.Store, m *metrics.Metrics, log *s
 	prom := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		refreshQueueDepth(r.Context(), st, m, log)
+		refreshSearchBacklog(r.Context(), st, m, log)
 		prom.ServeHTTP(w, r)
 	})
 	return mux
@@ -147,4 +148,33 @@ func refreshQueueDepth(ctx context.Context, q store.Queue, m *metrics.Metrics, l
 		m.QueueDepth.WithLabelValues(name, "delayed").Set(float64(s.Delayed))
 		m.QueueDepth.WithLabelValues(name, "dead").Set(float64(s.Dead))
 	}
+}
+
+// searchBacklog is a store that keeps texts staged for its search index
+// (sqlite.DB).
+type searchBacklog interface {
+	SearchBacklog(ctx context.Context) (int64, time.Time, error)
+}
+
+// refreshSearchBacklog sets the search lag gauges from a store that
+// stages texts for its index (embedded); in the cloud the search.Writer
+// sets them.
+func refreshSearchBacklog(ctx context.Context, st store.Store, m *metrics.Metrics, log *slog.Logger) {
+	sb, ok := st.(searchBacklog)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	n, oldest, err := sb.SearchBacklog(ctx)
+	if err != nil {
+		log.Warn("search backlog", slog.String("error", err.Error()))
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = max(time.Since(oldest).Seconds(), 0)
+	}
+	m.SearchPending.Set(float64(n))
+	m.SearchPendingAge.Set(age)
 }

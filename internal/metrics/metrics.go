@@ -44,8 +44,12 @@ type Metrics struct {
 	// Messages that a SEARCH BODY/TEXT had to read because the index had
 	// no whole text for them: the index lag as searches see it.
 	SearchUnindexed prometheus.Counter
-	// Texts waiting to be written to the bucket's search segments.
-	SearchPending prometheus.Gauge
+	// Texts not in the search index yet: waiting in this process to be
+	// written to the bucket's search segments (cloud), or staged in the
+	// database and not yet moved into its index (embedded); and how long
+	// the oldest of them has waited, in seconds: the index lag.
+	SearchPending    prometheus.Gauge
+	SearchPendingAge prometheus.Gauge
 }
 
 // New makes the collectors and registers them, with the Go and process
@@ -104,7 +108,11 @@ func New() *Metrics {
 		}),
 		SearchPending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bucketmail_search_pending",
-			Help: "Message texts waiting to be written to the search segments in the bucket.",
+			Help: "Message texts not yet in the search index (searches still find them).",
+		}),
+		SearchPendingAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bucketmail_search_pending_age_seconds",
+			Help: "How long the oldest text not yet in the search index has waited.",
 		}),
 	}
 	m.Registry.MustRegister(
@@ -112,7 +120,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Accepted, m.Rejected, m.Deliveries, m.QueueDepth, m.Sessions,
 		m.AuthFailures, m.StorageLatency, m.RedisCommands, m.BlobReadBytes,
-		m.SearchIndexed, m.SearchIndexedBytes, m.SearchUnindexed, m.SearchPending,
+		m.SearchIndexed, m.SearchIndexedBytes, m.SearchUnindexed, m.SearchPending, m.SearchPendingAge,
 	)
 	return m
 }

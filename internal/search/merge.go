@@ -45,11 +45,19 @@ func (w *Writer) mergeAt() int {
 // maybeMerge merges user's small segments when there are MergeAt of
 // them: those under a quarter of the largest, so that a large segment is
 // rewritten only when 4×MergeAt segments pile up, and the cost of merging
-// stays about logarithmic in the mailbox, not linear per batch.
-func (w *Writer) maybeMerge(ctx context.Context, user string) error {
+// stays about logarithmic in the mailbox, not linear per batch. Unless
+// idle, it merges only 4×MergeAt segments or more, and leaves the user to
+// mergeWaiting otherwise.
+func (w *Writer) maybeMerge(ctx context.Context, user string, idle bool) error {
 	infos, err := w.Blobs.List(ctx, SegmentPrefix(user), "", maxSegments)
 	if err != nil || len(infos) < w.mergeAt() {
 		return err
+	}
+	if !idle && len(infos) < 4*w.mergeAt() {
+		w.mu.Lock()
+		w.unmerged[user] = true
+		w.mu.Unlock()
+		return nil
 	}
 	var largest int64
 	for _, in := range infos {

@@ -54,9 +54,11 @@ type DB struct {
 
 	closeOnce sync.Once
 
-	staged    atomic.Int64  // texts staged since the mover last woke (search.go)
+	staged    atomic.Int64  // texts staged and not yet moved, as this process counts them (search.go)
 	moveNow   chan struct{} // wakes the mover
 	moverDone chan struct{}
+	moveIdle  atomic.Int64 // 0: moveIdle (search.go); tests change it
+	maxStaged atomic.Int64 // 0: maxStaged (search.go); tests change it
 }
 
 var (
