@@ -3,8 +3,10 @@ package imapgw
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/textproto"
@@ -208,12 +210,23 @@ func (s *session) sortMessages(sel *selected, key *wire.SearchKey, uid bool, nee
 // sortFields fills m from d's index summary; refs adds the Message-ID and
 // the references, from the header the index keeps.
 func sortFields(d *msgData, m *sortthread.Message, refs bool) error {
-	sum, err := d.summary()
-	if err != nil {
-		return err
+	var (
+		sent time.Time
+		e    *message.Envelope
+	)
+	if d.loadFull(); d.sum == nil && d.m.Summary != nil {
+		if s, err := decodeSortSummary(d.m.Summary); err == nil {
+			sent, e = s.Date, &s.Envelope
+		}
 	}
-	e := &sum.Envelope
-	m.Sent = sum.Date
+	if e == nil {
+		sum, err := d.summary()
+		if err != nil {
+			return err
+		}
+		sent, e = sum.Date, &sum.Envelope
+	}
+	m.Sent = sent
 	m.Subject = e.Subject
 	m.From, m.To, m.Cc = sortAddress(e.From), sortAddress(e.To), sortAddress(e.Cc)
 	if refs {
@@ -221,6 +234,35 @@ func sortFields(d *msgData, m *sortthread.Message, refs bool) error {
 		m.References = references(d, e)
 	}
 	return nil
+}
+
+// sortSummary is what SORT and THREAD read of an index summary.
+type sortSummary struct {
+	Date     time.Time        `json:"d"`
+	Envelope message.Envelope `json:"e"`
+}
+
+// decodeSortSummary decodes the date and envelope of an encoded summary
+// without the body structure: message.Marshal writes the keys in the
+// order of Summary's fields, "e" before "b", and `,"b":` cannot be inside
+// a JSON string (its quotes would be escaped) nor the envelope (which has
+// no such key), so the summary is cut there. Anything else goes through
+// the whole decoder.
+func decodeSortSummary(b []byte) (*sortSummary, error) {
+	var s sortSummary
+	if e := bytes.Index(b, []byte(`,"e":`)); e >= 0 && bytes.HasPrefix(b, []byte(`{"s":`)) {
+		if i := bytes.Index(b[e:], []byte(`,"b":`)); i >= 0 {
+			cut := append(b[:e+i:e+i], '}')
+			if json.Unmarshal(cut, &s) == nil {
+				return &s, nil
+			}
+			s = sortSummary{}
+		}
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // sortAddress is the first mailbox of an address list (group markers

@@ -1,7 +1,9 @@
 package imapgw
 
 import (
+	"bytes"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/internal/message"
 )
 
 var sortDay = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -270,4 +274,38 @@ func TestSortReadsNoObjects(t *testing.T) {
 			t.Fatalf("SORT and THREAD read %d message objects, want 0", got)
 		}
 	})
+}
+
+// TestDecodeSortSummary: the cut decoding gives what the whole decoder
+// gives, for summaries as message.Marshal writes them and for others.
+func TestDecodeSortSummary(t *testing.T) {
+	for _, raw := range []string{plainMsg, multipartMsg, sortMessages[1].raw(), threadMessages[2].raw(),
+		"Subject: =?utf-8?q?a_,\"b\":_b?=\r\nFrom: \",\\\"b\\\":\" <x@y>\r\n\r\n,\"b\":\r\n"} {
+		sum, err := message.Parse(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := sum.Marshal()
+		full, err := message.Unmarshal(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range [][]byte{enc, []byte(`{"e":` + strings.SplitN(strings.SplitN(string(enc), `,"e":`, 2)[1], `,"b":`, 2)[0] + `}`)} {
+			got, err := decodeSortSummary(b)
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			if !reflect.DeepEqual(got.Envelope, full.Envelope) {
+				t.Errorf("envelope of %q:\n got %+v\nwant %+v", raw, got.Envelope, full.Envelope)
+			}
+			if bytes.Equal(b, enc) && !got.Date.Equal(full.Date) {
+				t.Errorf("date of %q: %v, want %v", raw, got.Date, full.Date)
+			}
+		}
+	}
+	for _, bad := range []string{`not json`, `{"s":1,"e":{"subject":"x",,"b":{}}`} {
+		if _, err := decodeSortSummary([]byte(bad)); err == nil {
+			t.Errorf("%s decoded", bad)
+		}
+	}
 }
