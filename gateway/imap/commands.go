@@ -36,5 +36,7 @@ func (srv *Server) commands() map[string]engine.Command {
 		"COPY":           cmd(selected, (*session).copyCmd),
 		"MOVE":           cmd(selected, (*session).copyCmd),
 		"SEARCH":         cmd(selected, (*session).searchCmd),
+		"SORT":           cmd(selected, (*session).sortCmd),
+		"THREAD":         cmd(selected, (*session).threadCmd),
 	}
 }

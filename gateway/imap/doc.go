@@ -6,14 +6,17 @@
 // SEARCHRES (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
 // LITERAL+ (RFC 7888), UNSELECT (RFC 3691), ENABLE (RFC 5161),
 // STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), CHILDREN (RFC 3348),
-// BINARY (RFC 3516), ID (RFC 2971) and UNAUTHENTICATE (RFC 8437).
+// BINARY (RFC 3516), ID (RFC 2971), UNAUTHENTICATE (RFC 8437), SORT and
+// THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256), SORT=DISPLAY
+// (RFC 5957) and ESORT (RFC 5267; not CONTEXT=SORT) (sort.go, ordering in
+// package sortthread).
 // STARTTLS (RFC 9051 section 6.2.1) on the plain port, implicit TLS (RFC
 // 8314) on the other.
 //
 // Listing a mailbox never reads a message body (invariant 5): FLAGS, UID,
 // ENVELOPE, BODYSTRUCTURE, RFC822.SIZE, INTERNALDATE, BODY[HEADER] and the
-// header SEARCH keys are answered from the index entry (its Summary and
-// per-recipient Prefix). Only body sections and BODY/TEXT searches read the
+// header SEARCH keys, SORT and THREAD are answered from the index entry
+// (its Summary and per-recipient Prefix). Only body sections and BODY/TEXT searches read the
 // blob store, through a small bounded cache; a partial fetch of a larger
 // object reads only its range (ranged.go), and a section the summary does
 // not locate is cut from the message in memory (section.go). Response

@@ -154,6 +154,7 @@ func (s *Server) capabilities(c *engine.Conn) []string {
 	return append(caps, "NAMESPACE", "UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE",
+		"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
 		fmt.Sprintf("APPENDLIMIT=%d", s.cfg.AppendLimit))
 }
 

@@ -170,6 +170,44 @@ def test_imap(a, run):
         pass
 
 
+def test_sort(a, run):
+    # SORT and THREAD (RFC 5256) through imaplib's sort and thread, on
+    # messages of a mailbox of their own; the orders are worked out from
+    # the RFC's rules by hand.
+    m = imap_login(a, a.alice, a.alice_pass)
+    box = f"Sorted-{run}"
+    check(m.create(box)[0] == "OK", "CREATE")
+    msgs = [  # hour of the Date, subject, extra header lines
+        (3, "Plans", ""),
+        (1, "Re: Plans", f"References: <p1-{run}@scenario.py>\r\n"),
+        (2, "Other", ""),
+        (4, "Fwd: other", ""),
+    ]
+    for i, (hour, subject, extra) in enumerate(msgs, 1):
+        raw = (
+            f"From: <{a.alice}>\r\nTo: <{a.bob}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <p{i}-{run}@scenario.py>\r\n{extra}"
+            f"Date: Mon, 02 Jan 2006 {hour:02d}:00:00 +0000\r\n\r\nbody {i}\r\n"
+        )
+        typ, _ = m.append(box, None, None, raw.encode())
+        check(typ == "OK", f"APPEND {i}: {typ}")
+    check(m.select(box, readonly=True)[0] == "OK", "SELECT")
+    for criteria, want in (("(DATE)", b"2 3 1 4"), ("(REVERSE DATE)", b"4 1 3 2"), ("(SUBJECT)", b"3 4 1 2")):
+        typ, data = m.sort(criteria, "UTF-8", "ALL")
+        check(typ == "OK" and data == [want], f"SORT {criteria}: {typ} {data}, want {want}")
+    # REFERENCES: 2 replies to 1; 4 ("Fwd: other") joins 3 by subject.
+    # ORDEREDSUBJECT: "plans" (2 first, 1h) before "other" (3 first, 2h).
+    for alg, want in (("REFERENCES", b"(3 4)(1 2)"), ("ORDEREDSUBJECT", b"(2 1)(3 4)")):
+        typ, data = m.thread(alg, "UTF-8", "ALL")
+        check(typ == "OK" and data == [want], f"THREAD {alg}: {typ} {data}, want {want}")
+    try:
+        m.sort("(NOSUCHKEY)", "UTF-8", "ALL")
+        fail("SORT by an unknown key succeeded")
+    except imaplib.IMAP4.error:
+        pass
+    m.logout()
+
+
 def pop3_login(a, user, password):
     p = poplib.POP3(*hostport(a.pop3), timeout=30)
     p.stls(context=tls_context())
@@ -207,7 +245,7 @@ def main():
     ap.add_argument("--max-size", type=int, required=True)
     a = ap.parse_args()
     run = uuid.uuid4().hex[:8]
-    for step in (test_smtp, test_imap, test_pop3):
+    for step in (test_smtp, test_imap, test_sort, test_pop3):
         step(a, run)
         print("ok", step.__name__)
     print("PASS")

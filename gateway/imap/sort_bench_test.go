@@ -1,0 +1,113 @@
+package imapgw
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/internal/testenv"
+)
+
+// sortBenchMessage is message i of a 10,000-message mailbox of threads:
+// one message in four starts a thread, the others reply to an earlier one
+// with References, "Re:" and a list tag; senders, recipients and dates vary.
+func sortBenchMessage(i int) string {
+	root := i - i%4
+	subject := fmt.Sprintf("[list-%d] topic %d", i%7, root)
+	refs := ""
+	if i != root {
+		subject = "Re: " + subject
+		refs = fmt.Sprintf("References: <m%d@example.net> <m%d@example.net>\r\n", root, i-1)
+	}
+	date := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i*7919%10000) * time.Minute)
+	return fmt.Sprintf("From: Sender %d <s%d@example.net>\r\nTo: User %d <u%d@example.org>\r\nSubject: %s\r\n"+
+		"Date: %s\r\nMessage-ID: <m%d@example.net>\r\n%s\r\nHello %d.\r\n",
+		i%97, i%97, i%13, i%13, subject, date.Format(time.RFC1123Z), i, refs, i)
+}
+
+// BenchmarkSort measures SORT (ARRIVAL, DATE, SUBJECT, FROM) and THREAD
+// REFERENCES over IMAP on a mailbox of 10,000 messages, embedded and
+// cloud, with the object reads per command (0: the index answers).
+func BenchmarkSort(b *testing.B) {
+	for _, dep := range []string{"embedded", "cloud"} {
+		b.Run(dep, func(b *testing.B) {
+			var (
+				addr    string
+				blobs   *testenv.CountingBlobs
+				deliver func(string) error
+			)
+			arrival := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+			if dep == "embedded" {
+				env := newEnv(b)
+				addr, blobs = env.tlsAddr, env.blobs
+				deliver = func(raw string) error {
+					_, err := env.tryDeliver("alice@example.org", "INBOX", "Delivered-To: alice@example.org\r\n", raw, arrival)
+					return err
+				}
+			} else {
+				addr, blobs, deliver, _ = cloudGateway(b)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 16)
+			for w := range 16 {
+				wg.Go(func() {
+					for i := w; i < benchMessages; i += 16 {
+						if err := deliver(sortBenchMessage(i)); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+			c := benchDial(b, addr)
+			mustSelect(b, c, "INBOX", true)
+			all := &imap.SearchCriteria{}
+			run := func(name string, cmd func() (int, error)) {
+				b.Run(name, func(b *testing.B) {
+					var durs []time.Duration
+					gets := blobs.Gets()
+					for b.Loop() {
+						start := time.Now()
+						n, err := cmd()
+						durs = append(durs, time.Since(start))
+						if err != nil || n != benchMessages {
+							b.Fatalf("%d messages, %v", n, err)
+						}
+					}
+					slices.Sort(durs)
+					b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50-ms")
+					b.ReportMetric(float64(blobs.Gets()-gets)/float64(len(durs)), "reads/op")
+				})
+			}
+			for _, k := range []imapclient.SortKey{imapclient.SortKeyArrival, imapclient.SortKeyDate, imapclient.SortKeySubject, imapclient.SortKeyFrom} {
+				run("SORT-"+string(k), func() (int, error) {
+					ids, err := c.UIDSort(&imapclient.SortOptions{SearchCriteria: all, SortCriteria: []imapclient.SortCriterion{{Key: k}}}).Wait()
+					return len(ids), err
+				})
+			}
+			run("THREAD-REFERENCES", func() (int, error) {
+				ts, err := c.UIDThread(&imapclient.ThreadOptions{Algorithm: imap.ThreadReferences, SearchCriteria: all}).Wait()
+				return countThreaded(ts), err
+			})
+		})
+	}
+}
+
+// countThreaded counts the messages of a THREAD answer.
+func countThreaded(ts []imapclient.ThreadData) int {
+	n := 0
+	for _, t := range ts {
+		n += len(t.Chain) + countThreaded(t.SubThreads)
+	}
+	return n
+}
