@@ -10,6 +10,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 )
 
 // rawConn is an IMAP client of a few lines, for what go-imap's client
@@ -185,5 +187,29 @@ func TestQResyncAcrossGateways(t *testing.T) {
 	}
 	if n := env.objectBytesRead(t) - before; n != 0 {
 		t.Errorf("the resync read %d object bytes, want 0", n)
+	}
+}
+
+// TestMissing: the UIDs VANISHED (EARLIER) reports once the tombstones no
+// longer reach back far enough: every UID of the set, up to the limit,
+// that is not in the mailbox, as ranges.
+func TestMissing(t *testing.T) {
+	set := func(rs ...wire.NumRange) wire.NumSet { return wire.NumSet{Ranges: rs} }
+	for _, tc := range []struct {
+		set         wire.NumSet
+		star, limit uint32
+		present     []uint32
+		want        string
+	}{
+		{set(wire.NumRange{Start: 1, Stop: wire.Star}), 9, 9, []uint32{2, 4, 5, 9}, "1,3,6:8"},
+		{set(wire.NumRange{Start: 1, Stop: 4294967295}), 9, 12, []uint32{2, 4, 5, 9}, "1,3,6:8,10:12"},
+		{set(wire.NumRange{Start: 7, Stop: 3}, wire.NumRange{Start: 5, Stop: 5}), 9, 9, []uint32{4}, "3,5:7"},
+		{set(wire.NumRange{Start: 20, Stop: 30}), 9, 9, []uint32{4}, ""},
+		{set(wire.NumRange{Start: 1, Stop: 3}), 9, 9, []uint32{1, 2, 3}, ""},
+		{set(wire.NumRange{Start: 1, Stop: 5}), 9, 9, nil, "1:5"},
+	} {
+		if got := (wire.NumSet{Ranges: missing(tc.set, tc.star, tc.limit, tc.present)}).String(); got != tc.want {
+			t.Errorf("missing(%s, *=%d, limit %d, %v) = %q, want %q", tc.set, tc.star, tc.limit, tc.present, got, tc.want)
+		}
 	}
 }
