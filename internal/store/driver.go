@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -210,6 +211,28 @@ func CheckUserSnapshot(snap *UserSnapshot) error {
 		return fmt.Errorf("%w: snapshot version or user", ErrInvalid)
 	}
 	return nil
+}
+
+// SnapshotSubscriptions returns the subscriptions an import of snap
+// restores, sorted and distinct: snap.Subscriptions and the names of its
+// subscribed mailboxes. A name that is not a valid mailbox name is
+// ErrInvalid.
+func SnapshotSubscriptions(snap *UserSnapshot) ([]string, error) {
+	names := slices.Clone(snap.Subscriptions)
+	for _, ms := range snap.Mailboxes {
+		if ms.Mailbox.Subscribed {
+			names = append(names, ms.Mailbox.Name)
+		}
+	}
+	for i, n := range names {
+		c, err := CheckMailboxName(n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: subscription %q", ErrInvalid, n)
+		}
+		names[i] = c
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
 // CheckImportedUser normalises the address of a user from a directory

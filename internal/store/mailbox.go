@@ -36,7 +36,7 @@ type Mailbox struct {
 	ID            string // opaque, stable across renames
 	Name          string // full name, levels separated by Delimiter; "INBOX" for the inbox
 	SpecialUse    string // `\Sent`, `\Trash`, ... or ""
-	Subscribed    bool
+	Subscribed    bool   // Name is among the user's Subscriptions
 	UIDValidity   uint32
 	UIDNext       uint32
 	HighestModSeq uint64
@@ -57,6 +57,11 @@ type Mailbox struct {
 // change that would add a keyword past it fails with ErrLimit, so that a
 // client cannot grow the FLAGS response without bound.
 const MaxKeywords = 256
+
+// MaxSubscriptions bounds the subscriptions of one user: SetSubscribed
+// of a name past it fails with ErrLimit (IMAP answers NO [LIMIT]).
+// EnsureUser subscribes the DefaultMailboxes it creates regardless.
+const MaxSubscriptions = 10000
 
 // MaxTombstones is how many expunged UIDs a mailbox remembers for
 // Vanished (RFC 7162 section 3.2.10): past it, the oldest are forgotten
@@ -139,7 +144,23 @@ type Mailboxes interface {
 	// moves its messages to a new mailbox newName and leaves INBOX empty
 	// (RFC 9051 section 6.3.6). ErrExists if newName exists.
 	RenameMailbox(ctx context.Context, userID, oldName, newName string) error
+	// SetSubscribed adds name to userID's subscriptions or removes it
+	// (RFC 9051 sections 6.3.9 and 6.3.10). Subscriptions are names, kept
+	// apart from the mailboxes: DeleteMailbox leaves a subscription, so
+	// that a subscribed name can outlive its mailbox (LSUB and LIST
+	// (SUBSCRIBED) show it \NonExistent), and a mailbox created again
+	// under that name is subscribed; RenameMailbox moves the subscriptions
+	// of oldName and of every name below it, whether or not their
+	// mailboxes exist. Subscribing needs an existing mailbox (ErrNotFound
+	// otherwise) and fails with ErrLimit past MaxSubscriptions;
+	// subscribing a subscribed name changes nothing. Unsubscribing works
+	// whether or not the mailbox exists, and fails with ErrNotFound only
+	// if the name is neither subscribed nor a mailbox. "inbox" in any
+	// case is INBOX. PurgeUser removes every subscription.
 	SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error
+	// Subscriptions returns userID's subscribed names, sorted, those of
+	// mailboxes that no longer exist included.
+	Subscriptions(ctx context.Context, userID string) ([]string, error)
 
 	// InsertMessages adds ms to mailboxID with the next UIDs, all or none
 	// in one atomic step (MULTIAPPEND, RFC 3502), and returns their UIDs
@@ -163,9 +184,22 @@ type Mailboxes interface {
 	// mailboxID that have \Seen (seen true) or lack it: SEARCH SEEN and
 	// UNSEEN without a row per message.
 	SeenUIDs(ctx context.Context, userID, mailboxID string, seen bool) ([]uint32, error)
+	// ModSeqUIDs returns, in ascending order, the UIDs of the messages of
+	// mailboxID with ModSeq >= modSeq (SEARCH MODSEQ, RFC 7162 section
+	// 3.1.5) from the mod-sequence index alone, reading no message.
+	ModSeqUIDs(ctx context.Context, userID, mailboxID string, modSeq uint64) ([]uint32, error)
 	// SetFlags changes the flags of the given UIDs and returns the messages
 	// whose flags changed (UID, Flags and ModSeq filled in).
 	SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op FlagOp, flags []string) ([]Message, error)
+	// SetFlagsUnchangedSince is SetFlags for STORE (UNCHANGEDSINCE n)
+	// (RFC 7162 section 3.1.3): in the same atomic step, it changes only
+	// the messages among uids whose ModSeq <= unchangedSince, and returns
+	// the UIDs of those it left alone because their ModSeq is greater, in
+	// ascending order (the [MODIFIED ...] set), besides the messages whose
+	// flags changed, as SetFlags does. An unchangedSince of 0 fails every
+	// message that exists. UIDs that do not exist are in neither list.
+	SetFlagsUnchangedSince(ctx context.Context, userID, mailboxID string, uids []uint32, op FlagOp, flags []string,
+		unchangedSince uint64) (changed []Message, failed []uint32, err error)
 	// Expunge removes the messages flagged \Deleted, only those among uids
 	// when uids is not nil, and returns their UIDs in ascending order.
 	Expunge(ctx context.Context, userID, mailboxID string, uids []uint32) (expunged []uint32, err error)

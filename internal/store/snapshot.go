@@ -17,6 +17,11 @@ type UserSnapshot struct {
 	ChangeSeq uint64             `json:"seq"` // the user's change counter when taken
 	Mailboxes []MailboxSnapshot  `json:"mailboxes"`
 	IdemKeys  map[string]IdemRef `json:"idem,omitempty"`
+	// Subscriptions are the user's subscribed names, sorted
+	// (Mailboxes.Subscriptions). A snapshot without them (from before
+	// subscriptions outlived their mailboxes) subscribes the mailboxes
+	// whose Mailbox.Subscribed is set.
+	Subscriptions []string `json:"subs,omitempty"`
 }
 
 // MailboxSnapshot is one mailbox with its messages, in UID order.

@@ -52,3 +52,26 @@ func (db *DB) Vanished(ctx context.Context, userID, mailboxID string, sinceModSe
 	slices.Sort(out)
 	return out, sinceModSeq >= floor, nil
 }
+
+// ModSeqUIDs reads the UIDs changed at or after modSeq from the mailbox's
+// :m index in one script.
+func (db *DB) ModSeqUIDs(ctx context.Context, userID, mailboxID string, modSeq uint64) ([]uint32, error) {
+	if err := mailboxArgs(userID, mailboxID); err != nil {
+		return nil, wrap("modseq uids", err)
+	}
+	v, err := db.run(ctx, scripts.modseqUIDs, userMeta(userID), userPrefix(userID), mailboxID,
+		strconv.FormatUint(modSeq, 10)).StringSlice()
+	if err != nil {
+		return nil, wrap("modseq uids", err)
+	}
+	out := make([]uint32, 0, len(v))
+	for _, s := range v {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, wrap("modseq uids", fmt.Errorf("uid %q", s))
+		}
+		out = append(out, uint32(n))
+	}
+	slices.Sort(out)
+	return out, nil
+}

@@ -50,10 +50,14 @@ import (
 //	                         modseq of its expunge (8), big-endian, in expunge
 //	                         order; the last store.MaxTombstones
 //	P:idem                   hash idempotency key → "<mbid>:<uid>"
+//	P:subs                   set of the subscribed names that are not mailboxes
+//	                         (a mailbox's subscription is its 'sub' field): what
+//	                         outlived a DeleteMailbox; absent for most users
 //	P:changes                pub/sub channel; each change publishes P:meta changes
 //	P:import:<token>:<i>     a mailbox staged by ImportUser (as P:mb:<mbid>, no uv),
-//	P:import:<token>:<i>:u   with its :u, :m, :h and :b keys, and the idempotency keys
-//	P:import:<token>:idem    (as P:idem); they expire after an hour unless
+//	P:import:<token>:<i>:u   with its :u, :m, :h and :b keys, the idempotency keys
+//	P:import:<token>:idem    (as P:idem) and P:import:<token>:subs (as P:subs); they
+//	                         expire after an hour unless
 //	                         import.lua renames them into place
 //
 // Blob reference counts, one key per object (global, not per user):

@@ -18,7 +18,7 @@ import (
 // beyond the fixed words they hold only our IDs, never a mailbox name.
 var keyPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`^\{dir\}:(domains|users|aliases|user:[0-9a-f]{32}|alias:[^{}]+|domain:[^{}]+)$`),
-	regexp.MustCompile(`^\{u:[0-9a-f]{32}\}:(meta|mailboxes|idem|mb:[0-9a-f]{16}(:u|:m|:h|:b)?)$`),
+	regexp.MustCompile(`^\{u:[0-9a-f]{32}\}:(meta|mailboxes|idem|subs|mb:[0-9a-f]{16}(:u|:m|:h|:b)?)$`),
 	regexp.MustCompile(`^\{b:msg/[0-9A-Z]{26}\}$`),
 	regexp.MustCompile(`^\{q:[a-z]+\}:(stream|delayed|leases|dead|done|job:[0-9A-Z]{26})$`),
 	regexp.MustCompile(`^\{ledger\}:(lease:[a-z0-9-]+|checkpoints|gc)$`),

@@ -320,12 +320,12 @@ func TestImportStagingExpires(t *testing.T) {
 		}},
 		IdemKeys: map[string]store.IdemRef{"J/u": {MailboxID: "m1", UID: 2}},
 	}
-	mbs, _, err := planImport(snap)
+	mbs, _, err := planImport(snap, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	S := userPrefix("u") + ":import:test"
-	if err := db.stage(ctx, S, snap, mbs); err != nil {
+	if err := db.stage(ctx, S, snap, mbs, nil); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := db.Client().Keys(ctx, S+"*").Result()

@@ -188,7 +188,8 @@ func (db *DB) RenameMailbox(ctx context.Context, userID, oldName, newName string
 	})
 }
 
-// SetSubscribed subscribes or unsubscribes an existing mailbox.
+// SetSubscribed subscribes an existing mailbox, or unsubscribes a name
+// (see store.Mailboxes).
 func (db *DB) SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error {
 	name, err := store.CheckMailboxName(name)
 	if err == nil {
@@ -201,5 +202,19 @@ func (db *DB) SetSubscribed(ctx context.Context, userID, name string, subscribed
 	if subscribed {
 		sub = "1"
 	}
-	return wrap("set subscribed", db.run(ctx, scripts.subscribe, userMeta(userID), userPrefix(userID), name, sub).Err())
+	return wrap("set subscribed", db.run(ctx, scripts.subscribe, userMeta(userID), userPrefix(userID), name, sub,
+		store.MaxSubscriptions).Err())
+}
+
+// Subscriptions returns userID's subscribed names, sorted.
+func (db *DB) Subscriptions(ctx context.Context, userID string) ([]string, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, wrap("subscriptions", err)
+	}
+	names, err := db.run(ctx, scripts.subscriptions, userMeta(userID), userPrefix(userID)).StringSlice()
+	if err != nil {
+		return nil, wrap("subscriptions", err)
+	}
+	slices.Sort(names)
+	return names, nil
 }

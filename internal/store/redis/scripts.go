@@ -21,7 +21,7 @@ type scriptSet struct {
 	addAlias, deleteAlias, aliases, deleteDomain                  *goredis.Script
 	unref, releaseBlob                                            *goredis.Script
 	jobKnown, lease, importUser, dirExport, dirImport             *goredis.Script
-	recent, vanished                                              *goredis.Script
+	recent, vanished, subscriptions, modseqUIDs                   *goredis.Script
 }
 
 // scripts are immutable once built: they hold only source and hash.
@@ -42,7 +42,8 @@ func buildScripts() *scriptSet {
 		unref: goredis.NewScript(unrefLua), releaseBlob: goredis.NewScript(releaseBlobLua),
 		jobKnown: q("jobknown"), lease: luaScript("lease"), importUser: mb("import"),
 		dirExport: mb("dir_export"), dirImport: mb("dir_import"),
-		recent: mb("recent"), vanished: mb("vanished"),
+		recent: mb("recent"), vanished: mb("vanished"), subscriptions: mb("subscriptions"),
+		modseqUIDs: mb("modsequids"),
 	}
 }
 

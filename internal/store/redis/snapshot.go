@@ -68,6 +68,7 @@ type exportRead struct {
 	heads     []*goredis.MapStringStringCmd
 	bodies    []*goredis.MapStringStringCmd // atomic reads only
 	idem      *goredis.MapStringStringCmd
+	subs      *goredis.StringSliceCmd // the subscribed names that are not mailboxes
 }
 
 // exportOnce reads the mailbox list, then everything else; ok is false if
@@ -99,6 +100,7 @@ func (db *DB) exportOnce(ctx context.Context, userID string, atomic bool) (*stor
 			}
 		}
 		r.idem = p.HGetAll(ctx, P+":idem")
+		r.subs = p.SMembers(ctx, P+":subs")
 		return nil
 	}
 	pipe := db.rdb.Pipelined
@@ -160,6 +162,13 @@ func (db *DB) exportOnce(ctx context.Context, userID string, atomic bool) (*stor
 	slices.SortFunc(snap.Mailboxes, func(a, b store.MailboxSnapshot) int {
 		return strings.Compare(a.Mailbox.Name, b.Mailbox.Name)
 	})
+	snap.Subscriptions = r.subs.Val()
+	for _, ms := range snap.Mailboxes {
+		if ms.Mailbox.Subscribed {
+			snap.Subscriptions = append(snap.Subscriptions, ms.Mailbox.Name)
+		}
+	}
+	slices.Sort(snap.Subscriptions)
 	return snap, true, nil
 }
 

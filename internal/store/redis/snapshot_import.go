@@ -48,14 +48,30 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	if !validUserID(snap.UserID) {
 		return wrap(op, errorf(store.ErrInvalid, "snapshot user %q", snap.UserID))
 	}
-	mbs, blobs, err := planImport(snap)
+	subs, err := store.SnapshotSubscriptions(snap)
 	if err != nil {
 		return wrap(op, err)
+	}
+	mbs, blobs, err := planImport(snap, subs)
+	if err != nil {
+		return wrap(op, err)
+	}
+	// A mailbox's subscription is its 'sub' field; the other names go to
+	// P:subs.
+	isMailbox := map[string]bool{}
+	for _, m := range mbs {
+		isMailbox[m.name] = true
+	}
+	var orphans []any
+	for _, name := range subs {
+		if !isMailbox[name] {
+			orphans = append(orphans, name)
+		}
 	}
 	P := userPrefix(snap.UserID)
 	for attempt := 0; ; attempt++ {
 		S := P + ":import:" + store.NewID()
-		err := db.stage(ctx, S, snap, mbs)
+		err := db.stage(ctx, S, snap, mbs, orphans)
 		if err == nil {
 			err = db.ref(ctx, blobs)
 			if err != nil {
@@ -90,9 +106,9 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	}
 }
 
-// planImport checks snap and prepares its mailboxes; it returns them and
-// the blob key of every message.
-func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
+// planImport checks snap and prepares its mailboxes, those named in subs
+// (sorted) subscribed; it returns them and the blob key of every message.
+func planImport(snap *store.UserSnapshot, subs []string) ([]stagedMailbox, []string, error) {
 	var out []stagedMailbox
 	var blobs []string
 	names := map[string]bool{}
@@ -164,7 +180,7 @@ func planImport(snap *store.UserSnapshot) ([]stagedMailbox, []string, error) {
 			blobs = append(blobs, m.BlobKey)
 		}
 		sub := "0"
-		if ms.Mailbox.Subscribed {
+		if _, ok := slices.BinarySearch(subs, name); ok {
 			sub = "1"
 		}
 		// Nothing is recent and no expunge is remembered: the mailbox has
@@ -200,9 +216,9 @@ const stageChunk = 500
 // stagedKey is where mailbox i is staged under S.
 func stagedKey(S string, i int) string { return S + ":" + strconv.Itoa(i) }
 
-// stage writes mbs and snap's idempotency keys under S, each key with
-// stagingTTL.
-func (db *DB) stage(ctx context.Context, S string, snap *store.UserSnapshot, mbs []stagedMailbox) error {
+// stage writes mbs, snap's idempotency keys and the subscribed names that
+// are not mailboxes (orphans) under S, each key with stagingTTL.
+func (db *DB) stage(ctx context.Context, S string, snap *store.UserSnapshot, mbs []stagedMailbox, orphans []any) error {
 	idOf := map[string]string{} // snapshot mailbox ID → fresh ID
 	for _, m := range mbs {
 		idOf[m.snapID] = m.id
@@ -240,6 +256,10 @@ func (db *DB) stage(ctx context.Context, S string, snap *store.UserSnapshot, mbs
 		}
 		flush()
 		p.PExpire(ctx, S+":idem", stagingTTL)
+		for j := 0; j < len(orphans); j += stageChunk {
+			p.SAdd(ctx, S+":subs", orphans[j:min(j+stageChunk, len(orphans))]...)
+		}
+		p.PExpire(ctx, S+":subs", stagingTTL)
 		return nil
 	})
 	return err
@@ -249,7 +269,7 @@ func (db *DB) stage(ctx context.Context, S string, snap *store.UserSnapshot, mbs
 func (db *DB) unstage(S string, mbs []stagedMailbox) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	keys := []string{S + ":idem"}
+	keys := []string{S + ":idem", S + ":subs"}
 	for i := range mbs {
 		k := stagedKey(S, i)
 		keys = append(keys, k, k+":u", k+":h", k+":b")

@@ -13,25 +13,52 @@ import (
 // changed. HIGHESTMODSEQ moves only if something changed (RFC 7162
 // section 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
-	const name = "set flags"
+	changed, _, err := db.setFlags(ctx, "set flags", userID, mailboxID, uids, op, flags, "")
+	return changed, err
+}
+
+// SetFlagsUnchangedSince is SetFlags that leaves alone, and returns, the
+// messages changed after unchangedSince (RFC 7162 section 3.1.3), in the
+// same script.
+func (db *DB) SetFlagsUnchangedSince(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp,
+	flags []string, unchangedSince uint64) ([]store.Message, []uint32, error) {
+	return db.setFlags(ctx, "set flags unchanged since", userID, mailboxID, uids, op, flags,
+		strconv.FormatUint(unchangedSince, 10))
+}
+
+// setFlags runs setflags.lua; since is "" for an unconditional change.
+func (db *DB) setFlags(ctx context.Context, name, userID, mailboxID string, uids []uint32, op store.FlagOp,
+	flags []string, since string) ([]store.Message, []uint32, error) {
 	flags, err := store.CheckSetFlags(op, flags)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, nil, wrap(name, err)
 	}
 	if err := mailboxArgs(userID, mailboxID); err != nil {
-		return nil, wrap(name, err)
+		return nil, nil, wrap(name, err)
 	}
-	args := append([]any{userPrefix(userID), mailboxID, int(op), strings.Join(flags, " ")}, sortedUIDs(uids)...)
+	args := append([]any{userPrefix(userID), mailboxID, int(op), strings.Join(flags, " "), since}, sortedUIDs(uids)...)
 	v, err := db.run(ctx, scripts.setFlags, userMeta(userID), args...).Slice()
+	if err == nil && len(v) < 2 {
+		err = fmt.Errorf("short script reply")
+	}
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, nil, wrap(name, err)
 	}
 	modseq, _ := v[0].(int64)
+	raw, _ := v[1].([]any)
+	var failed []uint32
+	for _, x := range raw {
+		n, ok := x.(int64)
+		if !ok {
+			return nil, nil, wrap(name, fmt.Errorf("uid %v", x))
+		}
+		failed = append(failed, uint32(n))
+	}
 	var changed []store.Message
-	for i := 1; i+2 <= len(v); i += 2 {
+	for i := 2; i+2 <= len(v); i += 2 {
 		uid, err := strconv.ParseUint(str(v[i]), 10, 32)
 		if err != nil {
-			return nil, wrap(name, fmt.Errorf("uid %v", v[i]))
+			return nil, nil, wrap(name, fmt.Errorf("uid %v", v[i]))
 		}
 		var m store.Message
 		m.UID, m.Flags, m.ModSeq = uint32(uid), store.DecodeFlags(str(v[i+1])), uint64(modseq)
@@ -40,7 +67,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 		}
 		changed = append(changed, m)
 	}
-	return changed, nil
+	return changed, failed, nil
 }
 
 // Expunge removes the messages flagged \Deleted (only those among uids

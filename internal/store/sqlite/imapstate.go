@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
+	"slices"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -64,6 +66,40 @@ func (db *DB) Vanished(ctx context.Context, userID, mailboxID string, sinceModSe
 		return nil, false, err
 	}
 	return out, complete, nil
+}
+
+// modSeqUIDsQuery reads the UIDs of mailbox ?1 with modseq >= ?2 from
+// the messages_modseq index alone (TestModSeqUIDsPlan).
+const modSeqUIDsQuery = "SELECT uid FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq >= ?"
+
+// ModSeqUIDs reads the UIDs changed at or after modSeq from the
+// messages_modseq index, which carries them.
+func (db *DB) ModSeqUIDs(ctx context.Context, userID, mailboxID string, modSeq uint64) ([]uint32, error) {
+	out := []uint32{}
+	err := db.read(ctx, "modseq uids", func(tx *sql.Tx) error {
+		_, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil || modSeq > math.MaxInt64 {
+			return err // no mod-sequence is that large
+		}
+		rows, err := tx.QueryContext(ctx, modSeqUIDsQuery, id, int64(modSeq))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid uint32
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			out = append(out, uid)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 var _ store.Mailboxes = (*DB)(nil)

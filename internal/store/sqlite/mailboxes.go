@@ -10,7 +10,10 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-const mailboxColumns = `id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, messages, unseen, size, deleted, keywords`
+// mailboxColumns are read FROM mailboxes (not aliased).
+const mailboxColumns = `id, name, special_use,
+	EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = mailboxes.user_id AND s.name = mailboxes.name),
+	uidvalidity, uidnext, highestmodseq, messages, unseen, size, deleted, keywords`
 
 func scanMailbox(s scanner) (store.Mailbox, int64, error) {
 	var mb store.Mailbox
@@ -70,14 +73,26 @@ func (t *txn) createMailbox(name, specialUse string, subscribed bool) (bool, err
 	if err != nil {
 		return false, err
 	}
-	res, err := t.exec(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity, email_base)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id, name) DO NOTHING`,
-		t.userID, name, specialUse, subscribed, uidValidity, newEmailBase())
+	res, err := t.exec(`INSERT INTO mailboxes(user_id, name, special_use, uidvalidity, email_base)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id, name) DO NOTHING`,
+		t.userID, name, specialUse, uidValidity, newEmailBase())
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil || n == 0 {
+		return false, err
+	}
+	if subscribed {
+		err = t.subscribe(name)
+	}
+	return true, err
+}
+
+// subscribe adds name to the user's subscriptions, if missing.
+func (t *txn) subscribe(name string) error {
+	_, err := t.exec("INSERT INTO subscriptions(user_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", t.userID, name)
+	return err
 }
 
 // newEmailBase returns a random email_base: 16 hex digits.
@@ -128,8 +143,10 @@ func (db *DB) PurgeUser(ctx context.Context, userID string) error {
 		if _, err := t.exec("DELETE FROM mailboxes WHERE user_id = ?", userID); err != nil {
 			return err
 		}
-		if _, err := t.exec("DELETE FROM idempotency WHERE user_id = ?", userID); err != nil {
-			return err
+		for _, q := range []string{"DELETE FROM idempotency WHERE user_id = ?", "DELETE FROM subscriptions WHERE user_id = ?"} {
+			if _, err := t.exec(q, userID); err != nil {
+				return err
+			}
 		}
 		t.touch()
 		return nil
@@ -222,18 +239,51 @@ func (db *DB) DeleteMailbox(ctx context.Context, userID, name string) error {
 	})
 }
 
-// SetSubscribed subscribes or unsubscribes an existing mailbox.
+// SetSubscribed subscribes an existing mailbox, or unsubscribes a name
+// (see store.Mailboxes).
 func (db *DB) SetSubscribed(ctx context.Context, userID, name string, subscribed bool) error {
 	name, err := store.CheckMailboxName(name)
 	if err != nil {
 		return wrap("set subscribed", errorf(store.ErrNotFound, "%v", err))
 	}
 	return db.mutate(ctx, "set subscribed", userID, func(t *txn) error {
-		res, err := t.exec("UPDATE mailboxes SET subscribed = ? WHERE user_id = ? AND name = ?", subscribed, userID, name)
-		if err != nil {
+		var isMailbox, isSubscribed bool
+		var count int
+		if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM mailboxes WHERE user_id = ?1 AND name = ?2),
+			EXISTS (SELECT 1 FROM subscriptions WHERE user_id = ?1 AND name = ?2),
+			(SELECT count(*) FROM subscriptions WHERE user_id = ?1)`, userID, name).Scan(&isMailbox, &isSubscribed, &count); err != nil {
 			return err
 		}
+		switch {
+		case subscribed && !isMailbox:
+			return errorf(store.ErrNotFound, "mailbox %q", name)
+		case !subscribed && !isMailbox && !isSubscribed:
+			return errorf(store.ErrNotFound, "subscription %q", name)
+		case subscribed == isSubscribed:
+			return nil
+		case subscribed && count >= store.MaxSubscriptions:
+			return errorf(store.ErrLimit, "more than %d subscriptions", store.MaxSubscriptions)
+		case subscribed:
+			if err := t.subscribe(name); err != nil {
+				return err
+			}
+		default:
+			if _, err := t.exec("DELETE FROM subscriptions WHERE user_id = ? AND name = ?", userID, name); err != nil {
+				return err
+			}
+		}
 		t.touch()
-		return mustAffect(res, "mailbox %q", name)
+		return nil
 	})
+}
+
+// Subscriptions returns userID's subscribed names, sorted.
+func (db *DB) Subscriptions(ctx context.Context, userID string) ([]string, error) {
+	var names []string
+	err := db.read(ctx, "subscriptions", func(tx *sql.Tx) error {
+		var err error
+		names, err = queryStrings(ctx, tx, "SELECT name FROM subscriptions WHERE user_id = ? ORDER BY name", userID)
+		return err
+	})
+	return names, err
 }

@@ -45,8 +45,25 @@ func (t *txn) renameTree(oldName, newName string) error {
 			return err
 		}
 	}
+	if err := t.renameSubscriptions(oldName, newName); err != nil {
+		return err
+	}
 	t.touch()
 	return t.createParents(newName)
+}
+
+// renameSubscriptions moves the subscriptions of oldName and of every name
+// below it, whether or not their mailboxes exist, to newName.
+func (t *txn) renameSubscriptions(oldName, newName string) error {
+	if _, err := t.exec(`INSERT INTO subscriptions(user_id, name)
+		SELECT user_id, ?3 || substr(name, length(?2) + 1) FROM subscriptions
+		WHERE user_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')
+		ON CONFLICT DO NOTHING`, t.userID, oldName, newName); err != nil {
+		return err
+	}
+	_, err := t.exec(`DELETE FROM subscriptions
+		WHERE user_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')`, t.userID, oldName)
+	return err
 }
 
 // renameInbox moves INBOX's messages to a new mailbox newName. The messages

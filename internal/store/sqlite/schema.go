@@ -268,6 +268,21 @@ CREATE TABLE tombstones (
 DROP INDEX messages_heads;
 CREATE INDEX messages_heads ON messages(mailbox_id, uid, modseq, blob_key, size, internal_date, flags, save_date, email_id);
 `,
+	// 11: subscriptions are names, apart from the mailboxes, so that one
+	// outlives its mailbox (RFC 9051 section 6.3.9); mailboxes.subscribed
+	// goes. messages_modseq carries the UID, so that the UIDs changed
+	// since a mod-sequence (SEARCH MODSEQ) are read from the index alone.
+	`
+CREATE TABLE subscriptions (
+	user_id TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+INSERT INTO subscriptions(user_id, name) SELECT user_id, name FROM mailboxes WHERE subscribed != 0;
+ALTER TABLE mailboxes DROP COLUMN subscribed;
+DROP INDEX messages_modseq;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq, uid);
+`,
 }
 
 // migrate switches the file to WAL and applies the migrations it lacks, in

@@ -33,6 +33,10 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (*store.UserSnapsho
 			return err
 		}
 		snap.Mailboxes = mbs
+		if snap.Subscriptions, err = queryStrings(ctx, tx,
+			"SELECT name FROM subscriptions WHERE user_id = ? ORDER BY name", userID); err != nil {
+			return err
+		}
 		snap.IdemKeys, err = exportIdemKeys(ctx, tx, userID)
 		return err
 	})
@@ -115,14 +119,24 @@ func (db *DB) ImportUser(ctx context.Context, snap *store.UserSnapshot) error {
 	if err := store.CheckUserSnapshot(snap); err != nil {
 		return wrap("import user", err)
 	}
+	subs, err := store.SnapshotSubscriptions(snap)
+	if err != nil {
+		return wrap("import user", err)
+	}
 	return db.mutate(ctx, "import user", snap.UserID, func(t *txn) error {
 		old, err := queryStrings(ctx, t.Tx, `SELECT m.blob_key FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
 			WHERE b.user_id = ?`, t.userID)
 		if err != nil {
 			return err
 		}
-		for _, q := range []string{"DELETE FROM mailboxes WHERE user_id = ?", "DELETE FROM idempotency WHERE user_id = ?"} {
+		for _, q := range []string{"DELETE FROM mailboxes WHERE user_id = ?", "DELETE FROM idempotency WHERE user_id = ?",
+			"DELETE FROM subscriptions WHERE user_id = ?"} {
 			if _, err := t.exec(q, t.userID); err != nil {
+				return err
+			}
+		}
+		for _, name := range subs {
+			if err := t.subscribe(name); err != nil {
 				return err
 			}
 		}
@@ -178,10 +192,10 @@ func (t *txn) importMailbox(ms store.MailboxSnapshot) (int64, error) {
 	// Nothing is recent and no expunge is remembered: the mailbox has a
 	// new UIDVALIDITY, and clients resynchronise it from scratch.
 	var row int64
-	err = t.queryRow(`INSERT INTO mailboxes(user_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq,
+	err = t.queryRow(`INSERT INTO mailboxes(user_id, name, special_use, uidvalidity, uidnext, highestmodseq,
 		email_base, recent, vanished_floor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.userID, name, ms.Mailbox.SpecialUse, ms.Mailbox.Subscribed, uidValidity, uidNext, modseq,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.userID, name, ms.Mailbox.SpecialUse, uidValidity, uidNext, modseq,
 		newEmailBase(), uidNext-1, modseq).Scan(&row)
 	if err != nil {
 		return 0, err

@@ -459,6 +459,14 @@ func TestMigrateMessagesToRowid(t *testing.T) {
 	if mb, err := db.Mailbox(ctx, u.ID, "INBOX"); err != nil || !reflect.DeepEqual(mb, mbBefore) {
 		t.Fatalf("mailbox %+v, before %+v (%v)", mb, mbBefore, err)
 	}
+	// Migration 11: the subscription moved to the subscriptions table,
+	// and SEARCH MODSEQ finds what changed.
+	if subs, err := db.Subscriptions(ctx, u.ID); err != nil || !reflect.DeepEqual(subs, []string{store.Inbox}) {
+		t.Fatalf("subscriptions after migration: %q, %v", subs, err)
+	}
+	if uids, err := db.ModSeqUIDs(ctx, u.ID, inbox.ID, 5); err != nil || !reflect.DeepEqual(uids, []uint32{4, 5}) {
+		t.Fatalf("ModSeqUIDs(5) after migration: %v, %v", uids, err)
+	}
 	if uid, dup, err := db.InsertMessage(ctx, u.ID, inbox.ID, "k3", store.NewMessage{BlobKey: "msg/3", Size: 3}); err != nil || !dup || uid != before[3].UID {
 		t.Fatalf("idempotency key after migration: %d %v %v", uid, dup, err)
 	}
@@ -474,4 +482,30 @@ func insertOne(t *testing.T, db *DB, userID, mailboxID string) uint32 {
 		t.Fatal(err)
 	}
 	return uid
+}
+
+// TestModSeqUIDsPlan checks that SEARCH MODSEQ reads the mod-sequence
+// index alone, no message row.
+func TestModSeqUIDsPlan(t *testing.T) {
+	db := openFile(t, filepath.Join(t.TempDir(), "bucketmail.db"))
+	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+modSeqUIDsQuery, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "USING COVERING INDEX messages_modseq") {
+		t.Fatalf("plan %q, want one search of the covering index messages_modseq", plan)
+	}
 }

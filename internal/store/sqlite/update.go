@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -54,28 +55,47 @@ func (t *txn) rows(query string, args []any, fn func(*sql.Rows) error) error {
 // changed. HIGHESTMODSEQ moves only if something changed (RFC 7162 section
 // 3.1.3).
 func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp, flags []string) ([]store.Message, error) {
-	flags, err := store.CheckSetFlags(op, flags)
+	changed, _, err := db.setFlags(ctx, "set flags", userID, mailboxID, uids, op, flags, math.MaxUint64)
+	return changed, err
+}
+
+// SetFlagsUnchangedSince is SetFlags that leaves alone, and returns, the
+// messages changed after unchangedSince (RFC 7162 section 3.1.3).
+func (db *DB) SetFlagsUnchangedSince(ctx context.Context, userID, mailboxID string, uids []uint32, op store.FlagOp,
+	flags []string, unchangedSince uint64) ([]store.Message, []uint32, error) {
+	return db.setFlags(ctx, "set flags unchanged since", userID, mailboxID, uids, op, flags, unchangedSince)
+}
+
+func (db *DB) setFlags(ctx context.Context, op string, userID, mailboxID string, uids []uint32, flagOp store.FlagOp,
+	flags []string, unchangedSince uint64) ([]store.Message, []uint32, error) {
+	flags, err := store.CheckSetFlags(flagOp, flags)
 	if err != nil {
-		return nil, wrap("set flags", err)
+		return nil, nil, wrap(op, err)
 	}
 	var changed []store.Message
-	err = db.mutate(ctx, "set flags", userID, func(t *txn) error {
-		changed = nil
+	var failed []uint32
+	err = db.mutate(ctx, op, userID, func(t *txn) error {
+		changed, failed = nil, nil
 		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
 		if err != nil {
 			return err
 		}
 		modseq := mb.HighestModSeq + 1
 		var d delta
-		err = t.eachRow("SELECT uid, flags, seen FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", id, uids,
+		err = t.eachRow("SELECT uid, flags, seen, modseq FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", id, uids,
 			func(r *sql.Rows) error {
 				var m store.Message
 				var cur string
 				var wasSeen bool
-				if err := r.Scan(&m.UID, &cur, &wasSeen); err != nil {
+				var was int64
+				if err := r.Scan(&m.UID, &cur, &wasSeen, &was); err != nil {
 					return err
 				}
-				next := applyFlags(store.DecodeFlags(cur), op, flags)
+				if uint64(was) > unchangedSince {
+					failed = append(failed, m.UID)
+					return nil
+				}
+				next := applyFlags(store.DecodeFlags(cur), flagOp, flags)
 				if strings.EqualFold(store.EncodeFlags(next), cur) { // keywords are case-insensitive too
 					return nil
 				}
@@ -99,7 +119,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 			return err
 		}
 		keywords := mb.Keywords
-		if op != store.FlagsRemove {
+		if flagOp != store.FlagsRemove {
 			if keywords, err = store.AddKeywords(keywords, flags); err != nil {
 				return err
 			}
@@ -116,7 +136,7 @@ func (db *DB) SetFlags(ctx context.Context, userID, mailboxID string, uids []uin
 		t.touch()
 		return t.addCounts(id, 0, modseq, d)
 	})
-	return changed, err
+	return changed, failed, err
 }
 
 // gone is a message about to leave a mailbox.

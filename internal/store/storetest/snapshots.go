@@ -66,6 +66,10 @@ func makeFixture(t *testing.T, s store.Store) fixture {
 	f := fixture{user: newUser(t, s, "snap"), idemKey: "01J0000000000000000000SNAP/x"}
 	must(t, s.CreateMailbox(ctx, f.user.ID, "Work/Projects", ""))
 	must(t, s.SetSubscribed(ctx, f.user.ID, "Work/Projects", true))
+	// A subscription that outlived its mailbox.
+	must(t, s.CreateMailbox(ctx, f.user.ID, "Gone", ""))
+	must(t, s.SetSubscribed(ctx, f.user.ID, "Gone", true))
+	must(t, s.DeleteMailbox(ctx, f.user.ID, "Gone"))
 	inbox, work := mailbox(t, s, f.user, store.Inbox), mailbox(t, s, f.user, "Work/Projects")
 	insert(t, s, f.user, inbox, msg(11))
 	f.delivered = msg(22)
@@ -173,6 +177,7 @@ func testSnapshotRoundTrip(t *testing.T, src, dst store.Store) {
 	must(t, dst.ImportDirectory(ctx, dir))
 	must(t, dst.ImportUser(ctx, snap))
 	sameIndex(t, readIndex(t, dst, f.user.ID), want)
+	wantSubs(t, dst, f.user, wantSubsOf(t, src, f.user)...)
 	// The change counter continues after the snapshot's, so that the next
 	// snapshot sorts after it.
 	if n := changeSeq(t, dst, f.user.ID); n <= snap.ChangeSeq {
@@ -205,8 +210,10 @@ func testSnapshotReplace(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	f := makeFixture(t, s)
 	want := readIndex(t, s, f.user.ID)
+	subs := wantSubsOf(t, s, f.user)
 	snap := exportJSON(t, s, f.user.ID)
 
+	must(t, s.SetSubscribed(ctx, f.user.ID, "Gone", false))
 	inbox := mailbox(t, s, f.user, store.Inbox)
 	late := msg(44)
 	insert(t, s, f.user, inbox, late)
@@ -217,6 +224,7 @@ func testSnapshotReplace(t *testing.T, s store.Store) {
 
 	must(t, s.ImportUser(ctx, snap))
 	sameIndex(t, readIndex(t, s, f.user.ID), want)
+	wantSubs(t, s, f.user, subs...)
 	if n := changeSeq(t, s, f.user.ID); n <= seq {
 		t.Fatalf("change seq %d after import, was %d", n, seq)
 	}
@@ -278,4 +286,16 @@ func testDirectorySnapshot(t *testing.T, src, dst store.Store) {
 		!sameSet(aliases["@example.net"], []string{"alice@example.org"}) {
 		t.Fatalf("aliases = %v", aliases)
 	}
+}
+
+// wantSubsOf returns u's subscriptions, checking that they include the
+// fixture's subscription without a mailbox.
+func wantSubsOf(t *testing.T, s store.Store, u store.User) []string {
+	t.Helper()
+	subs, err := s.Subscriptions(ctxFor(t), u.ID)
+	must(t, err)
+	if !slices.Contains(subs, "Gone") {
+		t.Fatalf("fixture subscriptions %q lack Gone", subs)
+	}
+	return subs
 }

@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Mailboxes", func(t *testing.T) { testMailboxes(t, open) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open) })
 	t.Run("IMAPState", func(t *testing.T) { testIMAPState(t, open) })
+	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
+	t.Run("CondStore", func(t *testing.T) { testCondStore(t, open) })
 	t.Run("Orphans", func(t *testing.T) { testOrphans(t, open) })
 	t.Run("Quota", func(t *testing.T) { testQuota(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
@@ -47,6 +49,14 @@ func RunShared(t *testing.T, openPair func(t *testing.T) (a, b store.Store)) {
 	t.Run("RecentExclusive", func(t *testing.T) {
 		a, b := openPair(t)
 		claimConcurrently(t, a, b)
+	})
+	t.Run("UnchangedSinceExclusive", func(t *testing.T) {
+		a, b := openPair(t)
+		unchangedSinceConcurrently(t, a, b)
+	})
+	t.Run("ModSeqAcrossHandles", func(t *testing.T) {
+		a, b := openPair(t)
+		modSeqAcross(t, a, b)
 	})
 }
 

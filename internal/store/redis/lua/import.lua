@@ -30,7 +30,7 @@ for i = 1, #all, 2 do
   blobsOf(P, all[i + 1], blobs)
   dropMailbox(P, all[i + 1])
 end
-redis.call('DEL', P .. ':mailboxes', P .. ':idem')
+redis.call('DEL', P .. ':mailboxes', P .. ':idem', subsKey(P))
 
 local function move(from, to)
   if redis.call('EXISTS', from) == 1 then
@@ -48,6 +48,7 @@ for i = 4, #ARGV, 4 do
 end
 if #uvs > 0 then redis.call('HSET', P .. ':meta', 'uidvalidity', string.format('%d', last)) end
 move(S .. ':idem', P .. ':idem')
+move(S .. ':subs', subsKey(P))
 local changes = redis.call('HGET', P .. ':meta', 'changes')
 if not changes or tonumber(changes) < tonumber(seq) then redis.call('HSET', P .. ':meta', 'changes', seq) end
 touch(P)

@@ -94,10 +94,15 @@ local function newUIDValidity(P)
   return v
 end
 
+-- subsKey holds the subscribed names that are not mailboxes (see keys.go).
+local function subsKey(P) return P .. ':subs' end
+
 -- createMailbox creates name with the fresh id unless name exists; it
--- reports whether it did.
+-- reports whether it did. A subscription that outlived an earlier
+-- mailbox of that name subscribes it.
 local function createMailbox(P, name, id, special, sub)
   if redis.call('HEXISTS', P .. ':mailboxes', name) == 1 then return false end
+  if redis.call('SREM', subsKey(P), name) == 1 then sub = 1 end
   local uv = newUIDValidity(P)
   redis.call('HSET', P .. ':mailboxes', name, id)
   redis.call('HSET', mbKey(P, id), 'name', name, 'special', special, 'sub', sub,

@@ -8,6 +8,6 @@ for i = 1, #all, 2 do
   blobsOf(P, all[i + 1], blobs)
   dropMailbox(P, all[i + 1])
 end
-redis.call('DEL', P .. ':mailboxes', P .. ':idem')
+redis.call('DEL', P .. ':mailboxes', P .. ':idem', subsKey(P))
 touch(P)
 return blobs

@@ -63,6 +63,16 @@ for _, n in ipairs(names) do
   redis.call('HDEL', mbs, n)
   redis.call('HSET', mbs, target, cid)
   redis.call('HSET', mbKey(P, cid), 'name', target)
+  if redis.call('SREM', subsKey(P), target) == 1 then redis.call('HSET', mbKey(P, cid), 'sub', 1) end
+end
+-- The subscriptions below old whose mailboxes are gone move too.
+for _, n in ipairs(redis.call('SMEMBERS', subsKey(P))) do
+  if string.sub(n, 1, #pre) == pre then
+    local target = new .. string.sub(n, #old + 1)
+    redis.call('SREM', subsKey(P), n)
+    local cid = redis.call('HGET', mbs, target)
+    if cid then redis.call('HSET', mbKey(P, cid), 'sub', 1) else redis.call('SADD', subsKey(P), target) end
+  end
 end
 parents()
 touch(P)

@@ -1,9 +1,13 @@
 -- setflags.lua: change the flags of some UIDs. HIGHESTMODSEQ moves only if
 -- something changed (RFC 7162 section 3.1.3).
 -- ARGV: P, mailbox id, op (0 replace, 1 add, 2 remove), flags (normalized,
--- space-separated), then the UIDs (sorted, distinct).
--- Returns {modseq, uid, flags, uid, flags, ...} of the changed messages.
+-- space-separated), unchangedSince ('' for none: STORE (UNCHANGEDSINCE n),
+-- RFC 7162 section 3.1.3, leaves alone the messages with a greater
+-- modseq), then the UIDs (sorted, distinct).
+-- Returns {modseq, failed, uid, flags, uid, flags, ...}: failed lists the
+-- UIDs left alone, then come the changed messages.
 local P, id, op = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local since = tonumber(ARGV[5])
 local k = mbKey(P, id)
 local st = redis.call('HMGET', k, 'hms', 'unseen')
 if not st[1] then fail('ERR_NOTFOUND', 'mailbox id ' .. id) end
@@ -44,13 +48,16 @@ local function apply(cur)
 end
 
 -- First what changes, then the keyword bound, then the writes.
-local changes = {}
+local changes, failed = {}, {}
 local unseen, del = 0, 0
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local uid = ARGV[i]
   local h = redis.call('HGET', k .. ':h', uid)
-  if h then
-    local _, size, blob, flags, date, rest = parseHead(h)
+  local cur, size, blob, flags, date, rest
+  if h then cur, size, blob, flags, date, rest = parseHead(h) end
+  if h and since and cur > since then
+    failed[#failed + 1] = tonumber(uid)
+  elseif h then
     local next = table.concat(apply(split(flags, ' ')), ' ')
     if string.lower(next) ~= string.lower(flags) then
       local was, is = hasFlag(flags, '\\Seen'), hasFlag(next, '\\Seen')
@@ -63,7 +70,7 @@ for i = 5, #ARGV do
     end
   end
 end
-local out = {ms}
+local out = {ms, failed}
 if #changes == 0 then return out end
 local curDel, kw = ensureMeta(k)
 if op ~= 2 then kw = addKeywords(kw, given) end
