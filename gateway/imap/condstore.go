@@ -276,30 +276,6 @@ func (s *session) fetchChangedSince(sel *selected, cmd *wire.Command, a *wire.Fe
 	return nil
 }
 
-// unchangedSince splits the UIDs of a STORE (UNCHANGEDSINCE n) (RFC 7162
-// section 3.1.3) into those whose mod-sequence is still at most n, to
-// store, and those changed since, for [MODIFIED]. The test and the store
-// are two steps: a STORE by another session between them is not seen,
-// and the flags stored are then the last writer's.
-func (s *session) unchangedSince(sel *selected, uids []uint32, n uint64) (keep, modified []uint32, err error) {
-	changed, err := s.mailboxes().MessageHeads(s.ctx, s.user.ID, sel.mb.ID, uids[0], uids[len(uids)-1], n)
-	if err != nil {
-		return nil, nil, s.protoErr("store unchangedsince", err, nil)
-	}
-	newer := make(map[uint32]bool, len(changed))
-	for _, m := range changed {
-		newer[m.UID] = true
-	}
-	for _, uid := range uids {
-		if newer[uid] {
-			modified = append(modified, uid)
-		} else {
-			keep = append(keep, uid)
-		}
-	}
-	return keep, modified, nil
-}
-
 // hasModSeq reports whether the search criteria use MODSEQ.
 func hasModSeq(c *imap.SearchCriteria) bool {
 	if c.ModSeq != nil {

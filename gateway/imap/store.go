@@ -33,23 +33,25 @@ func (s *session) storeCmd(cmd *wire.Command) error {
 	default:
 		op = store.FlagsReplace
 	}
-	uids := sel.uidsAt(idx)
-	var modified []uint32
+	var (
+		changed  []store.Message
+		modified []uint32
+		err      error
+	)
 	if a.UnchangedSince != nil {
-		var err error
-		if uids, modified, err = s.unchangedSince(sel, uids, *a.UnchangedSince); err != nil {
-			return err
-		}
-		if len(modified) > 0 {
-			idx = s.setModified(sel, cmd, idx, modified)
-		}
-		if len(uids) == 0 {
-			return nil
-		}
+		// The test and the change are one step of the store, so a
+		// concurrent STORE of another session is either before (and the
+		// message is in [MODIFIED]) or after.
+		changed, modified, err = s.mailboxes().SetFlagsUnchangedSince(s.ctx, s.user.ID, sel.mb.ID,
+			sel.uidsAt(idx), op, storeFlags(a.Flags), *a.UnchangedSince)
+	} else {
+		changed, err = s.mailboxes().SetFlags(s.ctx, s.user.ID, sel.mb.ID, sel.uidsAt(idx), op, storeFlags(a.Flags))
 	}
-	changed, err := s.mailboxes().SetFlags(s.ctx, s.user.ID, sel.mb.ID, uids, op, storeFlags(a.Flags))
 	if err != nil {
 		return s.protoErr("store", err, nil)
+	}
+	if len(modified) > 0 {
+		idx = s.setModified(sel, cmd, idx, modified)
 	}
 	for _, m := range changed {
 		sel.noteModSeq(m.UID, m.ModSeq)
