@@ -42,11 +42,23 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 // test unless the command completes OK.
 func (c *rawConn) do(cmd string) []string {
 	c.t.Helper()
+	c.send(cmd)
+	return c.recv(cmd)
+}
+
+// send sends a command without waiting for its answer (recv).
+func (c *rawConn) send(cmd string) {
+	c.t.Helper()
 	c.n++
-	tag := "t" + strconv.Itoa(c.n)
-	if _, err := c.w.Write([]byte(tag + " " + cmd + "\r\n")); err != nil {
+	if _, err := c.w.Write([]byte("t" + strconv.Itoa(c.n) + " " + cmd + "\r\n")); err != nil {
 		c.t.Fatal(err)
 	}
+}
+
+// recv reads the answer to the last command sent.
+func (c *rawConn) recv(cmd string) []string {
+	c.t.Helper()
+	tag := "t" + strconv.Itoa(c.n)
 	var lines []string
 	for {
 		line, err := c.r.ReadString('\n')
@@ -210,6 +222,33 @@ func TestMissing(t *testing.T) {
 	} {
 		if got := (wire.NumSet{Ranges: missing(tc.set, tc.star, tc.limit, tc.present)}).String(); got != tc.want {
 			t.Errorf("missing(%s, *=%d, limit %d, %v) = %q, want %q", tc.set, tc.star, tc.limit, tc.present, got, tc.want)
+		}
+	}
+}
+
+// TestStoreUnchangedSinceRace: two sessions, on two gateways of the cloud
+// deployment, send STORE (UNCHANGEDSINCE m) for the same message at the
+// same time; exactly one of them changes it, the other gets [MODIFIED].
+func TestStoreUnchangedSinceRace(t *testing.T) {
+	env := newCloudEnv(t)
+	env.deliver(t, "alice@example.org", "INBOX", "", plainMsg)
+	a := dialRaw(t, env.tlsAddr)
+	b := dialRaw(t, env.secondGateway(t))
+	a.do("SELECT INBOX (CONDSTORE)")
+	b.do("SELECT INBOX (CONDSTORE)")
+	for round := range 20 {
+		m := strconv.FormatUint(firstNumber(t, reModSeq, a.do("UID FETCH 1 (MODSEQ)")), 10)
+		a.send("UID STORE 1 (UNCHANGEDSINCE " + m + ") FLAGS (a" + strconv.Itoa(round) + ")")
+		b.send("UID STORE 1 (UNCHANGEDSINCE " + m + ") FLAGS (b" + strconv.Itoa(round) + ")")
+		ra, rb := a.recv("store a"), b.recv("store b")
+		lost := 0
+		for _, r := range [][]string{ra, rb} {
+			if strings.Contains(r[len(r)-1], "[MODIFIED 1]") {
+				lost++
+			}
+		}
+		if lost != 1 {
+			t.Fatalf("round %d: %d of 2 conditional STOREs failed, want 1:\n%q\n%q", round, lost, ra, rb)
 		}
 	}
 }
