@@ -55,7 +55,11 @@ func (s *session) copyCmd(cmd *wire.Command) error {
 		return nil
 	}
 	s.conn.Writer().Status("*", "OK", code, "Moved")
-	return sel.expungeFromView(src, s.writeExpunge)
+	write, flush := s.expungeWriter(sel)
+	if err := sel.expungeFromView(src, write); err != nil {
+		return err
+	}
+	return flush()
 }
 
 // uidSet writes UIDs as a sequence set, in their order, joining runs.

@@ -35,8 +35,6 @@ var (
 		Code: imap.ResponseCodeTooBig, Text: "Message too big"}
 	errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: imap.ResponseCodeOverQuota, Text: "Mailbox quota exceeded"}
-	errNoCondStore = &imap.Error{Type: imap.StatusResponseTypeBad,
-		Text: "CONDSTORE and QRESYNC are not offered"}
 	errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: responseCodeExpungeIssued, Text: "Message was expunged by another session"}
 )

@@ -31,7 +31,11 @@ func (s *session) expunge(cmd *wire.Command) error {
 	if len(expunged) > 0 {
 		s.srv.heads.trim(sel.headKey(s.user.ID), len(sel.msgs)-len(expunged))
 	}
-	return sel.expungeFromView(expunged, s.writeExpunge)
+	write, flush := s.expungeWriter(sel)
+	if err := sel.expungeFromView(expunged, write); err != nil {
+		return err
+	}
+	return flush()
 }
 
 // writeExpunge writes "* seq EXPUNGE".

@@ -1,6 +1,8 @@
 package imapgw
 
 import (
+	"slices"
+
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
@@ -17,17 +19,23 @@ const batchSize = 256
 // 6.4.5, BODY[]).
 func (s *session) fetchCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Fetch)
-	if a.ChangedSince != 0 || a.Vanished {
-		return errNoCondStore
-	}
 	for _, it := range a.Items {
 		if !fetchable[it.Name] {
 			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "FETCH " + it.Name + " is not supported"}
 		}
 	}
+	if a.Vanished && !s.qresync() {
+		return errQResyncNotEnabled // RFC 7162 section 3.2.6
+	}
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
+	if a.ChangedSince != 0 || slices.ContainsFunc(a.Items, func(it wire.FetchItem) bool { return it.Name == "MODSEQ" }) {
+		s.enableCondStore(sel)
+	}
+	if a.ChangedSince != 0 {
+		return s.fetchChangedSince(sel, cmd, a)
+	}
 	missed, err := s.fetch(sel, sel.resolve(a.Set, cmd.UID), a.Items)
 	if err == nil && missed > 0 {
 		// The others are answered; these were expunged by another
@@ -41,7 +49,7 @@ func (s *session) fetchCmd(cmd *wire.Command) error {
 var fetchable = map[string]bool{
 	"UID": true, "FLAGS": true, "INTERNALDATE": true, "RFC822.SIZE": true,
 	"ENVELOPE": true, "BODYSTRUCTURE": true, "BODY": true, "BINARY": true,
-	"BINARY.SIZE": true, "RFC822": true, "RFC822.HEADER": true, "RFC822.TEXT": true,
+	"BINARY.SIZE": true, "MODSEQ": true, "RFC822": true, "RFC822.HEADER": true, "RFC822.TEXT": true,
 }
 
 // fetchPlan is what a FETCH asks for of each message, in the order it is
@@ -54,6 +62,7 @@ type fetchPlan struct {
 	binaries                            []sectionItem
 	sizes                               []sectionItem
 	setsSeen                            bool
+	modSeq                              bool
 }
 
 // sectionItem is a body section item and the section it reads.
@@ -68,6 +77,8 @@ func newFetchPlan(items []wire.FetchItem) *fetchPlan {
 		switch it.Name {
 		case "FLAGS":
 			p.flags = true
+		case "MODSEQ":
+			p.modSeq = true
 		case "INTERNALDATE":
 			p.internalDate = true
 		case "RFC822.SIZE":
@@ -237,6 +248,9 @@ func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 	f.UID(d.m.UID)
 	if p.flags || withFlags {
 		f.Flags(d.m.Flags)
+	}
+	if p.modSeq || (p.flags || withFlags) && s.condStore() {
+		f.ModSeq(d.m.ModSeq) // RFC 7162 section 3.1.4.1
 	}
 	if p.internalDate {
 		f.InternalDate(d.m.InternalDate)

@@ -79,6 +79,11 @@ func (s *session) status(cmd *wire.Command) error {
 		return err
 	}
 	defer s.watch()()
+	if slices.Contains(a.Items, "HIGHESTMODSEQ") {
+		s.mu.Lock()
+		s.enableCondStore(s.sel) // RFC 7162 section 3.1
+		s.mu.Unlock()
+	}
 	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, name)
 	if err != nil {
 		return s.protoErr("status", err, nil)
@@ -89,8 +94,9 @@ func (s *session) status(cmd *wire.Command) error {
 
 // statusItems are the STATUS items answered (RFC 9051 section 6.3.11,
 // RFC 3501's RECENT, SIZE of RFC 8438, APPENDLIMIT of RFC 7889,
-// DELETED-STORAGE of RFC 9208), in the order they are written.
-var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "APPENDLIMIT", "DELETED-STORAGE"}
+// DELETED-STORAGE of RFC 9208, HIGHESTMODSEQ of RFC 7162), in the order
+// they are written.
+var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "APPENDLIMIT", "DELETED-STORAGE", "HIGHESTMODSEQ"}
 
 func checkStatusItems(items []string) error {
 	for _, it := range items {
@@ -147,6 +153,8 @@ func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) er
 			w.Number64(uint64(s.srv.cfg.AppendLimit))
 		case "DELETED-STORAGE":
 			w.Number64(uint64(deletedSize))
+		case "HIGHESTMODSEQ":
+			w.Number64(mb.HighestModSeq)
 		}
 	}
 	w.EndList().End()

@@ -103,7 +103,11 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 			return nil
 		}
 	}
-	if err := sel.reportExpunges(uids, allowExpunge, s.writeExpunge); err != nil {
+	write, flush := s.expungeWriter(sel)
+	if err := sel.reportExpunges(uids, allowExpunge, write); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
 		return err
 	}
 	firstNew := len(sel.msgs)
@@ -123,6 +127,9 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		f := w.Fetch(uint32(i + 1))
 		f.UID(m.UID)
 		f.Flags(m.Flags)
+		if s.condStore() {
+			f.ModSeq(m.ModSeq) // RFC 7162 section 3.1.4.1
+		}
 		f.End()
 	}
 	for i := firstNew; i < len(sel.msgs); i++ {

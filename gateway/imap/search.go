@@ -33,6 +33,11 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 		return err
 	}
 	sel.staticCriteria(criteria)
+	withModSeq := hasModSeq(criteria)
+	if withModSeq {
+		s.enableCondStore(sel)
+	}
+	var highest uint64 // the highest mod-sequence found (RFC 7162 section 3.1.5)
 	var (
 		nums           []uint32 // sequence numbers or UIDs, as asked, ascending
 		uids           []uint32 // kept for SAVE
@@ -89,6 +94,7 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 				}
 				if ok {
 					add(d.pos, d.m.UID)
+					highest = max(highest, d.m.ModSeq)
 				}
 			}
 			return nil
@@ -108,6 +114,9 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 		w.Start().Atom("SEARCH")
 		for _, n := range nums {
 			w.Number(n)
+		}
+		if withModSeq && count > 0 {
+			w.BeginList().Atom("MODSEQ").Number64(highest).EndList()
 		}
 		w.End()
 		return nil
@@ -130,6 +139,9 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 		if slices.Contains(ret, "COUNT") {
 			w.Atom("COUNT").Number(uint32(count))
 		}
+		if withModSeq && count > 0 {
+			w.Atom("MODSEQ").Number64(highest)
+		}
 	})
 	return nil
 }
@@ -149,6 +161,9 @@ func (sel *selected) criteria(k *wire.SearchKey) (*imap.SearchCriteria, error) {
 				return nil, err
 			}
 			c.And(sub)
+			if sub.ModSeq != nil && (c.ModSeq == nil || sub.ModSeq.ModSeq > c.ModSeq.ModSeq) {
+				c.ModSeq = sub.ModSeq // And leaves it out
+			}
 		}
 	case "NOT":
 		sub, err := sel.criteria(&k.Keys[0])
@@ -230,6 +245,10 @@ func (sel *selected) criteria(k *wire.SearchKey) (*imap.SearchCriteria, error) {
 		c.SentSince = k.Date
 	case "SENTON":
 		c.SentSince, c.SentBefore = k.Date, k.Date.AddDate(0, 0, 1)
+	case "MODSEQ":
+		// RFC 7162 section 3.1.5: the entry name and type only narrow
+		// which flag's mod-sequence counts; a message has one for all.
+		c.ModSeq = &imap.SearchCriteriaModSeq{ModSeq: k.Number}
 	default:
 		return nil, notSupported()
 	}
@@ -339,6 +358,9 @@ func (s *session) match(d *msgData, c *imap.SearchCriteria, answers map[textKey]
 		if hasFlag(d.m.Flags, string(f)) {
 			return false, nil
 		}
+	}
+	if c.ModSeq != nil && d.m.ModSeq < c.ModSeq.ModSeq {
+		return false, nil
 	}
 	if c.Larger > 0 && d.m.Size <= c.Larger {
 		return false, nil

@@ -40,8 +40,11 @@ func (s *session) mailboxName(raw string) (string, error) {
 // section 6.3.2. The view is the mailbox's UIDs at this moment.
 func (s *session) selectCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Select)
+	if a.QResync != nil && !s.qresync() {
+		return errQResyncNotEnabled // RFC 7162 section 3.2.5
+	}
 	if a.CondStore || a.QResync != nil {
-		return errNoCondStore // not offered (RFC 7162 section 3)
+		s.conn.Enable("CONDSTORE") // RFC 7162 section 3.1
 	}
 	readOnly := cmd.Name == "EXAMINE"
 	w := s.conn.Writer()
@@ -88,9 +91,20 @@ func (s *session) selectCmd(cmd *wire.Command) error {
 		perm = "PERMANENTFLAGS (" + strings.Join(append(mailboxFlags(), `\*`), " ") + ")"
 	}
 	w.Status("*", "OK", perm, "Flags permitted")
+	if s.condStore() {
+		w.Status("*", "OK", "HIGHESTMODSEQ "+u64(mb.HighestModSeq), "Highest")
+	}
 	// RFC 9051 section 6.3.2: a LIST response with the mailbox's name.
 	if s.rev2() {
 		w.List(false, specialUseAttrs(mb), store.Delimiter, mb.Name, nil)
+	}
+	if a.QResync != nil {
+		if err := s.resync(sel, uids, a.QResync); err != nil {
+			s.mu.Lock()
+			s.sel = nil
+			s.mu.Unlock()
+			return err
+		}
 	}
 	s.conn.SetState(engine.Selected)
 	if readOnly {

@@ -122,6 +122,7 @@ func New(cfg Config) *Server {
 		Commands:     s.commands(),
 		Poll:         s.poll,
 		Idle:         s.idle,
+		Enable:       s.enable,
 		CheckAppend:  s.checkAppend,
 		ID:           serverID(cfg.Version),
 		Timeouts:     cfg.Timeouts,
@@ -153,7 +154,7 @@ func (s *Server) capabilities(c *engine.Conn) []string {
 	}
 	return append(caps, "NAMESPACE", "UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
-		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE",
+		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE", "CONDSTORE", "QRESYNC",
 		"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
 		fmt.Sprintf("APPENDLIMIT=%d", s.cfg.AppendLimit))
 }

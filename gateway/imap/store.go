@@ -6,15 +6,17 @@ import (
 )
 
 // storeCmd answers STORE and UID STORE (RFC 9051 section 6.4.6): replace,
-// add or remove flags, then send the new flags unless .SILENT.
+// add or remove flags, then send the new flags unless .SILENT. With
+// UNCHANGEDSINCE (RFC 7162 section 3.1.3) the messages changed since are
+// left alone and named in [MODIFIED].
 func (s *session) storeCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Store)
-	if a.UnchangedSince != nil {
-		return errNoCondStore
-	}
 	defer s.watch()()
 	sel := s.lock()
 	defer s.mu.Unlock()
+	if a.UnchangedSince != nil {
+		s.enableCondStore(sel)
+	}
 	if sel.readOnly {
 		return errReadOnly
 	}
@@ -31,14 +33,33 @@ func (s *session) storeCmd(cmd *wire.Command) error {
 	default:
 		op = store.FlagsReplace
 	}
-	changed, err := s.mailboxes().SetFlags(s.ctx, s.user.ID, sel.mb.ID, sel.uidsAt(idx), op, storeFlags(a.Flags))
+	var (
+		changed  []store.Message
+		modified []uint32
+		err      error
+	)
+	if a.UnchangedSince != nil {
+		// The test and the change are one step of the store, so a
+		// concurrent STORE of another session is either before (and the
+		// message is in [MODIFIED]) or after.
+		changed, modified, err = s.mailboxes().SetFlagsUnchangedSince(s.ctx, s.user.ID, sel.mb.ID,
+			sel.uidsAt(idx), op, storeFlags(a.Flags), *a.UnchangedSince)
+	} else {
+		changed, err = s.mailboxes().SetFlags(s.ctx, s.user.ID, sel.mb.ID, sel.uidsAt(idx), op, storeFlags(a.Flags))
+	}
 	if err != nil {
 		return s.protoErr("store", err, nil)
+	}
+	if len(modified) > 0 {
+		idx = s.setModified(sel, cmd, idx, modified)
 	}
 	for _, m := range changed {
 		sel.noteModSeq(m.UID, m.ModSeq)
 	}
 	if a.Silent {
+		if s.condStore() {
+			s.writeModSeqs(sel, changed)
+		}
 		return nil
 	}
 	// A message another session expunged meanwhile did not change: it is

@@ -113,11 +113,15 @@ func (s *Server) id(ctx context.Context, c *Conn, cmd *wire.Command) error {
 
 // enable turns on what the engine knows of the extensions asked for
 // (RFC 5161 section 3.1): UTF8=ACCEPT (RFC 6855) here; the others are the
-// handlers' to add.
+// handlers' to add (Config.Enable).
 func enable(ctx context.Context, c *Conn, cmd *wire.Command) error {
 	var done []string
 	for _, cp := range cmd.Args.(*wire.Enable).Caps {
 		switch cp {
+		default:
+			if c.srv.cfg.Enable != nil {
+				done = append(done, c.srv.cfg.Enable(c, cp)...)
+			}
 		case "UTF8=ACCEPT", "IMAP4REV2":
 			if !c.enabled[cp] {
 				c.enabled[cp] = true

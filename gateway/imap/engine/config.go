@@ -82,6 +82,11 @@ type Config struct {
 	// CheckAppend is asked about each APPEND message before the client
 	// sends it (quota, APPENDLIMIT); its *imap.Error is the answer.
 	CheckAppend func(c *Conn, info wire.LiteralInfo) error
+	// Enable turns on an extension the engine does not know itself
+	// (ENABLE, RFC 5161) with Conn.Enable, and returns what it turned on,
+	// spelt as advertised; nothing if it was on already or is unknown.
+	// Nil: ENABLE turns on only what the engine knows.
+	Enable func(c *Conn, capability string) []string
 	// Compress serves COMPRESS=DEFLATE (RFC 4978) after login and
 	// advertises it (added to what Capabilities returns).
 	Compress bool

@@ -75,6 +75,11 @@ func (c *Conn) SetSession(v any) { c.session = v }
 // Enabled reports whether the client enabled an extension (RFC 5161).
 func (c *Conn) Enabled(capability string) bool { return c.enabled[capability] }
 
+// Enable turns an extension on for the rest of the connection: by ENABLE
+// (Config.Enable), or by a command that enables it implicitly (CONDSTORE,
+// RFC 7162 section 3.1).
+func (c *Conn) Enable(capability string) { c.enabled[capability] = true }
+
 // TLS reports whether the connection is encrypted.
 func (c *Conn) TLS() bool { return c.tls }
 

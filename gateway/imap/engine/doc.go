@@ -73,7 +73,8 @@
 //     drivers, imapserver is dropped from go.mod's users (imapclient stays
 //     for tests and the benchmark), and the commands the gateway does not
 //     answer yet (QUOTA, UNAUTHENTICATE, ID answers, SORT/THREAD,
-//     CONDSTORE/QRESYNC) are added as handlers (SORT and THREAD ordering is
+//     CONDSTORE/QRESYNC, the last now in the gateway's condstore.go, with
+//     Config.Enable) are added as handlers (SORT and THREAD ordering is
 //     in gateway/imap/sortthread); their syntax is already in
 //     wire.
 package engine
