@@ -88,6 +88,7 @@ func (s *session) selectCmd(cmd *wire.Command) error {
 		perm = "PERMANENTFLAGS (" + strings.Join(append(mailboxFlags(), `\*`), " ") + ")"
 	}
 	w.Status("*", "OK", perm, "Flags permitted")
+	w.Status("*", "OK", "MAILBOXID ("+mb.ID+")", "Mailbox ID") // RFC 8474 section 4.2
 	// RFC 9051 section 6.3.2: a LIST response with the mailbox's name.
 	if s.rev2() {
 		w.List(false, specialUseAttrs(mb), store.Delimiter, mb.Name, nil)

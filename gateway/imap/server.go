@@ -153,7 +153,7 @@ func (s *Server) capabilities(c *engine.Conn) []string {
 	}
 	return append(caps, "NAMESPACE", "UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
-		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE",
+		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE", "OBJECTID", "PREVIEW",
 		fmt.Sprintf("APPENDLIMIT=%d", s.cfg.AppendLimit))
 }
 
