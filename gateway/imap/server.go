@@ -75,6 +75,8 @@ type Config struct {
 	Timeouts engine.Timeouts
 	// Version is the server's version in the answer to ID (RFC 2971).
 	Version string
+	// Compress offers COMPRESS=DEFLATE (RFC 4978) after login.
+	Compress bool
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
@@ -125,6 +127,7 @@ func New(cfg Config) *Server {
 		CheckAppend:  s.checkAppend,
 		ID:           serverID(cfg.Version),
 		Timeouts:     cfg.Timeouts,
+		Compress:     cfg.Compress,
 		// Messages over AppendLimit are refused by CheckAppend, before
 		// their data; the reader's own cap ends the session.
 		Limits: wire.Limits{Message: maxAppendLimit},
