@@ -37,6 +37,9 @@ var (
 		Code: imap.ResponseCodeOverQuota, Text: "Mailbox quota exceeded"}
 	errNoCondStore = &imap.Error{Type: imap.StatusResponseTypeBad,
 		Text: "CONDSTORE and QRESYNC are not offered"}
+	// errLimit is a change past store.MaxKeywords (RFC 5530 LIMIT).
+	errLimit = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit,
+		Text: "Too many keywords in this mailbox"}
 	errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: responseCodeExpungeIssued, Text: "Message was expunged by another session"}
 )
@@ -58,6 +61,8 @@ func (s *session) protoErr(op string, err error, notFound *imap.Error) error {
 		return notFound
 	case errors.Is(err, store.ErrExists):
 		return errExists
+	case errors.Is(err, store.ErrLimit):
+		return errLimit
 	case errors.Is(err, store.ErrInvalid):
 		return errCannot
 	case errors.Is(err, store.ErrInUse):

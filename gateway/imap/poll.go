@@ -83,6 +83,9 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		return nil
 	}
 	sel.mb.Name = mb.Name
+	if sel.newKeywords(mb.Keywords) {
+		s.writeFlags(sel, mb.Keywords)
+	}
 	if mb.HighestModSeq == sel.modSeq && !(sel.expungePending && allowExpunge) {
 		return nil
 	}

@@ -32,6 +32,8 @@ type selected struct {
 	// been told of yet, so a poll is due even if nothing else changed.
 	expungePending bool
 	searchRes      []uint32 // SEARCHRES "$" (RFC 5182), ascending UIDs
+	// keywords are the keywords of the last FLAGS response.
+	keywords []string
 }
 
 type viewMsg struct {
