@@ -157,6 +157,7 @@ func (s *Server) capabilities(c *engine.Conn) []string {
 	return append(caps, "NAMESPACE", "UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE", "OBJECTID", "PREVIEW",
+		"QUOTA", "QUOTA=RES-STORAGE",
 		fmt.Sprintf("APPENDLIMIT=%d", s.cfg.AppendLimit))
 }
 
