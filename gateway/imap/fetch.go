@@ -254,7 +254,7 @@ func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 	f := s.conn.Writer().Fetch(uint32(d.pos + 1))
 	f.UID(d.m.UID)
 	if p.flags || withFlags {
-		f.Flags(d.m.Flags)
+		f.Flags(d.sel.withRecent(d.m.UID, d.m.Flags))
 	}
 	if p.internalDate {
 		f.InternalDate(d.m.InternalDate)

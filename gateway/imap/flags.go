@@ -7,8 +7,8 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// flagRecent is RFC 3501's \Recent, which this server never sets: IMAP4rev2
-// dropped it and it cannot be kept meaningful across many gateways.
+// flagRecent is RFC 3501's \Recent, a session flag (recent.go): clients
+// cannot store it, and IMAP4rev2 sessions never see it.
 const flagRecent = `\Recent`
 
 // systemFlags are the flags every mailbox supports (RFC 9051 section 2.3.2).

@@ -112,6 +112,10 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 	firstNew := len(sel.msgs)
 	if sel.addNew(uids) > 0 {
 		w.Start().Number(uint32(len(sel.msgs))).Atom("EXISTS").End()
+		if !s.rev2() {
+			s.claimRecent(sel)
+			w.Start().Number(sel.recentCount()).Atom("RECENT").End()
+		}
 	}
 	for _, m := range changed {
 		i := sel.index(m.UID)
@@ -125,7 +129,7 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		}
 		f := w.Fetch(uint32(i + 1))
 		f.UID(m.UID)
-		f.Flags(m.Flags)
+		f.Flags(sel.withRecent(m.UID, m.Flags))
 		f.End()
 	}
 	for i := firstNew; i < len(sel.msgs); i++ {

@@ -75,9 +75,10 @@ func (s *session) selectCmd(cmd *wire.Command) error {
 	if uidNext <= sel.maxUID {
 		uidNext = sel.maxUID + 1
 	}
+	s.claimRecent(sel)
 	w.Start().Number(uint32(len(uids))).Atom("EXISTS").End()
 	if !s.rev2() {
-		w.Start().Number(0).Atom("RECENT").End()
+		w.Start().Number(sel.recentCount()).Atom("RECENT").End()
 	}
 	w.Status("*", "OK", "UIDVALIDITY "+itoa32(mb.UIDValidity), "UIDs valid")
 	w.Status("*", "OK", "UIDNEXT "+itoa32(uidNext), "Predicted next UID")

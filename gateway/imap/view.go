@@ -34,6 +34,8 @@ type selected struct {
 	searchRes      []uint32 // SEARCHRES "$" (RFC 5182), ascending UIDs
 	// keywords are the keywords of the last FLAGS response.
 	keywords []string
+	// recent are the UIDs this session claimed as \Recent (recent.go).
+	recent []uidRange
 }
 
 type viewMsg struct {
