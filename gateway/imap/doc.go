@@ -7,7 +7,8 @@
 // LITERAL+ (RFC 7888), UNSELECT (RFC 3691), ENABLE (RFC 5161),
 // STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), CHILDREN (RFC 3348),
 // BINARY (RFC 3516), ID (RFC 2971), UNAUTHENTICATE (RFC 8437), OBJECTID
-// (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970) and, when
+// (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970), QUOTA (RFC 9208,
+// the storage resource) and, when
 // Config.Compress is set, COMPRESS=DEFLATE (RFC 4978).
 // STARTTLS (RFC 9051 section 6.2.1) on the plain port, implicit TLS (RFC
 // 8314) on the other.
