@@ -107,3 +107,38 @@ func (env *testEnv) deliverOldSummary(t *testing.T, addr, mailbox, raw string) u
 	}
 	return uid
 }
+
+// TestRecentRev2: an IMAP4rev2 session has no \Recent (RFC 9051 appendix
+// E): its SELECT claims nothing, so an IMAP4rev1 session that selects
+// after it still gets the message as \Recent.
+func TestRecentRev2(t *testing.T) {
+	eachDeployment(t, func(t *testing.T, env *testEnv) {
+		a := "alice@example.org"
+		env.deliver(t, a, "INBOX", "", plainMsg)
+		session := func(rev2 bool) []string {
+			conn, err := tlsDial(env.tlsAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			r := bufio.NewReader(conn)
+			if _, err := r.ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+			rawExchange(t, conn, r, "r1", "LOGIN "+a+" \""+testPassword+"\"")
+			if rev2 {
+				rawExchange(t, conn, r, "r2", "ENABLE IMAP4rev2")
+			}
+			out := rawExchange(t, conn, r, "r3", "SELECT INBOX")
+			return append(out, rawExchange(t, conn, r, "r4", "FETCH 1 FLAGS")...)
+		}
+		got := strings.Join(session(true), "\n")
+		if strings.Contains(got, "RECENT") || strings.Contains(got, `\Recent`) {
+			t.Errorf("IMAP4rev2 session saw \\Recent:\n%s", got)
+		}
+		got = strings.Join(session(false), "\n")
+		if !strings.Contains(got, "* 1 RECENT") || !strings.Contains(got, `FLAGS (\Recent)`) {
+			t.Errorf("IMAP4rev1 session after an IMAP4rev2 one:\n%s", got)
+		}
+	})
+}
