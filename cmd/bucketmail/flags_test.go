@@ -166,3 +166,18 @@ func TestIMAPTimeoutFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestIMAPCompressFlag: --imap-compress is on by default and can be
+// turned off from the environment.
+func TestIMAPCompressFlag(t *testing.T) {
+	var cfg config
+	fs := newFlagSet("gateway")
+	cfg.register(fs, roles{gateway: true})
+	if !cfg.IMAPCompress {
+		t.Error("--imap-compress is off by default")
+	}
+	a := &app{lookupEnv: func(k string) (string, bool) { return "false", k == "BUCKETMAIL_IMAP_COMPRESS" }}
+	if _, err := a.parse(fs, "", nil); err != nil || cfg.IMAPCompress {
+		t.Errorf("BUCKETMAIL_IMAP_COMPRESS=false gave %v, %v", cfg.IMAPCompress, err)
+	}
+}

@@ -175,7 +175,8 @@ func (d *deps) wireGateway(p *process, tlsConf *tls.Config) error {
 			Authenticated: d.cfg.IMAPIdleTimeout,
 			Idle:          d.cfg.IMAPIdleCommandTimeout,
 		},
-		Version: version,
+		Compress: d.cfg.IMAPCompress,
+		Version:  version,
 	})
 	pop3Srv := pop3.New(pop3.Config{
 		Hostname:          d.cfg.Hostname,

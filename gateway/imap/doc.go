@@ -9,10 +9,12 @@
 // BINARY (RFC 3516), ID (RFC 2971), UNAUTHENTICATE (RFC 8437), SORT and
 // THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256), SORT=DISPLAY
 // (RFC 5957) and ESORT (RFC 5267; not CONTEXT=SORT) (sort.go, ordering in
-// package sortthread), and CONDSTORE and QRESYNC (RFC 7162, condstore.go:
+// package sortthread), CONDSTORE and QRESYNC (RFC 7162, condstore.go:
 // mod-sequences, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ,
 // SELECT QRESYNC with VANISHED from the index's tombstones; a resync reads
-// no object).
+// no object), OBJECTID (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970),
+// QUOTA (RFC 9208, the storage resource) and, when Config.Compress is set,
+// COMPRESS=DEFLATE (RFC 4978).
 // STARTTLS (RFC 9051 section 6.2.1) on the plain port, implicit TLS (RFC
 // 8314) on the other.
 //

@@ -35,6 +35,9 @@ var (
 		Code: imap.ResponseCodeTooBig, Text: "Message too big"}
 	errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: imap.ResponseCodeOverQuota, Text: "Mailbox quota exceeded"}
+	// errLimit is a change past store.MaxKeywords (RFC 5530 LIMIT).
+	errLimit = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit,
+		Text: "Too many keywords in this mailbox"}
 	errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo,
 		Code: responseCodeExpungeIssued, Text: "Message was expunged by another session"}
 )
@@ -56,6 +59,8 @@ func (s *session) protoErr(op string, err error, notFound *imap.Error) error {
 		return notFound
 	case errors.Is(err, store.ErrExists):
 		return errExists
+	case errors.Is(err, store.ErrLimit):
+		return errLimit
 	case errors.Is(err, store.ErrInvalid):
 		return errCannot
 	case errors.Is(err, store.ErrInUse):

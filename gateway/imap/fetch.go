@@ -50,6 +50,7 @@ var fetchable = map[string]bool{
 	"UID": true, "FLAGS": true, "INTERNALDATE": true, "RFC822.SIZE": true,
 	"ENVELOPE": true, "BODYSTRUCTURE": true, "BODY": true, "BINARY": true,
 	"BINARY.SIZE": true, "MODSEQ": true, "RFC822": true, "RFC822.HEADER": true, "RFC822.TEXT": true,
+	"SAVEDATE": true, "EMAILID": true, "THREADID": true, "PREVIEW": true,
 }
 
 // fetchPlan is what a FETCH asks for of each message, in the order it is
@@ -63,6 +64,8 @@ type fetchPlan struct {
 	sizes                               []sectionItem
 	setsSeen                            bool
 	modSeq                              bool
+	// saveDate, emailID, threadID, preview: RFC 8514, RFC 8474, RFC 8970.
+	saveDate, emailID, threadID, preview bool
 }
 
 // sectionItem is a body section item and the section it reads.
@@ -107,6 +110,14 @@ func newFetchPlan(items []wire.FetchItem) *fetchPlan {
 			p.setsSeen = p.setsSeen || !it.Peek
 		case "BINARY.SIZE":
 			p.sizes = append(p.sizes, sectionItem{it, bodySection(it)})
+		case "SAVEDATE":
+			p.saveDate = true
+		case "EMAILID":
+			p.emailID = true
+		case "THREADID":
+			p.threadID = true
+		case "PREVIEW":
+			p.preview = true
 		}
 	}
 	return p
@@ -145,7 +156,7 @@ func (s *session) fetch(sel *selected, idx []int, items []wire.FetchItem) (misse
 	how := listFull
 	if len(p.sections) == 0 && len(p.binaries) == 0 && len(p.sizes) == 0 {
 		how = listHeads
-		if p.envelope || p.body || p.bodyStructure {
+		if p.envelope || p.body || p.bodyStructure || p.preview {
 			how = listMeta
 		}
 	}
@@ -212,6 +223,8 @@ func (s *session) markSeen(sel *selected, batch []*msgData) (map[uint32]bool, er
 func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 	var (
 		env      *imap.Envelope
+		routes   *wire.Routes
+		preview  string
 		bs       imap.BodyStructure
 		err      error
 		sections = make([][]byte, len(p.sections))
@@ -219,8 +232,13 @@ func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 		sizes    = make([]uint32, len(p.sizes))
 	)
 	if p.envelope {
-		if env, err = d.envelope(); err != nil {
+		if env, routes, err = d.envelope(); err != nil {
 			return s.protoErr("fetch envelope", err, nil)
+		}
+	}
+	if p.preview {
+		if preview, err = d.preview(); err != nil {
+			return s.protoErr("fetch preview", err, nil)
 		}
 	}
 	if p.body || p.bodyStructure {
@@ -247,7 +265,7 @@ func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 	f := s.conn.Writer().Fetch(uint32(d.pos + 1))
 	f.UID(d.m.UID)
 	if p.flags || withFlags {
-		f.Flags(d.m.Flags)
+		f.Flags(d.sel.withRecent(d.m.UID, d.m.Flags))
 	}
 	if p.modSeq || (p.flags || withFlags) && s.condStore() {
 		f.ModSeq(d.m.ModSeq) // RFC 7162 section 3.1.4.1
@@ -258,8 +276,20 @@ func (s *session) writeFetch(d *msgData, p *fetchPlan, withFlags bool) error {
 	if p.size {
 		f.Size(d.m.Size)
 	}
+	if p.saveDate {
+		f.SaveDate(d.m.SaveDate)
+	}
+	if p.emailID {
+		f.ObjectID("EMAILID", d.m.EmailID)
+	}
+	if p.threadID {
+		f.ObjectID("THREADID", "") // no threads are kept
+	}
 	if env != nil {
-		f.Envelope(env)
+		f.EnvelopeRouted(env, routes)
+	}
+	if p.preview {
+		f.Preview(preview)
 	}
 	if p.body {
 		f.BodyStructure(bs, false)

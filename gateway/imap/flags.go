@@ -1,13 +1,14 @@
 package imapgw
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
-// flagRecent is RFC 3501's \Recent, which this server never sets: IMAP4rev2
-// dropped it and it cannot be kept meaningful across many gateways.
+// flagRecent is RFC 3501's \Recent, a session flag (recent.go): clients
+// cannot store it, and IMAP4rev2 sessions never see it.
 const flagRecent = `\Recent`
 
 // systemFlags are the flags every mailbox supports (RFC 9051 section 2.3.2).
@@ -48,8 +49,32 @@ func hasFlag(flags []string, f string) bool {
 	return false
 }
 
-// mailboxFlags is the FLAGS response of SELECT; PERMANENTFLAGS adds \* as
+// mailboxFlags is the FLAGS response of a mailbox: the system flags and
+// the keywords in use in it (Mailbox.Keywords); PERMANENTFLAGS adds \* as
 // any keyword can be stored.
-func mailboxFlags() []string {
-	return append(systemFlags[:len(systemFlags):len(systemFlags)], "$Forwarded", "$Junk", "$NotJunk")
+func mailboxFlags(keywords []string) []string {
+	out := append(systemFlags[:len(systemFlags):len(systemFlags)], keywords...)
+	return out
+}
+
+// writeFlags writes the FLAGS of the selected mailbox, and PERMANENTFLAGS
+// unless it is read-only, and records them as what the client knows: at
+// SELECT, and first thing in the reply that follows a new keyword (RFC
+// 9051 section 7.3.5).
+func (s *session) writeFlags(sel *selected, keywords []string) {
+	w := s.conn.Writer()
+	flags := mailboxFlags(keywords)
+	w.Start().Atom("FLAGS").Flags(flags).End()
+	perm := "PERMANENTFLAGS ()"
+	if !sel.readOnly {
+		perm = "PERMANENTFLAGS (" + strings.Join(append(flags, `\*`), " ") + ")"
+	}
+	w.Status("*", "OK", perm, "Flags permitted")
+	sel.keywords = slices.Clone(keywords)
+}
+
+// newKeywords reports whether the mailbox's keywords (mb.Keywords, which
+// only grow) are more than the client was told of.
+func (sel *selected) newKeywords(keywords []string) bool {
+	return len(keywords) != len(sel.keywords)
 }

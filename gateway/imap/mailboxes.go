@@ -29,7 +29,15 @@ func (s *session) create(cmd *wire.Command) error {
 		}
 		use = attr
 	}
-	return s.protoErr("create", s.mailboxes().CreateMailbox(s.ctx, s.user.ID, name, use), nil)
+	if err := s.mailboxes().CreateMailbox(s.ctx, s.user.ID, name, use); err != nil {
+		return s.protoErr("create", err, nil)
+	}
+	// The new mailbox's MAILBOXID (RFC 8474 section 4.1); a mailbox
+	// renamed or deleted meanwhile just goes without it.
+	if mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, name); err == nil {
+		s.conn.SetOK("MAILBOXID ("+mb.ID+")", "CREATE completed")
+	}
+	return nil
 }
 
 // mailboxCmd answers the commands that take one mailbox name: DELETE
@@ -94,9 +102,9 @@ func (s *session) status(cmd *wire.Command) error {
 
 // statusItems are the STATUS items answered (RFC 9051 section 6.3.11,
 // RFC 3501's RECENT, SIZE of RFC 8438, APPENDLIMIT of RFC 7889,
-// DELETED-STORAGE of RFC 9208, HIGHESTMODSEQ of RFC 7162), in the order
-// they are written.
-var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "APPENDLIMIT", "DELETED-STORAGE", "HIGHESTMODSEQ"}
+// DELETED-STORAGE of RFC 9208, HIGHESTMODSEQ of RFC 7162, MAILBOXID of
+// RFC 8474), in the order they are written.
+var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "APPENDLIMIT", "DELETED-STORAGE", "HIGHESTMODSEQ", "MAILBOXID"}
 
 func checkStatusItems(items []string) error {
 	for _, it := range items {
@@ -108,14 +116,14 @@ func checkStatusItems(items []string) error {
 }
 
 // writeStatus writes "* STATUS name (items)" for mb; spelt, if not
-// empty, is the name as the client sent it. DELETED and DELETED-STORAGE
-// need the flags of every message, so they cost a scan of the index.
+// empty, is the name as the client sent it. DELETED is the index's count;
+// DELETED-STORAGE needs the flags of every message, so it costs a scan of
+// the index.
 func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) error {
-	var deleted uint32
 	var deletedSize int64
-	if slices.Contains(items, "DELETED") || slices.Contains(items, "DELETED-STORAGE") {
+	if slices.Contains(items, "DELETED-STORAGE") {
 		var err error
-		if deleted, deletedSize, err = s.countDeleted(s.ctx, mb.ID); err != nil {
+		if _, deletedSize, err = s.countDeleted(s.ctx, mb.ID); err != nil {
 			return err
 		}
 	}
@@ -144,7 +152,7 @@ func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) er
 		case "UNSEEN":
 			w.Number(mb.Unseen)
 		case "DELETED":
-			w.Number(deleted)
+			w.Number(mb.Deleted)
 		case "SIZE":
 			w.Number64(uint64(max(mb.Size, 0)))
 		case "RECENT":
@@ -155,6 +163,8 @@ func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) er
 			w.Number64(uint64(deletedSize))
 		case "HIGHESTMODSEQ":
 			w.Number64(mb.HighestModSeq)
+		case "MAILBOXID":
+			w.BeginList().Atom(mb.ID).EndList()
 		}
 	}
 	w.EndList().End()

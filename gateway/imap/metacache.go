@@ -13,8 +13,13 @@ const defaultMetaEntries = 32 << 10
 // fetchMeta is what a mailbox sync asks of every message besides flags:
 // its ENVELOPE and BODYSTRUCTURE, decoded from the index summary.
 type fetchMeta struct {
-	env *imap.Envelope
-	bs  imap.BodyStructure
+	env    *imap.Envelope
+	routes *[6][]string // source routes of env's addresses, nil for none
+	bs     imap.BodyStructure
+	// preview is the RFC 8970 preview; hasPreview false for a summary
+	// made before previews were kept, whose preview comes from the object.
+	preview    string
+	hasPreview bool
 }
 
 // metaCache keeps the fetchMeta of recently served messages by blob key,

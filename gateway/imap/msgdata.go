@@ -151,25 +151,66 @@ func (d *msgData) meta() *fetchMeta {
 	if err != nil {
 		return nil
 	}
-	d.fm = &fetchMeta{env: sum.IMAPEnvelope(), bs: sum.IMAPBodyStructure(true)}
+	d.fm = &fetchMeta{env: sum.IMAPEnvelope(), routes: sum.IMAPRoutes(), bs: sum.IMAPBodyStructure(true),
+		preview: sum.Preview, hasPreview: sum.Preview != "" || !hasText(&sum.Body)}
 	cache.put(d.m.BlobKey, d.fm)
 	return d.fm
 }
 
-// envelope is the ENVELOPE, from the index summary.
-func (d *msgData) envelope() (*imap.Envelope, error) {
+// envelope is the ENVELOPE and the source routes of its addresses, from
+// the index summary.
+func (d *msgData) envelope() (*imap.Envelope, *[6][]string, error) {
 	if fm := d.meta(); fm != nil {
-		return fm.env, nil
+		return fm.env, fm.routes, nil
 	}
+	sum, err := d.parsedBody()
+	if err != nil {
+		return nil, nil, err
+	}
+	return sum.IMAPEnvelope(), sum.IMAPRoutes(), nil
+}
+
+// parsedBody is the summary parsed from the message as served, for an
+// entry whose index summary is unusable or older than what is asked.
+func (d *msgData) parsedBody() (*message.Summary, error) {
 	raw, err := d.body()
 	if err != nil {
 		return nil, err
 	}
-	sum, err := message.Parse(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
+	return message.Parse(bytes.NewReader(raw))
+}
+
+// preview is the FETCH PREVIEW text (RFC 8970), from the index summary.
+// A summary made before previews were kept has none although the message
+// has text: that preview is made from the object, once per cached entry.
+func (d *msgData) preview() (string, error) {
+	fm := d.meta()
+	if fm != nil && fm.hasPreview {
+		return fm.preview, nil
 	}
-	return sum.IMAPEnvelope(), nil
+	sum, err := d.parsedBody()
+	if err != nil {
+		return "", err
+	}
+	if fm != nil {
+		d.s.srv.meta.put(d.m.BlobKey, &fetchMeta{env: fm.env, routes: fm.routes, bs: fm.bs,
+			preview: sum.Preview, hasPreview: true})
+	}
+	return sum.Preview, nil
+}
+
+// hasText reports whether a body has a text/plain or text/html part,
+// which a preview is made from.
+func hasText(p *message.Part) bool {
+	if p.Type == "text" && (p.Subtype == "plain" || p.Subtype == "html") && p.Size > 0 {
+		return true
+	}
+	for i := range p.Parts {
+		if hasText(&p.Parts[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyStructure is the extended BODYSTRUCTURE, from the index summary. The

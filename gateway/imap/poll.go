@@ -83,6 +83,9 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		return nil
 	}
 	sel.mb.Name = mb.Name
+	if sel.newKeywords(mb.Keywords) {
+		s.writeFlags(sel, mb.Keywords)
+	}
 	if mb.HighestModSeq == sel.modSeq && !(sel.expungePending && allowExpunge) {
 		return nil
 	}
@@ -113,6 +116,10 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 	firstNew := len(sel.msgs)
 	if sel.addNew(uids) > 0 {
 		w.Start().Number(uint32(len(sel.msgs))).Atom("EXISTS").End()
+		if !s.rev2() {
+			s.claimRecent(sel)
+			w.Start().Number(sel.recentCount()).Atom("RECENT").End()
+		}
 	}
 	for _, m := range changed {
 		i := sel.index(m.UID)
@@ -126,7 +133,7 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		}
 		f := w.Fetch(uint32(i + 1))
 		f.UID(m.UID)
-		f.Flags(m.Flags)
+		f.Flags(sel.withRecent(m.UID, m.Flags))
 		if s.condStore() {
 			f.ModSeq(m.ModSeq) // RFC 7162 section 3.1.4.1
 		}

@@ -211,7 +211,6 @@ func (sel *selected) criteria(k *wire.SearchKey) (*imap.SearchCriteria, error) {
 	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
 		c.NotFlag = []imap.Flag{imap.Flag(`\` + titleCase(k.Name[2:]))}
 	case "RECENT":
-		// No message is \Recent here (flags.go).
 		c.Flag = []imap.Flag{flagRecent}
 	case "NEW":
 		c.Flag, c.NotFlag = []imap.Flag{flagRecent}, []imap.Flag{imap.FlagSeen}
@@ -349,13 +348,14 @@ func (s *session) match(d *msgData, c *imap.SearchCriteria, answers map[textKey]
 	if !matchDate(d.m.InternalDate, c.Since, c.Before) {
 		return false, nil
 	}
+	flags := d.sel.withRecent(d.m.UID, d.m.Flags)
 	for _, f := range c.Flag {
-		if !hasFlag(d.m.Flags, string(f)) {
+		if !hasFlag(flags, string(f)) {
 			return false, nil
 		}
 	}
 	for _, f := range c.NotFlag {
-		if hasFlag(d.m.Flags, string(f)) {
+		if hasFlag(flags, string(f)) {
 			return false, nil
 		}
 	}

@@ -3,7 +3,6 @@ package imapgw
 import (
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -79,21 +78,18 @@ func (s *session) selectCmd(cmd *wire.Command) error {
 	if uidNext <= sel.maxUID {
 		uidNext = sel.maxUID + 1
 	}
+	s.claimRecent(sel)
 	w.Start().Number(uint32(len(uids))).Atom("EXISTS").End()
 	if !s.rev2() {
-		w.Start().Number(0).Atom("RECENT").End()
+		w.Start().Number(sel.recentCount()).Atom("RECENT").End()
 	}
 	w.Status("*", "OK", "UIDVALIDITY "+itoa32(mb.UIDValidity), "UIDs valid")
 	w.Status("*", "OK", "UIDNEXT "+itoa32(uidNext), "Predicted next UID")
-	w.Start().Atom("FLAGS").Flags(mailboxFlags()).End()
-	perm := "PERMANENTFLAGS ()"
-	if !readOnly {
-		perm = "PERMANENTFLAGS (" + strings.Join(append(mailboxFlags(), `\*`), " ") + ")"
-	}
-	w.Status("*", "OK", perm, "Flags permitted")
+	s.writeFlags(sel, mb.Keywords)
 	if s.condStore() {
 		w.Status("*", "OK", "HIGHESTMODSEQ "+u64(mb.HighestModSeq), "Highest")
 	}
+	w.Status("*", "OK", "MAILBOXID ("+mb.ID+")", "Mailbox ID") // RFC 8474 section 4.2
 	// RFC 9051 section 6.3.2: a LIST response with the mailbox's name.
 	if s.rev2() {
 		w.List(false, specialUseAttrs(mb), store.Delimiter, mb.Name, nil)

@@ -75,6 +75,8 @@ type Config struct {
 	Timeouts engine.Timeouts
 	// Version is the server's version in the answer to ID (RFC 2971).
 	Version string
+	// Compress offers COMPRESS=DEFLATE (RFC 4978) after login.
+	Compress bool
 }
 
 // Server is an IMAP gateway. One Server may serve any number of listeners.
@@ -126,6 +128,7 @@ func New(cfg Config) *Server {
 		CheckAppend:  s.checkAppend,
 		ID:           serverID(cfg.Version),
 		Timeouts:     cfg.Timeouts,
+		Compress:     cfg.Compress,
 		// Messages over AppendLimit are refused by CheckAppend, before
 		// their data; the reader's own cap ends the session.
 		Limits: wire.Limits{Message: maxAppendLimit},
@@ -156,6 +159,7 @@ func (s *Server) capabilities(c *engine.Conn) []string {
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE", "CONDSTORE", "QRESYNC",
 		"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",
+		"OBJECTID", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE",
 		fmt.Sprintf("APPENDLIMIT=%d", s.cfg.AppendLimit))
 }
 

@@ -1,6 +1,8 @@
 package imapgw
 
 import (
+	"strings"
+
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -56,6 +58,13 @@ func (s *session) storeCmd(cmd *wire.Command) error {
 	for _, m := range changed {
 		sel.noteModSeq(m.UID, m.ModSeq)
 	}
+	// A new keyword: FLAGS first, before the FETCH responses that carry
+	// it (RFC 9051 section 7.3.5).
+	if op != store.FlagsRemove && hasNewKeyword(sel.keywords, a.Flags) {
+		if mb, err := s.selectedMailbox(sel); err == nil && sel.newKeywords(mb.Keywords) {
+			s.writeFlags(sel, mb.Keywords)
+		}
+	}
 	if a.Silent {
 		if s.condStore() {
 			s.writeModSeqs(sel, changed)
@@ -68,6 +77,16 @@ func (s *session) storeCmd(cmd *wire.Command) error {
 	// with the next update.
 	_, err = s.fetch(sel, idx, flagsOnly)
 	return err
+}
+
+// hasNewKeyword reports whether flags has a keyword not in known.
+func hasNewKeyword(known, flags []string) bool {
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) && !hasFlag(known, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // flagsOnly is the FETCH of a non-silent STORE.

@@ -44,20 +44,21 @@ func TestStoreFlags(t *testing.T) {
 	if got := store(imap.SeqSetNum(2), imap.StoreFlagsDel, true, imap.FlagFlagged); len(got) != 0 {
 		t.Errorf("-FLAGS.SILENT answered %v", got)
 	}
-	if f := flagsOf(2); !slices.Equal(f, []imap.Flag{"$Label1"}) {
+	if f := flagsOf(2); !slices.Equal(f, []imap.Flag{"$Label1", flagRecent}) {
 		t.Errorf("after -FLAGS: %v", f)
 	}
 	var all imap.SeqSet
 	all.AddRange(1, 0)
 	store(all, imap.StoreFlagsSet, true, imap.FlagSeen, imap.FlagAnswered)
 	for seq := uint32(1); seq <= 3; seq++ {
-		if f := flagsOf(seq); !slices.Equal(f, []imap.Flag{imap.FlagAnswered, imap.FlagSeen}) {
+		if f := flagsOf(seq); !slices.Equal(f, []imap.Flag{imap.FlagAnswered, flagRecent, imap.FlagSeen}) {
 			t.Errorf("message %d after FLAGS: %v", seq, f)
 		}
 	}
-	// System flags are case-insensitive; \Recent cannot be stored.
+	// System flags are case-insensitive; \Recent cannot be stored: it is
+	// the session's (this one selected the messages first).
 	store(imap.UIDSetNum(3), imap.StoreFlagsAdd, true, `\deleted`, `\Recent`)
-	if f := flagsOf(3); !slices.Equal(f, []imap.Flag{imap.FlagAnswered, imap.FlagDeleted, imap.FlagSeen}) {
+	if f := flagsOf(3); !slices.Equal(f, []imap.Flag{imap.FlagAnswered, imap.FlagDeleted, flagRecent, imap.FlagSeen}) {
 		t.Errorf("after +FLAGS (\\deleted \\Recent): %v", f)
 	}
 }
@@ -83,11 +84,11 @@ func TestStoreAnswersNewFlags(t *testing.T) {
 			flags *imap.StoreFlags
 			want  []imap.Flag
 		}{
-			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, []imap.Flag{imap.FlagSeen}},
-			{imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsSet, Flags: []imap.Flag{"$Label1", imap.FlagFlagged}}, []imap.Flag{"$Label1", imap.FlagFlagged}},
-			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagAnswered}}, []imap.Flag{imap.FlagAnswered, imap.FlagSeen}},
-			{imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsDel, Flags: []imap.Flag{imap.FlagFlagged}}, []imap.Flag{"$Label1"}},
-			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, []imap.Flag{imap.FlagAnswered, imap.FlagSeen}}, // no change
+			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, []imap.Flag{flagRecent, imap.FlagSeen}},
+			{imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsSet, Flags: []imap.Flag{"$Label1", imap.FlagFlagged}}, []imap.Flag{"$Label1", imap.FlagFlagged, flagRecent}},
+			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagAnswered}}, []imap.Flag{imap.FlagAnswered, flagRecent, imap.FlagSeen}},
+			{imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsDel, Flags: []imap.Flag{imap.FlagFlagged}}, []imap.Flag{"$Label1", flagRecent}},
+			{imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, []imap.Flag{imap.FlagAnswered, flagRecent, imap.FlagSeen}}, // no change
 		} {
 			msgs, err := c.Store(tc.set, tc.flags, nil).Collect()
 			if err != nil {

@@ -32,6 +32,10 @@ type selected struct {
 	// been told of yet, so a poll is due even if nothing else changed.
 	expungePending bool
 	searchRes      []uint32 // SEARCHRES "$" (RFC 5182), ascending UIDs
+	// keywords are the keywords of the last FLAGS response.
+	keywords []string
+	// recent are the UIDs this session claimed as \Recent (recent.go).
+	recent []uidRange
 }
 
 type viewMsg struct {

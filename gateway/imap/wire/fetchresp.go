@@ -78,6 +78,12 @@ func (f FetchResponse) BinarySize(part []uint32, n int64) {
 	f.w.Atom("BINARY.SIZE[" + partString(part) + "]").Number64(uint64(max(n, 0)))
 }
 
+// Preview writes PREVIEW "text" (RFC 8970 section 3), "" for a message
+// without text.
+func (f FetchResponse) Preview(text string) {
+	f.w.Atom("PREVIEW").String(text)
+}
+
 // ObjectID writes EMAILID (id) or THREADID (id) (RFC 8474 section 5);
 // an empty THREADID is NIL.
 func (f FetchResponse) ObjectID(name, id string) {
