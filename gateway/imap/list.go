@@ -10,11 +10,17 @@ import (
 
 // listEntry is a mailbox of the hierarchy, or a missing parent of one
 // (mb nil): DeleteMailbox leaves inferiors, so "a/b" may exist without "a".
+// A subscription outlives its mailbox (RFC 9051 section 6.3.9), so a
+// subscribed name may have no mailbox either (mb nil, subscribed).
 type listEntry struct {
 	name            string
 	mb              *store.Mailbox
+	subscribed      bool
 	hasChildren     bool
 	childSubscribed bool
+	// unlisted: a subscribed descendant that the patterns do not match
+	// (LSUB returns the entry as \Noselect, RFC 3501 section 6.3.9).
+	unlisted bool
 }
 
 // listOptions are the selection and return options of a LIST (RFC 5258).
@@ -81,7 +87,17 @@ func (s *session) list(cmd *wire.Command) error {
 	if err != nil {
 		return s.protoErr("list", err, nil)
 	}
-	for _, e := range hierarchy(mbs) {
+	var subs []string
+	if opts.selectSubscribed {
+		if subs, err = s.mailboxes().Subscriptions(s.ctx, s.user.ID); err != nil {
+			return s.protoErr("list", err, nil)
+		}
+	}
+	entries := hierarchy(mbs, subs)
+	if lsub {
+		markUnlisted(entries, ref, pats)
+	}
+	for _, e := range entries {
 		if !matchAny(e.name, ref, pats) {
 			continue
 		}
@@ -107,9 +123,10 @@ func (s *session) listName(raw string) string {
 // writeList writes the LIST response for e, unless the selection options
 // leave it out, and its STATUS for LIST-STATUS.
 func (s *session) writeList(e listEntry, opts listOptions, lsub bool) error {
-	subscribed := e.mb != nil && e.mb.Subscribed
+	subscribed := e.subscribed
+	lsubParent := lsub && !subscribed && e.unlisted
 	switch {
-	case opts.selectSubscribed && !subscribed:
+	case opts.selectSubscribed && !subscribed && !lsubParent:
 		if !opts.selectRecursiveMatch || !e.childSubscribed {
 			return nil
 		}
@@ -117,9 +134,14 @@ func (s *session) writeList(e listEntry, opts listOptions, lsub bool) error {
 		return nil
 	}
 	var attrs []string
-	if e.mb == nil {
+	switch {
+	case e.mb == nil && subscribed && !lsub:
+		// Subscribed, but its mailbox is gone (RFC 5258 section 3.4;
+		// \NonExistent implies \Noselect).
+		attrs = append(attrs, `\NonExistent`)
+	case e.mb == nil || lsubParent:
 		attrs = append(attrs, `\Noselect`)
-		if s.rev2() {
+		if e.mb == nil && !subscribed && s.rev2() {
 			attrs = append(attrs, `\NonExistent`)
 		}
 	}
@@ -150,9 +172,11 @@ func (s *session) writeList(e listEntry, opts listOptions, lsub bool) error {
 	return nil
 }
 
-// hierarchy adds the missing parents to mbs (sorted by name) and works out
-// which entries have children.
-func hierarchy(mbs []store.Mailbox) []listEntry {
+// hierarchy adds the missing parents to mbs (sorted by name) and the
+// subscribed names subs that have no mailbox, and works out which entries
+// have children and subscribed children. subs is nil when the subscriptions
+// do not matter (then Mailbox.Subscribed says).
+func hierarchy(mbs []store.Mailbox, subs []string) []listEntry {
 	byName := make(map[string]*listEntry, len(mbs))
 	var names []string
 	add := func(name string) *listEntry {
@@ -165,15 +189,20 @@ func hierarchy(mbs []store.Mailbox) []listEntry {
 		return e
 	}
 	for i := range mbs {
-		add(mbs[i].Name).mb = &mbs[i]
+		e := add(mbs[i].Name)
+		e.mb, e.subscribed = &mbs[i], mbs[i].Subscribed
 	}
-	for i := range mbs {
-		name := mbs[i].Name
+	for _, n := range subs {
+		add(n).subscribed = true
+	}
+	leaves := slices.Clone(names) // the mailboxes and subscribed names
+	for _, name := range leaves {
+		sub := byName[name].subscribed
 		for j := strings.LastIndexByte(name, store.Delimiter); j > 0; j = strings.LastIndexByte(name, store.Delimiter) {
 			name = name[:j]
 			parent := add(name)
 			parent.hasChildren = true
-			if mbs[i].Subscribed {
+			if sub {
 				parent.childSubscribed = true
 			}
 		}
@@ -184,6 +213,27 @@ func hierarchy(mbs []store.Mailbox) []listEntry {
 		out[i] = *byName[n]
 	}
 	return out
+}
+
+// markUnlisted marks the entries that are not subscribed but have a
+// subscribed descendant that no pattern matches: LSUB "" "%" returns
+// "foo" as \Noselect when only "foo/bar" is subscribed (RFC 3501 section
+// 6.3.9).
+func markUnlisted(entries []listEntry, ref string, pats []string) {
+	idx := make(map[string]int, len(entries))
+	for i, e := range entries {
+		idx[e.name] = i
+	}
+	for _, e := range entries {
+		if !e.subscribed || matchAny(e.name, ref, pats) {
+			continue
+		}
+		name := e.name
+		for j := strings.LastIndexByte(name, store.Delimiter); j > 0; j = strings.LastIndexByte(name, store.Delimiter) {
+			name = name[:j]
+			entries[idx[name]].unlisted = true
+		}
+	}
 }
 
 // matchAny reports whether name matches ref with any pattern. INBOX is
