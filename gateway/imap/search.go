@@ -10,6 +10,7 @@ import (
 	gomessage "github.com/emersion/go-message"
 
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
+	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
 )
@@ -378,8 +379,11 @@ func (s *session) match(d *msgData, c *imap.SearchCriteria, answers map[textKey]
 		}
 		mh := gomessage.Header{Header: h}
 		for _, f := range c.Header {
-			if !matchFields(mh.FieldsByKey(f.Key), f.Value) {
-				return false, nil
+			if matchFields(mh.FieldsByKey(f.Key), f.Value) {
+				continue
+			}
+			if ok, err := matchAddresses(d, f.Key, f.Value); !ok || err != nil {
+				return false, err
 			}
 		}
 	}
@@ -450,6 +454,48 @@ func matchFields(fields gomessage.HeaderFields, pattern string) bool {
 		}
 	}
 	return false
+}
+
+// matchAddresses reports whether pattern is in one of the addresses of
+// an address field (From, To, Cc, Bcc) as the envelope has them: a field
+// with comments or a source route, "Ann (Sales) <ann(x)@example.org>",
+// does not hold "ann@example.org" as written, but its address is that.
+// Each address is tried as "mailbox@host", its display name and "name
+// <mailbox@host>".
+func matchAddresses(d *msgData, field, pattern string) (bool, error) {
+	if pattern == "" {
+		return false, nil
+	}
+	sum, err := d.summary()
+	if err != nil {
+		return false, err
+	}
+	var list []message.Address
+	switch strings.ToLower(field) {
+	case "from":
+		list = sum.Envelope.From
+	case "to":
+		list = sum.Envelope.To
+	case "cc":
+		list = sum.Envelope.Cc
+	case "bcc":
+		list = sum.Envelope.Bcc
+	default:
+		return false, nil
+	}
+	pattern = strings.ToLower(pattern)
+	for _, a := range list {
+		if a.Host == "" {
+			continue // a group's start or end marker
+		}
+		addr := a.Mailbox + "@" + a.Host
+		for _, form := range []string{addr, a.Name, a.Name + " <" + addr + ">"} {
+			if strings.Contains(strings.ToLower(form), pattern) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // matchEntity reports whether pattern is in the text of the raw message

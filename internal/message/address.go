@@ -62,6 +62,19 @@ func parseMailbox(s string) (Address, bool) {
 	var name, addr string
 	if a, err := addrParser.Parse(s); err == nil {
 		name, addr = a.Name, a.Address
+	} else if bare, comment := stripComments(s); bare != s {
+		// Comments where net/mail takes none ("ann(home)@example.org",
+		// "carol@(dept)example.com (Carol)") are CFWS (RFC 5322 section
+		// 3.2.2), not part of the address; a comment after a bare
+		// address is its name, as mail readers show it.
+		if a, err := addrParser.Parse(bare); err == nil {
+			name, addr = a.Name, a.Address
+		} else if name, addr = salvageMailbox(bare); addr == "" {
+			return Address{}, false
+		}
+		if name == "" {
+			name = comment
+		}
 	} else if name, addr = salvageMailbox(s); addr == "" {
 		return Address{}, false
 	}
@@ -118,6 +131,68 @@ func routeLen(s string) int {
 		}
 	}
 	return -1
+}
+
+// stripComments removes the comments of s outside quoted strings and
+// domain literals (nested, with quoted-pairs) and returns the text of a
+// comment that ends s, trimmed.
+func stripComments(s string) (bare, last string) {
+	var b, c strings.Builder
+	depth, quoted, literal, lastEnd := 0, false, false, -1
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case depth > 0:
+			switch ch {
+			case '\\':
+				if i+1 < len(s) {
+					i++
+					c.WriteByte(s[i])
+				}
+				continue
+			case '(':
+				depth++
+			case ')':
+				if depth--; depth == 0 {
+					last, lastEnd = strings.TrimSpace(c.String()), i
+					c.Reset()
+					b.WriteByte(' ')
+					continue
+				}
+			}
+			c.WriteByte(ch)
+			continue
+		case quoted:
+			if ch == '\\' && i+1 < len(s) {
+				b.WriteByte(ch)
+				i++
+				ch = s[i]
+			} else if ch == '"' {
+				quoted = false
+			}
+		case literal:
+			literal = ch != ']'
+		case ch == '"':
+			quoted = true
+		case ch == '[':
+			literal = true
+		case ch == '(':
+			depth = 1
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	if depth > 0 {
+		return s, "" // an unclosed comment: leave it to the salvage
+	}
+	if lastEnd < 0 || strings.TrimSpace(s[lastEnd+1:]) != "" {
+		last = ""
+	}
+	bare = b.String()
+	// A comment next to the "@" of an addr-spec leaves a space where it
+	// was: "ann(home)@x" is "ann@x" (CFWS around "@").
+	bare = strings.NewReplacer(" @", "@", "@ ", "@").Replace(bare)
+	return bare, last
 }
 
 // salvageMailbox reads `name <addr>` or a bare addr that net/mail refused.
