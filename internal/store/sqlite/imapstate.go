@@ -47,20 +47,10 @@ func (db *DB) Vanished(ctx context.Context, userID, mailboxID string, sinceModSe
 			return err
 		}
 		complete = sinceModSeq >= floor
-		rows, err := tx.QueryContext(ctx, "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+		uids, err := queryUIDs(ctx, tx, "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
 			id, int64(min(sinceModSeq, 1<<63-1)))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid uint32
-			if err := rows.Scan(&uid); err != nil {
-				return err
-			}
-			out = append(out, uid)
-		}
-		return rows.Err()
+		out = append(out, uids...)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
@@ -81,19 +71,9 @@ func (db *DB) ModSeqUIDs(ctx context.Context, userID, mailboxID string, modSeq u
 		if err != nil || modSeq > math.MaxInt64 {
 			return err // no mod-sequence is that large
 		}
-		rows, err := tx.QueryContext(ctx, modSeqUIDsQuery, id, int64(modSeq))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid uint32
-			if err := rows.Scan(&uid); err != nil {
-				return err
-			}
-			out = append(out, uid)
-		}
-		return rows.Err()
+		uids, err := queryUIDs(ctx, tx, modSeqUIDsQuery, id, int64(modSeq))
+		out = append(out, uids...)
+		return err
 	})
 	if err != nil {
 		return nil, err

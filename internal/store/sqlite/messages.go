@@ -367,20 +367,10 @@ func (db *DB) listUIDs(ctx context.Context, op, userID, mailboxID, index, and st
 		if err != nil {
 			return err
 		}
-		rows, err := db.r.QueryContext(ctx, "SELECT uid FROM messages"+index+" WHERE mailbox_id = ?"+and+" ORDER BY uid",
+		uids, err := queryUIDs(ctx, db.r, "SELECT uid FROM messages"+index+" WHERE mailbox_id = ?"+and+" ORDER BY uid",
 			append([]any{id}, args...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid uint32
-			if err := rows.Scan(&uid); err != nil {
-				return err
-			}
-			out = append(out, uid)
-		}
-		return rows.Err()
+		out = append(out, uids...)
+		return err
 	}()
 	return out, wrap(op, err)
 }
