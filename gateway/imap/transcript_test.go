@@ -36,17 +36,22 @@ func TestTranscripts(t *testing.T) {
 // naming its line.
 func TestTranscriptMismatch(t *testing.T) {
 	env := newEnv(t)
-	for _, tc := range []struct{ src, want string }{
-		{"S: * OK $*\nC: a1 NOOP\nS: a1 NO $*\n", "3: server sent"},
-		{"S: * OK $*\nC: a1 LOGIN alice@example.org \"correct horse battery\"\nS: a1 OK $*\nC: a2 SELECT INBOX\nS: * 1 EXISTS\n", "5: server sent"},
-		{"S: * OK [CAPABILITY $FIRST $*] $*\nC: a1 CAPABILITY\nS: * CAPABILITY $FIRST $FIRST $*\n", "3: server sent"},
-		{"S: * OK $*\nS: * OK $*\n", "2: want"}, // nothing more comes: the read times out
+	for _, tc := range []struct {
+		src, want string
+		timeout   time.Duration // 0: the runner's default
+	}{
+		{"S: * OK $*\nC: a1 NOOP\nS: a1 NO $*\n", "3: server sent", 0},
+		{"S: * OK $*\nC: a1 LOGIN alice@example.org \"correct horse battery\"\nS: a1 OK $*\nC: a2 SELECT INBOX\nS: * 1 EXISTS\n", "5: server sent", 0},
+		{"S: * OK [CAPABILITY $FIRST $*] $*\nC: a1 CAPABILITY\nS: * CAPABILITY $FIRST $FIRST $*\n", "3: server sent", 0},
+		// Nothing more comes: the read times out (long enough for the
+		// greeting on a loaded machine, short for the test).
+		{"S: * OK $*\nS: * OK $*\n", "2: want", 3 * time.Second},
 	} {
 		steps, err := script.Parse([]byte(tc.src))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &script.Runner{Env: &transcriptEnv{t: t, env: env}, Timeout: time.Second}
+		r := &script.Runner{Env: &transcriptEnv{t: t, env: env}, Timeout: tc.timeout}
 		if err := r.Run(steps); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("transcript\n%s\nran with %v, want an error with %q", tc.src, err, tc.want)
 		}
