@@ -10,8 +10,26 @@ import (
 )
 
 // ClaimRecent returns the UIDs above the mailbox's recent mark and moves
-// the mark to UIDNEXT-1, in one write transaction.
+// the mark to UIDNEXT-1, in one write transaction. Most SELECTs find
+// nothing new: a read says so first, without waiting in the writer's
+// queue behind deliveries (the write checks again).
 func (db *DB) ClaimRecent(ctx context.Context, userID, mailboxID string) (first, last uint32, err error) {
+	fresh := false
+	err = db.read(ctx, "claim recent", func(tx *sql.Tx) error {
+		mb, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var mark uint32
+		if err := tx.QueryRowContext(ctx, "SELECT recent FROM mailboxes WHERE id = ?", id).Scan(&mark); err != nil {
+			return err
+		}
+		fresh = mark+1 < mb.UIDNext
+		return nil
+	})
+	if err != nil || !fresh {
+		return 0, 0, err
+	}
 	err = db.mutate(ctx, "claim recent", userID, func(t *txn) error {
 		first, last = 0, 0
 		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
