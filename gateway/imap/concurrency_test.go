@@ -28,9 +28,10 @@ import (
 //     the keyword's new state (no flags from the past), and the STORE's own
 //     reply carries it;
 //   - a FETCH answers for every message of the view, also one another
-//     session expunged meanwhile while the gateway holds its head; where
-//     it cannot (the body, whose entry is gone; a message that came and
-//     went between two updates of the session) it ends NO [EXPUNGEISSUED]
+//     session expunged meanwhile while the gateway holds its head (and
+//     FETCH (UID) always: the view has the UIDs); where it cannot (the
+//     body, envelope or body structure, whose entry is gone; a message
+//     that came and went between two updates of the session) it ends NO [EXPUNGEISSUED]
 //     (RFC 5530), and the EXPUNGE of each message left out must then come;
 //   - nothing else gets NO or BAD;
 //   - the gateway logs no ERROR.
@@ -351,10 +352,16 @@ func (s *modelSession) step(rng *rand.Rand) error {
 	case op < 37:
 		n := seq()
 		uid := s.uids[n-1]
-		if err := s.command(fmt.Sprintf("FETCH %d (UID ENVELOPE BODYSTRUCTURE)", n)); err != nil {
-			return err
+		err := s.command(fmt.Sprintf("FETCH %d (UID ENVELOPE BODYSTRUCTURE)", n))
+		if err != nil {
+			if !strings.Contains(err.Error(), "NO [EXPUNGEISSUED]") {
+				return err
+			}
+			// Its entry, with the summary ENVELOPE and BODYSTRUCTURE come
+			// from, went with another session's EXPUNGE.
+			return s.awaitExpunge(uid, "FETCH ENVELOPE answered NO [EXPUNGEISSUED]")
 		}
-		err := s.command(fmt.Sprintf("FETCH %d (UID BODY.PEEK[])", n))
+		err = s.command(fmt.Sprintf("FETCH %d (UID BODY.PEEK[])", n))
 		if err == nil || !strings.Contains(err.Error(), "NO [EXPUNGEISSUED]") {
 			return err
 		}

@@ -125,6 +125,10 @@ func testFetchRacingExpunge(t *testing.T, env *testEnv, log *warnLog) {
 	if msgs, err := a.Fetch(imap.SeqSetNum(3), items).Collect(); err != nil || len(msgs) != 1 {
 		t.Errorf("FETCH 3 = %d messages, %v", len(msgs), err)
 	}
+	// FETCH (UID) answers from the view, for the expunged messages too.
+	if msgs, err := a.Fetch(imap.SeqSetNum(1, 2, 3), &imap.FetchOptions{UID: true}).Collect(); err != nil || len(msgs) != 3 {
+		t.Errorf("FETCH 1:3 (UID) = %d messages, %v; want 3, OK", len(msgs), err)
+	}
 	// The session goes on, and learns of the expunges at the next NOOP.
 	if err := a.Noop().Wait(); err != nil {
 		t.Fatal(err)

@@ -123,6 +123,13 @@ func newFetchPlan(items []wire.FetchItem) *fetchPlan {
 	return p
 }
 
+// uidOnly says the plan asks for nothing but the UID, which the view has.
+func (p *fetchPlan) uidOnly() bool {
+	return !p.flags && !p.internalDate && !p.size && !p.envelope && !p.body && !p.bodyStructure &&
+		len(p.sections) == 0 && len(p.binaries) == 0 && len(p.sizes) == 0 && !p.modSeq &&
+		!p.saveDate && !p.emailID && !p.threadID && !p.preview
+}
+
 // bodySection is the section of a BODY[...] or BINARY[...] item.
 func bodySection(it wire.FetchItem) *imap.FetchItemBodySection {
 	sec := &imap.FetchItemBodySection{Peek: it.Peek}
@@ -152,6 +159,16 @@ func bodySection(it wire.FetchItem) *imap.FetchItemBodySection {
 // is gone.
 func (s *session) fetch(sel *selected, idx []int, items []wire.FetchItem) (missed int, err error) {
 	p := newFetchPlan(items)
+	if p.uidOnly() {
+		// The view holds every UID, also of a message another session
+		// expunged meanwhile: nothing to load, nothing to miss.
+		for _, pos := range idx {
+			f := s.conn.Writer().Fetch(uint32(pos + 1))
+			f.UID(sel.msgs[pos].uid)
+			f.End()
+		}
+		return 0, nil
+	}
 	markSeen := !sel.readOnly && p.setsSeen
 	how := listFull
 	if len(p.sections) == 0 && len(p.binaries) == 0 && len(p.sizes) == 0 {
