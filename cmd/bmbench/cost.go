@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -24,21 +22,16 @@ type counts struct {
 // counted, from the target's /metrics, and redis-server's own count.
 func scrape(ctx context.Context, metricsURL string, rdb *goredis.Client) (counts, error) {
 	c := counts{blob: map[string]float64{}, redis: map[string]float64{}, info: map[string]float64{}}
-	resp, err := http.Get(metricsURL)
-	if err != nil {
-		return c, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	err := metricLines(ctx, metricsURL, func(line string) {
 		switch {
 		case strings.HasPrefix(line, "bucketmail_storage_seconds_count{") && strings.Contains(line, `backend="s3"`):
 			c.blob[label(line, "op")] += value(line)
 		case strings.HasPrefix(line, "bucketmail_redis_commands_total{"):
 			c.redis[label(line, "command")] += value(line)
 		}
+	})
+	if err != nil {
+		return c, err
 	}
 	info, err := rdb.Info(ctx, "commandstats").Result()
 	if err != nil {
@@ -54,7 +47,7 @@ func scrape(ctx context.Context, metricsURL string, rdb *goredis.Client) (counts
 		v, _ := strconv.ParseFloat(calls, 64)
 		c.info[strings.TrimPrefix(name, "cmdstat_")] = v
 	}
-	return c, sc.Err()
+	return c, nil
 }
 
 func label(line, name string) string {

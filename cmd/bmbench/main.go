@@ -111,7 +111,7 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 	conns := fs.String("conns", "1000", "mem: comma-separated connection counts")
 	pid := fs.Int("pid", 0, "mem: PID of the process holding the connections")
 	pidsCmd := fs.String("pids-cmd", "", "mem: shell command printing the PIDs to measure (instead of --pid)")
-	metricsURL := fs.String("metrics", "", "cost, suite: the target's /metrics URL (bucketmail; the suite's qresync and sort count object reads with it)")
+	metricsURL := fs.String("metrics", "", "cost, suite: the target's /metrics URL (bucketmail; before each scenario the suite waits for its search index to catch up, and qresync and sort count object reads with it)")
 	redisAddr := fs.String("redis", "", "cost: redis-server `address` of the target")
 	costMessages := fs.Int("cost-messages", 200, "cost: messages per run")
 	if err := fs.Parse(args); err != nil {
@@ -165,6 +165,9 @@ func runTarget(ctx context.Context, cmd string, args []string) error {
 		}
 	}
 	for _, s := range list {
+		if err := awaitIndexed(ctx, cfg, s); err != nil {
+			return err
+		}
 		var err error
 		switch s {
 		case "smtp":

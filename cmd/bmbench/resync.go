@@ -119,19 +119,7 @@ type blobReads struct {
 
 func scrapeReads(ctx context.Context, url string) (blobReads, error) {
 	var b blobReads
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return b, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return b, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	err := metricLines(ctx, url, func(line string) {
 		switch {
 		case strings.HasPrefix(line, "bucketmail_storage_seconds_count{") && label(line, "op") == "get":
 			b.gets += value(line)
@@ -139,8 +127,27 @@ func scrapeReads(ctx context.Context, url string) (blobReads, error) {
 		case strings.HasPrefix(line, "bucketmail_blob_read_bytes_total{"):
 			b.bytes += value(line)
 		}
+	})
+	return b, err
+}
+
+// metricLines hands each line of the target's /metrics to fn.
+func metricLines(ctx context.Context, url string, fn func(line string)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
 	}
-	return b, sc.Err()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		fn(sc.Text())
+	}
+	return sc.Err()
 }
 
 // readMeter measures the object reads of a step, when the target has a
