@@ -39,6 +39,8 @@ type session struct {
 	implicitTLS bool
 
 	user store.User // zero until Login
+	// appending is the running APPEND's accepted messages (append.go).
+	appending appending
 
 	mu    sync.Mutex
 	sel   *selected // nil unless a mailbox is selected
