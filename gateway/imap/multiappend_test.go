@@ -5,9 +5,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // rawSession is a logged-in connection for raw commands.
@@ -134,4 +138,94 @@ func TestMultiappendAtomic(t *testing.T) {
 			t.Fatalf("%d messages in INBOX, want %d", mb.Messages, batch*rounds)
 		}
 	})
+}
+
+// multiappendCmd is an APPEND of the given messages with LITERAL+, each
+// with the flags of flags(i).
+func multiappendCmd(msgs []string, flags func(i int) string) string {
+	var b strings.Builder
+	b.WriteString("APPEND INBOX")
+	for i, m := range msgs {
+		fmt.Fprintf(&b, " (%s) {%d+}\r\n%s", flags(i), len(m), m)
+	}
+	return b.String()
+}
+
+// TestMultiappendInsertFails: when the insert of a MULTIAPPEND fails (here
+// its keywords would take the mailbox past store.MaxKeywords, NO [LIMIT]),
+// nothing is inserted and the objects already written are handed to the
+// collector: scheduled for deletion, not deleted at once, since an insert
+// that failed uncertainly may have kept them.
+func TestMultiappendInsertFails(t *testing.T) {
+	eachDeployment(t, func(t *testing.T, env *testEnv) {
+		s := loginRaw(t, env)
+		half := store.MaxKeywords/2 + 1
+		kws := func(i int) string {
+			var k []string
+			for j := range half {
+				k = append(k, "k"+strconv.Itoa(i*half+j))
+			}
+			return strings.Join(k, " ")
+		}
+		msgs := []string{"Subject: a\r\n\r\na\r\n", "Subject: b\r\n\r\nb\r\n"}
+		_, err := s.do("a1", multiappendCmd(msgs, kws))
+		if err == nil || !strings.Contains(err.Error(), "a1 NO [LIMIT]") {
+			t.Fatalf("MULTIAPPEND past the keyword limit: %v, want NO [LIMIT]", err)
+		}
+		mb, err := env.store.Mailbox(t.Context(), env.users["alice@example.org"].ID, "INBOX")
+		if err != nil || mb.Messages != 0 {
+			t.Fatalf("INBOX after the failed insert: %+v, %v", mb, err)
+		}
+		objects, err := env.blobs.List(t.Context(), "msg/", "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due, err := env.store.DueBlobDeletes(t.Context(), time.Now().Add(time.Hour), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(objects) != 2 || len(due) != 2 {
+			t.Fatalf("objects %v, scheduled for deletion %v; want the 2 objects, both scheduled", objects, due)
+		}
+		for _, o := range objects {
+			if !slices.Contains(due, o.Key) {
+				t.Errorf("object %s not scheduled for deletion (scheduled: %v)", o.Key, due)
+			}
+		}
+		if _, err := s.do("a2", "NOOP"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestMultiappendTooMany: a MULTIAPPEND of more than maxAppendMessages is
+// refused NO [LIMIT] at the message past the bound (invariant 9), with the
+// rest of the command discarded, nothing stored and no object left; the
+// session goes on. (The embedded deployment: the bound is the same in
+// both, and a thousand objects are cheap on files.)
+func TestMultiappendTooMany(t *testing.T) {
+	env := newEnv(t)
+	s := loginRaw(t, env)
+	msgs := make([]string, maxAppendMessages+2)
+	for i := range msgs {
+		msgs[i] = "x\r\n"
+	}
+	_, err := s.do("a1", multiappendCmd(msgs, func(int) string { return "" }))
+	if err == nil || !strings.Contains(err.Error(), "a1 NO [LIMIT]") {
+		t.Fatalf("MULTIAPPEND of %d messages: %v, want NO [LIMIT]", len(msgs), err)
+	}
+	if _, err := s.do("a2", "NOOP"); err != nil {
+		t.Fatal(err)
+	}
+	mb, err := env.store.Mailbox(t.Context(), env.users["alice@example.org"].ID, "INBOX")
+	if err != nil || mb.Messages != 0 {
+		t.Fatalf("INBOX after the refused MULTIAPPEND: %+v, %v", mb, err)
+	}
+	if objects, err := env.blobs.List(t.Context(), "msg/", "", 10); err != nil || len(objects) != 0 {
+		t.Fatalf("objects left by the refused MULTIAPPEND: %v, %v", objects, err)
+	}
+	msgs = msgs[:maxAppendMessages]
+	if _, err := s.do("a3", multiappendCmd(msgs, func(int) string { return "" })); err != nil {
+		t.Fatalf("MULTIAPPEND of %d messages: %v", len(msgs), err)
+	}
 }
