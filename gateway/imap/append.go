@@ -19,23 +19,60 @@ import (
 	"github.com/bucketmail/bucketmail/internal/store"
 )
 
+// maxAppendMessages bounds the messages of one MULTIAPPEND (invariant
+// 9): their index entries are inserted in one step. Past it the command
+// is refused with NO [LIMIT] before the client sends the next message.
+const maxAppendMessages = 1000
+
+// errTooManyMessages refuses a MULTIAPPEND past maxAppendMessages.
+var errTooManyMessages = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit,
+	Text: "Too many messages in one APPEND"}
+
+// appending is what the running APPEND has accepted so far: its
+// messages' sizes count against the quota of the next one, since none is
+// in the index before the last is read.
+type appending struct {
+	messages int
+	bytes    int64
+}
+
 // checkAppend is asked about each APPEND message before the client sends
 // it (engine.Config.CheckAppend): over APPENDLIMIT is NO [TOOBIG] (RFC
-// 7889), over the user's quota NO [OVERQUOTA] (RFC 9208 section 4.3),
-// either before the continuation request of a synchronizing literal.
+// 7889), over the user's quota with the command's earlier messages NO
+// [OVERQUOTA] (RFC 9208 section 4.3), either before the continuation
+// request of a synchronizing literal. A refused message of a MULTIAPPEND
+// fails the whole command (the reader discards the rest of it).
 func (srv *Server) checkAppend(c *engine.Conn, info wire.LiteralInfo) error {
 	if info.Size > srv.cfg.AppendLimit {
 		return errTooBig
 	}
-	return at(c).checkQuota(info.Size)
+	s := at(c)
+	if s.appending.messages >= maxAppendMessages {
+		return errTooManyMessages
+	}
+	if err := s.checkQuota(s.appending.bytes + info.Size); err != nil {
+		return err
+	}
+	s.appending.messages++
+	s.appending.bytes += info.Size
+	return nil
 }
 
 // appendCmd answers APPEND (RFC 9051 section 6.3.12) with APPENDUID (RFC
 // 4315 section 3), and MULTIAPPEND (RFC 3502): every message is streamed
 // once, into a new object and, through a pipe, into the parser that makes
-// the index summary; the index entries are inserted once all the messages
-// are read, and a failure deletes the objects again.
+// the index summary (the object before its index entry). Once all the
+// messages are read, their entries are inserted in one atomic step, each
+// with its idempotency key, or none is.
+//
+// On a failure no entry is inserted. Objects written before the failure
+// was known (a later message refused, or not parsed) are deleted at once:
+// nothing can reference them. Objects whose insert failed are released to
+// the collector instead (store.Ledger.ReleaseBlob): an insert that failed
+// uncertainly (a timeout after the Redis script ran) may have kept them,
+// and the collector deletes only what no entry references.
 func (s *session) appendCmd(cmd *wire.Command) error {
+	defer func() { s.appending = appending{} }()
 	a := cmd.Args.(*wire.Append)
 	r := s.conn.Reader()
 	name, fail := s.mailboxName(a.Mailbox)
@@ -47,13 +84,6 @@ func (s *session) appendCmd(cmd *wire.Command) error {
 		}
 	}
 	var put []putObject
-	drop := func() {
-		for _, p := range put {
-			if err := s.srv.cfg.Blobs.Delete(s.ctx, p.key); err != nil {
-				s.log.Warn("imap append: delete object", slog.String("key", p.key), slog.Any("err", err))
-			}
-		}
-	}
 	for m := a.Message; m != nil; {
 		if fail == nil {
 			p, err := s.putObject(mb, m)
@@ -65,30 +95,53 @@ func (s *session) appendCmd(cmd *wire.Command) error {
 		}
 		next, err := r.NextMessage()
 		if err != nil {
-			drop()
+			s.deleteObjects(put)
 			return s.readError(err)
 		}
 		m = next
 	}
 	if fail != nil {
-		drop()
+		s.deleteObjects(put)
 		return fail
 	}
-	uids := make([]uint32, 0, len(put))
+	ms := make([]store.NewMessage, len(put))
 	for i, p := range put {
-		uid, _, err := s.mailboxes().InsertMessage(s.ctx, s.user.ID, mb.ID, p.id+"/"+s.user.ID, p.msg)
-		if err != nil {
-			put = put[i:]
-			drop()
-			return s.protoErr("append: insert", err, errTryCreate)
-		}
-		uids = append(uids, uid)
-		if sink := s.srv.cfg.TextSink; sink != nil && p.msg.Text != nil {
-			sink.AddText(s.user.ID, p.key, *p.msg.Text)
+		ms[i] = p.msg
+	}
+	uids, err := s.mailboxes().InsertMessages(s.ctx, s.user.ID, mb.ID, ms)
+	if err != nil {
+		s.releaseObjects(put)
+		return s.protoErr("append: insert", err, errTryCreate)
+	}
+	if sink := s.srv.cfg.TextSink; sink != nil {
+		for _, p := range put {
+			if p.msg.Text != nil {
+				sink.AddText(s.user.ID, p.key, *p.msg.Text)
+			}
 		}
 	}
 	s.conn.SetOK("APPENDUID "+itoa32(mb.UIDValidity)+" "+uidSet(uids), "APPEND completed")
 	return nil
+}
+
+// deleteObjects deletes the objects of an APPEND that inserted nothing
+// and never tried to.
+func (s *session) deleteObjects(put []putObject) {
+	for _, p := range put {
+		if err := s.srv.cfg.Blobs.Delete(s.ctx, p.key); err != nil {
+			s.log.Warn("imap append: delete object", slog.String("key", p.key), slog.Any("err", err))
+		}
+	}
+}
+
+// releaseObjects hands the objects of a failed insert to the collector,
+// which deletes those no index entry references.
+func (s *session) releaseObjects(put []putObject) {
+	for _, p := range put {
+		if err := s.srv.cfg.Store.ReleaseBlob(s.ctx, p.key); err != nil {
+			s.log.Warn("imap append: release object", slog.String("key", p.key), slog.Any("err", err))
+		}
+	}
 }
 
 // putObject is a message of an APPEND, stored and not yet in the index.
@@ -121,6 +174,7 @@ func (s *session) putObject(mb store.Mailbox, m *wire.Message) (putObject, error
 	// The idempotency key has the form of a delivery's, <object id>/<user
 	// id>, so that reindex can tell whether the object is in the index.
 	return putObject{id: id, key: key, msg: store.NewMessage{
+		IdemKey:      id + "/" + s.user.ID,
 		BlobKey:      key,
 		Size:         size,
 		InternalDate: date,

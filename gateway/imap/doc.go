@@ -1,7 +1,8 @@
 // Package imapgw serves the mailbox index over IMAP: IMAP4rev1 (RFC 3501)
 // and IMAP4rev2 (RFC 9051) on the gateway's own protocol engine (package
 // engine, over package wire), one handler per command group, with IDLE
-// (RFC 2177), NAMESPACE (RFC 2342), UIDPLUS (RFC 4315), MOVE (RFC 6851),
+// (RFC 2177), NAMESPACE (RFC 2342), UIDPLUS (RFC 4315), MULTIAPPEND (RFC
+// 3502, all or none), MOVE (RFC 6851),
 // SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154), ESEARCH (RFC 4731),
 // SEARCHRES (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
 // LITERAL+ (RFC 7888), UNSELECT (RFC 3691), ENABLE (RFC 5161),
@@ -15,6 +16,15 @@
 // no object), OBJECTID (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970),
 // QUOTA (RFC 9208, the storage resource) and, when Config.Compress is set,
 // COMPRESS=DEFLATE (RFC 4978).
+//
+// APPEND, MULTIAPPEND and COPY are refused NO [OVERQUOTA] when what they
+// add would take the user over its storage quota (for an APPEND, before
+// the continuation request of each message, counting the command's
+// earlier messages); MOVE never is: a move between the user's mailboxes
+// moves each entry and its size from one mailbox to the other in one
+// step of the index, so the usage (the sum of the mailboxes' sizes) does
+// not change, and a user at the limit can still clear a mailbox into
+// Trash.
 // STARTTLS (RFC 9051 section 6.2.1) on the plain port, implicit TLS (RFC
 // 8314) on the other.
 //

@@ -118,12 +118,20 @@ func checkStatusItems(items []string) error {
 // writeStatus writes "* STATUS name (items)" for mb; spelt, if not
 // empty, is the name as the client sent it. DELETED is the index's count;
 // DELETED-STORAGE needs the flags of every message, so it costs a scan of
-// the index.
+// the index. RECENT is what the next claim of \Recent would get (RFC
+// 3501 section 2.3.2), counted without claiming it.
 func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) error {
 	var deletedSize int64
 	if slices.Contains(items, "DELETED-STORAGE") {
 		var err error
 		if _, deletedSize, err = s.countDeleted(s.ctx, mb.ID); err != nil {
+			return err
+		}
+	}
+	var recent uint32
+	if slices.Contains(items, "RECENT") {
+		var err error
+		if recent, err = s.mailboxes().CountRecent(s.ctx, s.user.ID, mb.ID); err != nil {
 			return err
 		}
 	}
@@ -156,7 +164,7 @@ func (s *session) writeStatus(mb store.Mailbox, spelt string, items []string) er
 		case "SIZE":
 			w.Number64(uint64(max(mb.Size, 0)))
 		case "RECENT":
-			w.Number(0)
+			w.Number(recent)
 		case "APPENDLIMIT":
 			w.Number64(uint64(s.srv.cfg.AppendLimit))
 		case "DELETED-STORAGE":

@@ -155,7 +155,7 @@ func (s *Server) capabilities(c *engine.Conn) []string {
 		}
 		return caps
 	}
-	return append(caps, "NAMESPACE", "UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES",
+	return append(caps, "NAMESPACE", "UIDPLUS", "MULTIAPPEND", "MOVE", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CHILDREN", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "BINARY", "UNSELECT", "UNAUTHENTICATE", "CONDSTORE", "QRESYNC",
 		"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT",

@@ -39,6 +39,8 @@ type session struct {
 	implicitTLS bool
 
 	user store.User // zero until Login
+	// appending is the running APPEND's accepted messages (append.go).
+	appending appending
 
 	mu    sync.Mutex
 	sel   *selected // nil unless a mailbox is selected
@@ -173,16 +175,21 @@ func (s *session) login(username, password string) error {
 }
 
 // unauthenticate answers UNAUTHENTICATE (RFC 8437): the session is back
-// in the not authenticated state, with nothing of the user kept.
+// in the not authenticated state, with nothing of the user kept: the
+// selected mailbox is left without expunges (and with it the SEARCHRES
+// result, RFC 8437 section 4.1), the partial-fetch window, the user and
+// its log attribute; the engine resets the rest (engine.Conn.Unauthenticate:
+// enabled extensions, COMPRESS).
 func (s *session) unauthenticate(cmd *wire.Command) error {
 	s.mu.Lock()
 	s.sel = nil
+	s.ahead = readAhead{}
 	s.mu.Unlock()
 	s.user = store.User{}
+	s.appending = appending{}
 	s.log = s.srv.log.With(slog.String("protocol", protocol),
 		slog.String("remote", s.nc.RemoteAddr().String()))
-	s.conn.SetState(engine.NotAuthenticated)
-	return nil
+	return s.conn.Unauthenticate(cmd.Tag)
 }
 
 // namespace announces a single personal namespace (RFC 2342).

@@ -85,3 +85,7 @@ func (e *transcriptEnv) Deliver(user, mailbox string, raw []byte, flags []string
 	_, err := e.env.tryDeliver(user, mailbox, "", string(raw), time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC), flags...)
 	return err
 }
+
+func (e *transcriptEnv) SetQuota(user string, bytes int64) error {
+	return e.env.store.SetQuota(e.t.Context(), user, bytes)
+}

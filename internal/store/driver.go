@@ -165,6 +165,22 @@ func CheckNewMessage(m NewMessage) error {
 	return nil
 }
 
+// CheckIdemKeys refuses a batch of InsertMessages in which one
+// idempotency key is given twice (ErrInvalid): each names one entry.
+func CheckIdemKeys(ms []NewMessage) error {
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if m.IdemKey == "" {
+			continue
+		}
+		if seen[m.IdemKey] {
+			return fmt.Errorf("%w: idempotency key %q given twice", ErrInvalid, m.IdemKey)
+		}
+		seen[m.IdemKey] = true
+	}
+	return nil
+}
+
 // CheckSetFlags normalises the flags of a SetFlags (NormalizeFlags) and
 // checks its operation; both errors are ErrInvalid.
 func CheckSetFlags(op FlagOp, flags []string) ([]string, error) {

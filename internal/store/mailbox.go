@@ -79,6 +79,11 @@ type NewMessage struct {
 	// Text is the message's searchable text, kept by a driver that is a
 	// TextStore (nil: none); it is never listed back, nor snapshotted.
 	Text *SearchText `json:"-"`
+	// IdemKey is the idempotency key of an entry InsertMessages adds
+	// (invariant 3; InsertMessage takes its key as an argument): recorded
+	// with the entry in the same atomic step, like InsertMessage's. Empty:
+	// none. It is never listed back.
+	IdemKey string `json:"-"`
 }
 
 // Message is one index entry.
@@ -164,7 +169,9 @@ type Mailboxes interface {
 
 	// InsertMessages adds ms to mailboxID with the next UIDs, all or none
 	// in one atomic step (MULTIAPPEND, RFC 3502), and returns their UIDs
-	// in the order of ms.
+	// in the order of ms. The IdemKey of each message, if set, is recorded
+	// in the same step; a key used before for userID fails the whole call
+	// with ErrExists, and one given twice with ErrInvalid.
 	InsertMessages(ctx context.Context, userID, mailboxID string, ms []NewMessage) (uids []uint32, err error)
 	// InsertMessage adds m to mailboxID with the next UID. If idemKey is not
 	// empty and was used before for userID, nothing changes and the earlier
@@ -217,6 +224,11 @@ type Mailboxes interface {
 	// range may hold UIDs since expunged; none is first = last = 0. It
 	// changes nothing else (no mod-sequence, no Watch wake-up).
 	ClaimRecent(ctx context.Context, userID, mailboxID string) (first, last uint32, err error)
+	// CountRecent returns how many messages of mailboxID the next
+	// ClaimRecent would claim, of those that still exist: the messages
+	// above the mark, for STATUS RECENT (RFC 3501 section 6.3.10). It only
+	// reads; the mark stays where it is.
+	CountRecent(ctx context.Context, userID, mailboxID string) (uint32, error)
 	// Vanished returns, in ascending order, the UIDs expunged from
 	// mailboxID (by Expunge or MoveMessages) with a mod-sequence greater
 	// than sinceModSeq (RFC 7162 section 3.2.10). Every expunge gets a

@@ -40,6 +40,10 @@
 //
 // delivers the message file MESSAGE.eml of Runner.Messages (LF line ends
 // are made CRLF) as the worker would.
+//
+//	!quota USER BYTES
+//
+// sets the storage quota of USER, for an Env that is a QuotaEnv.
 package transcript
 
 import (
@@ -65,6 +69,13 @@ type Env interface {
 	Dial(n int) (net.Conn, error)
 	// Deliver indexes raw in mailbox of user as a delivery would.
 	Deliver(user, mailbox string, raw []byte, flags []string) error
+}
+
+// QuotaEnv is an Env whose users' quotas a transcript can set (!quota).
+type QuotaEnv interface {
+	Env
+	// SetQuota sets user's storage quota in bytes.
+	SetQuota(user string, bytes int64) error
 }
 
 // Step is one line of a transcript.
@@ -225,6 +236,19 @@ func (p *play) directive(text string) error {
 		}
 		raw = bytes.ReplaceAll(bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
 		return p.r.Env.Deliver(f[1], f[2], raw, f[4:])
+	case "quota":
+		qe, ok := p.r.Env.(QuotaEnv)
+		if !ok {
+			return errors.New("!quota: the environment sets no quotas")
+		}
+		if len(f) != 3 {
+			return errors.New("want !quota USER BYTES")
+		}
+		n, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("!quota: %w", err)
+		}
+		return qe.SetQuota(f[1], n)
 	}
 	return fmt.Errorf("unknown directive %q", f[0])
 }

@@ -112,7 +112,8 @@ func badDeflate(c *Conn, err error) bool {
 // internal/batchconn, below it, sends its batch.
 type deflateConn struct {
 	net.Conn
-	zr io.Reader // inflates from src
+	zr  io.Reader     // inflates from src
+	src *bufio.Reader // the network side, read ahead of zr (endCompress)
 
 	mu      sync.Mutex
 	batch   *[]byte // from batches while it holds bytes, else nil
@@ -122,7 +123,8 @@ type deflateConn struct {
 
 func newDeflateConn(nc net.Conn) *deflateConn {
 	d := &deflateConn{Conn: nc}
-	d.zr = flate.NewReader(bufio.NewReaderSize(deflateSrc{d}, 4096))
+	d.src = bufio.NewReaderSize(deflateSrc{d}, 4096)
+	d.zr = flate.NewReader(d.src)
 	return d
 }
 

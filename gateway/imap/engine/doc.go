@@ -32,10 +32,11 @@
 // gateway/imap implemented go-imap's imapserver.Session, the library
 // owning the connection, the parser and the response encoding. Steps 1 to
 // 4 below are done (search.go turns wire.SearchKey into go-imap's
-// imap.SearchCriteria and keeps its matcher; MULTIAPPEND is read and its
-// objects stored all or none, but it is not offered, its index inserts not
-// being one transaction), and of step 5 imapserver is gone, ID, LITERAL+
-// and UNAUTHENTICATE are answered; the rest of step 5 is open. The plan:
+// imap.SearchCriteria and keeps its matcher; MULTIAPPEND inserts its
+// messages in one step of the index, each with its idempotency key), and
+// of step 5 imapserver is gone, ID, LITERAL+ and UNAUTHENTICATE (with
+// Conn.Unauthenticate resetting the connection's state) are answered;
+// the rest of step 5 is open. The plan:
 //
 //  1. Serve: gateway/imap's Server.Serve accepts as today (batchconn, abuse
 //     limits, TLS, liveSessions for the BYE of Shutdown) and hands each

@@ -112,6 +112,10 @@ func NewReader(r io.Reader, lim Limits, cont func() error) *Reader {
 	return &Reader{br: br, lim: lim.withDefaults(), Continue: cont}
 }
 
+// Buffered is how many bytes the client sent that the reader holds and
+// has not read as a command yet.
+func (p *Reader) Buffered() int { return p.br.Buffered() }
+
 // ReadLine reads one line outside a command: a SASL response during
 // AUTHENTICATE or DONE after IDLE. It is capped like a command line.
 func (p *Reader) ReadLine() (string, error) {

@@ -119,7 +119,8 @@ func mailboxArgs(userID, mailboxID string) error {
 // blob reference is counted before the script and given back if it stored
 // nothing (see refs.go).
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
-	uids, dup, err := db.insert(ctx, "insert message", userID, mailboxID, idemKey, []store.NewMessage{m})
+	m.IdemKey = idemKey
+	uids, dup, err := db.insert(ctx, "insert message", userID, mailboxID, true, []store.NewMessage{m})
 	if err != nil {
 		return 0, false, err
 	}
@@ -127,8 +128,11 @@ func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey stri
 }
 
 // InsertMessages adds ms to mailboxID with the next UIDs in one script
-// (MULTIAPPEND, RFC 3502).
+// (MULTIAPPEND, RFC 3502), with their idempotency keys.
 func (db *DB) InsertMessages(ctx context.Context, userID, mailboxID string, ms []store.NewMessage) ([]uint32, error) {
+	if err := store.CheckIdemKeys(ms); err != nil {
+		return nil, wrap("insert messages", err)
+	}
 	if len(ms) == 0 {
 		// Nothing to insert; the mailbox must exist all the same.
 		if err := mailboxArgs(userID, mailboxID); err != nil {
@@ -137,16 +141,21 @@ func (db *DB) InsertMessages(ctx context.Context, userID, mailboxID string, ms [
 		_, err := db.Messages(ctx, userID, mailboxID, math.MaxUint32, math.MaxUint32, 0)
 		return nil, err
 	}
-	uids, _, err := db.insert(ctx, "insert messages", userID, mailboxID, "", ms)
+	uids, _, err := db.insert(ctx, "insert messages", userID, mailboxID, false, ms)
 	return uids, err
 }
 
-// insert runs insert.lua for ms (idemKey only with one message).
-func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string, ms []store.NewMessage) ([]uint32, bool, error) {
+// insert runs insert.lua for ms. A used idempotency key makes it return
+// dup with the earlier UID (orDup, for one message), else ErrExists.
+func (db *DB) insert(ctx context.Context, op, userID, mailboxID string, orDup bool, ms []store.NewMessage) ([]uint32, bool, error) {
 	if err := mailboxArgs(userID, mailboxID); err != nil {
 		return nil, false, wrap(op, err)
 	}
-	args := []any{userPrefix(userID), mailboxID, idemKey, len(ms)}
+	dupMode := "0"
+	if orDup {
+		dupMode = "1"
+	}
+	args := []any{userPrefix(userID), mailboxID, dupMode, len(ms)}
 	keys := make([]string, 0, len(ms))
 	for _, m := range ms {
 		err := store.CheckNewMessage(m)
@@ -167,7 +176,7 @@ func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string,
 		if slices.Contains(flags, store.FlagSeen) {
 			seen = "1"
 		}
-		args = append(args, m.Size, m.BlobKey, strings.Join(flags, " "), seen, encodeBody(m), m.InternalDate.UnixNano())
+		args = append(args, m.Size, m.BlobKey, strings.Join(flags, " "), seen, encodeBody(m), m.InternalDate.UnixNano(), m.IdemKey)
 		keys = append(keys, m.BlobKey)
 	}
 	if err := db.ref(ctx, keys); err != nil {

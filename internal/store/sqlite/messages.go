@@ -15,7 +15,8 @@ import (
 func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey string, m store.NewMessage) (uint32, bool, error) {
 	var uid uint32
 	var dup bool
-	uids, err := db.insert(ctx, "insert message", userID, mailboxID, idemKey, []store.NewMessage{m}, func(t *txn) (bool, error) {
+	m.IdemKey = idemKey
+	uids, err := db.insert(ctx, "insert message", userID, mailboxID, []store.NewMessage{m}, func(t *txn) (bool, error) {
 		uid, dup = 0, false // fn may run again after SQLITE_BUSY
 		if idemKey == "" {
 			return false, nil
@@ -40,14 +41,33 @@ func (db *DB) InsertMessage(ctx context.Context, userID, mailboxID, idemKey stri
 }
 
 // InsertMessages adds ms to mailboxID with the next UIDs in one
-// transaction (MULTIAPPEND, RFC 3502).
+// transaction (MULTIAPPEND, RFC 3502), with their idempotency keys.
 func (db *DB) InsertMessages(ctx context.Context, userID, mailboxID string, ms []store.NewMessage) ([]uint32, error) {
-	return db.insert(ctx, "insert messages", userID, mailboxID, "", ms, nil)
+	if err := store.CheckIdemKeys(ms); err != nil {
+		return nil, wrap("insert messages", err)
+	}
+	return db.insert(ctx, "insert messages", userID, mailboxID, ms, func(t *txn) (bool, error) {
+		for _, m := range ms {
+			if m.IdemKey == "" {
+				continue
+			}
+			var uid uint32
+			err := t.queryRow("SELECT uid FROM idempotency WHERE user_id = ? AND key = ?", userID, m.IdemKey).Scan(&uid)
+			if err == nil {
+				return false, errorf(store.ErrExists, "idempotency key %q", m.IdemKey)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return false, err
+			}
+		}
+		return false, nil
+	})
 }
 
-// insert adds ms to mailboxID in one transaction, unless dup (which may
-// be nil) finds that the idempotency key idemKey was used before.
-func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string, ms []store.NewMessage, dup func(*txn) (bool, error)) ([]uint32, error) {
+// insert adds ms to mailboxID in one transaction, with their idempotency
+// keys (NewMessage.IdemKey), unless dup (which may be nil) finds that
+// one was used before.
+func (db *DB) insert(ctx context.Context, op, userID, mailboxID string, ms []store.NewMessage, dup func(*txn) (bool, error)) ([]uint32, error) {
 	ms = slices.Clone(ms)
 	flags := make([][]string, len(ms))
 	for i := range ms {
@@ -100,9 +120,12 @@ func (db *DB) insert(ctx context.Context, op, userID, mailboxID, idemKey string,
 		if err := t.setKeywords(id, mb.Keywords, keywords); err != nil {
 			return err
 		}
-		if idemKey != "" {
+		for i, m := range ms {
+			if m.IdemKey == "" {
+				continue
+			}
 			if _, err := t.exec("INSERT INTO idempotency(user_id, key, mailbox_id, uid) VALUES (?, ?, ?, ?)",
-				userID, idemKey, id, uids[0]); err != nil {
+				userID, m.IdemKey, id, uids[i]); err != nil {
 				return err
 			}
 		}

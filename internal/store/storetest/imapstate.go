@@ -36,6 +36,7 @@ func testIMAPState(t *testing.T, open func(t *testing.T) store.Store) {
 		_, _, err = s.ClaimRecent(ctxFor(t), newUser(t, s, "stranger").ID, inbox.ID)
 		wantErr(t, err, store.ErrNotFound, "ClaimRecent of another user's mailbox")
 	})
+	t.Run("CountRecent", func(t *testing.T) { testCountRecent(t, open(t)) })
 	t.Run("RecentConcurrent", func(t *testing.T) {
 		s := open(t)
 		claimConcurrently(t, s, s)
@@ -94,6 +95,7 @@ func testIMAPState(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Vanished", func(t *testing.T) { testVanished(t, open(t)) })
 	t.Run("VanishedBound", func(t *testing.T) { testVanishedBound(t, open(t)) })
 	t.Run("InsertMessages", func(t *testing.T) { testInsertMessages(t, open(t)) })
+	t.Run("InsertMessagesIdempotency", func(t *testing.T) { testInsertMessagesIdem(t, open(t)) })
 }
 
 func wantClaim(t *testing.T, s store.Store, u store.User, mb store.Mailbox, first, last uint32, what string) {
@@ -539,4 +541,95 @@ func testInsertMessages(t *testing.T, s store.Store) {
 	if got, err := s.InsertMessages(ctx, u.ID, inbox.ID, nil); err != nil || len(got) != 0 {
 		t.Fatalf("InsertMessages of nothing = %v, %v", got, err)
 	}
+}
+
+// testInsertMessagesIdem checks that InsertMessages records each entry's
+// idempotency key with the entry (invariant 3: reindex asks by the key
+// whether an APPEND object is in the index), and that a used key or one
+// given twice fails the whole batch.
+func testInsertMessagesIdem(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	u := newUser(t, s, "multiappend-idem")
+	inbox := mailbox(t, s, u, store.Inbox)
+	keyed := func(size int64, key string) store.NewMessage {
+		m := msg(size)
+		m.IdemKey = key
+		return m
+	}
+	batch := []store.NewMessage{keyed(10, "A1/"+u.ID), msg(20), keyed(30, "A3/"+u.ID)}
+	uids, err := s.InsertMessages(ctx, u.ID, inbox.ID, batch)
+	must(t, err)
+	// Each key leads to its own entry: InsertMessage with it is a
+	// duplicate of that UID, and stores nothing.
+	for i, key := range map[int]string{0: "A1/" + u.ID, 2: "A3/" + u.ID} {
+		uid, dup, err := s.InsertMessage(ctx, u.ID, inbox.ID, key, msg(1))
+		must(t, err)
+		if !dup || uid != uids[i] {
+			t.Fatalf("InsertMessage with the key of message %d = %d, dup %v; want %d, dup", i, uid, dup, uids[i])
+		}
+	}
+	after := mailbox(t, s, u, store.Inbox)
+	if after.Messages != 3 {
+		t.Fatalf("after the batch and two duplicates: %d messages, want 3", after.Messages)
+	}
+	// A batch with a used key stores none of its messages.
+	again := []store.NewMessage{keyed(5, "B1/"+u.ID), keyed(6, "A3/"+u.ID)}
+	_, err = s.InsertMessages(ctx, u.ID, inbox.ID, again)
+	wantErr(t, err, store.ErrExists, "InsertMessages with a used key")
+	twice := []store.NewMessage{keyed(5, "C1/"+u.ID), keyed(6, "C1/"+u.ID)}
+	_, err = s.InsertMessages(ctx, u.ID, inbox.ID, twice)
+	wantErr(t, err, store.ErrInvalid, "InsertMessages with a key given twice")
+	if mb := mailbox(t, s, u, store.Inbox); mb.UIDNext != after.UIDNext || mb.Messages != after.Messages {
+		t.Fatalf("a refused batch changed the mailbox: %+v, before %+v", mb, after)
+	}
+	for _, m := range append(again, twice...) {
+		if refs, err := s.BlobRefs(ctx, m.BlobKey); err != nil || refs != 0 {
+			t.Fatalf("refs of a refused batch's object %s = %d, %v", m.BlobKey, refs, err)
+		}
+	}
+	// The refused batch's new key was not kept either: it inserts now.
+	if _, dup, err := s.InsertMessage(ctx, u.ID, inbox.ID, "B1/"+u.ID, msg(5)); err != nil || dup {
+		t.Fatalf("InsertMessage with the key of a refused batch: dup %v, %v", dup, err)
+	}
+	// Keys are per user.
+	other := newUser(t, s, "multiappend-idem-other")
+	if _, err := s.InsertMessages(ctx, other.ID, mailbox(t, s, other, store.Inbox).ID,
+		[]store.NewMessage{keyed(1, "A1/"+u.ID)}); err != nil {
+		t.Fatalf("another user's key refused: %v", err)
+	}
+}
+
+// testCountRecent checks that CountRecent counts what ClaimRecent would
+// claim, of the messages still there, and moves nothing.
+func testCountRecent(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	u := newUser(t, s, "countrecent")
+	inbox := mailbox(t, s, u, store.Inbox)
+	wantCount := func(want uint32, what string) {
+		t.Helper()
+		n, err := s.CountRecent(ctx, u.ID, inbox.ID)
+		must(t, err)
+		if n != want {
+			t.Fatalf("%s: CountRecent = %d, want %d", what, n, want)
+		}
+	}
+	wantCount(0, "empty mailbox")
+	a := insert(t, s, u, inbox, msg(1))
+	insert(t, s, u, inbox, msg(1))
+	insert(t, s, u, inbox, msg(1))
+	wantCount(3, "after three deliveries")
+	wantCount(3, "counted again") // counting claims nothing
+	_, err := s.SetFlags(ctx, u.ID, inbox.ID, []uint32{a}, store.FlagsAdd, []string{store.FlagDeleted})
+	must(t, err)
+	_, err = s.Expunge(ctx, u.ID, inbox.ID, nil)
+	must(t, err)
+	wantCount(2, "after an expunge")
+	wantClaim(t, s, u, inbox, a, a+2, "claim after counting")
+	wantCount(0, "after the claim")
+	insert(t, s, u, inbox, msg(1))
+	wantCount(1, "a delivery after the claim")
+	_, err = s.CountRecent(ctx, u.ID, "no-such-mailbox")
+	wantErr(t, err, store.ErrNotFound, "CountRecent of an unknown mailbox")
+	_, err = s.CountRecent(ctx, newUser(t, s, "countrecent-stranger").ID, inbox.ID)
+	wantErr(t, err, store.ErrNotFound, "CountRecent of another user's mailbox")
 }
