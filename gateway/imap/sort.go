@@ -323,16 +323,25 @@ type sortSummary struct {
 }
 
 // decodeSortSummary decodes the date and envelope of an encoded summary
-// without the body structure: message.Marshal writes the keys in the
-// order of Summary's fields, "e" before "b", and `,"b":` cannot be inside
-// a JSON string (its quotes would be escaped) nor the envelope (which has
-// no such key), so the summary is cut there. Anything else goes through
-// the whole decoder.
+// without the header block and the body structure: message.Marshal writes
+// the keys in the order of Summary's fields, "h" (base64, which has no
+// quote) before "e" before "b", and `,"e":` or `,"b":` cannot be inside a
+// JSON string (its quotes would be escaped) nor the envelope (which has no
+// such key), so the header's value and the summary after the envelope are
+// cut out. Anything else goes through the whole decoder.
 func decodeSortSummary(b []byte) (*sortSummary, error) {
 	var s sortSummary
 	if e := bytes.Index(b, []byte(`,"e":`)); e >= 0 && bytes.HasPrefix(b, []byte(`{"s":`)) {
 		if i := bytes.Index(b[e:], []byte(`,"b":`)); i >= 0 {
-			cut := append(b[:e+i:e+i], '}')
+			head := b[:e]
+			cut := make([]byte, 0, e+i+1)
+			if h := bytes.Index(head, []byte(`,"h":"`)); h >= 0 {
+				if end := bytes.IndexByte(head[h+len(`,"h":"`):], '"'); end >= 0 {
+					cut = append(cut, head[:h]...)
+					head = head[h+len(`,"h":"`)+end+1:]
+				}
+			}
+			cut = append(append(append(cut, head...), b[e:e+i]...), '}')
 			if json.Unmarshal(cut, &s) == nil {
 				return &s, nil
 			}
