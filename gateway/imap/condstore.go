@@ -65,9 +65,11 @@ func u64(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // resync answers the QRESYNC parameter of SELECT (RFC 7162 section
 // 3.2.5): VANISHED (EARLIER) for the known UIDs expunged since the
-// client's mod-sequence, then FETCH (UID FLAGS MODSEQ) for the messages
-// changed since. A UIDVALIDITY other than the mailbox's makes the data
-// meaningless, and it is ignored. uids are the mailbox's UIDs, ascending.
+// client's mod-sequence, above those the message sequence match data
+// shows the client knows all about, then FETCH (UID FLAGS MODSEQ) for the
+// messages changed since. A UIDVALIDITY other than the mailbox's makes the
+// data meaningless, and it is ignored. uids are the mailbox's UIDs,
+// ascending.
 func (s *session) resync(sel *selected, uids []uint32, q *wire.QResync) error {
 	if q.UIDValidity != sel.mb.UIDValidity {
 		return nil
@@ -76,7 +78,11 @@ func (s *session) resync(sel *selected, uids []uint32, q *wire.QResync) error {
 	if q.KnownUIDs != nil {
 		known = *q.KnownUIDs
 	}
-	if err := s.vanishedEarlier(sel, uids, known, q.ModSeq); err != nil {
+	var floor uint32
+	if q.SeqMatch != nil {
+		floor = seqMatchFloor(uids, q.SeqMatch)
+	}
+	if err := s.vanishedEarlier(sel, uids, known, q.ModSeq, floor); err != nil {
 		return err
 	}
 	changed, err := s.mailboxes().MessageHeads(s.ctx, s.user.ID, sel.mb.ID, 1, 0, q.ModSeq)
@@ -99,14 +105,56 @@ func (s *session) resync(sel *selected, uids []uint32, q *wire.QResync) error {
 	return nil
 }
 
+// seqMatchFloor is the highest UID up to which the client knows every
+// expunge, by its message sequence match data (RFC 7162 section
+// 3.2.5.2): the n-th sequence number of m[0] is the message the client
+// knew as the n-th UID of m[1] (wire checked that they pair up). A pair
+// that still holds says that as many messages as before have a UID up to
+// its own, so none of them was expunged unseen; the pairs are taken in
+// order up to the first that no longer holds, since past it the client's
+// numbers are stale. present are the mailbox's UIDs, ascending. A pair
+// holds only for a sequence number within present, so at most
+// len(present)+1 pairs are looked at however large the sets.
+func seqMatchFloor(present []uint32, m *[2]wire.NumSet) uint32 {
+	var floor uint32
+	seqs, uids := numbers(m[0]), numbers(m[1])
+	for {
+		seq, ok := seqs()
+		uid, ok2 := uids()
+		if !ok || !ok2 || seq == 0 || int(seq) > len(present) || present[seq-1] != uid {
+			return floor
+		}
+		floor = uid
+	}
+}
+
+// numbers iterates over the numbers of an ascending set without "*".
+func numbers(set wire.NumSet) func() (uint32, bool) {
+	i, next := 0, uint64(0)
+	return func() (uint32, bool) {
+		for i < len(set.Ranges) {
+			r := set.Ranges[i]
+			lo, hi := uint64(min(r.Start, r.Stop)), uint64(max(r.Start, r.Stop))
+			next = max(next, lo)
+			if next <= hi {
+				n := next
+				next++
+				return uint32(n), true
+			}
+			i++
+		}
+		return 0, false
+	}
+}
+
 // vanishedEarlier writes "* VANISHED (EARLIER) uids" for the UIDs of set
-// expunged since the mod-sequence since (RFC 7162 section 3.2.5.1 and
-// 3.2.6). When the tombstones no longer reach back that far, it is every
-// UID of set below UIDNEXT that is not in the mailbox: still correct, if
-// longer. present are the mailbox's UIDs, ascending, or nil to read them
-// when needed. "*" in set is the highest UID of the view; UIDs past
-// UIDNEXT are ignored.
-func (s *session) vanishedEarlier(sel *selected, present []uint32, set wire.NumSet, since uint64) error {
+// above floor expunged since the mod-sequence since (RFC 7162 section
+// 3.2.5.1 and 3.2.6). When the tombstones no longer reach back that far,
+// it is every UID of set above floor and below UIDNEXT that is not in the
+// mailbox: still correct, if longer. present are the mailbox's UIDs,
+// ascending, or nil to read them when needed. "*" in set is the highest
+// UID of the view; UIDs past UIDNEXT are ignored.
+func (s *session) vanishedEarlier(sel *selected, present []uint32, set wire.NumSet, since uint64, floor uint32) error {
 	gone, complete, err := s.mailboxes().Vanished(s.ctx, s.user.ID, sel.mb.ID, since)
 	if err != nil {
 		return s.protoErr("vanished", err, nil)
@@ -115,7 +163,7 @@ func (s *session) vanishedEarlier(sel *selected, present []uint32, set wire.NumS
 	var out wire.NumSet
 	if complete {
 		for _, uid := range gone {
-			if uid <= limit && set.Contains(uid, sel.maxUID) {
+			if uid > floor && uid <= limit && set.Contains(uid, sel.maxUID) {
 				out.Ranges = appendUID(out.Ranges, uid)
 			}
 		}
@@ -125,12 +173,23 @@ func (s *session) vanishedEarlier(sel *selected, present []uint32, set wire.NumS
 				return s.protoErr("vanished", err, nil)
 			}
 		}
-		out.Ranges = missing(set, sel.maxUID, limit, present)
+		out.Ranges = above(missing(set, sel.maxUID, limit, present), floor)
 	}
 	if len(out.Ranges) > 0 {
 		s.conn.Writer().Vanished(true, out)
 	}
 	return nil
+}
+
+// above returns the part of ascending ranges rs above floor.
+func above(rs []wire.NumRange, floor uint32) []wire.NumRange {
+	for len(rs) > 0 && rs[0].Stop <= floor {
+		rs = rs[1:]
+	}
+	if len(rs) > 0 && rs[0].Start <= floor {
+		rs[0].Start = floor + 1
+	}
+	return rs
 }
 
 // appendUID adds uid, larger than any before, to ascending ranges.
@@ -219,7 +278,7 @@ func (s *session) expungeWriter(sel *selected) (write func(seq uint32) error, fl
 // list; other items are fetched as usual for those messages.
 func (s *session) fetchChangedSince(sel *selected, cmd *wire.Command, a *wire.Fetch) error {
 	if a.Vanished {
-		if err := s.vanishedEarlier(sel, nil, a.Set, a.ChangedSince); err != nil {
+		if err := s.vanishedEarlier(sel, nil, a.Set, a.ChangedSince, 0); err != nil {
 			return err
 		}
 	}

@@ -12,8 +12,9 @@
 // (RFC 5957) and ESORT (RFC 5267; not CONTEXT=SORT) (sort.go, ordering in
 // package sortthread), CONDSTORE and QRESYNC (RFC 7162, condstore.go:
 // mod-sequences, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ,
-// SELECT QRESYNC with VANISHED from the index's tombstones; a resync reads
-// no object), OBJECTID (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970),
+// SELECT QRESYNC with VANISHED from the index's tombstones, narrowed by
+// known-uids and the message sequence match data; a resync reads no
+// object), OBJECTID (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970),
 // QUOTA (RFC 9208, the storage resource) and, when Config.Compress is set,
 // COMPRESS=DEFLATE (RFC 4978).
 //

@@ -2,16 +2,21 @@ package imapgw
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // rawConn is an IMAP client of a few lines, for what go-imap's client
@@ -251,4 +256,95 @@ func TestStoreUnchangedSinceRace(t *testing.T) {
 			t.Fatalf("round %d: %d of 2 conditional STOREs failed, want 1:\n%q\n%q", round, lost, ra, rb)
 		}
 	}
+}
+
+// TestQResyncSeqMatch: once more expunges happened than the tombstones
+// remember (store.MaxTombstones), VANISHED (EARLIER) is every known UID
+// not in the mailbox, and the message sequence match data (RFC 7162
+// section 3.2.5.2) leaves out the UIDs up to the last pair that still
+// holds, up to the first pair that does not.
+func TestQResyncSeqMatch(t *testing.T) {
+	eachDeployment(t, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		u := env.users["alice@example.org"]
+		if err := env.store.EnsureUser(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		mb, err := env.store.Mailbox(ctx, u.ID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, sum, _, size, err := putMessage(ctx, env.blobs, ulid.Make().String(), strings.NewReader(plainMsg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// UIDs 1 to n; after the client's mod-sequence the first n-10
+		// and n-5 are expunged, more than the tombstones keep.
+		n := store.MaxTombstones + 11
+		batch := make([]store.NewMessage, 1000)
+		for i := range batch {
+			batch[i] = store.NewMessage{BlobKey: key, Size: size, InternalDate: time.Now(), Flags: []string{`\Seen`}, Summary: sum.Marshal()}
+		}
+		for added := 0; added < n; added += len(batch) {
+			if _, err := env.store.InsertMessages(ctx, u.ID, mb.ID, batch[:min(len(batch), n-added)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := dialRaw(t, env.tlsAddr)
+		c.do("ENABLE QRESYNC")
+		sel := c.do("EXAMINE INBOX")
+		h1 := strconv.FormatUint(firstNumber(t, reHighest, sel), 10)
+		uv := strconv.FormatUint(firstNumber(t, regexp.MustCompile(`UIDVALIDITY (\d+)`), sel), 10)
+		c.do("UNSELECT")
+		var gone []uint32
+		for uid := range uint32(n - 10) {
+			gone = append(gone, uid+1)
+		}
+		gone = append(gone, uint32(n-5))
+		if _, err := env.store.SetFlags(ctx, u.ID, mb.ID, gone, store.FlagsAdd, []string{`\Deleted`}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.store.Expunge(ctx, u.ID, mb.ID, gone); err != nil {
+			t.Fatal(err)
+		}
+		if _, complete, err := env.store.Vanished(ctx, u.ID, mb.ID, firstNumber(t, reHighest, sel)); err != nil || complete {
+			t.Fatalf("Vanished since the client's mod-sequence: complete %v, %v; want the tombstones short", complete, err)
+		}
+		// The mailbox: UIDs n-9 to n-6 are messages 1 to 4, n-4 to n are
+		// 5 to 9.
+		first, last := n-9, n
+		all := fmt.Sprintf("* VANISHED (EARLIER) 1:%d,%d", first-1, n-5)
+		for _, tc := range []struct{ seqMatch, want string }{
+			{"", all},
+			// Message 1 is UID n-9: the client knows of every expunge up to it.
+			{fmt.Sprintf(" (1 %d)", first), fmt.Sprintf("* VANISHED (EARLIER) %d", n-5)},
+			// ... and up to n-4, message 5.
+			{fmt.Sprintf(" (1,5 %d,%d)", first, n-4), ""},
+			// The client knew n-5 as message 5: it missed that expunge.
+			{fmt.Sprintf(" (1,5 %d,%d)", first, n-5), fmt.Sprintf("* VANISHED (EARLIER) %d", n-5)},
+			// It knew message 3 as UID 5: stale, nothing is left out, and
+			// pairs after one that does not hold are not looked at (8 is
+			// UID n-1).
+			{" (3 5)", all},
+			{fmt.Sprintf(" (3,8 5,%d)", n-1), all},
+			// A pair past the mailbox's end does not hold.
+			{fmt.Sprintf(" (10 %d)", last+1), all},
+		} {
+			cmd := fmt.Sprintf("EXAMINE INBOX (QRESYNC (%s %s 1:%d%s))", uv, h1, last, tc.seqMatch)
+			var vanished []string
+			for _, l := range c.do(cmd) {
+				if strings.HasPrefix(l, "* VANISHED") {
+					vanished = append(vanished, l)
+				}
+			}
+			if want := []string{tc.want}; tc.want == "" && len(vanished) != 0 || tc.want != "" && !slices.Equal(vanished, want) {
+				t.Errorf("%s: %q, want %q", cmd, vanished, tc.want)
+			}
+		}
+		// The known UIDs bound the answer still: those from 5000 on.
+		got := c.do(fmt.Sprintf("EXAMINE INBOX (QRESYNC (%s %s 5000:%d))", uv, h1, last))
+		if !slices.Contains(got, fmt.Sprintf("* VANISHED (EARLIER) 5000:%d,%d", first-1, n-5)) {
+			t.Errorf("known UIDs 5000:%d: %q", last, got)
+		}
+	})
 }

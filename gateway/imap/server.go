@@ -88,6 +88,7 @@ type Server struct {
 	cache  *bodyCache
 	meta   *metaCache
 	heads  *headCache
+	sorts  *sortCache
 	ctx    context.Context // ends at Close; parent of every storage call
 	cancel context.CancelFunc
 	live   liveSessions // for the BYE of Shutdown
@@ -113,6 +114,7 @@ func New(cfg Config) *Server {
 		cache:  newBodyCache(defaultCacheBytes, defaultCacheEntry),
 		meta:   newMetaCache(defaultMetaEntries),
 		heads:  newHeadCache(cmp.Or(cfg.HeadCacheEntries, defaultHeadEntries)),
+		sorts:  newSortCache(defaultSortCacheBytes),
 		ctx:    ctx,
 		cancel: cancel,
 	}

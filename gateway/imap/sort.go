@@ -1,7 +1,6 @@
 package imapgw
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"slices"
@@ -9,11 +8,11 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/bucketmail/bucketmail/gateway/imap/sortthread"
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/message"
+	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // sortKeys maps the sort keys wire accepts to sortthread's.
@@ -28,7 +27,7 @@ type sortNeed int
 
 const (
 	needHeads      sortNeed = iota // arrival and size: the head cache has them
-	needSummary                    // dates, subject, addresses: the index summary
+	needSummary                    // dates, subject, addresses: the sort-key cache, else the summary
 	needReferences                 // and Message-ID and References (THREAD=REFERENCES)
 )
 
@@ -40,7 +39,8 @@ var errBadCharset = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "BADCHARS
 // return options (RFC 5267 section 3): MIN and MAX are the first and last
 // message in the sort order, ALL the matches in that order. Messages are
 // selected by the search matcher and ordered by what the index holds of
-// them (the head cache, the summaries); no object is read.
+// them (the head cache, the sort keys made from the summaries); no object
+// is read.
 func (s *session) sortCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Sort)
 	if !knownCharset(a.Charset) {
@@ -159,7 +159,9 @@ func knownCharset(charset string) bool {
 
 // sortMessages returns the messages of the selected mailbox that match
 // key, in mailbox order, with what need asks for; IDs are UIDs when uid,
-// else sequence numbers.
+// else sequence numbers. Arrival and size come with the heads; the rest
+// from the server's sort-key cache, or else from the summaries, which are
+// then listed for the messages missing from it only.
 func (s *session) sortMessages(sel *selected, key *wire.SearchKey, uid bool, need sortNeed) ([]sortthread.Message, error) {
 	criteria, err := sel.criteria(key)
 	if err != nil {
@@ -171,7 +173,7 @@ func (s *session) sortMessages(sel *selected, key *wire.SearchKey, uid bool, nee
 		return nil, s.protoErr("sort", err, nil)
 	}
 	how := listHeads
-	if need != needHeads || needsSummary(criteria, answers == nil) {
+	if needsSummary(criteria, answers == nil) {
 		how = listFull
 	}
 	all := make([]int, len(sel.msgs))
@@ -179,7 +181,9 @@ func (s *session) sortMessages(sel *selected, key *wire.SearchKey, uid bool, nee
 		all[i] = i
 	}
 	msgs := make([]sortthread.Message, 0, len(all))
+	var matched []*msgData
 	_, err = s.forEach(sel, all, how, func(batch []*msgData) error {
+		matched = matched[:0]
 		for _, d := range batch {
 			if err := s.gone(); err != nil {
 				return err
@@ -188,17 +192,24 @@ func (s *session) sortMessages(sel *selected, key *wire.SearchKey, uid bool, nee
 			if err != nil {
 				return s.protoErr("sort", err, nil)
 			}
-			if !ok {
-				continue
+			if ok {
+				matched = append(matched, d)
 			}
+		}
+		var entries []*sortEntry
+		if need != needHeads {
+			if entries, err = s.sortEntries(sel, matched, need == needReferences); err != nil {
+				return err
+			}
+		}
+		for i, d := range matched {
 			m := sortthread.Message{ID: uint32(d.pos + 1), Arrival: d.m.InternalDate, Size: d.m.Size}
 			if uid {
 				m.ID = d.m.UID
 			}
-			if need != needHeads {
-				if err := sortFields(d, &m, need == needReferences); err != nil {
-					return s.protoErr("sort", err, nil)
-				}
+			if entries != nil {
+				e := entries[i]
+				m.Sent, m.Keys, m.MessageID, m.References = e.sent, &e.keys, e.messageID, e.refs
 			}
 			msgs = append(msgs, m)
 		}
@@ -207,14 +218,85 @@ func (s *session) sortMessages(sel *selected, key *wire.SearchKey, uid bool, nee
 	return msgs, err
 }
 
-// sortFields fills m from d's index summary; refs adds the Message-ID and
-// the references, from the header the index keeps.
-func sortFields(d *msgData, m *sortthread.Message, refs bool) error {
+// sortEntries returns the sort entries of ds (in mailbox order) from the
+// server's cache, made from the index summaries for those it lacks (with
+// their references when refs), whose summaries are listed in one range
+// query.
+func (s *session) sortEntries(sel *selected, ds []*msgData, refs bool) ([]*sortEntry, error) {
+	keys := make([]string, len(ds))
+	for i, d := range ds {
+		keys[i] = d.m.BlobKey
+	}
+	out := make([]*sortEntry, len(ds))
+	s.srv.sorts.getAll(keys, out)
+	var miss []*msgData
+	for i, e := range out {
+		if e == nil || (refs && !e.hasRefs) {
+			miss = append(miss, ds[i])
+		}
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	if err := s.loadSummaries(sel, miss); err != nil {
+		return nil, err
+	}
+	for i, e := range out {
+		if e != nil && (!refs || e.hasRefs) {
+			continue
+		}
+		e, err := newSortEntry(ds[i], refs)
+		if err != nil {
+			return nil, s.protoErr("sort", err, nil)
+		}
+		s.srv.sorts.put(keys[i], e)
+		out[i] = e
+	}
+	return out, nil
+}
+
+// loadSummaries loads the prefix and summary of the messages of ds
+// (in mailbox order) listed without them, in one range query.
+func (s *session) loadSummaries(sel *selected, ds []*msgData) error {
+	var need []*msgData
+	for _, d := range ds {
+		if d.heads && d.m.Summary == nil && d.sumErr == nil {
+			need = append(need, d)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, need[0].m.UID, need[len(need)-1].m.UID, 0)
+	if err != nil {
+		return s.protoErr("load messages", err, nil)
+	}
+	byUID := make(map[uint32]*store.Message, len(ms))
+	for i := range ms {
+		byUID[ms[i].UID] = &ms[i]
+	}
+	for _, d := range need {
+		if m := byUID[d.m.UID]; m != nil {
+			d.m.Prefix, d.m.Summary = m.Prefix, m.Summary
+		} else {
+			d.expunged = true // by another session, since the heads were listed
+		}
+		d.heads = false
+	}
+	return nil
+}
+
+// newSortEntry makes the sort entry of d from its index summary (or the
+// object, for an entry another session expunged); refs adds the
+// references.
+func newSortEntry(d *msgData, refs bool) (*sortEntry, error) {
 	var (
 		sent time.Time
 		e    *message.Envelope
 	)
-	if d.loadFull(); d.sum == nil && d.m.Summary != nil {
+	if d.sum != nil {
+		sent, e = d.sum.Date, &d.sum.Envelope
+	} else if d.loadFull(); d.m.Summary != nil {
 		if s, err := decodeSortSummary(d.m.Summary); err == nil {
 			sent, e = s.Date, &s.Envelope
 		}
@@ -222,18 +304,16 @@ func sortFields(d *msgData, m *sortthread.Message, refs bool) error {
 	if e == nil {
 		sum, err := d.summary()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sent, e = sum.Date, &sum.Envelope
 	}
-	m.Sent = sent
-	m.Subject = e.Subject
-	m.From, m.To, m.Cc = sortAddress(e.From), sortAddress(e.To), sortAddress(e.Cc)
+	m := sortthread.Message{Subject: e.Subject, From: sortAddress(e.From), To: sortAddress(e.To), Cc: sortAddress(e.Cc)}
+	entry := &sortEntry{sent: sent, keys: *sortthread.MakeKeys(&m), messageID: e.MessageID}
 	if refs {
-		m.MessageID = e.MessageID
-		m.References = references(d, e)
+		entry.refs, entry.hasRefs = references(d, e), true
 	}
-	return nil
+	return entry, nil
 }
 
 // sortSummary is what SORT and THREAD read of an index summary.
@@ -243,16 +323,25 @@ type sortSummary struct {
 }
 
 // decodeSortSummary decodes the date and envelope of an encoded summary
-// without the body structure: message.Marshal writes the keys in the
-// order of Summary's fields, "e" before "b", and `,"b":` cannot be inside
-// a JSON string (its quotes would be escaped) nor the envelope (which has
-// no such key), so the summary is cut there. Anything else goes through
-// the whole decoder.
+// without the header block and the body structure: message.Marshal writes
+// the keys in the order of Summary's fields, "h" (base64, which has no
+// quote) before "e" before "b", and `,"e":` or `,"b":` cannot be inside a
+// JSON string (its quotes would be escaped) nor the envelope (which has no
+// such key), so the header's value and the summary after the envelope are
+// cut out. Anything else goes through the whole decoder.
 func decodeSortSummary(b []byte) (*sortSummary, error) {
 	var s sortSummary
 	if e := bytes.Index(b, []byte(`,"e":`)); e >= 0 && bytes.HasPrefix(b, []byte(`{"s":`)) {
 		if i := bytes.Index(b[e:], []byte(`,"b":`)); i >= 0 {
-			cut := append(b[:e+i:e+i], '}')
+			head := b[:e]
+			cut := make([]byte, 0, e+i+1)
+			if h := bytes.Index(head, []byte(`,"h":"`)); h >= 0 {
+				if end := bytes.IndexByte(head[h+len(`,"h":"`):], '"'); end >= 0 {
+					cut = append(cut, head[:h]...)
+					head = head[h+len(`,"h":"`)+end+1:]
+				}
+			}
+			cut = append(append(append(cut, head...), b[e:e+i]...), '}')
 			if json.Unmarshal(cut, &s) == nil {
 				return &s, nil
 			}
@@ -282,23 +371,27 @@ func sortAddress(list []message.Address) sortthread.Address {
 	return sortthread.Address{}
 }
 
-// references are the msg-ids of the References field, else the first of
-// In-Reply-To (RFC 5256 section 3, REFERENCES step 1). The header comes
-// from the index; one longer than the index keeps is read for In-Reply-To
-// only, from the envelope, so that no object is read.
+// references are the msg-ids of the References fields, else the first
+// of In-Reply-To (RFC 5256 section 3, REFERENCES step 1). The header
+// comes from the index summary; one longer than the index keeps is read
+// for In-Reply-To only, from the envelope, so that no object is read. The
+// entry's prefix is left out: it holds the delivery's trace fields
+// (Return-Path, Delivered-To, Authentication-Results), never References,
+// and what the sort cache keeps by object key must come from the object.
 func references(d *msgData, e *message.Envelope) []string {
-	if d.hdr == nil {
-		if b, ok := d.indexHeader(); ok {
-			h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b)))
-			if err != nil && h.Len() == 0 {
-				h = textproto.Header{}
-			}
-			d.hdr = &h
-		}
+	var (
+		hdr  []byte
+		size int64
+		err  error
+	)
+	if d.sum != nil {
+		hdr, size = d.sum.Header, d.sum.HeaderSize
+	} else if d.m.Summary != nil {
+		hdr, size, err = message.UnmarshalHeader(d.m.Summary)
 	}
-	if d.hdr != nil {
+	if err == nil && int64(len(hdr)) >= size {
 		var ids []string
-		for _, v := range d.hdr.Values("References") {
+		for _, v := range fieldValues(hdr, "References") {
 			ids = msgIDs(ids, v)
 		}
 		if len(ids) > 0 {
@@ -309,6 +402,44 @@ func references(d *msgData, e *message.Envelope) []string {
 		return ids[:1]
 	}
 	return nil
+}
+
+// fieldValues returns the values of the fields called name (any case) in
+// the header block hdr, folded lines joined by their line breaks. It reads
+// up to the blank line, or to the first line that is neither a field nor
+// a continuation, as a header parser stops there.
+func fieldValues(hdr []byte, name string) []string {
+	var (
+		out []string
+		in  bool // the field being read is one of name
+	)
+	for len(hdr) > 0 {
+		line := hdr
+		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
+			line, hdr = hdr[:i+1], hdr[i+1:]
+		} else {
+			hdr = nil
+		}
+		text := bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(text) == 0:
+			return out
+		case text[0] == ' ' || text[0] == '\t':
+			if in {
+				out[len(out)-1] += "\r\n" + string(text)
+			}
+		default:
+			colon := bytes.IndexByte(text, ':')
+			if colon < 0 {
+				return out
+			}
+			in = strings.EqualFold(string(bytes.TrimRight(text[:colon], " \t")), name)
+			if in {
+				out = append(out, string(text[colon+1:]))
+			}
+		}
+	}
+	return out
 }
 
 // msgIDs appends the msg-ids of a field value ("<a@b> <c@d>", folded or

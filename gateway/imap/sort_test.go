@@ -280,7 +280,8 @@ func TestSortReadsNoObjects(t *testing.T) {
 // gives, for summaries as message.Marshal writes them and for others.
 func TestDecodeSortSummary(t *testing.T) {
 	for _, raw := range []string{plainMsg, multipartMsg, sortMessages[1].raw(), threadMessages[2].raw(),
-		"Subject: =?utf-8?q?a_,\"b\":_b?=\r\nFrom: \",\\\"b\\\":\" <x@y>\r\n\r\n,\"b\":\r\n"} {
+		"Subject: =?utf-8?q?a_,\"b\":_b?=\r\nFrom: \",\\\"b\\\":\" <x@y>\r\n\r\n,\"b\":\r\n",
+		"\r\nno header at all\r\n", "Subject: ,\"h\":\"x\" ,\"e\":\r\n\r\n"} {
 		sum, err := message.Parse(strings.NewReader(raw))
 		if err != nil {
 			t.Fatal(err)

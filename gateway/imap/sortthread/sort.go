@@ -3,6 +3,7 @@ package sortthread
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,44 @@ type Message struct {
 	// of the References field, else the first of In-Reply-To.
 	MessageID  string
 	References []string
+	// Keys are the comparison keys made from the fields above (MakeKeys);
+	// nil: Sort and the THREAD algorithms make them. A caller that orders
+	// the same message again may keep them. Keys and References are read,
+	// never changed.
+	Keys *Keys
+}
+
+// Keys are the forms of a message's fields that SORT and THREAD compare:
+// the i;unicode-casemap keys (Casemap) of the base subject and of the
+// first addresses. They depend on the message alone.
+type Keys struct {
+	// Subject is the key of the base subject (RFC 5256 section 2.1);
+	// ReplyOrForward reports whether its extraction removed a reply or
+	// forward marker (BaseSubject).
+	Subject        string
+	ReplyOrForward bool
+	// From, To and Cc are the keys of the addresses' local parts,
+	// DisplayFrom and DisplayTo of their display names (RFC 5957).
+	From, To, Cc           string
+	DisplayFrom, DisplayTo string
+}
+
+// MakeKeys computes the comparison keys of m's fields.
+func MakeKeys(m *Message) *Keys {
+	base, re := BaseSubject(m.Subject)
+	return &Keys{
+		Subject: Casemap(base), ReplyOrForward: re,
+		From: Casemap(m.From.Mailbox), To: Casemap(m.To.Mailbox), Cc: Casemap(m.Cc.Mailbox),
+		DisplayFrom: Casemap(m.From.Display), DisplayTo: Casemap(m.To.Display),
+	}
+}
+
+// keys returns m.Keys, made first if m has none.
+func (m *Message) keys() *Keys {
+	if m.Keys == nil {
+		return MakeKeys(m)
+	}
+	return m.Keys
 }
 
 // Address is the part of an address the sort keys use.
@@ -70,17 +109,19 @@ func (m *Message) sentDate() time.Time {
 // Sort returns the IDs of msgs in the order of criteria; messages equal
 // under every criterion keep their order in msgs. msgs is not changed.
 func Sort(msgs []Message, criteria []Criterion) []uint32 {
-	keys := make([]sortKeys, len(msgs))
-	for i := range msgs {
-		keys[i] = newSortKeys(&msgs[i], criteria)
+	keys := make([]*Keys, len(msgs))
+	if slices.ContainsFunc(criteria, func(c Criterion) bool { return c.Key != Arrival && c.Key != Date && c.Key != Size }) {
+		for i := range msgs {
+			keys[i] = msgs[i].keys()
+		}
 	}
 	order := make([]int, len(msgs))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		for j, c := range criteria {
-			r := keys[a].compare(&keys[b], j, c.Key)
+		for _, c := range criteria {
+			r := compare(&msgs[a], &msgs[b], keys[a], keys[b], c.Key)
 			if c.Reverse {
 				r = -r
 			}
@@ -97,44 +138,28 @@ func Sort(msgs []Message, criteria []Criterion) []uint32 {
 	return ids
 }
 
-// sortKeys holds one message's comparison keys, computed once per sort
-// (the string keys are case-mapped, which allocates).
-type sortKeys struct {
-	m    *Message
-	strs []string // per criterion; only string keys are filled
-}
-
-func newSortKeys(m *Message, criteria []Criterion) sortKeys {
-	k := sortKeys{m: m, strs: make([]string, len(criteria))}
-	for j, c := range criteria {
-		switch c.Key {
-		case Cc:
-			k.strs[j] = Casemap(m.Cc.Mailbox)
-		case From:
-			k.strs[j] = Casemap(m.From.Mailbox)
-		case To:
-			k.strs[j] = Casemap(m.To.Mailbox)
-		case DisplayFrom:
-			k.strs[j] = Casemap(m.From.Display)
-		case DisplayTo:
-			k.strs[j] = Casemap(m.To.Display)
-		case Subject:
-			base, _ := BaseSubject(m.Subject)
-			k.strs[j] = Casemap(base)
-		}
-	}
-	return k
-}
-
-func (k *sortKeys) compare(o *sortKeys, j int, key Key) int {
+// compare orders messages a and b, whose keys are ka and kb (nil when key
+// does not compare strings), by key.
+func compare(a, b *Message, ka, kb *Keys, key Key) int {
 	switch key {
 	case Arrival:
-		return k.m.Arrival.Compare(o.m.Arrival)
+		return a.Arrival.Compare(b.Arrival)
 	case Date:
-		return k.m.sentDate().Compare(o.m.sentDate())
+		return a.sentDate().Compare(b.sentDate())
 	case Size:
-		return cmp.Compare(k.m.Size, o.m.Size)
-	default:
-		return cmp.Compare(k.strs[j], o.strs[j])
+		return cmp.Compare(a.Size, b.Size)
+	case Cc:
+		return strings.Compare(ka.Cc, kb.Cc)
+	case From:
+		return strings.Compare(ka.From, kb.From)
+	case To:
+		return strings.Compare(ka.To, kb.To)
+	case DisplayFrom:
+		return strings.Compare(ka.DisplayFrom, kb.DisplayFrom)
+	case DisplayTo:
+		return strings.Compare(ka.DisplayTo, kb.DisplayTo)
+	case Subject:
+		return strings.Compare(ka.Subject, kb.Subject)
 	}
+	return 0
 }

@@ -163,6 +163,36 @@ func TestThreadOrderedSubject(t *testing.T) {
 	}
 }
 
+// keyed returns msgs with their Keys made and the fields they come from
+// cleared, so that only the keys can order them.
+func keyed(msgs []Message) []Message {
+	for i := range msgs {
+		msgs[i].Keys = MakeKeys(&msgs[i])
+		msgs[i].Subject, msgs[i].From, msgs[i].To, msgs[i].Cc = "", Address{}, Address{}, Address{}
+	}
+	return msgs
+}
+
+// TestKeysKept: messages that carry their keys are ordered as those the
+// keys are made for.
+func TestKeysKept(t *testing.T) {
+	plain, kept := sortCorpus(), keyed(sortCorpus())
+	for _, k := range []Key{Arrival, Cc, Date, From, Size, Subject, To, DisplayFrom, DisplayTo} {
+		for _, rev := range []bool{false, true} {
+			c := []Criterion{{k, rev}, {Arrival, false}}
+			if got, want := Sort(kept, c), Sort(plain, c); !slices.Equal(got, want) {
+				t.Errorf("SORT %v with kept keys = %v, want %v", c, got, want)
+			}
+		}
+	}
+	threads := threadCorpus()
+	for name, f := range map[string]func([]Message) []*Thread{"REFERENCES": References, "ORDEREDSUBJECT": OrderedSubject} {
+		if got, want := Format(f(keyed(threadCorpus()))), Format(f(threads)); got != want {
+			t.Errorf("THREAD %s with kept keys = %s, want %s", name, got, want)
+		}
+	}
+}
+
 func TestThreadReferencesEdges(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -317,10 +347,16 @@ func BenchmarkSortThread(b *testing.B) {
 			msgs[i].References = []string{fmt.Sprintf("<%d@example.org>", r.IntN(i))}
 		}
 	}
+	kept := slices.Clone(msgs)
+	for i := range kept {
+		kept[i].Keys = MakeKeys(&kept[i])
+	}
 	for _, bc := range []struct {
 		name string
 		run  func()
 	}{
+		{"SORT_SUBJECT_kept_keys", func() { Sort(kept, []Criterion{{Subject, false}}) }},
+		{"THREAD_REFERENCES_kept_keys", func() { References(kept) }},
 		{"SORT_ARRIVAL", func() { Sort(msgs, []Criterion{{Arrival, false}}) }},
 		{"SORT_DATE", func() { Sort(msgs, []Criterion{{Date, false}}) }},
 		{"SORT_SUBJECT", func() { Sort(msgs, []Criterion{{Subject, false}}) }},

@@ -28,8 +28,7 @@ func OrderedSubject(msgs []Message) []*Thread {
 	}
 	entries := make([]entry, len(msgs))
 	for i := range msgs {
-		base, _ := BaseSubject(msgs[i].Subject)
-		entries[i] = entry{&msgs[i], Casemap(base), i}
+		entries[i] = entry{&msgs[i], msgs[i].keys().Subject, i}
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int {
 		if c := strings.Compare(a.base, b.base); c != 0 {
@@ -72,6 +71,7 @@ func OrderedSubject(msgs []Message) []*Thread {
 // container is a node of the REFERENCES algorithm: a message or a dummy.
 type container struct {
 	msg      *Message // nil for a dummy
+	keys     *Keys    // msg's
 	pos      int      // position of msg in the input, for ties
 	parent   *container
 	children []*container
@@ -144,7 +144,7 @@ func References(msgs []Message) []*Thread {
 			c = &container{}
 			byID[m.MessageID] = c
 		}
-		c.msg, c.pos = m, i
+		c.msg, c.keys, c.pos = m, m.keys(), i
 		own[i] = c
 	}
 	for i := range msgs {
@@ -255,8 +255,7 @@ func threadSubject(c *container) (string, bool) {
 			return "", false
 		}
 	}
-	base, re := BaseSubject(c.msg.Subject)
-	return Casemap(base), re
+	return c.keys.Subject, c.keys.ReplyOrForward
 }
 
 func mergeBySubject(roots []*container) []*container {

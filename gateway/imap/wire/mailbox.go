@@ -320,6 +320,32 @@ func parseSelect(p *Reader, cmd *Command) error {
 	})
 }
 
+// checkSeqMatch checks QRESYNC's message sequence match data (RFC 7162
+// section 3.2.5.2): a known-sequence-set and the known-uid-set of as many
+// numbers, both ascending and without "*" or "$", so that the n-th
+// sequence number pairs with the n-th UID.
+func checkSeqMatch(m [2]NumSet) error {
+	var count [2]uint64
+	for i, set := range m {
+		if set.Saved || set.hasStar() {
+			return errSyntax("sequence match data must be numbers")
+		}
+		var prev uint32
+		for _, r := range set.Ranges {
+			lo, hi := min(r.Start, r.Stop), max(r.Start, r.Stop)
+			if lo <= prev {
+				return errSyntax("sequence match data must be ascending")
+			}
+			count[i] += uint64(hi-lo) + 1
+			prev = hi
+		}
+	}
+	if count[0] != count[1] {
+		return errSyntax("sequence match sets differ in size")
+	}
+	return nil
+}
+
 // qresync reads "(" uidvalidity SP mod-sequence-value [SP known-uids]
 // [SP seq-match-data] ")" (RFC 7162 section 7).
 func (p *Reader) qresync() (*QResync, error) {
@@ -368,6 +394,9 @@ func (p *Reader) qresync() (*QResync, error) {
 				return nil, err
 			}
 			if err = p.expect(')'); err != nil {
+				return nil, err
+			}
+			if err := checkSeqMatch(m); err != nil {
 				return nil, err
 			}
 			q.SeqMatch = &m

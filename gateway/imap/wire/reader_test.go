@@ -82,6 +82,12 @@ func TestCommands(t *testing.T) {
 				KnownUIDs: ptr(set(41, 211, 214, 541)), SeqMatch: &[2]NumSet{set(1, 7), set(41, 47)}}}},
 		{"a SELECT INBOX (QRESYNC (1 2 (1 3)))", "SELECT", false,
 			&Select{Mailbox: "INBOX", QResync: &QResync{UIDValidity: 1, ModSeq: 2, SeqMatch: &[2]NumSet{set(1, 1), set(3, 3)}}}},
+		// RFC 7162 section 3.2.5.2's example.
+		{"a SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))", "SELECT", false,
+			&Select{Mailbox: "INBOX", QResync: &QResync{UIDValidity: 67890007, ModSeq: 90060115194045000, KnownUIDs: ptr(set(1, 29997)), SeqMatch: &[2]NumSet{
+				set(5000, 5000, 7500, 7500, 9000, 9000, 9990, 9999),
+				set(15000, 15000, 22500, 22500, 27000, 27000, 29970, 29970, 29973, 29973, 29976, 29976, 29979, 29979,
+					29982, 29982, 29985, 29985, 29988, 29988, 29991, 29991, 29994, 29994, 29997, 29997)}}}},
 		{"a CREATE Sent", "CREATE", false, &Create{Mailbox: "Sent"}},
 		{`a CREATE "Sent Items" (USE (\Sent \Archive))`, "CREATE", false, &Create{"Sent Items", []string{`\Sent`, `\Archive`}}},
 		{"a DELETE foo", "DELETE", false, &MailboxArg{"foo"}},
@@ -367,6 +373,11 @@ func TestInvalid(t *testing.T) {
 		{"a SELECT INBOX (QRESYNC (1 0))", KindSyntax, "a"},
 		{"a SELECT INBOX (QRESYNC (1 9223372036854775808))", KindSyntax, "a"},
 		{"a SELECT INBOX (QRESYNC (1 2 1:*))", KindSyntax, "a"},
+		{"a SELECT INBOX (QRESYNC (1 2 1:9 (1:3 4,5)))", KindSyntax, "a"},   // 3 sequence numbers, 2 UIDs
+		{"a SELECT INBOX (QRESYNC (1 2 1:9 (1,3 9,4)))", KindSyntax, "a"},   // UIDs not ascending
+		{"a SELECT INBOX (QRESYNC (1 2 1:9 (2:4,3 5:8)))", KindSyntax, "a"}, // overlapping
+		{"a SELECT INBOX (QRESYNC (1 2 1:9 (1:* 1:9)))", KindSyntax, "a"},
+		{"a SELECT INBOX (QRESYNC (1 2 1:9 (1 $)))", KindSyntax, "a"},
 		{"a CREATE x (USE (Sent))", KindSyntax, "a"},
 		{"a LIST \"\"", KindSyntax, "a"},
 		{"a LIST \"\" % RETURN", KindSyntax, "a"},
