@@ -12,7 +12,10 @@ import (
 // ClaimRecent returns the UIDs above the mailbox's recent mark and moves
 // the mark to UIDNEXT-1, in one write transaction. Most SELECTs find
 // nothing new: a read says so first, without waiting in the writer's
-// queue behind deliveries (the write checks again).
+// queue behind deliveries (the write checks again). The write is lazy
+// (commit.go): it waits for no fsync, and a power failure may take a
+// claim back, which then only shows a message \Recent again to a session
+// after the restart (every session that saw it ended with the failure).
 func (db *DB) ClaimRecent(ctx context.Context, userID, mailboxID string) (first, last uint32, err error) {
 	fresh := false
 	err = db.read(ctx, "claim recent", func(tx *sql.Tx) error {
@@ -30,9 +33,10 @@ func (db *DB) ClaimRecent(ctx context.Context, userID, mailboxID string) (first,
 	if err != nil || !fresh {
 		return 0, 0, err
 	}
-	err = db.mutate(ctx, "claim recent", userID, func(t *txn) error {
+	err = db.writeLazy(ctx, "claim recent", func(tx *sql.Tx) error {
+		t := &txn{Tx: tx, ctx: ctx, userID: userID}
 		first, last = 0, 0
-		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
+		mb, id, err := mailboxByID(ctx, tx, userID, mailboxID)
 		if err != nil {
 			return err
 		}

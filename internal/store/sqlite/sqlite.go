@@ -49,6 +49,7 @@ type DB struct {
 
 	wq            chan *writeReq // writes waiting for the committer (commit.go)
 	txns          atomic.Uint64  // transactions the committer began
+	lazyTxns      atomic.Uint64  // of which unsynced, for lazy writes (commit.go)
 	closed        chan struct{}
 	committerDone chan struct{}
 
@@ -173,9 +174,19 @@ func (db *DB) Close() error {
 // past the busy timeout, or a WAL recovery was running) is retried a few
 // times: fn must therefore have no side effects outside tx.
 func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return db.writeAs(ctx, op, fn, false)
+}
+
+// writeLazy is write for a change that needs no fsync of its own (see
+// commit.go): a power failure may undo it, even after it returned.
+func (db *DB) writeLazy(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return db.writeAs(ctx, op, fn, true)
+}
+
+func (db *DB) writeAs(ctx context.Context, op string, fn func(tx *sql.Tx) error, lazy bool) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = db.commit(ctx, fn)
+		err = db.commit(ctx, fn, lazy)
 		if err == nil || !isBusy(err) || ctx.Err() != nil {
 			break
 		}

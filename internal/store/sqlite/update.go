@@ -72,49 +72,33 @@ func (db *DB) setFlags(ctx context.Context, op string, userID, mailboxID string,
 	if err != nil {
 		return nil, nil, wrap(op, err)
 	}
+	// A STORE often asks for flags a message already has (a client
+	// marking as read what another device did): a read finds that out
+	// first, so such a STORE does not wait in the writer's queue. The
+	// write works out the changes again in its own transaction.
 	var changed []store.Message
 	var failed []uint32
+	none := false
+	err = db.read(ctx, op, func(tx *sql.Tx) error {
+		mb, id, err := mailboxByID(ctx, tx, userID, mailboxID)
+		if err != nil {
+			return err
+		}
+		var c []store.Message
+		c, failed, _, err = flagChanges(&txn{Tx: tx, ctx: ctx, userID: userID}, mb, id, uids, flagOp, flags, unchangedSince)
+		none = len(c) == 0
+		return err
+	})
+	if err != nil || none {
+		return nil, failed, err
+	}
 	err = db.mutate(ctx, op, userID, func(t *txn) error {
-		changed, failed = nil, nil
 		mb, id, err := mailboxByID(ctx, t.Tx, userID, mailboxID)
 		if err != nil {
 			return err
 		}
-		modseq := mb.HighestModSeq + 1
 		var d delta
-		err = t.eachRow("SELECT uid, flags, seen, modseq FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", id, uids,
-			func(r *sql.Rows) error {
-				var m store.Message
-				var cur string
-				var wasSeen bool
-				var was int64
-				if err := r.Scan(&m.UID, &cur, &wasSeen, &was); err != nil {
-					return err
-				}
-				if uint64(was) > unchangedSince {
-					failed = append(failed, m.UID)
-					return nil
-				}
-				next := applyFlags(store.DecodeFlags(cur), flagOp, flags)
-				if strings.EqualFold(store.EncodeFlags(next), cur) { // keywords are case-insensitive too
-					return nil
-				}
-				switch isSeen := hasFlag(next, store.FlagSeen); {
-				case isSeen && !wasSeen:
-					d.unseen--
-				case !isSeen && wasSeen:
-					d.unseen++
-				}
-				switch was, is := hasFlag(store.DecodeFlags(cur), store.FlagDeleted), hasFlag(next, store.FlagDeleted); {
-				case is && !was:
-					d.deleted++
-				case was && !is:
-					d.deleted--
-				}
-				m.Flags, m.ModSeq = next, modseq
-				changed = append(changed, m)
-				return nil
-			})
+		changed, failed, d, err = flagChanges(t, mb, id, uids, flagOp, flags, unchangedSince)
 		if err != nil || len(changed) == 0 {
 			return err
 		}
@@ -127,6 +111,7 @@ func (db *DB) setFlags(ctx context.Context, op string, userID, mailboxID string,
 		if err := t.setKeywords(id, mb.Keywords, keywords); err != nil {
 			return err
 		}
+		modseq := mb.HighestModSeq + 1
 		for _, m := range changed {
 			if _, err := t.exec("UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
 				store.EncodeFlags(m.Flags), hasFlag(m.Flags, store.FlagSeen), modseq, id, m.UID); err != nil {
@@ -137,6 +122,49 @@ func (db *DB) setFlags(ctx context.Context, op string, userID, mailboxID string,
 		return t.addCounts(id, 0, modseq, d)
 	})
 	return changed, failed, err
+}
+
+// flagChanges works out what SetFlags does to the messages uids of
+// mailbox id (mb): the messages whose flags change, with their new flags
+// and mod-sequence, those left alone as changed after unchangedSince,
+// and the change of the mailbox's counts.
+func flagChanges(t *txn, mb store.Mailbox, id int64, uids []uint32, flagOp store.FlagOp, flags []string,
+	unchangedSince uint64) (changed []store.Message, failed []uint32, d delta, err error) {
+	modseq := mb.HighestModSeq + 1
+	err = t.eachRow("SELECT uid, flags, seen, modseq FROM messages WHERE mailbox_id = ? AND uid IN (%s) ORDER BY uid", id, uids,
+		func(r *sql.Rows) error {
+			var m store.Message
+			var cur string
+			var wasSeen bool
+			var was int64
+			if err := r.Scan(&m.UID, &cur, &wasSeen, &was); err != nil {
+				return err
+			}
+			if uint64(was) > unchangedSince {
+				failed = append(failed, m.UID)
+				return nil
+			}
+			next := applyFlags(store.DecodeFlags(cur), flagOp, flags)
+			if strings.EqualFold(store.EncodeFlags(next), cur) { // keywords are case-insensitive too
+				return nil
+			}
+			switch isSeen := hasFlag(next, store.FlagSeen); {
+			case isSeen && !wasSeen:
+				d.unseen--
+			case !isSeen && wasSeen:
+				d.unseen++
+			}
+			switch was, is := hasFlag(store.DecodeFlags(cur), store.FlagDeleted), hasFlag(next, store.FlagDeleted); {
+			case is && !was:
+				d.deleted++
+			case was && !is:
+				d.deleted--
+			}
+			m.Flags, m.ModSeq = next, modseq
+			changed = append(changed, m)
+			return nil
+		})
+	return changed, failed, d, err
 }
 
 // gone is a message about to leave a mailbox.
