@@ -34,6 +34,10 @@ var errTooManyMessages = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap
 type appending struct {
 	messages int
 	bytes    int64
+	// mb is the target mailbox, looked up before the first continuation
+	// request: a mailbox that does not exist is NO [TRYCREATE] before the
+	// client sends anything.
+	mb *store.Mailbox
 }
 
 // checkAppend is asked about each APPEND message before the client sends
@@ -47,6 +51,13 @@ func (srv *Server) checkAppend(c *engine.Conn, info wire.LiteralInfo) error {
 		return errTooBig
 	}
 	s := at(c)
+	if s.appending.mb == nil {
+		mb, err := s.appendMailbox(info.Mailbox)
+		if err != nil {
+			return err
+		}
+		s.appending.mb = &mb
+	}
 	if s.appending.messages >= maxAppendMessages {
 		return errTooManyMessages
 	}
@@ -75,13 +86,14 @@ func (s *session) appendCmd(cmd *wire.Command) error {
 	defer func() { s.appending = appending{} }()
 	a := cmd.Args.(*wire.Append)
 	r := s.conn.Reader()
-	name, fail := s.mailboxName(a.Mailbox)
-	var mb store.Mailbox
-	if fail == nil {
-		var err error
-		if mb, err = s.mailboxes().Mailbox(s.ctx, s.user.ID, name); err != nil {
-			fail = s.protoErr("append", err, errTryCreate)
-		}
+	var (
+		mb   store.Mailbox
+		fail error
+	)
+	if s.appending.mb != nil {
+		mb = *s.appending.mb
+	} else {
+		mb, fail = s.appendMailbox(a.Mailbox)
 	}
 	var put []putObject
 	for m := a.Message; m != nil; {
@@ -122,6 +134,19 @@ func (s *session) appendCmd(cmd *wire.Command) error {
 	}
 	s.conn.SetOK("APPENDUID "+itoa32(mb.UIDValidity)+" "+uidSet(uids), "APPEND completed")
 	return nil
+}
+
+// appendMailbox is the mailbox an APPEND names (raw, as sent).
+func (s *session) appendMailbox(raw string) (store.Mailbox, error) {
+	name, err := s.mailboxName(raw)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	mb, err := s.mailboxes().Mailbox(s.ctx, s.user.ID, name)
+	if err != nil {
+		return store.Mailbox{}, s.protoErr("append", err, errTryCreate)
+	}
+	return mb, nil
 }
 
 // deleteObjects deletes the objects of an APPEND that inserted nothing

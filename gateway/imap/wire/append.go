@@ -52,6 +52,7 @@ func parseAppend(p *Reader, cmd *Command) error {
 	if a.Mailbox, err = p.astring(); err != nil {
 		return err
 	}
+	p.appendTo = a.Mailbox
 	a.Message, err = p.appendMessage()
 	return err
 }
@@ -100,7 +101,7 @@ func (p *Reader) appendMessage() (*Message, error) {
 		return nil, &syntaxError{code: "TOOBIG", msg: "message too big"}
 	}
 	m.Size, m.Binary, m.left = size, binary, size
-	if err := p.accept(LiteralInfo{Tag: p.tag, Command: p.name, Size: size, Sync: sync, Binary: binary, Message: true}); err != nil {
+	if err := p.accept(LiteralInfo{Tag: p.tag, Command: p.name, Size: size, Sync: sync, Binary: binary, Message: true, Mailbox: p.appendTo}); err != nil {
 		return nil, err
 	}
 	p.msg = m

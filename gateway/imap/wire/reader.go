@@ -74,6 +74,9 @@ type LiteralInfo struct {
 	Sync    bool // {n}: the client waits for a continuation request
 	Binary  bool // ~{n} (RFC 3516 literal8)
 	Message bool // an APPEND message, not an argument
+	// Mailbox is an APPEND's mailbox argument as sent (not decoded), for
+	// its messages.
+	Mailbox string
 }
 
 // Reader reads client commands (RFC 9051 section 2.2.1 and the grammar of
@@ -100,6 +103,7 @@ type Reader struct {
 
 	tag, name string
 	msg       *Message // the APPEND message being streamed, if any
+	appendTo  string   // the running APPEND's mailbox argument
 }
 
 // NewReader reads commands from r within lim. cont sends a continuation
