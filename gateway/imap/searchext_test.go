@@ -117,3 +117,38 @@ func TestSearchProgramCaps(t *testing.T) {
 	tr.send("n NOOP")
 	tr.expect("n OK")
 }
+
+// TestSearchObjectID: EMAILID finds the message with that EMAILID, its
+// copies included; THREADID finds none, no threads being kept (RFC 8474
+// section 7).
+func TestSearchObjectID(t *testing.T) {
+	env := newEnv(t)
+	a := "alice@example.org"
+	env.deliver(t, a, "INBOX", "", plainMsg)
+	env.deliver(t, a, "INBOX", "", lunchMsg)
+	tr := rawLogin(t, env, a)
+	tr.send("a1 SELECT INBOX")
+	tr.expect("a1 OK")
+	tr.send("a2 COPY 2 INBOX")
+	tr.expect("a2 OK")
+	tr.send("a3 FETCH 2 (EMAILID)")
+	line := tr.expect("* 2 FETCH")
+	tr.expect("a3 OK")
+	i := strings.Index(line, "EMAILID (")
+	if i < 0 {
+		t.Fatalf("FETCH EMAILID: %q", line)
+	}
+	id := strings.TrimSuffix(line[i+len("EMAILID ("):], "))")
+	for _, q := range []struct{ cmd, want string }{
+		{"SEARCH EMAILID " + id, "* SEARCH 2 3"},
+		{"SEARCH NOT EMAILID " + id, "* SEARCH 1"},
+		{"SEARCH THREADID T1", "* SEARCH"},
+	} {
+		tr.send("s " + q.cmd)
+		got := tr.expect("* SEARCH")
+		tr.expect("s OK")
+		if got != q.want {
+			t.Errorf("%s: %q, want %q", q.cmd, got, q.want)
+		}
+	}
+}
