@@ -12,7 +12,8 @@
 // package sortthread), CONDSTORE and QRESYNC (RFC 7162, condstore.go:
 // mod-sequences, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ,
 // SELECT QRESYNC with VANISHED from the index's tombstones; a resync reads
-// no object), OBJECTID (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970),
+// no object), OBJECTID (RFC 8474, with the EMAILID and THREADID search
+// keys; THREADID is NIL), PREVIEW (RFC 8970),
 // QUOTA (RFC 9208, the storage resource), WITHIN (RFC 5032: OLDER and
 // YOUNGER), SAVEDATE (RFC 8514: FETCH SAVEDATE, SAVEDBEFORE, SAVEDON,
 // SAVEDSINCE, SAVEDATESUPPORTED) and, when Config.Compress is set,
