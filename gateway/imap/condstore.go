@@ -335,24 +335,6 @@ func (s *session) fetchChangedSince(sel *selected, cmd *wire.Command, a *wire.Fe
 	return nil
 }
 
-// hasModSeq reports whether the search criteria use MODSEQ.
-func hasModSeq(c *imap.SearchCriteria) bool {
-	if c.ModSeq != nil {
-		return true
-	}
-	for i := range c.Not {
-		if hasModSeq(&c.Not[i]) {
-			return true
-		}
-	}
-	for i := range c.Or {
-		if hasModSeq(&c.Or[i][0]) || hasModSeq(&c.Or[i][1]) {
-			return true
-		}
-	}
-	return false
-}
-
 // setModified puts [MODIFIED set] in the tagged OK of a conditional STORE
 // (sequence numbers, or UIDs for UID STORE) and returns idx without the
 // positions of the modified UIDs.

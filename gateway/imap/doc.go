@@ -14,9 +14,19 @@
 // mod-sequences, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ,
 // SELECT QRESYNC with VANISHED from the index's tombstones, narrowed by
 // known-uids and the message sequence match data; a resync reads no
-// object), OBJECTID (RFC 8474; THREADID is NIL), PREVIEW (RFC 8970),
-// QUOTA (RFC 9208, the storage resource) and, when Config.Compress is set,
+// object), OBJECTID (RFC 8474, with the EMAILID and THREADID search
+// keys; THREADID is NIL), PREVIEW (RFC 8970),
+// QUOTA (RFC 9208, the storage resource), WITHIN (RFC 5032: OLDER and
+// YOUNGER), SAVEDATE (RFC 8514: FETCH SAVEDATE, SAVEDBEFORE, SAVEDON,
+// SAVEDSINCE, SAVEDATESUPPORTED) and, when Config.Compress is set,
 // COMPRESS=DEFLATE (RFC 4978).
+//
+// SEARCH, SORT and THREAD compile the keys the client sent into a search
+// program of our own (criteria.go, searchNode): every key of RFC 9051 and
+// RFC 3501 and those of the extensions above, with "$" of SEARCHRES; at
+// most wire.MaxSearchKeys keys nested at most wire.DefaultDepth deep, else
+// BAD. Flags, sizes, INTERNALDATE, save dates, ages and mod-sequences are
+// answered from the index entry's head, header keys from its summary.
 //
 // APPEND, MULTIAPPEND and COPY are refused NO [OVERQUOTA] when what they
 // add would take the user over its storage quota (for an APPEND, before

@@ -19,7 +19,9 @@ type listEntry struct {
 	hasChildren     bool
 	childSubscribed bool
 	// unlisted: a subscribed descendant that the patterns do not match
-	// (LSUB returns the entry as \Noselect, RFC 3501 section 6.3.9).
+	// (LSUB returns the entry as \Noselect, RFC 3501 section 6.3.9; LIST
+	// with RECURSIVEMATCH returns it for its CHILDINFO, RFC 5258 section
+	// 3.5).
 	unlisted bool
 }
 
@@ -94,7 +96,7 @@ func (s *session) list(cmd *wire.Command) error {
 		}
 	}
 	entries := hierarchy(mbs, subs)
-	if lsub {
+	if lsub || opts.selectRecursiveMatch {
 		markUnlisted(entries, ref, pats)
 	}
 	for _, e := range entries {
@@ -125,11 +127,17 @@ func (s *session) listName(raw string) string {
 func (s *session) writeList(e listEntry, opts listOptions, lsub bool) error {
 	subscribed := e.subscribed
 	lsubParent := lsub && !subscribed && e.unlisted
+	childInfoOnly := false // listed for its CHILDINFO alone
 	switch {
 	case opts.selectSubscribed && !subscribed && !lsubParent:
-		if !opts.selectRecursiveMatch || !e.childSubscribed {
+		// RFC 5258 section 3.5: a parent that does not match the
+		// selection is returned, with CHILDINFO, only when a descendant
+		// that does would not be returned itself (the pattern stops
+		// above it); otherwise the CHILDINFO is redundant.
+		if !opts.selectRecursiveMatch || !e.unlisted {
 			return nil
 		}
+		childInfoOnly = true
 	case opts.selectSpecialUse && (e.mb == nil || e.mb.SpecialUse == ""):
 		return nil
 	}
@@ -166,7 +174,7 @@ func (s *session) writeList(e listEntry, opts listOptions, lsub bool) error {
 		}
 	}
 	s.conn.Writer().List(lsub, attrs, store.Delimiter, e.name, extra)
-	if e.mb != nil && opts.returnStatus != nil {
+	if e.mb != nil && opts.returnStatus != nil && !childInfoOnly {
 		return s.writeStatus(*e.mb, "", opts.returnStatus)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package imapgw
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -38,14 +37,16 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 	if withModSeq {
 		s.enableCondStore(sel)
 	}
-	var highest uint64 // the highest mod-sequence found (RFC 7162 section 3.1.5)
 	var (
 		nums           []uint32 // sequence numbers or UIDs, as asked, ascending
 		uids           []uint32 // kept for SAVE
 		count          int
 		minNum, maxNum uint32
+		// The highest mod-sequence found, and those of the first and
+		// last message (RFC 7162 section 3.1.5, RFC 4731 section 3.2).
+		highest, minMod, maxMod uint64
 	)
-	add := func(pos int, uid uint32) {
+	add := func(pos int, uid uint32, modSeq uint64) {
 		num := uid
 		if !cmd.UID {
 			num = uint32(pos + 1)
@@ -53,9 +54,12 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 		nums = append(nums, num)
 		uids = append(uids, uid)
 		if minNum == 0 || num < minNum {
-			minNum = num
+			minNum, minMod = num, modSeq
 		}
-		maxNum = max(maxNum, num)
+		if num > maxNum {
+			maxNum, maxMod = num, modSeq
+		}
+		highest = max(highest, modSeq)
 		count++
 	}
 	if seen, ok := seenOnly(criteria); ok {
@@ -68,7 +72,7 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 		}
 		for _, uid := range found {
 			if pos := sel.index(uid); pos >= 0 {
-				add(pos, uid)
+				add(pos, uid, 0) // no MODSEQ key: no mod-sequence needed
 			}
 		}
 	} else {
@@ -94,8 +98,7 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 					return s.protoErr("search", err, nil)
 				}
 				if ok {
-					add(d.pos, d.m.UID)
-					highest = max(highest, d.m.ModSeq)
+					add(d.pos, d.m.UID, d.m.ModSeq)
 				}
 			}
 			return nil
@@ -141,283 +144,40 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 			w.Atom("COUNT").Number(uint32(count))
 		}
 		if withModSeq && count > 0 {
-			w.Atom("MODSEQ").Number64(highest)
+			w.Atom("MODSEQ").Number64(esearchModSeq(ret, highest, minMod, maxMod))
 		}
 	})
 	return nil
 }
 
-// criteria turns a search key into the criteria matched; "$" is the
-// saved result (RFC 5182). Keys not answered are BAD.
-func (sel *selected) criteria(k *wire.SearchKey) (*imap.SearchCriteria, error) {
-	c := &imap.SearchCriteria{}
-	notSupported := func() error {
-		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "SEARCH " + k.Name + " is not supported"}
+// esearchModSeq is the MODSEQ of an ESEARCH response (RFC 4731 section
+// 3.2): the mod-sequence of the message MIN or MAX returns when only one
+// of them is asked, the higher of the two when both are, else the highest
+// of all the messages found.
+func esearchModSeq(ret []string, highest, minMod, maxMod uint64) uint64 {
+	if slices.Contains(ret, "ALL") || slices.Contains(ret, "COUNT") {
+		return highest
 	}
-	switch k.Name {
-	case "AND":
-		for i := range k.Keys {
-			sub, err := sel.criteria(&k.Keys[i])
-			if err != nil {
-				return nil, err
-			}
-			c.And(sub)
-			if sub.ModSeq != nil && (c.ModSeq == nil || sub.ModSeq.ModSeq > c.ModSeq.ModSeq) {
-				c.ModSeq = sub.ModSeq // And leaves it out
-			}
-		}
-	case "NOT":
-		sub, err := sel.criteria(&k.Keys[0])
-		if err != nil {
-			return nil, err
-		}
-		c.Not = []imap.SearchCriteria{*sub}
-	case "OR":
-		a, err := sel.criteria(&k.Keys[0])
-		if err != nil {
-			return nil, err
-		}
-		b, err := sel.criteria(&k.Keys[1])
-		if err != nil {
-			return nil, err
-		}
-		c.Or = [][2]imap.SearchCriteria{{*a, *b}}
-	case "SEQSET", "UID":
-		switch {
-		case k.Set.Saved:
-			var set imap.UIDSet
-			for _, uid := range sel.searchRes {
-				set.AddNum(imap.UID(uid))
-			}
-			if set == nil {
-				set = imap.UIDSet{}
-			}
-			c.UID = []imap.UIDSet{set}
-		case k.Name == "UID":
-			var set imap.UIDSet
-			for _, r := range k.Set.Ranges {
-				set.AddRange(imap.UID(r.Start), imap.UID(r.Stop))
-			}
-			c.UID = []imap.UIDSet{set}
-		default:
-			var set imap.SeqSet
-			for _, r := range k.Set.Ranges {
-				set.AddRange(r.Start, r.Stop)
-			}
-			c.SeqNum = []imap.SeqSet{set}
-		}
-	case "ALL":
-	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
-		c.Flag = []imap.Flag{imap.Flag(`\` + titleCase(k.Name))}
-	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
-		c.NotFlag = []imap.Flag{imap.Flag(`\` + titleCase(k.Name[2:]))}
-	case "RECENT":
-		c.Flag = []imap.Flag{flagRecent}
-	case "NEW":
-		c.Flag, c.NotFlag = []imap.Flag{flagRecent}, []imap.Flag{imap.FlagSeen}
-	case "OLD":
-		c.NotFlag = []imap.Flag{flagRecent}
-	case "KEYWORD":
-		c.Flag = []imap.Flag{imap.Flag(k.Value)}
-	case "UNKEYWORD":
-		c.NotFlag = []imap.Flag{imap.Flag(k.Value)}
-	case "BCC", "CC", "FROM", "SUBJECT", "TO":
-		c.Header = []imap.SearchCriteriaHeaderField{{Key: titleCase(k.Name), Value: k.Value}}
-	case "HEADER":
-		c.Header = []imap.SearchCriteriaHeaderField{{Key: k.Field, Value: k.Value}}
-	case "BODY":
-		c.Body = []string{k.Value}
-	case "TEXT":
-		c.Text = []string{k.Value}
-	case "LARGER":
-		c.Larger = int64(k.Number)
-	case "SMALLER":
-		c.Smaller = int64(k.Number)
-	case "BEFORE":
-		c.Before = k.Date
-	case "SINCE":
-		c.Since = k.Date
-	case "ON":
-		c.Since, c.Before = k.Date, k.Date.AddDate(0, 0, 1)
-	case "SENTBEFORE":
-		c.SentBefore = k.Date
-	case "SENTSINCE":
-		c.SentSince = k.Date
-	case "SENTON":
-		c.SentSince, c.SentBefore = k.Date, k.Date.AddDate(0, 0, 1)
-	case "MODSEQ":
-		// RFC 7162 section 3.1.5: the entry name and type only narrow
-		// which flag's mod-sequence counts; a message has one for all.
-		c.ModSeq = &imap.SearchCriteriaModSeq{ModSeq: k.Number}
-	default:
-		return nil, notSupported()
-	}
-	return c, nil
-}
-
-// titleCase is "SEEN" as "Seen", "FROM" as "From".
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return s[:1] + strings.ToLower(s[1:])
-}
-
-// staticCriteria replaces "*" in sequence and UID sets by the last message
-// and "$" by the saved result, at every level of the criteria.
-func (sel *selected) staticCriteria(c *imap.SearchCriteria) {
-	n := uint32(len(sel.msgs))
-	var maxUID uint32
-	if n > 0 {
-		maxUID = sel.msgs[n-1].uid
-	}
-	for i, set := range c.SeqNum {
-		static := make(imap.SeqSet, len(set))
-		for j, r := range set {
-			static[j].Start, static[j].Stop = staticRange(r.Start, r.Stop, n)
-		}
-		c.SeqNum[i] = static
-	}
-	for i, set := range c.UID {
-		static := make(imap.UIDSet, len(set))
-		for j, r := range set {
-			start, stop := staticRange(uint32(r.Start), uint32(r.Stop), maxUID)
-			static[j].Start, static[j].Stop = imap.UID(start), imap.UID(stop)
-		}
-		c.UID[i] = static
-	}
-	for i := range c.Not {
-		sel.staticCriteria(&c.Not[i])
-	}
-	for i := range c.Or {
-		sel.staticCriteria(&c.Or[i][0])
-		sel.staticCriteria(&c.Or[i][1])
-	}
-}
-
-// seenOnly reports whether c is SEEN or UNSEEN and nothing else.
-func seenOnly(c *imap.SearchCriteria) (seen, ok bool) {
-	rest := *c
-	rest.Flag, rest.NotFlag = nil, nil
-	if !reflect.DeepEqual(rest, imap.SearchCriteria{}) {
-		return false, false
-	}
+	hasMin, hasMax := slices.Contains(ret, "MIN"), slices.Contains(ret, "MAX")
 	switch {
-	case len(c.Flag) == 1 && len(c.NotFlag) == 0 && strings.EqualFold(string(c.Flag[0]), string(imap.FlagSeen)):
-		return true, true
-	case len(c.NotFlag) == 1 && len(c.Flag) == 0 && strings.EqualFold(string(c.NotFlag[0]), string(imap.FlagSeen)):
-		return false, true
+	case hasMin && hasMax:
+		return max(minMod, maxMod)
+	case hasMin:
+		return minMod
+	case hasMax:
+		return maxMod
 	}
-	return false, false
-}
-
-// needsSummary reports whether matching c reads index summaries or
-// prefixes (the Date and header fields, the body when there is no text
-// index); flags, dates, sizes and numbers need neither.
-func needsSummary(c *imap.SearchCriteria, bodies bool) bool {
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() || (bodies && (len(c.Body) > 0 || len(c.Text) > 0)) {
-		return true
-	}
-	for i := range c.Not {
-		if needsSummary(&c.Not[i], bodies) {
-			return true
-		}
-	}
-	for i := range c.Or {
-		if needsSummary(&c.Or[i][0], bodies) || needsSummary(&c.Or[i][1], bodies) {
-			return true
-		}
-	}
-	return false
-}
-
-// match evaluates c against one message, cheapest keys first so that the
-// body is read only when everything else matched and the text index
-// (answers) could not tell.
-func (s *session) match(d *msgData, c *imap.SearchCriteria, answers map[textKey]textAnswer) (bool, error) {
-	seq, uid := uint32(d.pos+1), imap.UID(d.m.UID)
-	for _, set := range c.SeqNum {
-		if !set.Contains(seq) {
-			return false, nil
-		}
-	}
-	for _, set := range c.UID {
-		if !set.Contains(uid) {
-			return false, nil
-		}
-	}
-	if !matchDate(d.m.InternalDate, c.Since, c.Before) {
-		return false, nil
-	}
-	flags := d.sel.withRecent(d.m.UID, d.m.Flags)
-	for _, f := range c.Flag {
-		if !hasFlag(flags, string(f)) {
-			return false, nil
-		}
-	}
-	for _, f := range c.NotFlag {
-		if hasFlag(flags, string(f)) {
-			return false, nil
-		}
-	}
-	if c.ModSeq != nil && d.m.ModSeq < c.ModSeq.ModSeq {
-		return false, nil
-	}
-	if c.Larger > 0 && d.m.Size <= c.Larger {
-		return false, nil
-	}
-	if c.Smaller > 0 && d.m.Size >= c.Smaller {
-		return false, nil
-	}
-	if ok, err := matchSent(d, c); !ok || err != nil {
-		return false, err
-	}
-	if len(c.Header) > 0 {
-		h, err := d.header()
-		if err != nil {
-			return false, err
-		}
-		mh := gomessage.Header{Header: h}
-		for _, f := range c.Header {
-			if matchFields(mh.FieldsByKey(f.Key), f.Value) {
-				continue
-			}
-			if ok, err := matchAddresses(d, f.Key, f.Value); !ok || err != nil {
-				return false, err
-			}
-		}
-	}
-	for i := range c.Not {
-		ok, err := s.match(d, &c.Not[i], answers)
-		if ok || err != nil {
-			return false, err
-		}
-	}
-	for i := range c.Or {
-		ok, err := s.match(d, &c.Or[i][0], answers)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			if ok, err = s.match(d, &c.Or[i][1], answers); !ok || err != nil {
-				return false, err
-			}
-		}
-	}
-	return s.matchText(d, c, answers)
+	return highest
 }
 
 // matchSent checks SENTSINCE/SENTBEFORE/SENTON against the Date header
 // (RFC 9051 section 6.4.4); a message without one matches none of them.
-func matchSent(d *msgData, c *imap.SearchCriteria) (bool, error) {
-	if c.SentSince.IsZero() && c.SentBefore.IsZero() {
-		return true, nil
-	}
+func matchSent(d *msgData, since, before time.Time) (bool, error) {
 	sum, err := d.summary()
 	if err != nil {
 		return false, err
 	}
-	return !sum.Date.IsZero() && matchDate(sum.Date, c.SentSince, c.SentBefore), nil
+	return !sum.Date.IsZero() && matchDate(sum.Date, since, before), nil
 }
 
 // matchDate compares dates only, "disregarding time and timezone"

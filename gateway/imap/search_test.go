@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 )
 
 var lunchMsg = crlf(`
@@ -147,11 +149,23 @@ func testSearchSeenFastPath(t *testing.T, headEntries int) {
 	if n := env.srv.heads.mailboxes(); headEntries > 0 && n != 0 {
 		t.Errorf("%d mailboxes in a head cache of %d heads", n, headEntries)
 	}
-	seen, ok := seenOnly(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}})
+	sel := &selected{}
+	program := func(keys ...wire.SearchKey) *searchNode {
+		c, err := sel.criteria(&wire.SearchKey{Name: "AND", Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	unseen := wire.SearchKey{Name: "UNSEEN"}
+	seen, ok := seenOnly(program(unseen, wire.SearchKey{Name: "ALL"}))
 	if seen || !ok {
 		t.Fatal("UNSEEN not taken for the fast path")
 	}
-	if _, ok := seenOnly(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}, Larger: 10}); ok {
+	if _, ok := seenOnly(program(unseen, wire.SearchKey{Name: "LARGER", Number: 10})); ok {
 		t.Fatal("UNSEEN LARGER 10 taken for the fast path")
+	}
+	if _, ok := seenOnly(program(wire.SearchKey{Name: "NOT", Keys: []wire.SearchKey{unseen}})); ok {
+		t.Fatal("NOT UNSEEN taken for the fast path")
 	}
 }

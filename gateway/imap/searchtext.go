@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/emersion/go-imap/v2"
-
 	"github.com/bucketmail/bucketmail/internal/message"
 	"github.com/bucketmail/bucketmail/internal/search"
 	"github.com/bucketmail/bucketmail/internal/store"
@@ -27,13 +25,18 @@ type textAnswer struct {
 
 // textAnswers asks the text index about every BODY and TEXT string of c,
 // at every level; nil without an index, and then every message is read.
-func (s *session) textAnswers(sel *selected, c *imap.SearchCriteria) (map[textKey]textAnswer, error) {
+func (s *session) textAnswers(sel *selected, c *searchNode) (map[textKey]textAnswer, error) {
 	idx := s.srv.textIndex()
 	if idx == nil {
 		return nil, nil
 	}
 	keys := map[textKey]bool{}
-	collectText(c, keys)
+	c.walk(func(k *searchNode) bool {
+		if k.op == opBody || k.op == opText {
+			keys[textKey{k.value, k.op == opText}] = true
+		}
+		return false
+	})
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -76,54 +79,25 @@ func (s *session) searchText(idx store.TextIndex, sel *selected, k textKey) (hit
 	return hits, unknown, nil
 }
 
-func collectText(c *imap.SearchCriteria, keys map[textKey]bool) {
-	for _, b := range c.Body {
-		keys[textKey{b, false}] = true
+// matchText checks BODY (head false) or TEXT: from the index's answers
+// where it has them, else from the text of the message, which reads it.
+func (s *session) matchText(d *msgData, pattern string, head bool, answers map[textKey]textAnswer) (bool, error) {
+	if pattern == "" {
+		return true, nil
 	}
-	for _, t := range c.Text {
-		keys[textKey{t, true}] = true
-	}
-	for i := range c.Not {
-		collectText(&c.Not[i], keys)
-	}
-	for i := range c.Or {
-		collectText(&c.Or[i][0], keys)
-		collectText(&c.Or[i][1], keys)
-	}
-}
-
-// matchText checks BODY and TEXT: from the index's answers where it has
-// them, else from the text of the message, which reads it.
-func (s *session) matchText(d *msgData, c *imap.SearchCriteria, answers map[textKey]textAnswer) (bool, error) {
-	check := func(pattern string, head bool) (bool, error) {
-		if pattern == "" {
+	if a, ok := answers[textKey{pattern, head}]; ok {
+		if _, hit := slices.BinarySearch(a.hits, d.m.UID); hit {
 			return true, nil
 		}
-		if a, ok := answers[textKey{pattern, head}]; ok {
-			if _, hit := slices.BinarySearch(a.hits, d.m.UID); hit {
-				return true, nil
-			}
-			if _, unknown := slices.BinarySearch(a.unknown, d.m.UID); !unknown {
-				return false, nil
-			}
-		}
-		text, err := d.text()
-		if err != nil {
-			return false, err
-		}
-		return textContains(text, pattern, head), nil
-	}
-	for _, b := range c.Body {
-		if ok, err := check(b, false); !ok || err != nil {
-			return false, err
+		if _, unknown := slices.BinarySearch(a.unknown, d.m.UID); !unknown {
+			return false, nil
 		}
 	}
-	for _, t := range c.Text {
-		if ok, err := check(t, true); !ok || err != nil {
-			return false, err
-		}
+	text, err := d.text()
+	if err != nil {
+		return false, err
 	}
-	return true, nil
+	return textContains(text, pattern, head), nil
 }
 
 // textContains is the search both the index and a read answer: pattern,

@@ -31,8 +31,8 @@
 //
 // gateway/imap implemented go-imap's imapserver.Session, the library
 // owning the connection, the parser and the response encoding. Steps 1 to
-// 4 below are done (search.go turns wire.SearchKey into go-imap's
-// imap.SearchCriteria and keeps its matcher; MULTIAPPEND inserts its
+// 4 below are done (search.go and criteria.go compile wire.SearchKey into
+// a search program of the gateway's own; MULTIAPPEND inserts its
 // messages in one step of the index, each with its idempotency key), and
 // of step 5 imapserver is gone, ID, LITERAL+ and UNAUTHENTICATE (with
 // Conn.Unauthenticate resetting the connection's state) are answered;
@@ -59,8 +59,8 @@
 //     get their origin and literal8 from the writer; ENVELOPE goes out
 //     with FetchResponse.EnvelopeRouted and Summary.IMAPRoutes, so that
 //     source routes reach the client), store.go, copy.go
-//     (COPY, MOVE), expunge.go, search.go (walks wire.SearchKey instead of
-//     imap.SearchCriteria; RETURN and SAVE for ESEARCH and SEARCHRES),
+//     (COPY, MOVE), expunge.go, search.go (compiles wire.SearchKey into
+//     its own program, criteria.go; RETURN and SAVE for ESEARCH and SEARCHRES),
 //     poll.go (Config.Poll and Config.Idle: the same view comparison,
 //     writing EXISTS, EXPUNGE and FETCH FLAGS with the Writer).
 //  3. errors.go keeps protoErr: handlers return *imap.Error, which the

@@ -100,6 +100,7 @@ type Reader struct {
 	pos   int
 	used  int64 // bytes of the current command held so far
 	depth int
+	keys  int // search keys of the current command
 
 	tag, name string
 	msg       *Message // the APPEND message being streamed, if any

@@ -61,6 +61,10 @@ type SearchKey struct {
 	EntryType string
 }
 
+// MaxSearchKeys caps the search keys of one command (invariant 9): the
+// line cap alone allows thousands, each a test per message.
+const MaxSearchKeys = 1000
+
 // Search keys without arguments.
 var searchFlagKeys = map[string]bool{
 	"ALL": true, "ANSWERED": true, "DELETED": true, "DRAFT": true, "FLAGGED": true,
@@ -140,6 +144,7 @@ func (p *Reader) searchProgram(needCharset bool) (string, SearchKey, error) {
 			return "", SearchKey{}, err
 		}
 	}
+	p.keys = 0
 	all := SearchKey{Name: "AND"}
 	for {
 		k, err := p.searchKey()
@@ -164,6 +169,9 @@ func (p *Reader) searchKey() (SearchKey, error) {
 		return SearchKey{}, err
 	}
 	defer p.leave()
+	if p.keys++; p.keys > MaxSearchKeys {
+		return SearchKey{}, errSyntax("more than %d search keys", MaxSearchKeys)
+	}
 	if p.peek() == '(' {
 		k := SearchKey{Name: "AND"}
 		err := p.list(false, func() error {
@@ -241,6 +249,10 @@ func (p *Reader) searchModSeq(k *SearchKey) error {
 		var err error
 		if k.EntryName, err = p.quoted(); err != nil {
 			return err
+		}
+		// entry-flag-name = DQUOTE "/flags/" attr-flag DQUOTE
+		if len(k.EntryName) <= len("/flags/") || upper(k.EntryName[:len("/flags/")]) != "/FLAGS/" {
+			return errSyntax("bad MODSEQ entry name %q", k.EntryName)
 		}
 		if err := p.sp(); err != nil {
 			return err
