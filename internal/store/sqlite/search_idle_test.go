@@ -228,3 +228,63 @@ func BenchmarkSearchStagedBacklog(b *testing.B) {
 		}
 	}
 }
+
+// TestMigrateStagedPacked: texts staged by a program before migration 12
+// (bodies as TEXT) are packed by it, found while staged, and moved.
+func TestMigrateStagedPacked(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "bucketmail.db")
+	old, err := openAt(path, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.moveIdle.Store(int64(time.Hour))
+	user, inbox := idleUser(t, old)
+	const n = 50
+	for i := range n {
+		// The rows as version 11 wrote them (this program writes only
+		// the newest schema).
+		var row int64
+		if err := old.w.QueryRowContext(ctx, `INSERT INTO messages(mailbox_id, uid, blob_key, prefix, size, internal_date,
+			flags, seen, modseq, summary, search) VALUES (?, ?, ?, x'', 1, 0, '', 0, ?, '{}', 1) RETURNING rowid`,
+			inbox, i+1, fmt.Sprint("msg/", i), i+2).Scan(&row); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.w.ExecContext(ctx, "INSERT INTO search_staged(rowid, head, body) VALUES (?, 'subject', ?)",
+			row, fmt.Sprintf("word%05d common text", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := old.w.ExecContext(ctx, "UPDATE mailboxes SET uidnext = ?, messages = ? WHERE id = ?", n+1, n, inbox); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openFile(t, path)
+	db.moveIdle.Store(int64(time.Hour))
+	var blobs int
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_staged WHERE typeof(body) = 'blob'").Scan(&blobs); err != nil {
+		t.Fatal(err)
+	}
+	if blobs != n {
+		t.Fatalf("%d of %d staged bodies packed", blobs, n)
+	}
+	checkFound(t, db, user, inbox, n)
+	if err := db.IndexStaged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := stagedCount(t, db); got != 0 {
+		t.Fatalf("%d texts staged after IndexStaged", got)
+	}
+	checkFound(t, db, user, inbox, n)
+	// The trigger is back: an expunged entry's text goes.
+	if _, err := db.w.ExecContext(ctx, "DELETE FROM messages WHERE mailbox_id = ? AND uid = 1", inbox); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_text").Scan(&left); err != nil || left != n-1 {
+		t.Fatalf("%d texts indexed after deleting an entry, want %d (%v)", left, n-1, err)
+	}
+}
