@@ -191,11 +191,10 @@ func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uin
 //
 // maxStaged keeps a search's scan of the staged texts bounded: it reads
 // those of the mailbox (unpacked and matched in Go, textfuncs.go, no
-// index), some 4 µs of CPU a text of the benchmark corpus (20 ms for
-// 5,000; on a busy 2-core machine 19–112 ms elapsed, against 1–16 ms
-// once they are in search_text; benchmarks.md). A lower bound makes that
-// shorter, and moves more of the index's cost into long bursts of
-// deliveries.
+// index), some 4–6 µs of CPU a text of the benchmark corpus (18–28 ms
+// for 5,000, against 1–9 ms once they are in search_text;
+// benchmarks.md). A lower bound makes that shorter, and moves more of
+// the index's cost into long bursts of deliveries.
 //
 // Only this process's transactions count as busy, and only the texts
 // this process staged count toward maxStaged (db.staged, read from the
