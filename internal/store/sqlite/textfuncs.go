@@ -95,15 +95,11 @@ func textContains(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value,
 	return nil, nil
 }
 
-// A staged body may also be TEXT, unpacked: written by a process that
-// opened the file before migration 12 and still runs. The functions take
-// it as it is.
-
-func stagedContains(ctx *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+func stagedContains(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	z, ok1 := args[0].([]byte)
 	pattern, ok2 := args[1].(string)
 	if !ok1 || !ok2 {
-		return textContains(ctx, args)
+		return nil, nil
 	}
 	buf := textBufs.Get().(*[]byte)
 	defer textBufs.Put(buf)
@@ -118,10 +114,6 @@ func stagedContains(ctx *sqlite.FunctionContext, args []driver.Value) (driver.Va
 func stagedBody(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	z, ok := args[0].([]byte)
 	if !ok {
-		if t, ok := args[0].(string); ok {
-			// A volatile view: copied for SQLite to keep.
-			return strings.Clone(t), nil
-		}
 		return nil, nil
 	}
 	text, err := unpackText(nil, z)
