@@ -36,7 +36,7 @@ func (t *txn) writeText(rowid int64, text *store.SearchText) error {
 	buf := textBufs.Get().(*[]byte)
 	defer textBufs.Put(buf)
 	*buf = packText((*buf)[:0], text.Body)
-	_, err := t.exec("INSERT OR REPLACE INTO search_staged(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, *buf)
+	_, err := t.exec("INSERT OR REPLACE INTO search_packed(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, *buf)
 	if err == nil {
 		t.staged++
 	}
@@ -68,9 +68,9 @@ func (t *txn) copyText(src int64, uid uint32) error {
 	if err := t.queryRow("SELECT last_insert_rowid()").Scan(&to); err != nil {
 		return err
 	}
-	if _, err := t.exec(`INSERT OR REPLACE INTO search_staged(rowid, head, body)
+	if _, err := t.exec(`INSERT OR REPLACE INTO search_packed(rowid, head, body)
 		SELECT ?1, head, staged_pack(body) FROM search_text WHERE rowid = ?2
-		UNION ALL SELECT ?1, head, body FROM search_staged WHERE rowid = ?2`, to, from); err != nil {
+		UNION ALL SELECT ?1, head, body FROM search_packed WHERE rowid = ?2`, to, from); err != nil {
 		return err
 	}
 	t.staged++
@@ -91,7 +91,7 @@ func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string,
 		textCond = "(text_contains(s.body, ?1) OR text_contains(s.head, ?1))"
 		stagedCond = "(text_contains(s.head, ?1) OR staged_contains(s.body, ?1))"
 	}
-	// One snapshot: a batch moved from search_staged to search_text
+	// One snapshot: a batch moved from search_packed to search_text
 	// between two queries would be in neither.
 	err = db.read(ctx, "search text", func(tx *sql.Tx) error {
 		hits, unknown = nil, nil
@@ -118,7 +118,7 @@ func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string,
 		}
 		// The texts not moved into search_text yet (up to maxStaged,
 		// while the writer is busy).
-		staged, err := queryUIDs(ctx, tx, "SELECT m.uid FROM search_staged s JOIN messages m ON m.rowid = s.rowid WHERE m.mailbox_id = ?2 AND "+stagedCond, pattern, id)
+		staged, err := queryUIDs(ctx, tx, "SELECT m.uid FROM search_packed s JOIN messages m ON m.rowid = s.rowid WHERE m.mailbox_id = ?2 AND "+stagedCond, pattern, id)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uin
 }
 
 // The mover yields to the delivery path. A text is searchable from the
-// commit that stages it (SearchText reads search_staged too), so moving
+// commit that stages it (SearchText reads search_packed too), so moving
 // it into search_text can wait until the writer has nothing else to do:
 // the mover looks every moveIdle, and moves only when no transaction but
 // its own began since it last looked. It moves moveStep texts per
@@ -229,7 +229,7 @@ func (db *DB) mover() {
 	defer close(db.moverDone)
 	ctx := context.Background()
 	var n int64
-	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_staged").Scan(&n); err == nil {
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_packed").Scan(&n); err == nil {
 		db.staged.Add(n)
 	}
 	timer := time.NewTimer(db.moveIdleEvery())
@@ -269,11 +269,11 @@ func (db *DB) mover() {
 	}
 }
 
-// anyStaged reports whether search_staged has a text (a read: looking
+// anyStaged reports whether search_packed has a text (a read: looking
 // costs the writer nothing).
 func (db *DB) anyStaged(ctx context.Context) bool {
 	var any bool
-	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM search_staged)").Scan(&any)
+	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM search_packed)").Scan(&any)
 	return err != nil || any
 }
 
@@ -306,7 +306,7 @@ func (db *DB) IndexStaged(ctx context.Context) error {
 func (db *DB) SearchBacklog(ctx context.Context) (n int64, oldest time.Time, err error) {
 	var date sql.NullInt64
 	err = db.r.QueryRowContext(ctx, `SELECT m.internal_date FROM messages m
-		WHERE m.rowid = (SELECT min(rowid) FROM search_staged)`).Scan(&date)
+		WHERE m.rowid = (SELECT min(rowid) FROM search_packed)`).Scan(&date)
 	if err == sql.ErrNoRows {
 		return 0, time.Time{}, nil
 	}
@@ -351,7 +351,7 @@ func (db *DB) moveStaged(ctx context.Context, limit int) (int, error) {
 	err := db.write(ctx, "index staged text", func(tx *sql.Tx) error {
 		n = 0
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM search_staged ORDER BY rowid LIMIT ?)", limit).Scan(&last, &n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM search_packed ORDER BY rowid LIMIT ?)", limit).Scan(&last, &n); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -360,10 +360,10 @@ func (db *DB) moveStaged(ctx context.Context, limit int) (int, error) {
 		if err := setAutomerge(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, staged_body(body) FROM search_staged WHERE rowid <= ?", last.Int64); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, staged_body(body) FROM search_packed WHERE rowid <= ?", last.Int64); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM search_staged WHERE rowid <= ?", last.Int64)
+		_, err := tx.ExecContext(ctx, "DELETE FROM search_packed WHERE rowid <= ?", last.Int64)
 		return err
 	})
 	if err == nil && n > 0 {

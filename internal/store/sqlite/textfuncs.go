@@ -39,7 +39,7 @@ func newDriver() *sqlite.Driver {
 	return d
 }
 
-// The staged texts (search_staged, search.go) are what a search scans
+// The staged texts (search_packed, search.go) are what a search scans
 // while they wait: their bodies are kept packed with S2 (some 4 µs to
 // pack the 4.3 KB of text of a benchmark message, 2 µs to unpack, 46% of
 // the size), so that a scan of the backlog reads half the pages, and
