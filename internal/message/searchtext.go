@@ -5,7 +5,9 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	gomessage "github.com/emersion/go-message"
 )
@@ -52,7 +54,8 @@ const maxTopHeader = MaxHeader
 // decoded and charsets converted to UTF-8 (unknown ones read as they are).
 // It returns an error only when r does.
 func ExtractText(r io.Reader, lim TextLimits) (Text, error) {
-	x := &extractor{lim: lim}
+	x := newExtractor(lim)
+	defer x.release()
 	cr := &captureReader{r: r, max: maxTopHeader}
 	// An unknown charset or encoding is an error that still gives an entity.
 	e, _ := gomessage.Read(cr)
@@ -84,7 +87,8 @@ func ExtractText(r io.Reader, lim TextLimits) (Text, error) {
 // the copy of the header block that ExtractText keeps in case it cannot be
 // parsed, and with the text's room reserved at once.
 func ExtractTextBytes(raw []byte, lim TextLimits) Text {
-	x := &extractor{lim: lim}
+	x := newExtractor(lim)
+	defer x.release()
 	x.body.Grow(min(len(raw), lim.Body))
 	x.buf.Grow(int(min(int64(len(raw)), x.partLimit())) + bytes.MinRead)
 	r := bytes.NewReader(raw)
@@ -129,8 +133,28 @@ type extractor struct {
 	lim              TextLimits
 	head, body       strings.Builder
 	parts            int
-	headCut, bodyCut bool         // a limit was reached: nothing more is added
-	buf              bytes.Buffer // a part's body, reused from part to part
+	headCut, bodyCut bool          // a limit was reached: nothing more is added
+	buf              *bytes.Buffer // a part's body, reused from part to part
+}
+
+// partBufs holds the part buffers of extractors, so that a worker does
+// not allocate one per message it delivers; one that grew over
+// maxPooledPart is left to the collector.
+var partBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledPart = 256 << 10
+
+func newExtractor(lim TextLimits) *extractor {
+	return &extractor{lim: lim, buf: partBufs.Get().(*bytes.Buffer)}
+}
+
+// release gives the part buffer back; x reads no more.
+func (x *extractor) release() {
+	if x.buf.Cap() <= maxPooledPart {
+		x.buf.Reset()
+		partBufs.Put(x.buf)
+	}
+	x.buf = nil
 }
 
 // entity adds the header and text of e, depth levels down.
@@ -202,7 +226,7 @@ func (x *extractor) text(r io.Reader, html bool) {
 	}
 	switch {
 	case html:
-		x.addLower(&x.body, x.lim.Body, htmlText(cleanText(b), !cut))
+		x.addLower(&x.body, x.lim.Body, htmlText(cleanTextView(b), !cut))
 	case utf8.Valid(b) && bytes.IndexByte(b, 0) < 0:
 		// Clean already: folded straight from the buffer.
 		x.addLowerBytes(b)
@@ -321,6 +345,16 @@ func cleanText(b []byte) string {
 		i += n
 	}
 	return sb.String()
+}
+
+// cleanTextView is cleanText, but a clean b is returned as a view of
+// itself, not a copy: for a caller that keeps none of it (htmlText builds
+// its own string).
+func cleanTextView(b []byte) string {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return cleanText(b)
 }
 
 // captureReader keeps the first max bytes read through it, and the first

@@ -30,10 +30,13 @@ func searchState(text *store.SearchText) int {
 	return searchWhole
 }
 
-// writeText stages the text of the entry at rowid; the mover puts it into
-// search_text with others.
+// writeText stages the text of the entry at rowid, its body packed
+// (textfuncs.go); the mover puts it into search_text with others.
 func (t *txn) writeText(rowid int64, text *store.SearchText) error {
-	_, err := t.exec("INSERT OR REPLACE INTO search_staged(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, text.Body)
+	buf := textBufs.Get().(*[]byte)
+	defer textBufs.Put(buf)
+	*buf = packText((*buf)[:0], text.Body)
+	_, err := t.exec("INSERT OR REPLACE INTO search_packed(rowid, head, body) VALUES (?, ?, ?)", rowid, text.Head, *buf)
 	if err == nil {
 		t.staged++
 	}
@@ -65,9 +68,9 @@ func (t *txn) copyText(src int64, uid uint32) error {
 	if err := t.queryRow("SELECT last_insert_rowid()").Scan(&to); err != nil {
 		return err
 	}
-	if _, err := t.exec(`INSERT OR REPLACE INTO search_staged(rowid, head, body)
-		SELECT ?1, head, body FROM search_text WHERE rowid = ?2
-		UNION ALL SELECT ?1, head, body FROM search_staged WHERE rowid = ?2`, to, from); err != nil {
+	if _, err := t.exec(`INSERT OR REPLACE INTO search_packed(rowid, head, body)
+		SELECT ?1, head, staged_pack(body) FROM search_text WHERE rowid = ?2
+		UNION ALL SELECT ?1, head, body FROM search_packed WHERE rowid = ?2`, to, from); err != nil {
 		return err
 	}
 	t.staged++
@@ -78,15 +81,17 @@ func (t *txn) copyText(src int64, uid uint32) error {
 // SearchText answers BODY and TEXT from search_text. A pattern of three
 // characters or more is a phrase of trigrams, which the index answers
 // from their positions (a substring match); a shorter one is looked for
-// in the stored text of the mailbox's entries. Both are exact on the
-// folded text.
+// in the stored text of the mailbox's entries, as are the staged texts.
+// All are exact on the folded text.
 func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string, head bool) (hits, unknown []uint32, err error) {
 	pattern = strings.ToLower(pattern)
-	instrCond, instrArgs := "instr(s.body, ?) > 0", []any{pattern}
+	// ?1 is the pattern, ?2 the mailbox.
+	textCond, stagedCond := "text_contains(s.body, ?1)", "staged_contains(s.body, ?1)"
 	if head {
-		instrCond, instrArgs = "(instr(s.body, ?) > 0 OR instr(s.head, ?) > 0)", []any{pattern, pattern}
+		textCond = "(text_contains(s.body, ?1) OR text_contains(s.head, ?1))"
+		stagedCond = "(text_contains(s.head, ?1) OR staged_contains(s.body, ?1))"
 	}
-	// One snapshot: a batch moved from search_staged to search_text
+	// One snapshot: a batch moved from search_packed to search_text
 	// between two queries would be in neither.
 	err = db.read(ctx, "search text", func(tx *sql.Tx) error {
 		hits, unknown = nil, nil
@@ -105,15 +110,15 @@ func (db *DB) SearchText(ctx context.Context, userID, mailboxID, pattern string,
 			args = []any{phrase, id}
 			q = "SELECT m.uid FROM search_text JOIN messages m ON m.rowid = search_text.rowid WHERE search_text MATCH ? AND m.mailbox_id = ?"
 		default:
-			args = append([]any{id}, instrArgs...)
-			q = "SELECT m.uid FROM messages m CROSS JOIN search_text s ON s.rowid = m.rowid WHERE m.mailbox_id = ? AND " + instrCond
+			args = []any{pattern, id}
+			q = "SELECT m.uid FROM messages m CROSS JOIN search_text s ON s.rowid = m.rowid WHERE m.mailbox_id = ?2 AND " + textCond
 		}
 		if hits, err = queryUIDs(ctx, tx, q, args...); err != nil {
 			return err
 		}
 		// The texts not moved into search_text yet (up to maxStaged,
 		// while the writer is busy).
-		staged, err := queryUIDs(ctx, tx, "SELECT m.uid FROM search_staged s JOIN messages m ON m.rowid = s.rowid WHERE m.mailbox_id = ? AND "+instrCond, append([]any{id}, instrArgs...)...)
+		staged, err := queryUIDs(ctx, tx, "SELECT m.uid FROM search_packed s JOIN messages m ON m.rowid = s.rowid WHERE m.mailbox_id = ?2 AND "+stagedCond, pattern, id)
 		if err != nil {
 			return err
 		}
@@ -173,7 +178,7 @@ func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uin
 }
 
 // The mover yields to the delivery path. A text is searchable from the
-// commit that stages it (SearchText reads search_staged too), so moving
+// commit that stages it (SearchText reads search_packed too), so moving
 // it into search_text can wait until the writer has nothing else to do:
 // the mover looks every moveIdle, and moves only when no transaction but
 // its own began since it last looked. It moves moveStep texts per
@@ -185,11 +190,11 @@ func queryUIDs(ctx context.Context, q querier, query string, args ...any) ([]uin
 // without end.
 //
 // maxStaged keeps a search's scan of the staged texts bounded: it reads
-// those of the mailbox (instr, no index), 25–70 µs a text of the
-// benchmark corpus on a busy 2-core machine (0.13–0.34 s for 5,000,
-// against 1.5–16 ms once they are in search_text; benchmarks.md). A
-// lower bound makes that shorter, and moves more of the index's cost
-// into long bursts of deliveries.
+// those of the mailbox (unpacked and matched in Go, textfuncs.go, no
+// index), some 4–6 µs of CPU a text of the benchmark corpus (18–28 ms
+// for 5,000, against 1–9 ms once they are in search_text;
+// benchmarks.md). A lower bound makes that shorter, and moves more of
+// the index's cost into long bursts of deliveries.
 //
 // Only this process's transactions count as busy, and only the texts
 // this process staged count toward maxStaged (db.staged, read from the
@@ -224,7 +229,7 @@ func (db *DB) mover() {
 	defer close(db.moverDone)
 	ctx := context.Background()
 	var n int64
-	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_staged").Scan(&n); err == nil {
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_packed").Scan(&n); err == nil {
 		db.staged.Add(n)
 	}
 	timer := time.NewTimer(db.moveIdleEvery())
@@ -264,11 +269,11 @@ func (db *DB) mover() {
 	}
 }
 
-// anyStaged reports whether search_staged has a text (a read: looking
+// anyStaged reports whether search_packed has a text (a read: looking
 // costs the writer nothing).
 func (db *DB) anyStaged(ctx context.Context) bool {
 	var any bool
-	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM search_staged)").Scan(&any)
+	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM search_packed)").Scan(&any)
 	return err != nil || any
 }
 
@@ -301,7 +306,7 @@ func (db *DB) IndexStaged(ctx context.Context) error {
 func (db *DB) SearchBacklog(ctx context.Context) (n int64, oldest time.Time, err error) {
 	var date sql.NullInt64
 	err = db.r.QueryRowContext(ctx, `SELECT m.internal_date FROM messages m
-		WHERE m.rowid = (SELECT min(rowid) FROM search_staged)`).Scan(&date)
+		WHERE m.rowid = (SELECT min(rowid) FROM search_packed)`).Scan(&date)
 	if err == sql.ErrNoRows {
 		return 0, time.Time{}, nil
 	}
@@ -346,7 +351,7 @@ func (db *DB) moveStaged(ctx context.Context, limit int) (int, error) {
 	err := db.write(ctx, "index staged text", func(tx *sql.Tx) error {
 		n = 0
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM search_staged ORDER BY rowid LIMIT ?)", limit).Scan(&last, &n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM search_packed ORDER BY rowid LIMIT ?)", limit).Scan(&last, &n); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -355,10 +360,10 @@ func (db *DB) moveStaged(ctx context.Context, limit int) (int, error) {
 		if err := setAutomerge(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, body FROM search_staged WHERE rowid <= ?", last.Int64); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO search_text(rowid, head, body) SELECT rowid, head, staged_body(body) FROM search_packed WHERE rowid <= ?", last.Int64); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM search_staged WHERE rowid <= ?", last.Int64)
+		_, err := tx.ExecContext(ctx, "DELETE FROM search_packed WHERE rowid <= ?", last.Int64)
 		return err
 	})
 	if err == nil && n > 0 {

@@ -19,24 +19,30 @@ import (
 // take the place of an idle one.
 const maxCachedStmts = 128
 
-// connector makes connections whose statements are cached.
-type connector struct{ driver.Connector }
+// connector makes connections of drv (textfuncs.go) whose statements are
+// cached.
+type connector struct{ dsn string }
 
 func newConnector(dsn string) (driver.Connector, error) {
-	c, err := sqlite.NewConnector(dsn)
-	if err != nil {
+	// The package's connector checks the name as drv.Open would.
+	if _, err := sqlite.NewConnector(dsn); err != nil {
 		return nil, err
 	}
-	return connector{c}, nil
+	return connector{dsn}, nil
 }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	conn, err := drv.Open(c.dsn)
 	if err != nil {
 		return nil, err
 	}
 	return &cachingConn{conn: conn.(sqliteConn), stmts: map[string]*cachedStmt{}}, nil
 }
+
+func (c connector) Driver() driver.Driver { return drv }
 
 // sqliteConn is what database/sql uses of the driver's connections; every
 // one of these is forwarded, so that none falls back to a context-free path.
