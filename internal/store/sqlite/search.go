@@ -246,7 +246,10 @@ func (db *DB) mover() {
 		// noteStaged may come sooner).
 		idle := db.txns.Load() == seen && time.Since(seenAt) >= db.moveIdleEvery() && db.anyStaged(ctx)
 		for idle || db.staged.Load() > db.maxStagedTexts() {
+			forced := !idle
+			start := time.Now()
 			n, err := db.moveStaged(ctx, moveStep)
+			took := time.Since(start)
 			if err != nil || n < moveStep {
 				if err == nil {
 					// Empty (of what this process counted, at least).
@@ -255,10 +258,19 @@ func (db *DB) mover() {
 				break
 			}
 			mine := db.txns.Load()
+			// In idle time the mover rests as long as its step took, so
+			// that it uses at most half a core: "idle" means no writes,
+			// and the reads of the gateways (a POP3 download right after
+			// a burst of mail, an IMAP sync) still want the CPU. Over the
+			// bound it only lets a queued write in.
+			gap := stepGap
+			if !forced {
+				gap = max(stepGap, took)
+			}
 			select {
 			case <-db.closed:
 				return
-			case <-time.After(stepGap):
+			case <-time.After(gap):
 			}
 			idle = db.txns.Load() == mine
 		}
