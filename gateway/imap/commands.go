@@ -41,5 +41,6 @@ func (srv *Server) commands() map[string]engine.Command {
 		"SEARCH":         cmd(selected, (*session).searchCmd),
 		"SORT":           cmd(selected, (*session).sortCmd),
 		"THREAD":         cmd(selected, (*session).threadCmd),
+		"CANCELUPDATE":   cmd(selected, (*session).cancelUpdate),
 	}
 }

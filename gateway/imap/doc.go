@@ -9,8 +9,9 @@
 // STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), CHILDREN (RFC 3348),
 // BINARY (RFC 3516), ID (RFC 2971), UNAUTHENTICATE (RFC 8437), SORT and
 // THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256), SORT=DISPLAY
-// (RFC 5957) and ESORT (RFC 5267; not CONTEXT=SORT) (sort.go, ordering in
-// package sortthread), CONDSTORE and QRESYNC (RFC 7162, condstore.go:
+// (RFC 5957), ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267: PARTIAL,
+// UPDATE and CANCELUPDATE, context.go) (sort.go, ordering in package
+// sortthread), CONDSTORE and QRESYNC (RFC 7162, condstore.go:
 // mod-sequences, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ,
 // SELECT QRESYNC with VANISHED from the index's tombstones, narrowed by
 // known-uids and the message sequence match data; a resync reads no
@@ -53,5 +54,11 @@
 // Every session keeps its own view of the selected mailbox (the UIDs the
 // client knows, in sequence order, and the mod-sequence each was last
 // reported at); Poll and IDLE compare it with the index to report new
-// messages, flag changes and expunges made by any process.
+// messages, flag changes and expunges made by any process. A SEARCH or
+// SORT with RETURN (UPDATE) is kept in the view too, at most 8 per
+// session: when the mailbox changed, Poll runs it again from the index
+// (UPDATE of a search that would read objects, BODY or TEXT, or that
+// names sequence numbers is refused NOUPDATE) and sends ADDTO and
+// REMOVEFROM for how its result changed; SELECT, EXAMINE, CLOSE and
+// UNSELECT end them all.
 package imapgw

@@ -87,6 +87,7 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		s.writeFlags(sel, mb.Keywords)
 	}
 	if mb.HighestModSeq == sel.modSeq && !(sel.expungePending && allowExpunge) {
+		s.updateContexts(sel, mb.HighestModSeq) // after the session's own changes
 		return nil
 	}
 	changed, err := s.mailboxes().MessageHeads(s.ctx, s.user.ID, mb.ID, 1, 0, sel.modSeq)
@@ -145,6 +146,7 @@ func (s *session) sync(sel *selected, allowExpunge bool) error {
 		}
 	}
 	sel.modSeq = mb.HighestModSeq
+	s.updateContexts(sel, mb.HighestModSeq)
 	return nil
 }
 

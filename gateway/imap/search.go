@@ -16,7 +16,8 @@ import (
 
 // searchCmd answers SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with
 // the ESEARCH return options (RFC 4731) and SAVE (RFC 5182); an IMAP4rev2
-// client gets ESEARCH always. Flags, dates, sizes and header keys are
+// client gets ESEARCH always, and the return options PARTIAL and
+// UPDATE of CONTEXT=SEARCH (RFC 5267, context.go). Flags, dates, sizes and header keys are
 // matched against the index; only BODY and TEXT read message objects.
 func (s *session) searchCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Search)
@@ -130,6 +131,7 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 	} else if len(ret) == 1 && ret[0] == "SAVE" {
 		return nil // RFC 5182 section 2.4: no ESEARCH for SAVE alone
 	}
+	partial := slices.Contains(ret, "PARTIAL")
 	w.ESearch(cmd.Tag, cmd.UID, func(w *wire.Writer) {
 		if slices.Contains(ret, "MIN") && count > 0 {
 			w.Atom("MIN").Number(minNum)
@@ -143,10 +145,16 @@ func (s *session) searchCmd(cmd *wire.Command) error {
 		if slices.Contains(ret, "COUNT") {
 			w.Atom("COUNT").Number(uint32(count))
 		}
+		if partial {
+			writePartial(w, a.Partial, nums)
+		}
 		if withModSeq && count > 0 {
 			w.Atom("MODSEQ").Number64(esearchModSeq(ret, highest, minMod, maxMod))
 		}
 	})
+	if slices.Contains(ret, "UPDATE") {
+		s.addContext(sel, cmd, partial, &searchContext{tag: cmd.Tag, key: a.Key, result: uids})
+	}
 	return nil
 }
 

@@ -37,10 +37,11 @@ var errBadCharset = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "BADCHARS
 
 // sortCmd answers SORT and UID SORT (RFC 5256 section 3), with the ESORT
 // return options (RFC 5267 section 3): MIN and MAX are the first and last
-// message in the sort order, ALL the matches in that order. Messages are
-// selected by the search matcher and ordered by what the index holds of
-// them (the head cache, the sort keys made from the summaries); no object
-// is read.
+// message in the sort order, ALL the matches in that order; PARTIAL and
+// UPDATE (CONTEXT=SORT, RFC 5267 section 4, context.go) take positions in
+// that order too. Messages are selected by the search matcher and ordered
+// by what the index holds of them (the head cache, the sort keys made from
+// the summaries); no object is read.
 func (s *session) sortCmd(cmd *wire.Command) error {
 	a := cmd.Args.(*wire.Sort)
 	if !knownCharset(a.Charset) {
@@ -94,6 +95,7 @@ func (s *session) sortCmd(cmd *wire.Command) error {
 	} else if len(ret) == 1 && ret[0] == "SAVE" {
 		return nil // RFC 5182 section 2.4: no ESEARCH for SAVE alone
 	}
+	partial := slices.Contains(ret, "PARTIAL")
 	w.ESearch(cmd.Tag, cmd.UID, func(w *wire.Writer) {
 		if slices.Contains(ret, "MIN") && len(ids) > 0 {
 			w.Atom("MIN").Number(ids[0])
@@ -107,7 +109,13 @@ func (s *session) sortCmd(cmd *wire.Command) error {
 		if slices.Contains(ret, "COUNT") {
 			w.Atom("COUNT").Number(uint32(len(ids)))
 		}
+		if partial {
+			writePartial(w, a.Partial, ids) // positions in the sort order
+		}
 	})
+	if slices.Contains(ret, "UPDATE") {
+		s.addContext(sel, cmd, partial, &searchContext{tag: cmd.Tag, key: a.Key, sort: criteria, need: need, result: ids})
+	}
 	return nil
 }
 

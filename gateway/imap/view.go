@@ -32,6 +32,11 @@ type selected struct {
 	// been told of yet, so a poll is due even if nothing else changed.
 	expungePending bool
 	searchRes      []uint32 // SEARCHRES "$" (RFC 5182), ascending UIDs
+	// contexts are the searches kept up to date (RFC 5267, context.go),
+	// run again when the mailbox's HighestModSeq passes ctxModSeq; they
+	// end with the selection.
+	contexts  []*searchContext
+	ctxModSeq uint64
 	// keywords are the keywords of the last FLAGS response.
 	keywords []string
 	// recent are the UIDs this session claimed as \Recent (recent.go).

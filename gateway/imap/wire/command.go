@@ -102,6 +102,7 @@ var table = map[string]parseFunc{
 	"SEARCH":       parseSearch,
 	"SORT":         parseSort,
 	"THREAD":       parseThread,
+	"CANCELUPDATE": parseCancelUpdate,
 }
 
 // parseCommand reads tag SP name [args] up to the end of the command.

@@ -53,22 +53,23 @@
 //     BINARY.PEEK and BINARY.SIZE (RFC 3516), MODSEQ, PREVIEW (RFC 8970),
 //     EMAILID and THREADID (RFC 8474), SAVEDATE (RFC 8514), and the
 //     modifiers CHANGEDSINCE and VANISHED (RFC 7162); STORE with
-//     UNCHANGEDSINCE; SEARCH with RETURN (RFC 4731, SAVE of RFC 5182),
-//     CHARSET, every key of RFC 9051 and RFC 3501 (NEW, OLD, RECENT), nesting,
+//     UNCHANGEDSINCE; SEARCH with RETURN (RFC 4731, SAVE of RFC 5182,
+//     CONTEXT, PARTIAL and UPDATE of RFC 5267), CHARSET, every key of RFC 9051 and RFC 3501 (NEW, OLD, RECENT), nesting,
 //     OR and NOT, sequence sets including "$", MODSEQ with an entry name
 //     (RFC 7162), OLDER and YOUNGER (RFC 5032), SAVEDBEFORE, SAVEDON,
 //     SAVEDSINCE and SAVEDATESUPPORTED (RFC 8514), EMAILID and THREADID;
-//     SORT with RETURN (RFC 5256, RFC 5267) and THREAD (RFC 5256); each of
-//     COPY, MOVE, FETCH, STORE, SEARCH, SORT, THREAD and EXPUNGE with UID.
+//     SORT with RETURN (RFC 5256, RFC 5267), CANCELUPDATE (RFC 5267) and
+//     THREAD (RFC 5256); each of COPY, MOVE, FETCH, STORE, SEARCH, SORT,
+//     THREAD and EXPUNGE with UID.
 //
 // The reader does not check the state a command is allowed in, nor
 // whether an extension is enabled; that is the session's. Not parsed yet:
 // the commands of ACL (RFC 4314), METADATA (RFC 5464) and NOTIFY (RFC
 // 5465), which are unknown commands (BAD, and the session goes on); APPEND
-// with CATENATE (RFC 4469), the return options PARTIAL and CONTEXT (RFC
-// 5267, RFC 9394) and the search key FUZZY (RFC 6203), which are syntax
-// errors. LITERAL-'s 4,096-byte cap on non-synchronizing literals (RFC
-// 7888 section 5) is Limits.NonSync, off by default (LITERAL+).
+// with CATENATE (RFC 4469), the negative PARTIAL ranges (RFC 9394) and
+// the search key FUZZY (RFC 6203), which are syntax errors. LITERAL-'s
+// 4,096-byte cap on non-synchronizing literals (RFC 7888 section 5) is
+// Limits.NonSync, off by default (LITERAL+).
 //
 // # Writer
 //

@@ -5,7 +5,8 @@ import "time"
 // Search is SEARCH [RETURN (options)] [CHARSET charset] keys (RFC 9051
 // section 6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182).
 type Search struct {
-	Return  []string // upper case: MIN, MAX, ALL, COUNT, SAVE; nil without RETURN
+	Return  []string // upper case: MIN, MAX, ALL, COUNT, SAVE, UPDATE, PARTIAL; nil without RETURN
+	Partial NumRange // PARTIAL's range (RFC 5267 section 4.4), low first
 	Charset string   // upper case, "" if absent
 	Key     SearchKey
 }
@@ -14,6 +15,7 @@ type Search struct {
 // section 3, ESORT RFC 5267).
 type Sort struct {
 	Return   []string
+	Partial  NumRange
 	Criteria []SortCriterion
 	Charset  string
 	Key      SearchKey
@@ -87,7 +89,7 @@ func parseSearch(p *Reader, cmd *Command) error {
 	var a Search
 	cmd.Args = &a
 	var err error
-	if a.Return, err = p.searchReturn(); err != nil {
+	if a.Return, a.Partial, err = p.searchReturn(); err != nil {
 		return err
 	}
 	if err = p.sp(); err != nil {
@@ -98,28 +100,59 @@ func parseSearch(p *Reader, cmd *Command) error {
 }
 
 // searchReturn reads [SP "RETURN" SP "(" [option *(SP option)] ")"].
-// RFC 4731 allows an empty list, which means ALL.
-func (p *Reader) searchReturn() ([]string, error) {
+// RFC 4731 allows an empty list, which means ALL. PARTIAL takes a range
+// of positions in the result, nz-number ":" nz-number (RFC 5267 section
+// 4.4), returned low first. CONTEXT, a hint only, is left out.
+func (p *Reader) searchReturn() ([]string, NumRange, error) {
 	const kw = " RETURN "
+	var partial NumRange
 	if len(p.line)-p.pos < len(kw) || upper(string(p.line[p.pos:p.pos+len(kw)])) != kw {
-		return nil, nil
+		return nil, partial, nil
 	}
 	p.pos += len(kw)
-	opts, err := p.atomList(true)
-	if err != nil {
-		return nil, err
-	}
-	if opts == nil {
-		opts = []string{}
-	}
-	for _, o := range opts {
-		switch o {
-		case "MIN", "MAX", "ALL", "COUNT", "SAVE":
-		default:
-			return nil, errSyntax("unknown RETURN option %s", o)
+	opts := []string{}
+	err := p.list(true, func() error {
+		o, err := p.keyword()
+		if err != nil {
+			return err
 		}
+		switch o {
+		case "MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE":
+		case "CONTEXT":
+			return nil // a hint that the result will be used again (RFC 5267 section 4.2)
+		case "PARTIAL":
+			if err := p.sp(); err != nil {
+				return err
+			}
+			if partial, err = p.partialRange(); err != nil {
+				return err
+			}
+		default:
+			return errSyntax("unknown RETURN option %s", o)
+		}
+		opts = append(opts, o)
+		return nil
+	})
+	if err != nil {
+		return nil, partial, err
 	}
-	return opts, nil
+	return opts, partial, nil
+}
+
+// partialRange reads nz-number ":" nz-number, in either order.
+func (p *Reader) partialRange() (NumRange, error) {
+	lo, err := p.nzNumber()
+	if err != nil {
+		return NumRange{}, err
+	}
+	if err := p.expect(':'); err != nil {
+		return NumRange{}, err
+	}
+	hi, err := p.nzNumber()
+	if err != nil {
+		return NumRange{}, err
+	}
+	return NumRange{Start: min(lo, hi), Stop: max(lo, hi)}, nil
 }
 
 // searchProgram reads ["CHARSET" SP charset SP] search-key *(SP search-key),
@@ -280,7 +313,7 @@ func parseSort(p *Reader, cmd *Command) error {
 	var a Sort
 	cmd.Args = &a
 	var err error
-	if a.Return, err = p.searchReturn(); err != nil {
+	if a.Return, a.Partial, err = p.searchReturn(); err != nil {
 		return err
 	}
 	if err = p.sp(); err != nil {
@@ -335,4 +368,26 @@ func parseThread(p *Reader, cmd *Command) error {
 	}
 	a.Charset, a.Key, err = p.searchProgram(true)
 	return err
+}
+
+// CancelUpdate is CANCELUPDATE tag *(SP tag) (RFC 5267 section 4.5): the
+// tags of the searches whose updates stop.
+type CancelUpdate struct{ Tags []string }
+
+func parseCancelUpdate(p *Reader, cmd *Command) error {
+	var a CancelUpdate
+	cmd.Args = &a
+	for {
+		if err := p.sp(); err != nil {
+			return err
+		}
+		t, err := p.quoted()
+		if err != nil {
+			return err
+		}
+		a.Tags = append(a.Tags, t)
+		if p.peek() != ' ' {
+			return nil
+		}
+	}
 }
