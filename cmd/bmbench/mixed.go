@@ -48,6 +48,11 @@ func mixedWorkload(ctx context.Context, cfg *config, res *results) error {
 	for _, clients := range cfg.mixClients {
 		param := strconv.Itoa(clients) + " clients"
 		for run := range cfg.runs {
+			// Each run starts from rest, as the scenario does: the texts
+			// the APPENDs of the run before left to index are indexed.
+			if err := awaitIndexed(ctx, cfg, "mixed"); err != nil {
+				return err
+			}
 			lats := map[string]*latencies{}
 			for _, o := range mixOps {
 				lats[o.name] = &latencies{}
