@@ -13,30 +13,9 @@ import argparse
 import datetime
 import imaplib
 import re
-import ssl
-import sys
 import time
 
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def login(a):
-    host, _, port = a.imap.rpartition(":")
-    m = imaplib.IMAP4(host, int(port), timeout=30)
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # self-signed
-    m.starttls(ssl_context=ctx)
-    m.login(a.user, a.password)
-    return m
+from imapcheck import check, fail, login
 
 
 def search(m, *criteria, uid=False):
