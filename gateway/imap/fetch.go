@@ -444,10 +444,18 @@ func (s *session) loadMeta(sel *selected, batch []*msgData) error {
 			miss = append(miss, d)
 		}
 	}
-	if len(miss) == 0 {
+	return s.fillSummaries(sel, miss)
+}
+
+// fillSummaries gives the messages of ds (in mailbox order, listed as
+// heads) their prefix and summary, in one range query; one that is gone
+// from the index was expunged by another session since the heads were
+// listed.
+func (s *session) fillSummaries(sel *selected, ds []*msgData) error {
+	if len(ds) == 0 {
 		return nil
 	}
-	ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, miss[0].m.UID, miss[len(miss)-1].m.UID, 0)
+	ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, ds[0].m.UID, ds[len(ds)-1].m.UID, 0)
 	if err != nil {
 		return s.protoErr("load messages", err, nil)
 	}
@@ -455,11 +463,11 @@ func (s *session) loadMeta(sel *selected, batch []*msgData) error {
 	for i := range ms {
 		byUID[ms[i].UID] = &ms[i]
 	}
-	for _, d := range miss {
+	for _, d := range ds {
 		if m := byUID[d.m.UID]; m != nil {
 			d.m.Prefix, d.m.Summary = m.Prefix, m.Summary
 		} else {
-			d.expunged = true // by another session, since the heads were listed
+			d.expunged = true
 		}
 		d.heads = false
 	}

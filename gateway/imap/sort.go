@@ -12,7 +12,6 @@ import (
 	"github.com/bucketmail/bucketmail/gateway/imap/sortthread"
 	"github.com/bucketmail/bucketmail/gateway/imap/wire"
 	"github.com/bucketmail/bucketmail/internal/message"
-	"github.com/bucketmail/bucketmail/internal/store"
 )
 
 // sortKeys maps the sort keys wire accepts to sortthread's.
@@ -264,7 +263,7 @@ func (s *session) sortEntries(sel *selected, ds []*msgData, refs bool) ([]*sortE
 }
 
 // loadSummaries loads the prefix and summary of the messages of ds
-// (in mailbox order) listed without them, in one range query.
+// (in mailbox order) listed without them (fillSummaries).
 func (s *session) loadSummaries(sel *selected, ds []*msgData) error {
 	var need []*msgData
 	for _, d := range ds {
@@ -272,26 +271,7 @@ func (s *session) loadSummaries(sel *selected, ds []*msgData) error {
 			need = append(need, d)
 		}
 	}
-	if len(need) == 0 {
-		return nil
-	}
-	ms, err := s.mailboxes().Messages(s.ctx, s.user.ID, sel.mb.ID, need[0].m.UID, need[len(need)-1].m.UID, 0)
-	if err != nil {
-		return s.protoErr("load messages", err, nil)
-	}
-	byUID := make(map[uint32]*store.Message, len(ms))
-	for i := range ms {
-		byUID[ms[i].UID] = &ms[i]
-	}
-	for _, d := range need {
-		if m := byUID[d.m.UID]; m != nil {
-			d.m.Prefix, d.m.Summary = m.Prefix, m.Summary
-		} else {
-			d.expunged = true // by another session, since the heads were listed
-		}
-		d.heads = false
-	}
-	return nil
+	return s.fillSummaries(sel, need)
 }
 
 // newSortEntry makes the sort entry of d from its index summary (or the
