@@ -22,11 +22,11 @@ func repeatTo(prefix, unit, suffix string) func(n int) []byte {
 // allocation classes (see growthtest's sizes): a search key is about 160
 // bytes, a string 16.
 func TestGrowth(t *testing.T) {
-	const n = 4 << 10 // 8n stays within the line cap
+	const n = 4 << 10 // 8n stays within the line cap and wire.MaxSearchKeys
 	field := strings.Repeat("x", 24)
 	shapes := []growthtest.Shape{
 		{Name: "many search keys", Make: repeatTo("a SEARCH ALL", " SUBJECT "+strings.Repeat("s", 200), "\r\n"), N: n},
-		{Name: "nested search keys", Make: repeatTo("a SEARCH ALL", " OR (SEEN SUBJECT "+strings.Repeat("s", 100)+") NOT (NEW FROM "+strings.Repeat("s", 100)+")", "\r\n"), N: n},
+		{Name: "nested search keys", Make: repeatTo("a SEARCH ALL", " OR (SEEN SUBJECT "+strings.Repeat("s", 200)+") NOT (NEW FROM "+strings.Repeat("s", 200)+")", "\r\n"), N: n},
 		{Name: "long sequence set", Make: repeatTo("a FETCH 1", ",100000:200000", " FLAGS\r\n"), N: n},
 		{Name: "many fetch items", Make: repeatTo("a FETCH 1 (UID", " BODY.PEEK[1.2.HEADER.FIELDS (A B)]<0.1>", ")\r\n"), N: n},
 		{Name: "quoted string with escapes", Make: repeatTo(`a LOGIN "`, `\"\\`, "\" x\r\n"), N: n / 2},
